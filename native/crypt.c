@@ -1,0 +1,158 @@
+/*
+ * tsftpd_crypt: the system's crypt(3) (libxcrypt on Debian) exposed to Node.js.
+ *
+ * Guarantees: the hash is computed on libuv's thread pool (never on the event loop), the
+ * comparison is constant-time, and the copy of the password held here is zeroed before it
+ * is freed. Whatever schemes the system's libcrypt knows are accepted: yescrypt ($y$),
+ * gost-yescrypt ($gy$), scrypt ($7$), bcrypt ($2b$/$2y$/$2a$), SHA-512/256 crypt ($6$/$5$),
+ * MD5 crypt ($1$), sha1crypt and DES. No cryptography is implemented in this file.
+ */
+#define _GNU_SOURCE
+#include <crypt.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *password;
+  char *setting;
+  int verify;   /* 1: compare with setting; 0: return the crypt() output */
+  int ok;       /* verify result */
+  char *output; /* crypt() output when verify == 0 */
+} CryptJob;
+
+static void wipe_free(char *s) {
+  if (s == NULL) return;
+  explicit_bzero(s, strlen(s));
+  free(s);
+}
+
+static int const_time_equal(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  size_t n = la > lb ? la : lb;
+  unsigned char diff = (unsigned char)(la != lb);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ca = i < la ? (unsigned char)a[i] : 0;
+    unsigned char cb = i < lb ? (unsigned char)b[i] : 0;
+    diff |= (unsigned char)(ca ^ cb);
+  }
+  return diff == 0;
+}
+
+static void execute(napi_env env, void *data) {
+  (void)env;
+  CryptJob *job = data;
+  struct crypt_data *cd = calloc(1, sizeof(struct crypt_data));
+  if (cd == NULL) return;
+  char *out = crypt_r(job->password, job->setting, cd);
+  /* libxcrypt returns a string starting with '*' on failure (never a valid hash). */
+  if (out != NULL && out[0] != '*') {
+    if (job->verify) {
+      job->ok = const_time_equal(out, job->setting);
+    } else {
+      job->output = strdup(out);
+    }
+  }
+  explicit_bzero(cd, sizeof(struct crypt_data));
+  free(cd);
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  CryptJob *job = data;
+  napi_value result;
+  if (job->verify) {
+    napi_get_boolean(env, job->ok, &result);
+  } else if (job->output != NULL) {
+    napi_create_string_utf8(env, job->output, NAPI_AUTO_LENGTH, &result);
+  } else {
+    napi_get_null(env, &result);
+  }
+  napi_resolve_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  wipe_free(job->password);
+  wipe_free(job->setting);
+  free(job->output);
+  free(job);
+}
+
+static char *get_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  if (len > 4096) return NULL;
+  char *buf = malloc(len + 1);
+  if (buf == NULL) return NULL;
+  napi_get_value_string_utf8(env, v, buf, len + 1, &len);
+  if (strlen(buf) != len) { /* embedded NUL: refuse rather than truncate */
+    wipe_free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+static napi_value start(napi_env env, napi_callback_info info, int verify) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "two string arguments expected");
+    return NULL;
+  }
+  CryptJob *job = calloc(1, sizeof(CryptJob));
+  if (job == NULL) return NULL;
+  job->verify = verify;
+  job->password = get_string(env, argv[0]);
+  job->setting = get_string(env, argv[1]);
+  napi_value promise;
+  napi_create_promise(env, &job->deferred, &promise);
+  if (job->password == NULL || job->setting == NULL) {
+    napi_value r;
+    if (verify) napi_get_boolean(env, 0, &r); else napi_get_null(env, &r);
+    napi_resolve_deferred(env, job->deferred, r);
+    wipe_free(job->password);
+    wipe_free(job->setting);
+    free(job);
+    return promise;
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "tsftpd_crypt", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
+/* verify(password, hash): Promise<boolean> */
+static napi_value verify_fn(napi_env env, napi_callback_info info) { return start(env, info, 1); }
+/* crypt(password, setting): Promise<string | null> */
+static napi_value crypt_fn(napi_env env, napi_callback_info info) { return start(env, info, 0); }
+
+/* gensalt(prefix, rounds): string | null — a fresh setting from the system's entropy source */
+static napi_value gensalt_fn(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char *prefix = argc > 0 ? get_string(env, argv[0]) : NULL;
+  int64_t rounds = 0;
+  if (argc > 1) napi_get_value_int64(env, argv[1], &rounds);
+  char out[CRYPT_GENSALT_OUTPUT_SIZE];
+  char *s = crypt_gensalt_rn(prefix, (unsigned long)rounds, NULL, 0, out, sizeof out);
+  free(prefix);
+  napi_value result;
+  if (s == NULL) napi_get_null(env, &result);
+  else napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"verify", NULL, verify_fn, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"crypt", NULL, crypt_fn, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"gensalt", NULL, gensalt_fn, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,90 @@
+/**
+ * Builds the authentication chain from the configuration (spec §3.1): `-l` entries in order, then
+ * `--passwd-file`. With no `-l`, the default user database is used: `$PURE_DBFILE` or
+ * /etc/pure-ftpd/pureftpd.pdb (./pureftpd.pdb with --quickstart), tolerated while it does not exist
+ * yet so that `tsftpd pw mkdb` can create it later without a restart.
+ */
+import path from 'node:path';
+import type { Config } from '../config/types.js';
+import { FtpError } from '../errors.js';
+import type { EventBus } from '../telemetry/bus.js';
+import { AuthChain } from './chain.js';
+import { PureDbAuthenticator } from './backends/puredb.js';
+import { PasswdFileAuthenticator } from './backends/passwd-file.js';
+import type { AuthResult, Authenticator, Credentials } from './types.js';
+import { access } from 'node:fs/promises';
+
+/** Pure-FTPd's configuration directory on Debian (spec §3.2). */
+export const CONFDIR = '/etc/pure-ftpd';
+
+/** The default `.pdb` and `pureftpd.passwd` paths (env overrides first, as pure-pw does). */
+export function defaultUserFiles(
+  quickstart: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): { pdb: string; passwd: string } {
+  const dir = quickstart ? process.cwd() : CONFDIR;
+  return {
+    pdb: env.PURE_DBFILE ?? path.join(dir, 'pureftpd.pdb'),
+    passwd: env.PURE_PASSWDFILE ?? path.join(dir, 'pureftpd.passwd'),
+  };
+}
+
+/** The default database: a missing file means "no users yet" instead of a broken server. */
+class OptionalPureDb implements Authenticator {
+  readonly name = 'puredb';
+  private readonly inner: PureDbAuthenticator;
+
+  constructor(
+    private readonly file: string,
+    onWarning: (m: string) => void,
+  ) {
+    this.inner = new PureDbAuthenticator(file, { onWarning });
+  }
+
+  async authenticate(login: string, cred: Credentials): Promise<AuthResult> {
+    try {
+      await access(this.file);
+    } catch {
+      return { kind: 'unknown' };
+    }
+    try {
+      return await this.inner.authenticate(login, cred);
+    } catch (err) {
+      if (err instanceof FtpError) return { kind: 'unknown' };
+      throw err;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Creates every backend of the chain; throws an Error with a clear message for unsupported ones. */
+export function buildAuthChain(
+  config: Readonly<Config>,
+  bus: EventBus,
+  env: NodeJS.ProcessEnv = process.env,
+): AuthChain {
+  const warn = (m: string): void => bus.log(undefined, 'WARNING', m);
+  const backends: Authenticator[] = [];
+  for (const m of config.auth) {
+    switch (m.method) {
+      case 'puredb':
+        backends.push(new PureDbAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
+        break;
+      case 'passwd':
+        backends.push(new PasswdFileAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
+        break;
+      default:
+        throw new Error(`-l ${m.method}: this authentication method is not supported yet`);
+    }
+  }
+  if (config.auth.length === 0) {
+    backends.push(new OptionalPureDb(defaultUserFiles(config.quickstart, env).pdb, warn));
+  }
+  if (config.passwdFile !== undefined) {
+    backends.push(new PasswdFileAuthenticator(path.resolve(config.passwdFile), { onWarning: warn }));
+  }
+  return new AuthChain(backends, bus);
+}

@@ -1,0 +1,44 @@
+/**
+ * The authentication chain (spec §3.1): backends run in `-l` order; `unknown` passes to the next,
+ * `ok` and `denied` stop. A backend that throws is logged and treated as `unknown`, so one broken
+ * backend never locks everybody out nor crashes the server; an FtpError (a 421 such as an unreadable
+ * .pdb) is passed up so the session can end with that reply.
+ */
+import { FtpError } from '../errors.js';
+import type { EventBus } from '../telemetry/bus.js';
+import type { AuthResult, Authenticator, Credentials } from './types.js';
+
+/** Runs the configured backends in order. */
+export class AuthChain {
+  constructor(
+    private readonly backends: readonly Authenticator[],
+    private readonly bus?: EventBus,
+  ) {}
+
+  /** Number of backends (0 = only anonymous logins can work). */
+  get size(): number {
+    return this.backends.length;
+  }
+
+  /** Asks each backend in turn; `unknown` when none knows the login. */
+  async authenticate(login: string, cred: Credentials): Promise<AuthResult> {
+    for (const backend of this.backends) {
+      let result: AuthResult;
+      try {
+        result = await backend.authenticate(login, cred);
+      } catch (err) {
+        // A backend that cannot work at all (unreadable .pdb) ends the session, as Pure-FTPd does.
+        if (err instanceof FtpError) throw err;
+        this.bus?.log(undefined, 'ERROR', `auth backend ${backend.name} failed: ${String(err)}`);
+        continue;
+      }
+      if (result.kind !== 'unknown') return result;
+    }
+    return { kind: 'unknown' };
+  }
+
+  /** Closes every backend (pools, watchers). */
+  async close(): Promise<void> {
+    await Promise.all(this.backends.map((b) => b.close?.()));
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Access control commands: USER, PASS, ACCT, QUIT (RFC 959 §4.1.1, spec §2.3, §6.1, §12).
+ * Security: failed logins are delayed (random part plus a step per failure so far) and the 6th
+ * failure ends the session; the delay is a timer, so other sessions never wait. The password is
+ * never logged (the command event for PASS is masked by the logger) nor kept after the check.
+ */
+import { randomInt } from 'node:crypto';
+import { FtpError } from '../errors.js';
+import { reply, type Reply } from '../session/reply.js';
+import type { Session } from '../session/session.js';
+import { establishLogin } from '../session/login.js';
+import type { Account } from '../auth/types.js';
+import type { CommandSpec } from './spec.js';
+
+/** Longest login name kept (spec §12). */
+const MAX_LOGIN = 127;
+/** Longest password accepted (spec §2.3). */
+const MAX_PASSWORD = 512;
+/** The failure that ends the session (spec §12). */
+const MAX_FAILURES = 6;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function isAnonymousName(name: string): boolean {
+  const n = name.toLowerCase();
+  return n === '' || n === 'ftp' || n === 'anonymous';
+}
+
+/** Logs in as anonymous, or explains why not. */
+async function anonymousLogin(s: Session): Promise<Reply | void> {
+  const anon = s.server.anonymous!;
+  const account: Account = {
+    login: 'ftp',
+    uid: anon.uid,
+    gid: anon.gid,
+    home: anon.root,
+    chroot: true,
+    anonymous: true,
+    backend: 'anonymous',
+  };
+  return finishLogin(s, account);
+}
+
+async function finishLogin(s: Session, account: Account): Promise<Reply | void> {
+  try {
+    return await establishLogin(s, account);
+  } catch (err) {
+    if (err instanceof FtpError && err.reply === 421) {
+      if (err.detail) s.server.bus.log(s.ref, 'ERROR', err.detail);
+      s.reply(421, err.text);
+      s.close(err.text);
+      return;
+    }
+    throw err;
+  }
+}
+
+async function user(s: Session, arg: string): Promise<Reply | void> {
+  const cfg = s.server.config;
+  if (s.loggedIn) {
+    return s.anonymous ? reply(230, 'Anonymous user logged in') : reply(530, "You're already logged in");
+  }
+  const name = arg.slice(0, MAX_LOGIN);
+  const anonymousPossible = s.server.anonymous !== undefined && !cfg.noAnonymous;
+  if (anonymousPossible && (cfg.anonymousOnly || isAnonymousName(name))) {
+    if (cfg.brokenClients) {
+      s.pendingUser = '\0anonymous';
+      return reply(331, 'Any password will work');
+    }
+    return anonymousLogin(s);
+  }
+  if (cfg.anonymousOnly) return reply(530, 'This server only accepts anonymous logins');
+  s.pendingUser = name;
+  return reply(331, 'User name OK. Password required');
+}
+
+async function pass(s: Session, arg: string): Promise<Reply | void> {
+  if (s.loggedIn) {
+    return s.anonymous ? reply(230, 'Any password will work') : reply(530, "We can't do that in the current session");
+  }
+  const login = s.pendingUser;
+  if (login === undefined) return reply(530, 'Please tell me who you are');
+  if (login === '\0anonymous') return anonymousLogin(s); // -b: USER ftp answered 331
+  if (arg.length >= MAX_PASSWORD) return reply(530, 'Line too long');
+  let result;
+  try {
+    result = await s.server.auth.authenticate(login, {
+      password: arg,
+      remoteIp: s.ref.remoteIp,
+      localIp: s.ref.localIp,
+      localPort: s.ref.localPort,
+      tls: false,
+    });
+  } catch (err) {
+    if (!(err instanceof FtpError)) throw err;
+    s.server.bus.log(s.ref, 'ERROR', err.text);
+    s.reply(err.reply, err.text);
+    if (err.reply === 421) s.close(err.text);
+    return;
+  }
+  if (result.kind === 'ok') {
+    s.failedLogins = 0;
+    return finishLogin(s, result.account);
+  }
+  const reason = result.kind === 'denied' ? result.reason : 'unknown user';
+  s.server.bus.emit('login-failed', { session: s.ref, login, reason });
+  // Spec §12: random part plus one step per failure so far, before answering.
+  const unit = s.server.config.authDelayMs;
+  await sleep(randomInt(0, unit + 1) + unit * s.failedLogins);
+  s.failedLogins++;
+  s.pendingUser = undefined;
+  if (s.failedLogins >= MAX_FAILURES) {
+    s.server.bus.log(s.ref, 'ERROR', 'Too many authentication failures');
+    s.reply(530, 'Login authentication failed');
+    s.close('Too many authentication failures');
+    return;
+  }
+  return reply(530, 'Login authentication failed');
+}
+
+async function quit(s: Session): Promise<void> {
+  const t = s.transfer;
+  if (t !== undefined) {
+    t.reason = 'quit';
+    t.abort.abort();
+    await t.done;
+  }
+  const up = Math.ceil(s.uploadedBytes / 1024);
+  const down = Math.ceil(s.downloadedBytes / 1024);
+  s.reply(221, `Goodbye. You uploaded ${up} and downloaded ${down} kbytes.`, 'Logout.');
+  s.close('');
+}
+
+/** USER, PASS, ACCT, QUIT. */
+export const authCommands: CommandSpec[] = [
+  { verb: 'USER', login: false, arg: 'optional', help: 'USER <sp> username', run: user },
+  {
+    verb: 'PASS',
+    login: false,
+    arg: 'optional',
+    help: 'PASS <sp> password',
+    run: pass,
+  },
+  {
+    verb: 'ACCT',
+    login: false,
+    arg: 'optional',
+    help: 'ACCT <sp> account',
+    run: async () => reply(202, 'Please tell me who you are'),
+  },
+  { verb: 'QUIT', login: false, arg: 'optional', duringTransfer: true, help: 'QUIT', run: quit },
+];

@@ -1,0 +1,140 @@
+/**
+ * Data-connection setup: PASV/P@SW, EPSV, PORT, EPRT, ESTA, ESTP (RFC 959 §4.1.2, RFC 2428,
+ * spec §2.3, §2.5). Security: PORT/EPRT targets go through the bounce rules in data/active.ts;
+ * passive listeners accept only the client's own address unless FXP is allowed.
+ */
+import net from 'node:net';
+import { checkActiveTarget, parseEprt, parsePort, type ActiveTarget } from '../data/active.js';
+import { PassiveListener } from '../data/passive.js';
+import { connectActive } from '../data/active.js';
+import { fxpAllowed } from '../data/connect.js';
+import { reply, type Reply } from '../session/reply.js';
+import type { Session } from '../session/session.js';
+import type { CommandSpec } from './spec.js';
+
+async function openPassive(s: Session): Promise<PassiveListener> {
+  s.clearData(); // a new PASV releases the previous listener (spec §2.5)
+  const cfg = s.server.config;
+  const listener = await PassiveListener.open({
+    localIp: s.socket.localAddress ?? s.ref.localIp,
+    range: cfg.passivePorts,
+    allowedIp: fxpAllowed(s) ? undefined : s.ref.remoteIp,
+    timeoutMs: s.idleSeconds * 1000,
+    onRefused: (ip) => s.server.bus.log(s.ref, 'WARNING', `Refused passive connection from ${ip}`),
+  });
+  s.data = { kind: 'passive', listener };
+  return listener;
+}
+
+async function pasv(s: Session): Promise<Reply> {
+  if (s.ipv6) return reply(425, 'You cannot use PASV on IPv6 connections. Use EPSV instead.');
+  if (s.epsvAll) return reply(501, 'Only EPSV is allowed after EPSV ALL');
+  const forced = s.server.config.forcePassiveIp;
+  const address = forced ?? s.ref.localIp;
+  if (!net.isIPv4(address)) return reply(425, 'Please use an IPv6-conformant client with EPSV support');
+  const listener = await openPassive(s);
+  const p = listener.port;
+  const h = address.split('.').join(',');
+  return reply(227, `Entering Passive Mode (${h},${Math.floor(p / 256)},${p % 256})`);
+}
+
+async function epsv(s: Session, arg: string): Promise<Reply> {
+  const a = arg.trim().toUpperCase();
+  if (a === 'ALL') {
+    s.epsvAll = true;
+    // RFC 2428 §3 asks for a positive completion; Pure-FTPd's code 220 is a quirk (spec §15.6).
+    return reply(200, 'EPSV ALL OK: active mode is disabled');
+  }
+  const mine = s.ipv6 ? '2' : '1';
+  if (a !== '' && a !== mine) {
+    if (a === '1' || a === '2') return reply(522, `Network protocol not supported, use (${mine})`);
+    return reply(501, 'Syntax error in EPSV argument');
+  }
+  const listener = await openPassive(s);
+  return reply(229, `Extended Passive mode OK (|||${listener.port}|)`);
+}
+
+function setActive(s: Session, target: ActiveTarget): Reply {
+  if (s.epsvAll) return reply(501, 'Active mode is disabled');
+  const note = checkActiveTarget(target, s.ref.remoteIp, fxpAllowed(s));
+  s.clearData();
+  s.data = { kind: 'active', target };
+  return note === undefined ? reply(200, 'PORT command successful') : reply(200, note, 'PORT command successful');
+}
+
+async function port(s: Session, arg: string): Promise<Reply> {
+  if (s.epsvAll) return reply(501, 'Active mode is disabled');
+  const t = parsePort(arg);
+  if (t === undefined) return reply(501, 'Syntax error in IP address');
+  return setActive(s, t);
+}
+
+async function eprt(s: Session, arg: string): Promise<Reply> {
+  if (s.epsvAll) return reply(501, 'Active mode is disabled');
+  const t = parseEprt(arg.trim());
+  if (t === 'bad-family') return reply(522, 'Only IPv4 and IPv6 are supported (1,2)');
+  if (t === undefined) return reply(501, 'Syntax error in IP address');
+  return setActive(s, t);
+}
+
+function endpoint(address: string | undefined, port: number | undefined): string {
+  const a = (address ?? '').replace(/^::ffff:/, '');
+  return `(|${net.isIPv6(a) ? 2 : 1}|${a}|${port ?? 0}|)`;
+}
+
+async function esta(s: Session): Promise<Reply> {
+  const d = s.data;
+  if (d === undefined || d.kind === 'active') return reply(520, 'Unable to open a passive connection');
+  const abort = new AbortController();
+  const onClose = (): void => abort.abort();
+  s.socket.once('close', onClose);
+  try {
+    const socket = d.kind === 'connected' ? d.socket : await d.listener.accept(abort.signal, s.idleSeconds * 1000);
+    s.data = { kind: 'connected', socket, passive: true };
+    return reply(225, `Connected from ${endpoint(socket.remoteAddress, socket.remotePort)}`);
+  } finally {
+    s.socket.off('close', onClose);
+  }
+}
+
+async function estp(s: Session): Promise<Reply> {
+  const d = s.data;
+  if (d === undefined || d.kind === 'passive') return reply(520, 'Active mode is disabled');
+  const abort = new AbortController();
+  const socket =
+    d.kind === 'connected' ? d.socket : await connectActive(d.target, s.ref.localIp, abort.signal, s.idleSeconds * 1000);
+  s.data = { kind: 'connected', socket, passive: false };
+  return reply(225, `Connected to ${endpoint(socket.remoteAddress, socket.remotePort)}`);
+}
+
+/** PASV P@SW EPSV PORT EPRT ESTA ESTP. */
+export const dataSetupCommands: CommandSpec[] = [
+  {
+    verb: 'PASV',
+    aliases: ['P@SW'],
+    login: true,
+    arg: 'optional',
+    feat: { line: 'PASV', order: 15 },
+    help: 'PASV',
+    run: (s) => pasv(s),
+  },
+  {
+    verb: 'EPSV',
+    login: true,
+    arg: 'optional',
+    feat: { line: 'EPSV', order: 16 },
+    help: 'EPSV [<sp> 1 | 2 | ALL]',
+    run: (s, a) => epsv(s, a),
+  },
+  { verb: 'PORT', login: true, arg: 'required', help: 'PORT <sp> h1,h2,h3,h4,p1,p2', run: (s, a) => port(s, a) },
+  {
+    verb: 'EPRT',
+    login: true,
+    arg: 'required',
+    feat: { line: 'EPRT', order: 1 },
+    help: 'EPRT <sp> |af|addr|port|',
+    run: (s, a) => eprt(s, a),
+  },
+  { verb: 'ESTA', login: true, arg: 'optional', feat: { line: 'ESTA', order: 14 }, help: 'ESTA', run: (s) => esta(s) },
+  { verb: 'ESTP', login: true, arg: 'optional', feat: { line: 'ESTP', order: 17 }, help: 'ESTP', run: (s) => estp(s) },
+];

@@ -1,0 +1,120 @@
+/**
+ * Directory commands: CWD/XCWD, CDUP/XCUP, PWD/XPWD, MKD/XMKD, RMD/XRMD (RFC 959 §4.1.1,
+ * §4.1.3, spec §2.3). Paths arrive already resolved through the jail by the gate.
+ */
+import { errnoText } from '../errors.js';
+import { reply, type Reply } from '../session/reply.js';
+import type { Session } from '../session/session.js';
+import { readMessageFile } from '../session/login.js';
+import { joinVirtual, parentOf } from '../storage/jail.js';
+import type { VPath } from '../storage/types.js';
+import type { CommandSpec } from './spec.js';
+
+/** Consecutive failed CWDs that end the session (spec §2.3). */
+const MAX_FAILED_CWD = 50;
+/** Delay step per consecutive failed CWD (spec §2.3: 0.1 s). */
+const FAILED_CWD_STEP_MS = 100;
+
+/** A path inside double quotes with embedded quotes doubled (RFC 959 Appendix II). */
+export function quotePath(p: string): string {
+  return `"${p.replace(/"/g, '""')}"`;
+}
+
+async function cwd(s: Session, arg: string, p: VPath): Promise<Reply | void> {
+  try {
+    const e = await s.storage!.stat(p);
+    if (e.type !== 'dir') throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (err) {
+    s.failedCwds++;
+    s.server.bus.log(s.ref, 'INFO', `Can't change directory to ${arg}: ${errnoText(err)}`);
+    if (s.failedCwds >= MAX_FAILED_CWD) {
+      s.reply(550, `Can't change directory to ${arg}: ${errnoText(err)}`);
+      s.close('Too many failed CWD');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, FAILED_CWD_STEP_MS * Math.min(s.failedCwds, 20)));
+    return reply(550, `Can't change directory to ${arg}: ${errnoText(err)}`);
+  }
+  s.failedCwds = 0;
+  s.cwd = p;
+  const message = await readMessageFile(s.storage!, joinVirtual(p, '.message'));
+  return reply(250, ...message, `OK. Current directory is ${p}`);
+}
+
+async function mkd(s: Session, arg: string, p: VPath): Promise<Reply> {
+  if (s.anonymous) {
+    if (!s.server.config.anonymousCanCreateDirs) {
+      return reply(550, 'Sorry, anonymous users are not allowed to create directories');
+    }
+    if (!(await s.storage!.canWrite(parentOf(p)))) return reply(550, "Can't create directory: Permission denied");
+  }
+  try {
+    await s.storage!.mkdir(p);
+  } catch (err) {
+    return reply(550, `Can't create directory: ${errnoText(err)}`);
+  }
+  return reply(257, `${quotePath(arg)} : The directory was successfully created`);
+}
+
+async function rmd(s: Session, _arg: string, p: VPath): Promise<Reply> {
+  if (s.anonymous) return reply(550, 'Sorry, anonymous users are not allowed to remove directories');
+  try {
+    await s.storage!.rmdir(p);
+  } catch (err) {
+    return reply(550, `Can't remove directory: ${errnoText(err)}`);
+  }
+  return reply(250, 'The directory was successfully removed');
+}
+
+/** CWD CDUP PWD MKD RMD and their X aliases. */
+export const dirCommands: CommandSpec[] = [
+  {
+    verb: 'CWD',
+    aliases: ['XCWD'],
+    login: true,
+    arg: 'optional',
+    antiIdle: true,
+    path: { access: 'read', default: '~' },
+    help: 'CWD [<sp> directory]',
+    run: cwd,
+  },
+  {
+    verb: 'CDUP',
+    aliases: ['XCUP'],
+    login: true,
+    arg: 'optional',
+    antiIdle: true,
+    help: 'CDUP',
+    run: async (s) => cwd(s, '..', parentOf(s.cwd)),
+  },
+  {
+    verb: 'PWD',
+    aliases: ['XPWD'],
+    login: true,
+    arg: 'optional',
+    antiIdle: true,
+    feat: { line: 'TVFS', order: 13 },
+    help: 'PWD',
+    run: async (s) => reply(257, `${quotePath(s.cwd)} is your current location`),
+  },
+  {
+    verb: 'MKD',
+    aliases: ['XMKD'],
+    login: true,
+    arg: 'required',
+    missingArg: reply(501, 'No directory name'),
+    path: { access: 'write', dir: true, creates: true },
+    help: 'MKD <sp> directory',
+    run: mkd,
+  },
+  {
+    verb: 'RMD',
+    aliases: ['XRMD'],
+    login: true,
+    arg: 'required',
+    missingArg: reply(550, 'No directory name'),
+    path: { access: 'write', dir: true },
+    help: 'RMD <sp> directory',
+    run: rmd,
+  },
+];

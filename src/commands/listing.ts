@@ -1,0 +1,381 @@
+/**
+ * Listing commands: LIST NLST MLSD MLST and STAT <path> (RFC 959, RFC 3659 §7, spec §2.4).
+ * Listings stream: names are read with opendir, entries are stat'ed in bounded batches and lines
+ * are written with backpressure, so a 100,000-entry directory never sits in memory as lines and
+ * never stalls other sessions. Every listing stops at -L's file limit and depth.
+ */
+import type net from 'node:net';
+import { raw, reply, type Reply, type ReplyLine } from '../session/reply.js';
+import type { Session } from '../session/session.js';
+import { joinVirtual, parentOf, baseName } from '../storage/jail.js';
+import type { Entry, VPath } from '../storage/types.js';
+import { parseListArgs, optionsLine, type ListFlags } from '../storage/list-options.js';
+import { hasGlob, globToMatcher } from '../storage/glob.js';
+import { formatColumns, formatLongLine, mlsxFacts, mlsxLine, sortEntries } from '../storage/list-format.js';
+import { sortNames } from '../storage/sort.js';
+import { FtpError } from '../errors.js';
+import type { CommandSpec } from './spec.js';
+import { resolvePathArg } from './table.js';
+import { runTransfer } from './transfer-run.js';
+import { ownerNames } from './owners.js';
+
+/** Most names one directory scan keeps in memory for sorting (a hard bound whatever -L says). */
+const MAX_SCAN = 1_000_000;
+/** Entries stat'ed per batch. */
+const BATCH = 256;
+
+/** Where listing lines go: the data connection or a STAT reply. */
+interface LineSink {
+  write(line: string): Promise<void>;
+}
+
+/** Line sink on a data socket, honouring backpressure. */
+function socketSink(socket: net.Socket): LineSink & { buffered: string[]; flush(): Promise<void> } {
+  const sink = {
+    buffered: [] as string[],
+    size: 0,
+    async write(line: string): Promise<void> {
+      sink.buffered.push(line, '\r\n');
+      sink.size += line.length + 2;
+      if (sink.size >= 64 * 1024) await sink.flush();
+    },
+    async flush(): Promise<void> {
+      if (sink.buffered.length === 0) return;
+      const chunk = sink.buffered.join('');
+      sink.buffered = [];
+      sink.size = 0;
+      if (!socket.write(chunk)) {
+        await new Promise<void>((resolve, reject) => {
+          const cleanup = (): void => {
+            socket.off('drain', onDrain);
+            socket.off('close', onClose);
+          };
+          const onDrain = (): void => {
+            cleanup();
+            resolve();
+          };
+          const onClose = (): void => {
+            cleanup();
+            reject(new FtpError('ERR_DATA_CONNECTION', 426, 'Data connection closed; transfer aborted'));
+          };
+          socket.on('drain', onDrain);
+          socket.on('close', onClose);
+        });
+      }
+    },
+  };
+  return sink;
+}
+
+/** Bookkeeping shared by one listing command. */
+interface ListState {
+  s: Session;
+  flags: ListFlags;
+  limit: number;
+  count: number;
+  truncated: boolean;
+  now: Date;
+  showDots: boolean;
+}
+
+function visibleName(st: ListState, name: string): boolean {
+  // Names with control characters are skipped (spec §2.4) so they cannot corrupt a listing.
+  if (/[\x00-\x1f\x7f]/.test(name)) return false;
+  return st.showDots || !name.startsWith('.');
+}
+
+async function lineFor(st: ListState, e: Entry): Promise<string | undefined> {
+  if (e.type === 'other') return undefined;
+  const { flags } = st;
+  if (!flags.long) return flags.classify ? e.name + classifySuffix(e) : e.name;
+  const names = await ownerNames(st.s, e.uid, e.gid);
+  return formatLongLine(e, { now: st.now, owner: names.owner, group: names.group, classify: flags.classify });
+}
+
+function classifySuffix(e: Entry): string {
+  if (e.type === 'dir') return '/';
+  if (e.type === 'symlink') return '@';
+  return (e.mode & 0o111) !== 0 ? '*' : '';
+}
+
+/** Emits entries (already in display order) as lines, up to the limit. */
+async function emitEntries(st: ListState, entries: Entry[], out: LineSink): Promise<void> {
+  if (st.flags.columns && !st.flags.long) {
+    const names: string[] = [];
+    for (const e of entries) {
+      if (st.count >= st.limit) {
+        st.truncated = true;
+        break;
+      }
+      if (e.type === 'other') continue;
+      names.push(st.flags.classify ? e.name + classifySuffix(e) : e.name);
+      st.count++;
+    }
+    for (const line of formatColumns(names)) await out.write(line);
+    return;
+  }
+  for (const e of entries) {
+    if (st.count >= st.limit) {
+      st.truncated = true;
+      return;
+    }
+    const line = await lineFor(st, e);
+    if (line === undefined) continue;
+    await out.write(line);
+    st.count++;
+  }
+}
+
+/** Lists one directory (sorted, bounded), recursing with -R. */
+async function listDirectory(st: ListState, dir: VPath, out: LineSink, depth: number): Promise<void> {
+  const storage = st.s.storage!;
+  const names: string[] = [];
+  for await (const name of storage.names(dir)) {
+    if (!visibleName(st, name)) continue;
+    if (names.length >= MAX_SCAN) {
+      st.truncated = true;
+      break;
+    }
+    names.push(name);
+  }
+  if (st.flags.all) names.push('.', '..');
+  const needStats = st.flags.sortTime || st.flags.sortSize;
+  let order = sortNames(names);
+  const subdirs: string[] = [];
+  if (needStats) {
+    const all: Entry[] = [];
+    for (let i = 0; i < order.length; i += BATCH) {
+      for (const e of await storage.statMany(dir, order.slice(i, i + BATCH))) if (e) all.push(e);
+    }
+    const sorted = sortEntries(all, st.flags);
+    await emitEntries(st, sorted, out);
+    for (const e of sorted) if (e.type === 'dir' && e.name !== '.' && e.name !== '..') subdirs.push(e.name);
+  } else {
+    if (st.flags.reverse) order = order.reverse();
+    for (let i = 0; i < order.length && st.count < st.limit; i += BATCH) {
+      const batch = (await storage.statMany(dir, order.slice(i, i + BATCH))).filter((e): e is Entry => !!e);
+      await emitEntries(st, batch, out);
+      for (const e of batch) if (e.type === 'dir' && e.name !== '.' && e.name !== '..') subdirs.push(e.name);
+    }
+    if (order.length > 0 && st.count >= st.limit && order.length > st.count) st.truncated = true;
+  }
+  if (!st.flags.recursive || depth + 1 >= st.s.server.config.limitRecursion.depth) return;
+  for (const name of subdirs) {
+    if (st.count >= st.limit) return;
+    const sub = joinVirtual(dir, name);
+    await out.write('');
+    await out.write(`${sub}:`);
+    await out.write('');
+    await listDirectory(st, sub, out, depth + 1).catch(() => undefined);
+  }
+}
+
+/** Lists one LIST argument: a directory, a file, or a glob in a directory. */
+async function listTarget(st: ListState, arg: string, out: LineSink): Promise<void> {
+  const storage = st.s.storage!;
+  const last = arg.slice(arg.lastIndexOf('/') + 1);
+  if (hasGlob(last)) {
+    const dirArg = arg.includes('/') ? arg.slice(0, arg.lastIndexOf('/') + 1) || '/' : '.';
+    const dir = resolvePathArg(st.s, dirArg, 'read');
+    const match = globToMatcher(last);
+    const names: string[] = [];
+    for await (const name of storage.names(dir)) {
+      if (!visibleName(st, name) || !match(name)) continue;
+      names.push(name);
+      if (names.length > st.limit + 2) break; // spec §6.4: glob limit = files + 2
+    }
+    const entries = (await storage.statMany(dir, sortNames(names))).filter((e): e is Entry => !!e);
+    await emitEntries(st, sortEntries(entries, st.flags), out);
+    return;
+  }
+  const p = resolvePathArg(st.s, arg, 'read');
+  const e = await storage.stat(p);
+  if (e.type === 'dir' && !st.flags.directory) return listDirectory(st, p, out, 0);
+  const entry = e.type === 'dir' ? { ...e, name: p === '/' ? '/' : baseName(p) } : await storage.lstat(p);
+  await emitEntries(st, [{ ...entry, name: arg }], out);
+}
+
+function newState(s: Session, flags: ListFlags): ListState {
+  const cfg = s.server.config;
+  const dotsAllowed = !s.anonymous || cfg.allowDotFiles;
+  return {
+    s,
+    flags,
+    limit: cfg.limitRecursion.files,
+    count: 0,
+    truncated: false,
+    now: new Date(),
+    showDots: dotsAllowed && (flags.all || cfg.displayDotFiles),
+  };
+}
+
+function finalLines(st: ListState): string[] {
+  const opts = optionsLine(st.flags);
+  const last = st.truncated ? `Output truncated to ${st.limit} matches` : `${st.count} matches total`;
+  return opts === undefined ? [last] : [opts, last];
+}
+
+async function list(s: Session, arg: string): Promise<Reply | void> {
+  const { flags, patterns } = parseListArgs(arg);
+  if (s.server.config.displayDotFiles) flags.all = true;
+  const st = newState(s, flags);
+  return runTransfer(s, {
+    direction: 'download',
+    path: s.cwd,
+    offset: 0,
+    move: async (data) => {
+      const out = socketSink(data);
+      for (const pattern of patterns.length > 0 ? patterns : ['.']) {
+        await listTarget(st, pattern, out).catch((err: unknown) => {
+          if (err instanceof FtpError && err.code === 'ERR_DATA_CONNECTION') throw err;
+        });
+      }
+      await out.flush();
+      await new Promise<void>((resolve) => data.end(resolve));
+      return data.bytesWritten;
+    },
+    succeed: async () => reply(226, ...finalLines(st)),
+    fail: async () => undefined,
+  });
+}
+
+async function nlst(s: Session, arg: string): Promise<Reply | void> {
+  // Options some clients send (`NLST -a`) are ignored; the rest is a directory or a glob.
+  const target = arg.replace(/^(-\S+\s*)+/, '').trim();
+  const showDots = !s.anonymous || s.server.config.allowDotFiles;
+  const limit = s.server.config.limitRecursion.files;
+  const glob = hasGlob(target.slice(target.lastIndexOf('/') + 1));
+  const dirArg = glob ? target.slice(0, target.lastIndexOf('/') + 1) || '.' : target || '.';
+  const dir = resolvePathArg(s, dirArg, 'read');
+  const e = await s.storage!.stat(dir).catch(() => undefined);
+  if (e === undefined || e.type !== 'dir') return reply(550, "Can't check for file existence");
+  const match = glob ? globToMatcher(target.slice(target.lastIndexOf('/') + 1)) : undefined;
+  const prefix = glob ? target.slice(0, target.lastIndexOf('/') + 1) : target === '' ? '' : `${target.replace(/\/+$/, '')}/`;
+  let count = 0;
+  let truncated = false;
+  return runTransfer(s, {
+    direction: 'download',
+    path: dir,
+    offset: 0,
+    move: async (data) => {
+      const out = socketSink(data);
+      for await (const name of s.storage!.names(dir)) {
+        if (/[\x00-\x1f\x7f]/.test(name) || (!showDots && name.startsWith('.'))) continue;
+        if (match && !match(name)) continue;
+        if (count >= limit) {
+          truncated = true;
+          break;
+        }
+        await out.write(prefix + name);
+        count++;
+      }
+      await out.flush();
+      await new Promise<void>((resolve) => data.end(resolve));
+      return data.bytesWritten;
+    },
+    succeed: async () =>
+      reply(226, truncated ? `Output truncated to ${limit} matches` : `${count} matches total`),
+    fail: async () => undefined,
+  });
+}
+
+async function mlsd(s: Session, arg: string, p: VPath): Promise<Reply | void> {
+  const storage = s.storage!;
+  const e = await storage.stat(p).catch(() => undefined);
+  if (e === undefined) return reply(550, "Can't check for file existence");
+  if (e.type !== 'dir') return reply(501, `${arg || '.'}: not a directory`);
+  const showDots = !s.anonymous || s.server.config.allowDotFiles;
+  const limit = s.server.config.limitRecursion.files;
+  let count = 0;
+  let truncated = false;
+  return runTransfer(s, {
+    direction: 'download',
+    path: p,
+    offset: 0,
+    move: async (data) => {
+      const out = socketSink(data);
+      const self = await storage.stat(p);
+      await out.write(mlsxLine(mlsxFacts(self, { kind: 'cdir', anonymous: s.anonymous }), '.'));
+      if (p !== '/') {
+        const up = await storage.stat(parentOf(p)).catch(() => undefined);
+        if (up) await out.write(mlsxLine(mlsxFacts(up, { kind: 'pdir', anonymous: s.anonymous }), '..'));
+      }
+      let batch: string[] = [];
+      const flushBatch = async (): Promise<void> => {
+        for (const entry of await storage.statMany(p, batch)) {
+          if (entry === undefined) continue;
+          if (count >= limit) {
+            truncated = true;
+            return;
+          }
+          await out.write(mlsxLine(mlsxFacts(entry, { anonymous: s.anonymous, symlinkTarget: entry.linkTarget }), entry.name));
+          count++;
+        }
+        batch = [];
+      };
+      for await (const name of storage.names(p)) {
+        if (/[\x00-\x1f\x7f]/.test(name) || (!showDots && name.startsWith('.'))) continue;
+        batch.push(name);
+        if (batch.length >= BATCH) await flushBatch();
+        if (truncated) break;
+      }
+      if (!truncated) await flushBatch();
+      await out.flush();
+      await new Promise<void>((resolve) => data.end(resolve));
+      return data.bytesWritten;
+    },
+    succeed: async () =>
+      reply(226, truncated ? `Output truncated to ${limit} matches` : `${count + 1 + (p === '/' ? 0 : 1)} matches total`),
+    fail: async () => undefined,
+  });
+}
+
+async function mlst(s: Session, arg: string, p: VPath): Promise<Reply> {
+  const storage = s.storage!;
+  let e: Entry;
+  try {
+    e = await storage.lstat(p);
+    if (e.type === 'symlink') e = { ...(await storage.stat(p)), linkTarget: e.linkTarget };
+  } catch {
+    return reply(550, "Can't check for file existence");
+  }
+  const facts = mlsxFacts(e, { anonymous: s.anonymous, symlinkTarget: e.linkTarget });
+  return reply(250, 'Begin', raw(mlsxLine(facts, arg === '' ? p : arg)), 'End.');
+}
+
+/** STAT <path>: the LIST output on the control connection (spec §2.3). */
+export async function statListing(s: Session, arg: string): Promise<Reply> {
+  const { flags, patterns } = parseListArgs(arg);
+  const st = newState(s, flags);
+  const lines: ReplyLine[] = [];
+  const out: LineSink = { write: async (line) => void lines.push(raw(line)) };
+  for (const pattern of patterns.length > 0 ? patterns : ['.']) {
+    await listTarget(st, pattern, out).catch(() => undefined);
+  }
+  return reply(213, 'STAT', ...lines, 'End.');
+}
+
+/** LIST NLST MLSD MLST. */
+export const listingCommands: CommandSpec[] = [
+  { verb: 'LIST', login: true, arg: 'optional', transfer: true, help: 'LIST [<sp> path]', run: list },
+  { verb: 'NLST', login: true, arg: 'optional', transfer: true, help: 'NLST [<sp> path]', run: nlst },
+  {
+    verb: 'MLSD',
+    login: true,
+    arg: 'optional',
+    path: { access: 'read', default: '.' },
+    transfer: true,
+    feat: { line: 'MLSD', order: 8 },
+    help: 'MLSD [<sp> directory]',
+    run: mlsd,
+  },
+  {
+    verb: 'MLST',
+    login: true,
+    arg: 'optional',
+    path: { access: 'read', default: '.' },
+    feat: { line: 'MLST type*;size*;sizd*;modify*;UNIX.mode*;UNIX.uid*;UNIX.gid*;unique*;', order: 7 },
+    help: 'MLST [<sp> path]',
+    run: mlst,
+  },
+];

@@ -1,0 +1,124 @@
+/**
+ * The life of one data transfer (RFC 959 §5.4, spec §2.3): open the data connection, 150, move
+ * the bytes with backpressure, 226 — or 425/426/451 with the partial state cleaned up. ABOR, QUIT
+ * and a lost control connection abort it through one AbortController; the final reply is always
+ * sent before ABOR's own reply (RFC 959 §4.1.3).
+ */
+import type net from 'node:net';
+import { FtpError } from '../errors.js';
+import { openDataSocket } from '../data/connect.js';
+import { reply, type Reply } from '../session/reply.js';
+import type { Session, Transfer } from '../session/session.js';
+import type { VPath } from '../storage/types.js';
+
+/** What a command asks the runner to do. */
+export interface TransferJob {
+  direction: 'upload' | 'download';
+  path: VPath;
+  offset: number;
+  total?: number;
+  /** Lines shown before the 150 text (STOU's `FILE: name`). */
+  before150?: string[];
+  /** Lines shown after the 150 text (`N kbytes to download`). */
+  after150?: string[];
+  /** Moves the data; must honour the signal; resolves with the byte count. */
+  move(data: net.Socket, signal: AbortSignal): Promise<number>;
+  /** Runs after a complete move (uploads commit here); returns the 226 reply. */
+  succeed(bytes: number, seconds: number): Promise<Reply>;
+  /** Cleans up after a failure or an abort. */
+  fail(err: unknown): Promise<void>;
+}
+
+/** The `226 T.TTT seconds (measured here), X.XX Mbytes per second` line (spec §2.3). */
+export function rateLine(bytes: number, seconds: number): string | undefined {
+  if (seconds <= 0 || bytes <= 0) return undefined;
+  const rate = bytes / seconds;
+  const speed =
+    rate > 512 * 1024
+      ? `${(rate / 1024 / 1024).toFixed(2)} Mbytes`
+      : rate > 512
+        ? `${(rate / 1024).toFixed(2)} Kbytes`
+        : `${rate.toFixed(2)} bytes`;
+  return `${seconds.toFixed(3)} seconds (measured here), ${speed} per second`;
+}
+
+/** Runs a transfer; returns the final reply (or nothing when the session is gone). */
+export async function runTransfer(s: Session, job: TransferJob): Promise<Reply | void> {
+  if (s.data === undefined) return reply(425, 'No data connection');
+  const active = s.data.kind === 'active' ? s.data.target : undefined;
+  const abort = new AbortController();
+  let finished!: () => void;
+  let data: net.Socket | undefined;
+  const t: Transfer = {
+    direction: job.direction,
+    path: job.path,
+    abort,
+    done: new Promise<void>((r) => (finished = r)),
+    startedAt: Date.now(),
+    offset: job.offset,
+    total: job.total,
+    bytes: () => (data === undefined ? 0 : job.direction === 'download' ? data.bytesWritten : data.bytesRead),
+  };
+  s.transfer = t;
+  s.server.bus.emit('transfer-start', {
+    session: s.ref,
+    direction: job.direction,
+    path: job.path,
+    offset: job.offset,
+  });
+  let final: Reply;
+  let ok = false;
+  let bytes = 0;
+  try {
+    if (active) s.reply(150, ...(job.before150 ?? []), `Connecting to port ${active.port}`, ...(job.after150 ?? []));
+    data = await openDataSocket(s, abort.signal);
+    if (!active) s.reply(150, ...(job.before150 ?? []), 'Accepted data connection', ...(job.after150 ?? []));
+    const idleMs = s.idleSeconds * 1000;
+    data.setTimeout(idleMs, () =>
+      data?.destroy(new FtpError('ERR_DATA_CONNECTION', 426, `Timeout (no new data for ${s.idleSeconds} seconds)`)),
+    );
+    const started = Date.now();
+    bytes = await job.move(data, abort.signal);
+    const seconds = (Date.now() - started) / 1000;
+    final = await job.succeed(bytes, seconds);
+    ok = true;
+  } catch (err) {
+    bytes = t.bytes();
+    await job.fail(err).catch((e: unknown) => s.server.bus.log(s.ref, 'ERROR', `cleanup failed: ${String(e)}`));
+    final = failureReply(s, t, err);
+  } finally {
+    data?.destroy();
+    s.transfer = undefined;
+  }
+  if (s.server.bus.has('transfer-end')) {
+    s.server.bus.emit('transfer-end', {
+      session: s.ref,
+      direction: job.direction,
+      path: job.path,
+      realPath: s.storage?.describe(job.path) ?? job.path,
+      bytes,
+      seconds: (Date.now() - t.startedAt) / 1000,
+      ok,
+    });
+  }
+  if (!s.isClosing) s.send(final);
+  finished();
+}
+
+function failureReply(s: Session, t: Transfer, err: unknown): Reply {
+  if (t.reason !== undefined || abortish(err)) return reply(426, 'Transfer aborted. Data connection closed');
+  if (err instanceof FtpError) {
+    if (err.detail) s.server.bus.log(s.ref, 'WARNING', err.detail);
+    return reply(err.reply, ...err.preamble, err.text);
+  }
+  const code = (err as { code?: string }).code;
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return reply(426, 'Data connection closed; transfer aborted');
+  }
+  s.server.bus.log(s.ref, 'ERROR', `transfer of ${t.path} failed: ${String(err)}`);
+  return t.direction === 'upload' ? reply(451, 'Transfer aborted') : reply(426, 'Transfer aborted');
+}
+
+function abortish(err: unknown): boolean {
+  return (err as { name?: string }).name === 'AbortError';
+}

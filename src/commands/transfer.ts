@@ -1,0 +1,233 @@
+/**
+ * Transfer commands: RETR STOR APPE STOU REST ABOR PRET, plus the data-setup group
+ * (RFC 959 §4.1.3, RFC 3659 §5 REST STREAM, spec §2.3, §6.4). Uploads never destroy the previous
+ * content of a file when they fail: the storage writes replacements through a temp file.
+ */
+import { pipeline } from 'node:stream/promises';
+import { errnoText } from '../errors.js';
+import { fromNetworkAscii, toNetworkAscii } from '../data/ascii.js';
+import { reply, type Reply } from '../session/reply.js';
+import type { Session } from '../session/session.js';
+import { parentOf } from '../storage/jail.js';
+import type { UploadSink, VPath } from '../storage/types.js';
+import type { CommandSpec } from './spec.js';
+import { rateLine, runTransfer } from './transfer-run.js';
+import { dataSetupCommands } from './data-setup.js';
+import { resolvePathArg } from './table.js';
+
+/** Takes the pending REST offset: it applies to the next RETR/STOR/APPE only (spec §2.3). */
+function takeRest(s: Session): number {
+  const r = s.restOffset;
+  s.restOffset = 0;
+  return r;
+}
+
+function doneLines(s: Session, bytes: number, seconds: number): string[] {
+  const lines = ['File successfully transferred'];
+  const rate = rateLine(bytes, seconds);
+  if (rate !== undefined) lines.push(rate);
+  if (s.type === 'A') lines.unshift('Warning: client is in ASCII mode - Assuming data is plain text');
+  return lines;
+}
+
+async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
+  const offset = takeRest(s);
+  if (s.type === 'A' && offset > 1) return reply(503, 'ASCII resume is unsafe, please delete the file first');
+  if (s.data === undefined) return reply(425, 'No data connection');
+  let handle;
+  try {
+    const e = await s.storage!.stat(p);
+    if (e.type !== 'file') return reply(550, 'I can only retrieve regular files');
+    if (offset === e.size && offset > 0) {
+      s.clearData();
+      return reply(226, 'Nothing left to download');
+    }
+    if (offset > e.size) {
+      return reply(554, `Restart offset ${offset} is too large for file size ${e.size}.`, 'Restart offset reset to 0');
+    }
+    handle = await s.storage!.openRead(p, offset);
+  } catch (err) {
+    return reply(550, `Can't open ${arg}: ${errnoText(err)}`);
+  }
+  const remaining = handle.size - offset;
+  const source = handle.stream;
+  return runTransfer(s, {
+    direction: 'download',
+    path: p,
+    offset,
+    total: handle.size,
+    after150: remaining > 4096 ? [`${(remaining / 1024).toFixed(1)} kbytes to download`] : [],
+    move: async (data, signal) => {
+      if (s.type === 'A') await pipeline(source, toNetworkAscii(), data, { signal });
+      else await pipeline(source, data, { signal });
+      return data.bytesWritten;
+    },
+    succeed: async (bytes, seconds) => {
+      s.downloadedBytes += bytes;
+      return reply(226, ...doneLines(s, bytes, seconds));
+    },
+    fail: async () => {
+      source.destroy();
+    },
+  });
+}
+
+/** What kind of upload a command asks for. */
+type UploadKind = 'stor' | 'appe' | 'stou';
+
+async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | void> {
+  const cfg = s.server.config;
+  const offset = kind === 'stou' ? 0 : takeRest(s);
+  const dir = kind === 'stou' ? p : parentOf(p);
+  if (s.anonymous) {
+    if (cfg.anonymousCantUpload) return reply(550, 'Anonymous users may not overwrite existing files');
+    if (!(await s.storage!.canWrite(dir))) return reply(553, "Can't open that file: Permission denied");
+  }
+  if (s.data === undefined) return reply(425, 'No data connection');
+  let sink: UploadSink;
+  try {
+    sink = await s.storage!.openWrite(p, {
+      offset,
+      append: kind === 'appe',
+      atomic: cfg.noTruncate || cfg.autoRename,
+      autoRename: cfg.autoRename && kind !== 'appe',
+      unique: kind === 'stou',
+      refuseNonEmpty: s.anonymous,
+    });
+  } catch (err) {
+    const e = err as { reply?: number; text?: string };
+    if (e.reply === 550) return reply(550, e.text ?? 'Permission denied');
+    return reply(553, `Can't open that file: ${errnoText(err)}`);
+  }
+  if (offset > 0) s.server.bus.log(s.ref, 'NOTICE', `Restarting at ${offset}`);
+  return runTransfer(s, {
+    direction: 'upload',
+    path: sink.target,
+    offset,
+    before150: kind === 'stou' ? [`FILE: ${sink.target.slice(sink.target.lastIndexOf('/') + 1)}`] : [],
+    move: async (data, signal) => {
+      if (s.type === 'A') await pipeline(data, fromNetworkAscii(), sink.stream, { signal });
+      else await pipeline(data, sink.stream, { signal });
+      return data.bytesRead;
+    },
+    succeed: async (bytes, seconds) => {
+      const final = await sink.commit();
+      s.uploadedBytes += bytes;
+      s.server.bus.emit('upload-complete', {
+        session: s.ref,
+        path: final,
+        realPath: s.storage!.describe(final),
+        bytes,
+      });
+      return reply(226, ...doneLines(s, bytes, seconds));
+    },
+    fail: async () => {
+      await sink.abort();
+    },
+  });
+}
+
+async function abor(s: Session): Promise<Reply> {
+  const t = s.transfer;
+  if (t === undefined) {
+    s.clearData();
+    return reply(226, "Since you see this ABOR must've succeeded");
+  }
+  t.reason = 'abor';
+  t.abort.abort();
+  await t.done;
+  return reply(226, 'ABOR command successful');
+}
+
+function rest(s: Session, arg: string): Reply {
+  const text = arg.trim();
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    s.restOffset = 0;
+    return reply(554, 'REST needs a numeric parameter', 'Restart offset reset to 0');
+  }
+  s.restOffset = Number(text);
+  return reply(
+    350,
+    s.type === 'A' ? `Restarting at ${s.restOffset}. But we're in ASCII mode` : `Restarting at ${s.restOffset}`,
+  );
+}
+
+async function pret(s: Session, arg: string): Promise<Reply> {
+  const [verb = '', ...rest] = arg.trim().split(' ');
+  if (verb.toUpperCase() === 'RETR' && rest.length > 0) {
+    const p = resolvePathArg(s, rest.join(' '), 'read');
+    try {
+      const e = await s.storage!.stat(p);
+      if (e.type !== 'file') return reply(550, "Sorry, but that file doesn't exist");
+    } catch {
+      return reply(550, "Sorry, but that file doesn't exist");
+    }
+  }
+  return reply(200, 'Ready to proceed');
+}
+
+/** RETR STOR APPE STOU REST ABOR PRET and the data-setup commands. */
+export const transferCommands: CommandSpec[] = [
+  ...dataSetupCommands,
+  {
+    verb: 'RETR',
+    login: true,
+    arg: 'required',
+    path: { access: 'read' },
+    transfer: true,
+    help: 'RETR <sp> file',
+    run: retr,
+  },
+  {
+    verb: 'STOR',
+    login: true,
+    arg: 'required',
+    path: { access: 'write', creates: true },
+    transfer: true,
+    help: 'STOR <sp> file',
+    run: (s, _a, p) => upload(s, p, 'stor'),
+  },
+  {
+    verb: 'APPE',
+    login: true,
+    arg: 'required',
+    path: { access: 'write', creates: true },
+    transfer: true,
+    help: 'APPE <sp> file',
+    run: (s, _a, p) => upload(s, p, 'appe'),
+  },
+  {
+    verb: 'STOU',
+    login: true,
+    arg: 'optional',
+    transfer: true,
+    help: 'STOU',
+    run: (s) => upload(s, s.cwd, 'stou'),
+  },
+  {
+    verb: 'REST',
+    login: true,
+    arg: 'required',
+    antiIdle: true,
+    missingArg: reply(501, 'No restart point'),
+    feat: { line: 'REST STREAM', order: 6 },
+    help: 'REST <sp> offset',
+    run: async (s, a) => rest(s, a),
+  },
+  {
+    verb: 'ABOR',
+    login: true,
+    arg: 'optional',
+    duringTransfer: true,
+    help: 'ABOR',
+    run: (s) => abor(s),
+  },
+  {
+    verb: 'PRET',
+    login: true,
+    arg: 'required',
+    feat: { line: 'PRET', order: 9 },
+    help: 'PRET <sp> command',
+    run: (s, a) => pret(s, a),
+  },
+];

@@ -1,0 +1,120 @@
+/**
+ * Configuration loading (ARCHITECTURE §4 Config): built-in defaults < config file < command line,
+ * validated once, frozen, then passed down; never global.
+ */
+import { readFile } from 'node:fs/promises';
+import { isIPv4, isIPv6 } from 'node:net';
+import { parseArgv } from './argv.js';
+import { readConfFile } from './conffile.js';
+import { defaultConfig, quickstartConfig } from './defaults.js';
+import { ConfigError, switchError, ValueError } from './errors.js';
+import { helpText } from './help.js';
+import { lookupService } from './services.js';
+import type { ApplyContext, ParsedOption } from './switch-spec.js';
+import type { Config } from './types.js';
+
+export { parseArgv, type ParsedArgv } from './argv.js';
+export { readConfFile } from './conffile.js';
+export { defaultConfig, quickstartConfig } from './defaults.js';
+export { ConfigError } from './errors.js';
+export { helpText } from './help.js';
+export type { ConfKey, ParsedOption, SwitchKind, SwitchSpec } from './switch-spec.js';
+export { SWITCHES } from './switches.js';
+export type { AuthMethod, Bandwidth, Config } from './types.js';
+
+/** What loadConfig found: a configuration to run with, or a text to print before exiting 0. */
+export type LoadResult = { config: Readonly<Config> } | { help: string } | { version: string };
+
+/**
+ * Builds the configuration from argv (without node and the script). `--help` and `--version` win over
+ * everything else; `--quickstart` anywhere switches the defaults; the config file comes from
+ * `--config FILE` or the lone-argument form. Throws ConfigError with a printable message.
+ */
+export async function loadConfig(
+  argv: readonly string[],
+  _env: NodeJS.ProcessEnv = process.env,
+): Promise<LoadResult> {
+  const parsed = parseArgv(argv);
+  const kindOf = (o: ParsedOption): string => o.spec.kind ?? 'set';
+  const exit = parsed.options.find((o) => kindOf(o) === 'help' || kindOf(o) === 'version');
+  if (exit !== undefined) {
+    return kindOf(exit) === 'help' ? { help: helpText() } : { version: await versionText() };
+  }
+
+  const configSwitches = parsed.options.filter((o) => kindOf(o) === 'config');
+  if (configSwitches.length > 1) throw new ConfigError('tsftpd: --config: given more than once');
+  const configFile = parsed.configFile ?? configSwitches[0]?.value;
+
+  const cwd = process.cwd();
+  const quickstart = parsed.options.some((o) => o.spec.name === 'quickstart');
+  const config = quickstart ? quickstartConfig(cwd) : defaultConfig();
+  if (configFile !== undefined) await applyOptions(config, await readConfFile(configFile), cwd);
+  await applyOptions(config, parsed.options, cwd);
+  validate(config);
+  return { config: deepFreeze(config) };
+}
+
+/** Applies one source's switch occurrences in order; help, version and --config are already handled. */
+async function applyOptions(config: Config, options: readonly ParsedOption[], cwd: string): Promise<void> {
+  const seen = new Set<string>();
+  const ctx: ApplyContext = {
+    cwd,
+    firstInSource: (mark) => {
+      if (seen.has(mark)) return false;
+      seen.add(mark);
+      return true;
+    },
+    lookupService: (name) => lookupService(name),
+  };
+  for (const option of options) {
+    const { spec } = option;
+    if (spec.kind === 'unsupported') throw switchError(option.label, '', 'not supported yet');
+    if (spec.apply === undefined) continue;
+    try {
+      await spec.apply(config, option.value, ctx);
+    } catch (err) {
+      if (err instanceof ValueError) throw switchError(option.label, option.shown, err.message);
+      throw err;
+    }
+  }
+}
+
+/** Rules that involve several switches, checked once everything is applied. */
+function validate(config: Config): void {
+  if (config.ipv4Only && config.ipv6Only) throw new ConfigError('tsftpd: -4 and -6 cannot be used together');
+  const host = config.bind.host;
+  if (host !== undefined && config.ipv4Only && isIPv6(host)) {
+    throw new ConfigError(`tsftpd: -4 (IPv4 only) conflicts with the IPv6 bind address ${host}`);
+  }
+  if (host !== undefined && config.ipv6Only && isIPv4(host)) {
+    throw new ConfigError(`tsftpd: -6 (IPv6 only) conflicts with the IPv4 bind address ${host}`);
+  }
+  // Pure-FTPd caps -c at half the passive ports so sessions cannot run out of them (spec §6.4); it
+  // would reach 0 for a one-port range, which refuses everybody, so tsftpd keeps at least 1.
+  const { first, last } = config.passivePorts;
+  config.maxClients = Math.min(config.maxClients, Math.max(1, Math.floor((last - first + 1) / 2)));
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** `tsftpd <version>` from the package.json above this module (dist/src/config or src/config). */
+async function versionText(): Promise<string> {
+  for (const up of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(up, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'tsftpd' && typeof pkg.version === 'string') return `tsftpd ${pkg.version}`;
+    } catch {
+      // Not this level; try the next one.
+    }
+  }
+  return 'tsftpd (unknown version)';
+}

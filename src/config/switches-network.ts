@@ -1,0 +1,185 @@
+/**
+ * Switch table, part 1: listening, connection limits, data channel and logging (spec §1.2, §6.4, §9.1).
+ */
+import { isIPv6 } from 'node:net';
+import { applyBind } from './bind.js';
+import { ValueError } from './errors.js';
+import type { SwitchSpec } from './switch-spec.js';
+import { isHostOrAddress, parseInteger, parsePath, splitPair, UINT_MAX } from './values.js';
+
+/** Pure-FTPd's default idle timeout in minutes, also used for `-I 0` or junk (spec §1.2 -I). */
+const DEFAULT_IDLE_MINUTES = 15;
+/** Longest timer Node can arm (2^31-1 ms), in seconds: a larger -I would fire at once. */
+const MAX_IDLE_SECONDS = 2147483;
+
+/** syslog facility names accepted by -f (spec §1.2; syslog(3) defines local0..local7 only). */
+// prettier-ignore
+const FACILITIES = new Set([
+  'auth', 'authpriv', 'cron', 'daemon', 'ftp', 'kern', 'lpr', 'mail', 'mark', 'news', 'security', 'syslog',
+  'user', 'uucp', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7',
+]);
+
+/** Listening, limits, data channel and logging switches. */
+export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
+  {
+    short: 'S',
+    pureName: 'bind',
+    name: 'bind',
+    arg: '[address],[port]',
+    help: 'listen address and port; port alone, address, (trailing comma), ,port; service names work',
+    conf: [{ key: 'Bind', form: 'value' }],
+    apply: applyBind,
+  },
+  {
+    short: '4',
+    pureName: 'ipv4only',
+    name: 'ipv4-only',
+    help: 'listen on IPv4 only',
+    conf: [{ key: 'IPV4Only', form: 'bool' }],
+    apply: (c) => void (c.ipv4Only = true),
+  },
+  {
+    short: '6',
+    pureName: 'ipv6only',
+    name: 'ipv6-only',
+    help: 'listen on IPv6 only',
+    conf: [{ key: 'IPV6Only', form: 'bool' }],
+    apply: (c) => void (c.ipv6Only = true),
+  },
+  {
+    short: 'c',
+    pureName: 'maxclientsnumber',
+    name: 'max-clients',
+    arg: 'count',
+    help: 'maximum simultaneous sessions (default 50; at most half the passive ports)',
+    conf: [{ key: 'MaxClientsNumber', form: 'value' }],
+    apply: (c, v) => void (c.maxClients = parseInteger(v, 'the number of clients', 1, UINT_MAX)),
+  },
+  {
+    short: 'C',
+    pureName: 'maxclientsperip',
+    name: 'max-clients-per-ip',
+    arg: 'count',
+    help: 'maximum simultaneous sessions from one client IP (default unlimited)',
+    conf: [{ key: 'MaxClientsPerIP', form: 'value' }],
+    apply: (c, v) => void (c.maxClientsPerIp = parseInteger(v, 'the number of clients per IP', 1, UINT_MAX)),
+  },
+  {
+    short: 'I',
+    pureName: 'maxidletime',
+    name: 'max-idle-time',
+    arg: 'minutes',
+    help: 'idle timeout in minutes (default 15; 0 or junk means 15)',
+    conf: [{ key: 'MaxIdleTime', form: 'value' }],
+    apply: (c, v) => {
+      // Pure-FTPd: strtoul(optarg) * 60, and 0 falls back to 15 minutes without complaint (spec §1.2).
+      const leading = /^\s*\+?(\d+)/.exec(v);
+      const minutes = leading === null ? 0 : Number(leading[1]);
+      const seconds = (minutes === 0 ? DEFAULT_IDLE_MINUTES : minutes) * 60;
+      c.maxIdleSeconds = Math.min(seconds, MAX_IDLE_SECONDS);
+    },
+  },
+  {
+    short: 'p',
+    pureName: 'passiveportrange',
+    name: 'passive-port-range',
+    arg: 'first:last',
+    help: 'passive data ports, inclusive (default 1024:65535)',
+    conf: [{ key: 'PassivePortRange', form: 'pair' }],
+    apply: (c, v) => {
+      const [firstText, lastText] = splitPair(v, 'first:last, such as 30000:30099');
+      const first = parseInteger(firstText, 'the first passive port', 1024, 65535);
+      const last = parseInteger(lastText, 'the last passive port', 0, 65535);
+      if (last < first) throw new ValueError('the last passive port must be >= the first');
+      c.passivePorts = { first, last };
+    },
+  },
+  {
+    short: 'P',
+    pureName: 'forcepassiveip',
+    name: 'force-passive-ip',
+    arg: 'address',
+    help: 'IPv4 address or host name announced in PASV replies (NAT)',
+    conf: [{ key: 'ForcePassiveIP', form: 'value' }],
+    apply: (c, v, ctx) => {
+      if (isIPv6(v))
+        throw new ValueError('PASV replies carry an IPv4 address; give an IPv4 address or a host name');
+      if (!isHostOrAddress(v)) throw new ValueError(`"${v}" is not an IPv4 address or a host name`);
+      // Pure-FTPd keeps the first -P (spec §1.2); a later source still overrides an earlier one.
+      if (ctx.firstInSource('force-passive-ip')) c.forcePassiveIp = v;
+    },
+  },
+  {
+    short: 'N',
+    pureName: 'natmode',
+    name: 'nat-mode',
+    help: 'active mode only: PASV, EPSV and friends become unknown commands',
+    conf: [{ key: 'NATmode', form: 'bool' }],
+    apply: (c) => void (c.natMode = true),
+  },
+  {
+    short: 'H',
+    pureName: 'dontresolve',
+    name: 'dont-resolve',
+    help: 'do not resolve client addresses to host names',
+    conf: [{ key: 'DontResolve', form: 'bool' }],
+    apply: (c) => void (c.dontResolve = true),
+  },
+  {
+    short: 'B',
+    pureName: 'daemonize',
+    name: 'daemonize',
+    help: 'run in the background',
+    conf: [{ key: 'Daemonize', form: 'bool' }],
+    apply: (c) => void (c.daemonize = true),
+  },
+  {
+    short: 'g',
+    pureName: 'pidfile',
+    name: 'pid-file',
+    arg: 'file',
+    help: 'write the process id to this file',
+    conf: [{ key: 'PIDFile', form: 'value' }],
+    apply: (c, v, ctx) => void (c.pidFile = parsePath(v, ctx.cwd, 'the PID file')),
+  },
+  {
+    short: 'f',
+    pureName: 'syslogfacility',
+    name: 'syslog-facility',
+    arg: 'facility',
+    help: 'log to syslog with this facility (ftp, daemon, local0..local7, ...); none: no syslog',
+    conf: [{ key: 'SyslogFacility', form: 'value' }],
+    apply: (c, v) => {
+      const facility = v.toLowerCase();
+      // Pure-FTPd only logs an unknown facility and goes on (spec §1.2); a typo should stop start-up.
+      if (facility !== 'none' && !FACILITIES.has(facility)) {
+        throw new ValueError(
+          `unknown syslog facility (expected none or one of ${[...FACILITIES].join(', ')})`,
+        );
+      }
+      c.syslogFacility = facility;
+    },
+  },
+  {
+    short: 'd',
+    pureName: 'verboselog',
+    name: 'verbose-log',
+    help: 'log every command; twice: every reply too',
+    conf: [{ key: 'VerboseLog', form: 'bool' }],
+    apply: (c, _v, ctx) => {
+      if (ctx.firstInSource('verbose-log')) c.verboseLog = 0;
+      // Pure-FTPd counts at most two -d and ignores the rest (spec §1.2).
+      c.verboseLog = Math.min(2, c.verboseLog + 1);
+    },
+  },
+  {
+    name: 'log-format',
+    arg: 'text|json',
+    help: 'log line format on stderr: text (Pure-FTPd style, default) or json (one object per line)',
+    conf: [{ key: 'LogFormat', form: 'value' }],
+    apply: (c, v) => {
+      if (v !== 'text' && v !== 'json') throw new ValueError('expected text or json');
+      c.logFormat = v;
+    },
+  },
+];

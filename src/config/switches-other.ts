@@ -1,0 +1,113 @@
+/**
+ * Switch table, part 4: switches handled by loadConfig itself (help, version, config file, quickstart)
+ * and Pure-FTPd switches tsftpd does not implement yet. Those are listed so that they, and their
+ * pure-ftpd.conf keys, fail with "not supported yet" instead of "unknown" (spec §1.2, §1.3).
+ */
+import type { SwitchSpec } from './switch-spec.js';
+
+/** Help, version, --config and --quickstart. */
+export const META_SWITCHES: readonly SwitchSpec[] = [
+  { short: 'h', pureName: 'help', name: 'help', help: 'print this list and exit', kind: 'help' },
+  { name: 'version', help: "print the version and exit (-V is Pure-FTPd's trusted IP)", kind: 'version' },
+  {
+    name: 'config',
+    arg: 'file',
+    help: 'read a pure-ftpd.conf style file first; switches on the command line override it',
+    kind: 'config',
+  },
+  {
+    name: 'quickstart',
+    help: 'try-out preset: port 2121, anonymous root ./public, accounts in ./pureftpd.passwd',
+    // The defaults themselves are chosen by loadConfig before anything else is applied.
+    apply: (c) => void (c.quickstart = true),
+  },
+];
+
+/** Builds a not-yet-implemented entry; `arg` must be right so getopt-style parsing consumes the value. */
+function unsupported(
+  short: string,
+  pureName: string,
+  name: string,
+  arg: string | undefined,
+  help: string,
+  conf: SwitchSpec['conf'],
+): SwitchSpec {
+  return { short, pureName, name, arg, help, conf, kind: 'unsupported' };
+}
+
+/** Pure-FTPd 1.0.50 switches not implemented yet. */
+export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
+  unsupported('1', 'logpid', 'log-pid', undefined, 'add the PID to syslog lines', [
+    { key: 'LogPID', form: 'bool' },
+  ]),
+  unsupported('2', 'certfile', 'cert-file', 'cert[,key]', 'TLS certificate and key', [
+    { key: 'CertFile', form: 'value' },
+    { key: 'CertFileAndKey', form: 'value' },
+  ]),
+  unsupported('3', 'extcert', 'ext-cert', 'socket', 'get certificates from pure-certd', [
+    { key: 'ExtCert', form: 'value' },
+  ]),
+  unsupported('a', 'trustedgid', 'trusted-gid', 'gid', 'chroot everyone but this group', [
+    { key: 'TrustedGID', form: 'value' },
+  ]),
+  unsupported('F', 'fortunesfile', 'fortunes-file', 'file', 'random banner from a fortune file', [
+    { key: 'FortunesFile', form: 'value' },
+  ]),
+  unsupported('J', 'tlsciphersuite', 'tls-cipher-suite', 'ciphers', 'TLS cipher list', [
+    { key: 'TLSCipherSuite', form: 'value' },
+  ]),
+  unsupported('k', 'maxdiskusagepct', 'max-disk-usage', 'percent', 'refuse uploads above this disk usage', [
+    { key: 'MaxDiskUsage', form: 'value' },
+  ]),
+  unsupported('m', 'maxload', 'max-load', 'load', 'refuse anonymous downloads above this load', [
+    { key: 'MaxLoad', form: 'value' },
+  ]),
+  unsupported('n', 'quota', 'quota', 'files:MB', 'virtual quotas', [{ key: 'Quota', form: 'pair' }]),
+  unsupported(
+    'o',
+    'uploadscript',
+    'upload-script',
+    undefined,
+    'feed completed uploads to the upload script',
+    [{ key: 'CallUploadScript', form: 'bool' }],
+  ),
+  unsupported(
+    'O',
+    'altlog',
+    'alt-log',
+    '[format:]file',
+    'transfer log in clf, stats, w3c or xferlog format',
+    [{ key: 'AltLog', form: 'value' }],
+  ),
+  unsupported('q', 'anonymousratio', 'anonymous-ratio', 'up:down', 'upload/download ratio for anonymous', [
+    { key: 'AnonymousRatio', form: 'pair' },
+  ]),
+  unsupported('Q', 'userratio', 'user-ratio', 'up:down', 'upload/download ratio for users', [
+    { key: 'UserRatio', form: 'pair' },
+  ]),
+  unsupported('s', 'antiwarez', 'anti-warez', undefined, 'anonymous cannot download files owned by ftp', [
+    { key: 'AntiWarez', form: 'bool' },
+  ]),
+  unsupported('t', 'anonymousbandwidth', 'anonymous-bandwidth', 'KB[:KB]', 'throttle anonymous sessions', [
+    { key: 'AnonymousBandwidth', form: 'pair' },
+  ]),
+  unsupported('T', 'userbandwidth', 'user-bandwidth', 'KB[:KB]', 'throttle all sessions', [
+    { key: 'UserBandwidth', form: 'pair' },
+  ]),
+  unsupported('u', 'minuid', 'min-uid', 'uid', 'refuse accounts below this uid', [
+    { key: 'MinUID', form: 'value' },
+  ]),
+  unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS)', [
+    { key: 'Bonjour', form: 'value' },
+  ]),
+  unsupported('V', 'trustedip', 'trusted-ip', 'address', 'users only on this local IP', [
+    { key: 'TrustedIP', form: 'value' },
+  ]),
+  unsupported('y', 'peruserlimits', 'per-user-limits', 'user:anon', 'sessions per account / anonymous', [
+    { key: 'PerUserLimits', form: 'pair' },
+  ]),
+  unsupported('Y', 'tls', 'tls', '0-3', 'TLS policy', [{ key: 'TLS', form: 'value' }]),
+  unsupported('Z', 'customerproof', 'customer-proof', undefined, "chmod keeps the owner's access", [
+    { key: 'CustomerProof', form: 'bool' },
+  ]),
+];

@@ -1,0 +1,101 @@
+/**
+ * The server's configuration: one typed object, built once from defaults < config file < command
+ * line, validated, then frozen (ARCHITECTURE §4). Switch letters follow Pure-FTPd (spec §1.2).
+ */
+
+/** One `-l method[:arg]` entry of the authentication chain, in command-line order (spec §3.1). */
+export interface AuthMethod {
+  method: 'puredb' | 'passwd' | 'unix' | 'pam' | 'ldap' | 'mysql' | 'pgsql' | 'extauth';
+  /** File or socket argument (`puredb:/etc/pure-ftpd/pureftpd.pdb`); absent for unix/pam. */
+  arg?: string;
+}
+
+/** A pair of byte rates in bytes per second; undefined means unlimited. */
+export interface Bandwidth {
+  up?: number;
+  down?: number;
+}
+
+/** The validated, frozen server configuration. */
+export interface Config {
+  /** -S: listen address (undefined = every address) and port. */
+  bind: { host?: string; port: number };
+  /** -4 / -6 */
+  ipv4Only: boolean;
+  ipv6Only: boolean;
+  /** -c: maximum simultaneous sessions. */
+  maxClients: number;
+  /** -C: maximum sessions per client IP; 0 = unlimited. */
+  maxClientsPerIp: number;
+  /** -I: idle timeout in seconds (the switch takes minutes). */
+  maxIdleSeconds: number;
+  /** -p: passive port range, inclusive. */
+  passivePorts: { first: number; last: number };
+  /** -P: address announced in 227 replies. */
+  forcePassiveIp?: string;
+  /** -e: anonymous logins only. */
+  anonymousOnly: boolean;
+  /** -E: no anonymous logins. */
+  noAnonymous: boolean;
+  /** -i: anonymous users cannot upload. */
+  anonymousCantUpload: boolean;
+  /** -M: anonymous users may create directories. */
+  anonymousCanCreateDirs: boolean;
+  /** -N: active mode only (PASV/EPSV/ESTA unknown). */
+  natMode: boolean;
+  /** -U: creation masks. */
+  umask: { file: number; dir: number };
+  /** -0: uploads go through a temp file renamed over the target at the end. */
+  noTruncate: boolean;
+  /** -r: never overwrite; uploads land as name.1, name.2, ... */
+  autoRename: boolean;
+  /** -K: DELE forbidden. */
+  keepAllFiles: boolean;
+  /** -G: RNFR/RNTO forbidden. */
+  noRename: boolean;
+  /** -R: SITE CHMOD forbidden (except uid 0). */
+  noChmod: boolean;
+  /** -D: LIST always shows dot-names. */
+  displayDotFiles: boolean;
+  /** -x: users cannot write dot-names. */
+  prohibitDotFilesWrite: boolean;
+  /** -X: users can neither read nor write dot-names. */
+  prohibitDotFilesRead: boolean;
+  /** -z: anonymous users may read dot-names. */
+  allowDotFiles: boolean;
+  /** -L: listing limits. */
+  limitRecursion: { files: number; depth: number };
+  /** -w / -W: FXP for users / for everybody. */
+  allowUserFxp: boolean;
+  allowAnonymousFxp: boolean;
+  /** -H: no reverse DNS of clients. */
+  dontResolve: boolean;
+  /** -d: 0 none, 1 commands, 2 commands and replies. */
+  verboseLog: number;
+  /** -B: fork to the background. */
+  daemonize: boolean;
+  /** -g: PID file. */
+  pidFile?: string;
+  /** -b: compatibility hacks for broken clients. */
+  brokenClients: boolean;
+  /** -A: chroot every account (except uid 0). */
+  chrootEveryone: boolean;
+  /** -j: create missing home directories at login. */
+  createHomeDir: boolean;
+  /** -l: authentication chain, in order. Empty = the default user database. */
+  auth: AuthMethod[];
+  /** --anonymous-root: home of anonymous; undefined = home of the `ftp` system account. */
+  anonymousRoot?: string;
+  /** --passwd-file: a pureftpd.passwd text file read directly (after the -l chain). */
+  passwdFile?: string;
+  /** --auth-delay: unit of the failed-login delay in milliseconds (spec §12: 3 s). */
+  authDelayMs: number;
+  /** --follow-symlinks-out: follow admin-placed symlinks that point outside an account's root. */
+  followSymlinksOut: boolean;
+  /** --quickstart: the `npm start` preset (port 2121, ./public, ./pureftpd.passwd). */
+  quickstart: boolean;
+  /** --log-format: text (Pure-FTPd style) or json lines on stderr. */
+  logFormat: 'text' | 'json';
+  /** -f: syslog facility or 'none'; tsftpd logs to stderr unless a facility is given. */
+  syslogFacility?: string;
+}

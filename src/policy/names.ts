@@ -1,0 +1,54 @@
+/**
+ * Name policy (spec §6.3, §12 "Name hygiene"): dot-names for anonymous and users (-z, -x, -X), and
+ * the names tsftpd keeps for itself. The gate calls checkName() for every path argument before a
+ * handler runs, so no handler can forget it.
+ */
+import { FtpError } from '../errors.js';
+import type { VPath } from '../storage/types.js';
+
+/** What the command does with its path. */
+export type Access = 'read' | 'write';
+
+/** The switches and account facts the policy depends on. */
+export interface NamePolicy {
+  anonymous: boolean;
+  /** -z: anonymous may read dot-names. */
+  allowDotFiles: boolean;
+  /** -x: users can't write dot-names. */
+  prohibitDotFilesWrite: boolean;
+  /** -X: users can't read or write dot-names. */
+  prohibitDotFilesRead: boolean;
+}
+
+/** True when some component of the path starts with `.` (other than `.` and `..`, already resolved). */
+export function hasDotComponent(p: VPath): boolean {
+  return p.includes('/.');
+}
+
+/** Names reserved for tsftpd's own files (temp uploads); never writable by clients. */
+export function isReservedName(name: string): boolean {
+  return name.startsWith('.pureftpd-');
+}
+
+/**
+ * Throws 553 when the policy forbids this access to the path (spec §6.3).
+ * @param shown the argument as the client typed it, for the reply text
+ */
+export function checkName(p: VPath, access: Access, policy: NamePolicy, shown: string, isDir = false): void {
+  const refuse = (): never => {
+    throw new FtpError(
+      'ERR_BAD_NAME',
+      553,
+      isDir ? 'Prohibited directory name' : `Prohibited file name: ${shown}`,
+    );
+  };
+  const last = p.slice(p.lastIndexOf('/') + 1);
+  if (access === 'write' && isReservedName(last)) refuse();
+  if (!hasDotComponent(p)) return;
+  if (policy.anonymous) {
+    if (access === 'write' || !policy.allowDotFiles) refuse();
+    return;
+  }
+  if (policy.prohibitDotFilesRead) refuse();
+  if (access === 'write' && policy.prohibitDotFilesWrite) refuse();
+}

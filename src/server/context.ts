@@ -1,0 +1,23 @@
+/**
+ * What every session shares with the server: the frozen config, the telemetry bus, the
+ * authentication chain and the anonymous account. Built once at start-up (ARCHITECTURE §4).
+ */
+import type { Config } from '../config/types.js';
+import type { EventBus } from '../telemetry/bus.js';
+import type { AuthChain } from '../auth/chain.js';
+import type { AnonymousAccount } from '../auth/anonymous.js';
+
+/** Services and shared state handed to every session. */
+export interface ServerContext {
+  readonly config: Readonly<Config>;
+  readonly bus: EventBus;
+  readonly auth: AuthChain;
+  /** Undefined when anonymous FTP is off (-E, or no anonymous root). */
+  readonly anonymous?: AnonymousAccount;
+  /** True when IPv6 is usable on this host (for the banner and EPSV 2). */
+  readonly ipv6Available: boolean;
+  /** The effective uid of the server process (0 = root). */
+  readonly processUid: number;
+  /** Sessions currently open (for the banner's "user number N"). */
+  sessionCount(): number;
+}

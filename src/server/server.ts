@@ -1,0 +1,123 @@
+/**
+ * Listeners and connection admission (spec §1.2 -S -4 -6 -c -C, §6.4). Guarantees: never more than
+ * -c sessions and -C sessions per client address at once; a refused connection gets Pure-FTPd's
+ * 421 text and is closed without a banner; one failing session never affects the others.
+ */
+import net from 'node:net';
+import os from 'node:os';
+import type { Config } from '../config/types.js';
+import { EventBus } from '../telemetry/bus.js';
+import type { AuthChain } from '../auth/chain.js';
+import type { AnonymousAccount } from '../auth/anonymous.js';
+import { Session } from '../session/session.js';
+import { greeting } from '../commands/info.js';
+import type { ServerContext } from './context.js';
+
+/** True when this host has an IPv6 address (for the banner line and EPSV 2). */
+export function hostHasIpv6(): boolean {
+  return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.family === 'IPv6'));
+}
+
+/** Inputs of a server. */
+export interface ServerOptions {
+  config: Readonly<Config>;
+  auth: AuthChain;
+  anonymous?: AnonymousAccount;
+  bus?: EventBus;
+}
+
+/** The FTP server: listening sockets plus the set of live sessions. */
+export class FtpServer {
+  readonly bus: EventBus;
+  readonly context: ServerContext;
+  private readonly sessions = new Set<Session>();
+  private readonly perIp = new Map<string, number>();
+  private readonly listeners: net.Server[] = [];
+  private readonly warnedIps = new Set<string>();
+
+  constructor(private readonly opts: ServerOptions) {
+    this.bus = opts.bus ?? new EventBus();
+    const sessions = this.sessions;
+    this.context = {
+      config: opts.config,
+      bus: this.bus,
+      auth: opts.auth,
+      anonymous: opts.config.noAnonymous ? undefined : opts.anonymous,
+      ipv6Available: hostHasIpv6(),
+      processUid: typeof process.geteuid === 'function' ? process.geteuid() : -1,
+      sessionCount: () => sessions.size,
+    };
+  }
+
+  /** Number of open sessions. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Starts listening as -S/-4/-6 say; resolves with the bound addresses. */
+  async listen(): Promise<net.AddressInfo[]> {
+    const cfg = this.opts.config;
+    const host = cfg.bind.host ?? (cfg.ipv4Only ? '0.0.0.0' : '::');
+    const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.admit(socket));
+    server.maxConnections = cfg.maxClients + 64; // beyond this the kernel queue holds them; we reply 421 below
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: cfg.bind.port, ipv6Only: cfg.ipv6Only, backlog: 511 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.bus.log(undefined, 'ERROR', `listener error: ${String(err)}`));
+    this.listeners.push(server);
+    return this.listeners.map((l) => l.address() as net.AddressInfo);
+  }
+
+  private admit(socket: net.Socket): void {
+    const cfg = this.opts.config;
+    socket.on('error', () => socket.destroy());
+    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    if (ip === '') {
+      socket.destroy();
+      return;
+    }
+    if (this.sessions.size >= cfg.maxClients) {
+      socket.end(`421 ${cfg.maxClients} users (the maximum) are already logged in, sorry\r\n`);
+      return;
+    }
+    const count = this.perIp.get(ip) ?? 0;
+    if (cfg.maxClientsPerIp > 0 && count >= cfg.maxClientsPerIp) {
+      if (!this.warnedIps.has(ip)) {
+        this.warnedIps.add(ip);
+        this.bus.log(undefined, 'WARNING', `Too many connections (${count}) from this IP: [${ip}]`);
+      }
+      socket.end(`421 Too many connections (${count}) from this IP\r\n`);
+      return;
+    }
+    this.perIp.set(ip, count + 1);
+    const session = new Session(socket, this.context);
+    this.sessions.add(session);
+    session.onClose(() => {
+      this.sessions.delete(session);
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) {
+        this.perIp.delete(ip);
+        this.warnedIps.delete(ip);
+      } else this.perIp.set(ip, n);
+    });
+    this.bus.emit('connect', { session: session.ref });
+    session.send(greeting(session));
+  }
+
+  /** Stops listening and ends every session. */
+  async close(): Promise<void> {
+    const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
+    this.listeners.length = 0;
+    for (const s of [...this.sessions]) {
+      s.reply(421, 'Server shutting down');
+      s.close('Server shutting down');
+      s.socket.destroy();
+    }
+    await Promise.all(closed);
+    await this.opts.auth.close();
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Turning an authenticated account into a working session (spec §6.1, §6.2): the root directory
+ * and chroot decision, home creation (-j), the start directory, the storage and the 230 reply.
+ * Security note: while the server has no privilege separation, a server running as root confines
+ * every account to its home, because the kernel cannot enforce the account's own permissions.
+ */
+import { mkdir, realpath, stat, chmod, chown } from 'node:fs/promises';
+import path from 'node:path';
+import type { Account } from '../auth/types.js';
+import { FtpError } from '../errors.js';
+import { LocalStorage } from '../storage/local.js';
+import type { Storage } from '../storage/types.js';
+import { resolveVirtual } from '../storage/jail.js';
+import { reply, type Reply } from './reply.js';
+import type { Session } from './session.js';
+
+/** Most lines of a .banner / .message file shown (spec §6.4). */
+const MESSAGE_MAX_LINES = 100;
+/** Longest message line; longer lines are split (spec §6.4: 511 bytes). */
+const MESSAGE_LINE_MAX = 511;
+/** Most bytes read from a message file. */
+const MESSAGE_MAX_BYTES = 64 * 1024;
+
+/** Where an account lives once logged in. */
+interface Placement {
+  /** Real directory that becomes the storage root. */
+  root: string;
+  chroot: boolean;
+  /** Virtual start directory. */
+  start: string;
+  /** Virtual home (`~`). */
+  home: string;
+  /** The 230 line variant (spec §6.2): restricted when the chroot comes from -A. */
+  restricted: boolean;
+}
+
+function placement(s: Session, account: Account): Placement {
+  const cfg = s.server.config;
+  if (account.anonymous) return { root: account.home, chroot: true, start: '/', home: '/', restricted: false };
+  const forced = (cfg.chrootEveryone && account.uid !== 0) || s.server.processUid === 0;
+  if (account.chroot || forced) {
+    return {
+      root: account.home,
+      chroot: true,
+      start: account.startDir ?? '/',
+      home: '/',
+      restricted: !account.chroot,
+    };
+  }
+  return { root: '/', chroot: false, start: account.home, home: account.home, restricted: false };
+}
+
+async function ensureHome(s: Session, account: Account, dir: string): Promise<void> {
+  try {
+    if ((await stat(dir)).isDirectory()) return;
+  } catch {
+    // missing: created below with -j
+  }
+  if (!s.server.config.createHomeDir || account.anonymous) {
+    throw new FtpError('ERR_NOT_FOUND', 421, 'Home directory not available - aborting', {
+      detail: `home directory ${dir} of ${account.login} is missing`,
+    });
+  }
+  // -j (spec §6.2): parents 0755, the home 0777 & ~dir umask, owned by the account.
+  await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
+  await mkdir(dir, { mode: 0o700 }).catch((err: unknown) => {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+  });
+  await chmod(dir, 0o777 & ~s.server.config.umask.dir);
+  if (s.server.processUid === 0) await chown(dir, account.uid, account.gid);
+}
+
+/** Reads a .banner/.message file through the storage: bounded lines, control chars scrubbed. */
+export async function readMessageFile(storage: Storage, p: string): Promise<string[]> {
+  try {
+    const h = await storage.openRead(p, 0);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of h.stream as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= MESSAGE_MAX_BYTES) break;
+    }
+    h.stream.destroy();
+    const text = Buffer.concat(chunks).subarray(0, MESSAGE_MAX_BYTES).toString('utf8');
+    const out: string[] = [];
+    for (const line of text.split('\n')) {
+      for (let i = 0; i < Math.max(line.length, 1) && out.length < MESSAGE_MAX_LINES; i += MESSAGE_LINE_MAX) {
+        out.push(line.slice(i, i + MESSAGE_LINE_MAX).replace(/\r$/, ''));
+      }
+    }
+    while (out.length > 0 && out[out.length - 1] === '') out.pop();
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Logs the account in: prepares its storage and directories and returns the 230 reply.
+ * Throws FtpError 421 (and the caller closes the session) when the home is unusable.
+ */
+export async function establishLogin(s: Session, account: Account): Promise<Reply> {
+  const cfg = s.server.config;
+  const place = placement(s, account);
+  await ensureHome(s, account, place.chroot ? place.root : account.home);
+  const root = await realpath(place.root);
+  const asRoot = s.server.processUid === 0;
+  const storage = new LocalStorage({
+    root,
+    followSymlinksOut: cfg.followSymlinksOut,
+    umask: cfg.umask,
+    owner: asRoot ? { uid: account.uid, gid: account.gid } : undefined,
+    identity: asRoot ? { uid: account.uid, gids: [account.gid] } : undefined,
+    tempTag:
+      Math.floor(s.startedAt / 1000)
+        .toString(16)
+        .padStart(8, '0') + `.${s.ref.localPort.toString(16)}`,
+  });
+  let start = place.chroot ? place.start : path.resolve(place.start);
+  try {
+    const e = await storage.stat(start);
+    if (e.type !== 'dir') start = '/';
+  } catch {
+    start = place.chroot ? '/' : root;
+  }
+  s.account = account;
+  s.storage = storage;
+  s.chrooted = place.chroot;
+  s.home = place.chroot ? '/' : resolveVirtual('/', place.home);
+  s.cwd = start;
+  s.pendingUser = undefined;
+  s.ref.account = account.anonymous ? 'ftp' : account.login;
+  s.server.bus.emit('login', {
+    session: s.ref,
+    account: s.ref.account,
+    anonymous: account.anonymous,
+    backend: account.backend,
+  });
+  const banner = await readMessageFile(storage, resolveVirtual(start, '.banner'));
+  if (account.anonymous) return reply(230, ...banner, 'Anonymous user logged in');
+  const lines: string[] = [];
+  if (cfg.allowUserFxp || cfg.allowAnonymousFxp) lines.push('This server supports FXP transfers');
+  lines.push(
+    place.restricted
+      ? `OK. Current restricted directory is ${start}`
+      : `OK. Current directory is ${start}`,
+  );
+  return reply(230, ...lines, ...banner);
+}

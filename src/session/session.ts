@@ -1,0 +1,290 @@
+/**
+ * One control connection: framing, the command queue, replies, timers and per-session state.
+ * Commands run one at a time in arrival order (pipelining works); while a transfer runs, ABOR,
+ * STAT, QUIT and NOOP are handled at once and anything else waits its turn. Every buffer is
+ * bounded: the line length, the queue (the socket is paused when it fills) and pending output.
+ */
+import type net from 'node:net';
+
+import type { Account } from '../auth/types.js';
+import type { Storage, VPath } from '../storage/types.js';
+import type { SessionRef } from '../telemetry/bus.js';
+import type { ServerContext } from '../server/context.js';
+import type { PassiveListener } from '../data/passive.js';
+import type { ActiveTarget } from '../data/active.js';
+import { LineReader, parseCommand, type ParsedCommand } from './line-reader.js';
+import { formatReply, reply, type Reply, type ReplyLine } from './reply.js';
+import { executeCommand, isDuringTransferVerb } from '../commands/table.js';
+
+/** Longest command line in bytes (spec §2.1: PATH_MAX + 16). */
+export const MAX_LINE = 4112;
+/** Commands waiting in the queue before the socket is paused. */
+const QUEUE_HIGH_WATER = 64;
+/** Pending reply bytes that make the session wait for the client to read. */
+const OUTPUT_HIGH_WATER = 256 * 1024;
+/** Grace given to a closing socket to flush its last reply. */
+const CLOSE_GRACE_MS = 2000;
+
+/** How the next data connection will be made. */
+export type DataSetup =
+  | { kind: 'passive'; listener: PassiveListener }
+  | { kind: 'active'; target: ActiveTarget }
+  /** Already connected by ESTA/ESTP; used by the next transfer. */
+  | { kind: 'connected'; socket: net.Socket; passive: boolean };
+
+/** The transfer running on this session, if any. */
+export interface Transfer {
+  direction: 'upload' | 'download';
+  path: VPath;
+  abort: AbortController;
+  /** Why it was aborted: 'abor', 'quit', 'gone' (control connection lost). */
+  reason?: 'abor' | 'quit' | 'gone';
+  /** Resolves when the transfer's final reply has been sent. */
+  done: Promise<void>;
+  startedAt: number;
+  offset: number;
+  total?: number;
+  bytes(): number;
+}
+
+let nextSessionId = 1;
+
+/** A control connection and everything the protocol remembers about it. */
+export class Session {
+  readonly id = nextSessionId++;
+  readonly ref: SessionRef;
+  readonly startedAt = Date.now();
+  /** Control connection over IPv6 (not IPv4-mapped). */
+  readonly ipv6: boolean;
+
+  // Login state.
+  pendingUser?: string;
+  account?: Account;
+  storage?: Storage;
+  /** True when the session is confined to its account's home (spec §6.2). */
+  chrooted = true;
+  failedLogins = 0;
+  failedCwds = 0;
+
+  // Navigation and transfer parameters.
+  cwd: VPath = '/';
+  /** Virtual path `~` stands for. */
+  home: VPath = '/';
+  type: 'A' | 'I' = 'A';
+  restOffset = 0;
+  renameFrom?: VPath;
+  data?: DataSetup;
+  epsvAll = false;
+  transfer?: Transfer;
+  /** Per-session idle timeout (SITE IDLE), seconds. */
+  idleSeconds: number;
+
+  // Counters for QUIT and ratios.
+  uploadedBytes = 0;
+  downloadedBytes = 0;
+
+  private readonly reader = new LineReader(MAX_LINE);
+  private readonly queue: ParsedCommand[] = [];
+  private running = false;
+  private closing = false;
+  private idleTimer: NodeJS.Timeout;
+  private lastRealActivity = Date.now();
+  private readonly closeListeners: (() => void)[] = [];
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly server: ServerContext,
+  ) {
+    this.ipv6 = socket.remoteFamily === 'IPv6' && !(socket.remoteAddress ?? '').startsWith('::ffff:');
+    const strip = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');
+    this.ref = {
+      id: this.id,
+      remoteIp: strip(socket.remoteAddress),
+      remotePort: socket.remotePort ?? 0,
+      localIp: strip(socket.localAddress),
+      localPort: socket.localPort ?? 0,
+    };
+    this.idleSeconds = server.config.maxIdleSeconds;
+    this.idleTimer = setTimeout(() => this.onIdle(), this.idleSeconds * 1000);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.close('Connection error'));
+    socket.on('close', () => this.close(''));
+  }
+
+  /** True once logged in (user or anonymous). */
+  get loggedIn(): boolean {
+    return this.account !== undefined;
+  }
+
+  /** True for anonymous sessions. */
+  get anonymous(): boolean {
+    return this.account?.anonymous === true;
+  }
+
+  /** True once close() has started. */
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Registers a callback run once when the session ends. */
+  onClose(fn: () => void): void {
+    this.closeListeners.push(fn);
+  }
+
+  /** Sends a reply (or several) on the control connection. */
+  send(r: Reply): void {
+    if (this.socket.destroyed) return;
+    const text = formatReply(r);
+    if (this.server.bus.has('reply')) {
+      for (const line of text.split('\r\n')) if (line) this.server.bus.emit('reply', { session: this.ref, line });
+    }
+    this.socket.write(text);
+  }
+
+  /** Shorthand for send(reply(code, ...lines)). */
+  reply(code: number, ...lines: ReplyLine[]): void {
+    this.send(reply(code, ...lines));
+  }
+
+  /** Waits until the client has read most of what we sent (bounded output). */
+  async drained(): Promise<void> {
+    if (this.socket.writableLength < OUTPUT_HIGH_WATER || this.socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** Re-arms the idle timer with the session's idle time (SITE IDLE changes it). */
+  touch(): void {
+    this.idleTimer.refresh();
+  }
+
+  /** Ends the session: aborts a transfer, closes data listeners, flushes and closes the socket. */
+  close(reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    clearTimeout(this.idleTimer);
+    this.queue.length = 0;
+    if (this.transfer) {
+      this.transfer.reason ??= 'gone';
+      this.transfer.abort.abort();
+    }
+    this.clearData();
+    if (!this.socket.destroyed) {
+      this.socket.end();
+      const t = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+      t.unref();
+      this.socket.once('close', () => clearTimeout(t));
+    }
+    this.server.bus.emit('disconnect', { session: this.ref, reason });
+    for (const fn of this.closeListeners) fn();
+  }
+
+  /** Drops the pending data-connection setup (a new PASV/PORT, ABOR, or the end of the session). */
+  clearData(): void {
+    const d = this.data;
+    this.data = undefined;
+    if (d?.kind === 'passive') d.listener.close();
+    else if (d?.kind === 'connected') d.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const line of this.reader.push(chunk)) {
+      if (this.closing) return;
+      if (line.kind === 'overflow') {
+        this.server.bus.log(this.ref, 'WARNING', 'Line too long');
+        this.reply(421, 'Line too long');
+        this.close('Line too long');
+        return;
+      }
+      const cmd = parseCommand(line.text);
+      if (cmd === undefined) {
+        if (line.text.trim() === '') continue; // empty lines are keep-alives for some clients
+        this.queue.push({ verb: '', arg: line.text });
+      } else if (this.transfer !== undefined && isDuringTransferVerb(cmd.verb)) {
+        void this.runOne(cmd);
+        continue;
+      } else {
+        this.queue.push(cmd);
+      }
+    }
+    if (this.queue.length >= QUEUE_HIGH_WATER) this.socket.pause();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0 && !this.closing) {
+        const cmd = this.queue.shift()!;
+        await this.runOne(cmd);
+        if (this.queue.length < QUEUE_HIGH_WATER / 2 && this.socket.isPaused()) this.socket.resume();
+        await this.drained();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runOne(cmd: ParsedCommand): Promise<void> {
+    this.touch();
+    if (cmd.verb === '') {
+      this.reply(500, 'Syntax error, command unrecognized');
+      return;
+    }
+    if (this.server.bus.has('command')) {
+      this.server.bus.emit('command', { session: this.ref, verb: cmd.verb, arg: cmd.arg });
+    }
+    try {
+      const r = await executeCommand(this, cmd);
+      if (r !== undefined) this.send(r);
+    } catch (err) {
+      // executeCommand turns every error into a reply; reaching here is a bug: keep serving.
+      this.server.bus.log(this.ref, 'ERROR', `internal error in ${cmd.verb}: ${String(err)}`);
+      this.reply(451, 'Internal error');
+    }
+  }
+
+  /**
+   * Anti-idle bookkeeping (spec §2.6): commands that do not count as activity may not keep a
+   * session alive for more than twice the idle time. Returns false when the session was closed.
+   */
+  noteActivity(counts: boolean): boolean {
+    const now = Date.now();
+    if (counts) {
+      this.lastRealActivity = now;
+      return true;
+    }
+    if (now - this.lastRealActivity > 2 * this.idleSeconds * 1000) {
+      this.reply(421, `Timeout (no operation for ${2 * this.idleSeconds} seconds)`);
+      this.close('Timeout (anti-idle)');
+      return false;
+    }
+    return true;
+  }
+
+  /** Changes the idle timeout (SITE IDLE). */
+  setIdle(seconds: number): void {
+    this.idleSeconds = seconds;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.onIdle(), seconds * 1000);
+  }
+
+  private onIdle(): void {
+    if (this.closing) return;
+    if (this.transfer !== undefined) {
+      this.idleTimer.refresh(); // the data connection has its own timeout
+      return;
+    }
+    this.reply(421, 'Timeout - try typing a little faster next time');
+    this.close('Timeout');
+  }
+}

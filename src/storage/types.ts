@@ -1,0 +1,94 @@
+/**
+ * The Storage interface (ARCHITECTURE §4): every file operation of a session goes through it, with
+ * virtual paths only. A virtual path is a normalised absolute POSIX path that never rises above `/`
+ * (see jail.ts); the backend maps it to real storage and guarantees confinement.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+/** A normalised virtual path such as `/`, `/pub/file.txt`. */
+export type VPath = string;
+
+/** What listings and checks need to know about one directory entry. */
+export interface Entry {
+  name: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  mtime: Date;
+  /** Permission and type bits as in `st_mode`. */
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  dev: number;
+  ino: number;
+  /** For symlinks: the link text. */
+  linkTarget?: string;
+}
+
+/** An open file for download. */
+export interface ReadHandle {
+  size: number;
+  stream: Readable;
+}
+
+/** How an upload writes its target (spec §2.3 STOR/APPE/STOU, §6.4 -0 and -r). */
+export interface WriteOptions {
+  /** Start writing at this offset (REST); clamped to the current size. */
+  offset: number;
+  /** APPE: add to the end of an existing file. */
+  append: boolean;
+  /** -0: the target changes only when the upload completes. */
+  atomic: boolean;
+  /** -r: never overwrite, land as name.1, name.2, ... */
+  autoRename: boolean;
+  /** STOU: the target is a directory; pick a fresh unique name in it. */
+  unique: boolean;
+  /** Anonymous: an existing non-empty target is refused. */
+  refuseNonEmpty: boolean;
+}
+
+/** An upload in progress: data is written to `stream`; it becomes final only through commit(). */
+export interface UploadSink {
+  stream: Writable;
+  /** Virtual path the data will have after commit() (STOU: the generated name). */
+  target: VPath;
+  /** Size of the target before this upload (0 if it did not exist), for quota bookkeeping. */
+  previousSize: number;
+  /** True when the target did not exist before. */
+  created: boolean;
+  /** Makes the upload visible; returns the final virtual path (autorename may change it). */
+  commit(): Promise<VPath>;
+  /** Gives up: temp files are removed, the previous content stays; `discard` also removes a partial new file. */
+  abort(opts?: { discard?: boolean }): Promise<void>;
+}
+
+/** Filesystem usage of the storage behind a path. */
+export interface StatFs {
+  total: number;
+  free: number;
+}
+
+/** File operations of one session, confined to its root. */
+export interface Storage {
+  /** Entry for a path; a final symlink is followed when it stays inside the root. */
+  stat(p: VPath): Promise<Entry>;
+  /** Entry for a path without following a final symlink. */
+  lstat(p: VPath): Promise<Entry>;
+  /** Names in a directory, in readdir order, streamed (the directory is never loaded whole). */
+  names(p: VPath): AsyncIterable<string>;
+  /** lstat of each name in a directory, with bounded concurrency, in the order given. */
+  statMany(dir: VPath, names: readonly string[]): Promise<(Entry | undefined)[]>;
+  openRead(p: VPath, offset: number): Promise<ReadHandle>;
+  openWrite(p: VPath, opts: WriteOptions): Promise<UploadSink>;
+  mkdir(p: VPath): Promise<void>;
+  rmdir(p: VPath): Promise<void>;
+  unlink(p: VPath): Promise<void>;
+  rename(from: VPath, to: VPath): Promise<void>;
+  chmod(p: VPath, mode: number): Promise<void>;
+  setTimes(p: VPath, mtime: Date): Promise<void>;
+  statfs(p: VPath): Promise<StatFs>;
+  /** True when the account may create entries in this directory (write permission). */
+  canWrite(dir: VPath): Promise<boolean>;
+  /** Operator-facing real path of a virtual path (logs only, never replies). */
+  describe(p: VPath): string;
+}

@@ -1,0 +1,78 @@
+/**
+ * The telemetry bus (ARCHITECTURE §3.6): handlers emit typed events; logs, the scoreboard, upload
+ * hooks and metrics subscribe. Emitting never throws into a handler: a failing listener is logged.
+ */
+import { EventEmitter } from 'node:events';
+
+/** Who a session is, as events report it. */
+export interface SessionRef {
+  id: number;
+  remoteIp: string;
+  remotePort: number;
+  localIp: string;
+  localPort: number;
+  /** Account name once logged in (`ftp` for anonymous). */
+  account?: string;
+}
+
+/** Severity, as in Pure-FTPd's syslog lines (spec §9.1). */
+export type LogLevel = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
+
+/** Every event and its payload. */
+export interface Events {
+  connect: { session: SessionRef };
+  disconnect: { session: SessionRef; reason: string };
+  login: { session: SessionRef; account: string; anonymous: boolean; backend: string };
+  'login-failed': { session: SessionRef; login: string; reason: string };
+  'transfer-start': { session: SessionRef; direction: 'upload' | 'download'; path: string; offset: number };
+  'transfer-end': {
+    session: SessionRef;
+    direction: 'upload' | 'download';
+    path: string;
+    realPath: string;
+    bytes: number;
+    seconds: number;
+    ok: boolean;
+  };
+  'upload-complete': { session: SessionRef; path: string; realPath: string; bytes: number };
+  command: { session: SessionRef; verb: string; arg: string };
+  reply: { session: SessionRef; line: string };
+  log: { session?: SessionRef; level: LogLevel; message: string };
+}
+
+/** Typed wrapper around an EventEmitter. */
+export class EventBus {
+  private readonly emitter = new EventEmitter({ captureRejections: false });
+
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+
+  /** Subscribes to one event type. */
+  on<K extends keyof Events>(name: K, listener: (event: Events[K]) => void): () => void {
+    const wrapped = (event: Events[K]): void => {
+      try {
+        listener(event);
+      } catch (err) {
+        if (name !== 'log') this.log(undefined, 'ERROR', `telemetry listener for ${name} failed: ${String(err)}`);
+      }
+    };
+    this.emitter.on(name, wrapped);
+    return () => this.emitter.off(name, wrapped);
+  }
+
+  /** Publishes an event to every subscriber. */
+  emit<K extends keyof Events>(name: K, event: Events[K]): void {
+    this.emitter.emit(name, event);
+  }
+
+  /** True when someone listens (lets hot paths skip building payloads). */
+  has(name: keyof Events): boolean {
+    return this.emitter.listenerCount(name) > 0;
+  }
+
+  /** Shorthand for a `log` event. */
+  log(session: SessionRef | undefined, level: LogLevel, message: string): void {
+    this.emitter.emit('log', { session, level, message });
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The operator log: Pure-FTPd's line shape `(<account|?>@<host>) [LEVEL] text` (spec §9.1) on
+ * stderr, or one JSON object per line with `--log-format json`. Passwords never reach it: the
+ * session logs `PASS <*>` (spec §9.1 DEBUG) and events carry no credentials.
+ */
+import type { Writable } from 'node:stream';
+import type { EventBus, LogLevel, SessionRef } from './bus.js';
+
+/** Options of the stderr logger. */
+export interface LoggerOptions {
+  format: 'text' | 'json';
+  /** -d: 0 none, 1 commands, 2 commands and replies. */
+  verbose: number;
+  out?: Writable;
+}
+
+function who(s: SessionRef | undefined): string {
+  if (s === undefined) return '';
+  return `(${s.account ?? '?'}@${s.remoteIp}) `;
+}
+
+/** Subscribes a logger to the bus; returns the unsubscribe function. */
+export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
+  const out = opts.out ?? process.stderr;
+  const write = (level: LogLevel, session: SessionRef | undefined, message: string): void => {
+    if (opts.format === 'json') {
+      const rec: Record<string, unknown> = { time: new Date().toISOString(), level, message };
+      if (session) {
+        rec.session = session.id;
+        rec.ip = session.remoteIp;
+        if (session.account !== undefined) rec.account = session.account;
+      }
+      out.write(JSON.stringify(rec) + '\n');
+    } else {
+      out.write(`${new Date().toISOString()} tsftpd: ${who(session)}[${level}] ${message}\n`);
+    }
+  };
+  const offs = [
+    bus.on('log', (e) => write(e.level, e.session, e.message)),
+    bus.on('connect', (e) => write('INFO', e.session, `New connection from ${e.session.remoteIp}`)),
+    bus.on('disconnect', (e) => write('INFO', e.session, e.reason === '' ? 'Logout.' : e.reason)),
+    bus.on('login', (e) =>
+      write('INFO', e.session, e.anonymous ? 'Anonymous user logged in' : `${e.account} is now logged in`),
+    ),
+    bus.on('login-failed', (e) =>
+      write('WARNING', e.session, `Authentication failed for user [${e.login}] (${e.reason})`),
+    ),
+    bus.on('transfer-end', (e) => {
+      const rate = e.seconds > 0 ? (e.bytes / 1024 / e.seconds).toFixed(2) : '0.00';
+      const verb = e.direction === 'upload' ? 'uploaded' : 'downloaded';
+      const status = e.ok ? '' : ' [aborted]';
+      write('NOTICE', e.session, `${e.realPath} ${verb}  (${e.bytes} bytes, ${rate}KB/sec)${status}`);
+    }),
+  ];
+  if (opts.verbose >= 1) {
+    offs.push(
+      bus.on('command', (e) =>
+        write('DEBUG', e.session, `Command [${e.verb.toLowerCase()}] [${e.verb === 'PASS' ? '<*>' : e.arg}]`),
+      ),
+    );
+  }
+  if (opts.verbose >= 2) offs.push(bus.on('reply', (e) => write('DEBUG', e.session, e.line)));
+  return () => offs.forEach((off) => off());
+}

@@ -1,0 +1,153 @@
+/**
+ * A raw FTP control-channel client for tests: exact bytes out, parsed replies in. Used where a
+ * real client would hide what we test (malformed input, pipelining, ABOR timing, reply texts).
+ */
+import net from 'node:net';
+
+/** One parsed reply. */
+export interface RawReply {
+  code: number;
+  lines: string[];
+  /** All lines joined with \n. */
+  text: string;
+}
+
+/** A control connection driven line by line. */
+export class RawFtp {
+  private buffer = '';
+  private readonly replies: RawReply[] = [];
+  private waiters: (() => void)[] = [];
+  private partial: string[] = [];
+  closed = false;
+
+  private constructor(readonly socket: net.Socket) {
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => this.onData(d));
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  /** Connects and reads the greeting. */
+  static async connect(port: number, host = '127.0.0.1'): Promise<{ ftp: RawFtp; greeting: RawReply }> {
+    const socket = net.connect({ port, host });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('error', reject);
+    });
+    const ftp = new RawFtp(socket);
+    const greeting = await ftp.read();
+    return { ftp, greeting };
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
+  }
+
+  private onData(d: string): void {
+    this.buffer += d;
+    let i: number;
+    while ((i = this.buffer.indexOf('\n')) !== -1) {
+      const line = this.buffer.slice(0, i).replace(/\r$/, '');
+      this.buffer = this.buffer.slice(i + 1);
+      this.partial.push(line);
+      const m = /^(\d{3})([ -])/.exec(line);
+      const first = this.partial[0]!;
+      const code = /^(\d{3})/.exec(first)?.[1];
+      if (m !== null && m[2] === ' ' && code !== undefined && m[1] === code) {
+        this.replies.push({ code: Number(code), lines: this.partial, text: this.partial.join('\n') });
+        this.partial = [];
+      }
+    }
+    this.wake();
+  }
+
+  /** Sends raw bytes (no CRLF added). */
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Sends one command line with CRLF. */
+  send(line: string): void {
+    this.socket.write(line + '\r\n');
+  }
+
+  /** Waits for the next reply (rejects after timeoutMs or when the connection closes first). */
+  async read(timeoutMs = 10000): Promise<RawReply> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.replies.length === 0) {
+      if (this.closed) throw new Error(`connection closed (partial: ${this.partial.join('|')})`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timeout waiting for a reply');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    return this.replies.shift()!;
+  }
+
+  /** Sends a command and returns its reply. */
+  async cmd(line: string, timeoutMs?: number): Promise<RawReply> {
+    this.send(line);
+    return this.read(timeoutMs);
+  }
+
+  /** Waits for the server to close the connection. */
+  async waitClosed(timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('timeout waiting for close');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 50);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Logs in with USER/PASS; throws unless 230. */
+  async login(user: string, pass?: string): Promise<RawReply> {
+    let r = await this.cmd(`USER ${user}`);
+    if (r.code === 331) r = await this.cmd(`PASS ${pass ?? ''}`);
+    if (r.code !== 230) throw new Error(`login failed: ${r.text}`);
+    return r;
+  }
+
+  /** Opens a passive data connection (EPSV) and returns the socket once connected. */
+  async epsv(host = '127.0.0.1'): Promise<net.Socket> {
+    const r = await this.cmd('EPSV');
+    const m = /\(\|\|\|(\d+)\|\)/.exec(r.text);
+    if (r.code !== 229 || m === null) throw new Error(`EPSV failed: ${r.text}`);
+    const s = net.connect({ port: Number(m[1]), host });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', () => resolve());
+      s.once('error', reject);
+    });
+    return s;
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Reads a whole data connection into a Buffer. */
+export function readAll(s: net.Socket): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('end', () => resolve(Buffer.concat(chunks)));
+    s.on('error', reject);
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Starts a real tsftpd server in-process on 127.0.0.1 (port 0) with a temp directory tree, for
+ * end-to-end tests. Every server, temp dir and socket is released by close().
+ */
+import { mkdtemp, mkdir, rm, writeFile, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { loadConfig } from '../../src/config/index.js';
+import type { Config } from '../../src/config/types.js';
+import { FtpServer } from '../../src/server/server.js';
+import { EventBus } from '../../src/telemetry/bus.js';
+import { buildAuthChain } from '../../src/auth/build.js';
+import { resolveAnonymous } from '../../src/auth/anonymous.js';
+
+const run = promisify(execFile);
+
+/** A virtual user of a test server. */
+export interface TestUser {
+  login: string;
+  password: string;
+  /** Home relative to the test dir (default `home/<login>`); chrooted unless chroot is false. */
+  home?: string;
+  chroot?: boolean;
+  /** Extra passwd fields after home (bandwidth, quota, ...), raw. */
+  extra?: string;
+}
+
+/** Options of startServer(). */
+export interface TestServerOptions {
+  /** Extra switches, as on the command line. */
+  args?: string[];
+  users?: TestUser[];
+  /** Create and serve an anonymous root (default true). */
+  anonymous?: boolean;
+}
+
+/** A running test server. */
+export interface TestServer {
+  port: number;
+  host: string;
+  /** Temp directory holding everything. */
+  dir: string;
+  /** Anonymous root. */
+  anonRoot: string;
+  config: Readonly<Config>;
+  server: FtpServer;
+  bus: EventBus;
+  /** Log lines seen on the bus. */
+  logs: string[];
+  /** Real home directory of a user. */
+  home(login: string): string;
+  close(): Promise<void>;
+}
+
+/** The uid test accounts get: ours, or nobody when we run as root (uid 0 is refused). */
+export const TEST_UID = process.getuid?.() === 0 ? 65534 : (process.getuid?.() ?? 1000);
+export const TEST_GID = process.getgid?.() === 0 ? 65534 : (process.getgid?.() ?? 1000);
+
+const hashCache = new Map<string, string>();
+
+/** A SHA-512 crypt hash of a password (fast to verify, accepted by Pure-FTPd too). */
+export async function sha512Hash(password: string): Promise<string> {
+  const cached = hashCache.get(password);
+  if (cached) return cached;
+  const { stdout } = await run('openssl', ['passwd', '-6', '-salt', 'tsftpdtestsalt', password]);
+  const h = stdout.trim();
+  hashCache.set(password, h);
+  return h;
+}
+
+/** Starts a server; the default user is joe/secret (chrooted). */
+export async function startServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-test-'));
+  await chmod(dir, 0o755);
+  const anonRoot = path.join(dir, 'anon');
+  await mkdir(anonRoot);
+  const users = opts.users ?? [{ login: 'joe', password: 'secret' }];
+  const lines: string[] = [];
+  for (const u of users) {
+    const home = path.join(dir, u.home ?? path.join('home', u.login));
+    await mkdir(home, { recursive: true });
+    const marker = u.chroot === false ? '' : '/./';
+    const hash = await sha512Hash(u.password);
+    lines.push(`${u.login}:${hash}:${TEST_UID}:${TEST_GID}::${home}${marker}:${u.extra ?? ''}`);
+  }
+  const passwd = path.join(dir, 'pureftpd.passwd');
+  await writeFile(passwd, lines.join('\n') + '\n', { mode: 0o600 });
+  const args = ['-S', '127.0.0.1,0', '-p', '20000:29999', '--auth-delay', '5', '--passwd-file', passwd];
+  if (opts.anonymous !== false) args.push('--anonymous-root', anonRoot);
+  else args.push('-E');
+  const loaded = await loadConfig([...args, ...(opts.args ?? [])]);
+  if (!('config' in loaded)) throw new Error('unexpected help/version');
+  const config = loaded.config;
+  const bus = new EventBus();
+  const logs: string[] = [];
+  bus.on('log', (e) => logs.push(`[${e.level}] ${e.message}`));
+  const auth = buildAuthChain(config, bus, { PURE_DBFILE: path.join(dir, 'none.pdb') });
+  const anonymous = opts.anonymous === false ? undefined : await resolveAnonymous(anonRoot);
+  const server = new FtpServer({ config, auth, anonymous, bus });
+  const [addr] = await server.listen();
+  return {
+    port: addr!.port,
+    host: '127.0.0.1',
+    dir,
+    anonRoot,
+    config,
+    server,
+    bus,
+    logs,
+    home: (login) => {
+      const u = users.find((x) => x.login === login);
+      return path.join(dir, u?.home ?? path.join('home', login));
+    },
+    close: async () => {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

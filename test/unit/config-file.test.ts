@@ -1,0 +1,161 @@
+// pure-ftpd.conf files: keys, booleans, two-number keys, Include, bad lines, and precedence file < flags.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig, type Config } from '../../src/config/index.js';
+
+let dir = '';
+before(async () => (dir = await mkdtemp(join(tmpdir(), 'tsftpd-config-'))));
+after(async () => rm(dir, { recursive: true, force: true }));
+
+/** Writes `name` in the temp dir with the given lines; returns its path. */
+async function conf(name: string, ...lines: string[]): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, lines.join('\n') + '\n');
+  return path;
+}
+
+async function load(...argv: string[]): Promise<Readonly<Config>> {
+  const result = await loadConfig(argv);
+  assert.ok('config' in result, `expected a config for ${JSON.stringify(argv)}`);
+  return result.config;
+}
+
+async function refuses(argv: string[], message: string | RegExp): Promise<void> {
+  await assert.rejects(loadConfig(argv), (err: unknown) => {
+    assert.ok(err instanceof Error && err.name === 'ConfigError', String(err));
+    if (typeof message === 'string') assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('pure-ftpd.conf', () => {
+  it('reads keys case-insensitively, with comments, booleans and separators', async () => {
+    const file = await conf(
+      'a.conf',
+      '# a comment',
+      '',
+      '   ChrootEveryone    yes',
+      'createhomedir ON',
+      'NoAnonymous true',
+      'KeepAllFiles 1',
+      'NoRename no',
+      'DisplayDotFiles off',
+      'AntiWarez no',
+      'MaxClientsNumber = 20',
+      'MaxClientsPerIP: 3',
+      'MaxIdleTime 2',
+      'PassivePortRange 40000 40100',
+      'LimitRecursion 500:4',
+      'Umask 177:077',
+      'Bind 127.0.0.1,2121',
+      'ForcePassiveIP 192.0.2.7',
+      'SyslogFacility ftp',
+      'VerboseLog yes',
+      'PIDFile "/run/tsftpd.pid"',
+      'AnonymousRoot /srv/ftp',
+      'PasswdFile /etc/pureftpd.passwd',
+      'AuthDelay 10',
+      'FollowSymlinksOut yes',
+      'LogFormat json',
+    );
+    const c = await load(file);
+    assert.deepEqual(
+      [c.chrootEveryone, c.createHomeDir, c.noAnonymous, c.keepAllFiles, c.noRename, c.displayDotFiles],
+      [true, true, true, true, false, false],
+    );
+    assert.deepEqual([c.maxClients, c.maxClientsPerIp, c.maxIdleSeconds], [20, 3, 120]);
+    assert.deepEqual(c.passivePorts, { first: 40000, last: 40100 });
+    assert.deepEqual(c.limitRecursion, { files: 500, depth: 4 });
+    assert.deepEqual(c.umask, { file: 0o177, dir: 0o077 });
+    assert.deepEqual(c.bind, { host: '127.0.0.1', port: 2121 });
+    assert.deepEqual(
+      [c.forcePassiveIp, c.syslogFacility, c.verboseLog, c.pidFile, c.anonymousRoot, c.passwdFile],
+      ['192.0.2.7', 'ftp', 1, '/run/tsftpd.pid', '/srv/ftp', '/etc/pureftpd.passwd'],
+    );
+    assert.deepEqual([c.authDelayMs, c.followSymlinksOut, c.logFormat], [10, true, 'json']);
+  });
+  it('authentication keys build the chain in line order', async () => {
+    const file = await conf(
+      'auth.conf',
+      'UnixAuthentication yes',
+      'PureDB /etc/pure-ftpd/pureftpd.pdb',
+      'PAMAuthentication no',
+      'ExtAuth /run/authd.sock',
+    );
+    assert.deepEqual((await load('--config', file)).auth, [
+      { method: 'unix' },
+      { method: 'puredb', arg: '/etc/pure-ftpd/pureftpd.pdb' },
+      { method: 'extauth', arg: '/run/authd.sock' },
+    ]);
+  });
+  it('Include: relative to the including file, missing files skipped, depth bounded', async () => {
+    await conf('inc-b.conf', 'NoChmod yes');
+    const file = await conf(
+      'inc-a.conf',
+      'Include inc-b.conf',
+      'Include does-not-exist.conf',
+      'NoRename yes',
+    );
+    const c = await load(file);
+    assert.deepEqual([c.noChmod, c.noRename], [true, true]);
+    const loop = await conf('loop.conf', 'Include loop.conf');
+    await refuses([loop], new RegExp(`^tsftpd: ${loop}:1: Include: more than 16 levels of files$`));
+  });
+  it('refuses unknown keys, bad lines and bad values, naming file and line', async () => {
+    const unknown = await conf('u.conf', '# ok', 'FooBar 1');
+    await refuses([unknown], `tsftpd: ${unknown}:2: unknown key "FooBar"`);
+    const syntax = await conf('s.conf', '-A');
+    await refuses([syntax], `tsftpd: ${syntax}:1: syntax error: "-A"`);
+    const bool = await conf('b.conf', 'ChrootEveryone maybe');
+    await refuses([bool], `tsftpd: ${bool}:1: ChrootEveryone maybe: expected yes or no`);
+    const empty = await conf('e.conf', 'Bind');
+    await refuses([empty], `tsftpd: ${empty}:1: Bind: missing value`);
+    const ports = await conf('p.conf', '', 'PassivePortRange 80 90');
+    await refuses(
+      [ports],
+      `tsftpd: ${ports}:2: PassivePortRange 80 90: the first passive port must be >= 1024`,
+    );
+    await refuses(
+      [join(dir, 'missing.conf')],
+      `tsftpd: ${join(dir, 'missing.conf')}: cannot read the config file: no such file`,
+    );
+  });
+  it('keys of switches not implemented yet are refused, unless switched off', async () => {
+    const tls = await conf('tls.conf', 'AntiWarez no', 'TLS 1');
+    await refuses([tls], `tsftpd: ${tls}:2: TLS: not supported yet`);
+    const warez = await conf('warez.conf', 'antiwarez YES');
+    await refuses([warez], `tsftpd: ${warez}:1: antiwarez: not supported yet`);
+  });
+});
+
+describe('precedence: defaults < file < flags', () => {
+  it('flags override values from the file', async () => {
+    const file = await conf(
+      'prec.conf',
+      'MaxClientsNumber 10',
+      'ChrootEveryone yes',
+      'PureDB /a.pdb',
+      'VerboseLog yes',
+      'Bind 127.0.0.1,21',
+    );
+    const fileOnly = await load('--config', file);
+    assert.deepEqual([fileOnly.maxClients, fileOnly.chrootEveryone, fileOnly.verboseLog], [10, true, 1]);
+    const c = await load('-c', '20', '--config', file, '-l', 'unix', '-S', '2121');
+    assert.equal(c.maxClients, 20);
+    assert.equal(c.chrootEveryone, true);
+    assert.deepEqual(c.auth, [{ method: 'unix' }]);
+    assert.deepEqual(c.bind, { host: '127.0.0.1', port: 2121 });
+    assert.deepEqual((await load('--config', file, '-S', '::1,')).bind, { host: '::1', port: 21 });
+    assert.equal((await load('--config', file, '-dd')).verboseLog, 2);
+  });
+  it('one lone argument is a config file; --config only once', async () => {
+    const file = await conf('lone.conf', 'NoChmod yes');
+    assert.equal((await load(file)).noChmod, true);
+    await refuses(['--config', file, '--config', file], 'tsftpd: --config: given more than once');
+    await refuses([file, file], `tsftpd: invalid argument: ${JSON.stringify(file)}`);
+  });
+});

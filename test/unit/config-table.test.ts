@@ -1,0 +1,127 @@
+// The switch table itself, command-line syntax errors, --help and --version.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultConfig, helpText, loadConfig, SWITCHES, type Config } from '../../src/config/index.js';
+import { parseServices } from '../../src/config/services.js';
+
+async function refuses(argv: string[], message: string | RegExp): Promise<void> {
+  await assert.rejects(loadConfig(argv), (err: unknown) => {
+    assert.ok(err instanceof Error && err.name === 'ConfigError', String(err));
+    if (typeof message === 'string') assert.equal(err.message, message);
+    else assert.match(err.message, message);
+    return true;
+  });
+}
+
+/** A valid value for every switch that takes one, to check that each Config field has a switch. */
+// prettier-ignore
+const SAMPLES: Record<string, string> = {
+  bind: '127.0.0.1,2121', 'max-clients': '7', 'max-clients-per-ip': '2', 'max-idle-time': '3',
+  'passive-port-range': '40000:40100', 'force-passive-ip': '192.0.2.1', 'pid-file': '/run/x.pid',
+  'syslog-facility': 'daemon', 'log-format': 'json', login: 'puredb:/x.pdb', 'anonymous-root': '/srv',
+  'passwd-file': '/pw', 'auth-delay': '5', umask: '077:077', 'limit-recursion': '9:9',
+};
+
+describe('switch table', () => {
+  it('every Config field is set by some switch', async () => {
+    const touched = new Set<string>();
+    for (const spec of SWITCHES) {
+      if (spec.apply === undefined) continue;
+      const value = spec.arg === undefined ? '' : SAMPLES[spec.name];
+      assert.ok(value !== undefined, `no sample value for --${spec.name}`);
+      const before = defaultConfig();
+      const after = defaultConfig();
+      const seen = new Set<string>();
+      const ctx = {
+        cwd: '/',
+        firstInSource: (mark: string) => !seen.has(mark) && Boolean(seen.add(mark)),
+        lookupService: async () => undefined,
+      };
+      await spec.apply(after, value, ctx);
+      for (const key of Object.keys(after) as (keyof Config)[]) {
+        if (JSON.stringify(after[key]) !== JSON.stringify(before[key])) touched.add(key);
+      }
+    }
+    const fields = new Set([
+      ...Object.keys(defaultConfig()),
+      'forcePassiveIp',
+      'pidFile',
+      'anonymousRoot',
+      'passwdFile',
+      'syslogFacility',
+    ]);
+    assert.deepEqual(
+      [...fields].filter((f) => !touched.has(f)),
+      [],
+    );
+  });
+  it('every switch has a help line and a readable long name; unsupported ones still have a letter', () => {
+    for (const spec of SWITCHES) {
+      assert.ok(spec.help.length > 0 && /^[a-z0-9-]+$/.test(spec.name), spec.name);
+      if (spec.kind === 'unsupported') assert.ok(spec.short !== undefined && spec.conf !== undefined);
+    }
+  });
+  it('-V is trusted IP, not version', async () => {
+    await refuses(['-V', '192.0.2.1'], 'tsftpd: -V: not supported yet');
+    const result = await loadConfig(['--version']);
+    assert.ok('version' in result && /^tsftpd \d+\.\d+\.\d+/.test(result.version));
+  });
+});
+
+describe('command-line syntax', () => {
+  it('Pure-FTPd switches not implemented yet say so', async () => {
+    await refuses(['-Y', '1'], 'tsftpd: -Y: not supported yet');
+    await refuses(['-A1'], 'tsftpd: -1: not supported yet');
+    await refuses(['-n', '1000:10'], 'tsftpd: -n: not supported yet');
+    await refuses(['--tls=2'], 'tsftpd: --tls: not supported yet');
+    await refuses(['--anti-warez'], 'tsftpd: --anti-warez: not supported yet');
+  });
+  it('unknown, ambiguous, valueless and value-less switches', async () => {
+    await refuses(['-%'], 'tsftpd: -%: unknown switch (see tsftpd --help)');
+    await refuses(['--nope'], 'tsftpd: --nope: unknown switch (see tsftpd --help)');
+    await refuses(['--no'], /^tsftpd: --no: ambiguous, could be --no-anonymous, /);
+    await refuses(['--chrooteveryone=yes'], 'tsftpd: --chrooteveryone: takes no value');
+    await refuses(['-A', '-p'], 'tsftpd: -p: needs a value (first:last)');
+    await refuses(['--bind'], 'tsftpd: --bind: needs a value ([address],[port])');
+  });
+  it('stray arguments are refused; -- ends the switches', async () => {
+    await refuses(['-A', 'x'], 'tsftpd: invalid argument: "x"');
+    await refuses(['--', 'x'], 'tsftpd: invalid argument: "x"');
+    await refuses(['-A', '-'], 'tsftpd: invalid argument: "-"');
+    const result = await loadConfig(['-A', '--']);
+    assert.ok('config' in result && result.config.chrootEveryone);
+  });
+  it('a value may start with a dash, as with getopt', async () => {
+    const result = await loadConfig(['-g', '-A']);
+    assert.ok('config' in result && result.config.pidFile?.endsWith('/-A') && !result.config.chrootEveryone);
+  });
+});
+
+describe('--help', () => {
+  it('lists every switch by letter and both long names, and wins over other switches', async () => {
+    for (const argv of [['-h'], ['--help'], ['-Y', '1', '-h'], ['-A', '--he']]) {
+      const result = await loadConfig(argv);
+      assert.ok('help' in result, JSON.stringify(argv));
+    }
+    const text = helpText();
+    for (const spec of SWITCHES) {
+      if (spec.short !== undefined) assert.match(text, new RegExp(`^  -${spec.short} `, 'm'));
+      if (spec.pureName !== undefined) assert.ok(text.includes(`--${spec.pureName} `), spec.pureName);
+      assert.ok(text.includes(`--${spec.name}`), spec.name);
+    }
+  });
+});
+
+describe('/etc/services parsing', () => {
+  it('reads TCP ports and aliases, skips comments and UDP', () => {
+    const map = parseServices('# c\nftp\t\t21/tcp\nhttp 80/tcp www # web\nsyslog 514/udp\nbad\n');
+    assert.deepEqual(
+      [...map],
+      [
+        ['ftp', 21],
+        ['http', 80],
+        ['www', 80],
+      ],
+    );
+  });
+});
