@@ -1,10 +1,19 @@
 {
+  "variables": {
+    "has_sodium%": "<!(sh -c 'test -f /usr/include/sodium.h && echo 1 || echo 0')"
+  },
   "targets": [
     {
       "target_name": "tsftpd_crypt",
       "sources": ["native/crypt.c"],
       "libraries": ["-lcrypt"],
-      "cflags": ["-O2", "-Wall", "-Wextra"]
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "conditions": [
+        ["has_sodium==1", {
+          "defines": ["HAVE_SODIUM=1"],
+          "libraries": ["-lsodium"]
+        }]
+      ]
     }
   ]
 }

@@ -5,20 +5,28 @@
  * comparison is constant-time, and the copy of the password held here is zeroed before it
  * is freed. Whatever schemes the system's libcrypt knows are accepted: yescrypt ($y$),
  * gost-yescrypt ($gy$), scrypt ($7$), bcrypt ($2b$/$2y$/$2a$), SHA-512/256 crypt ($6$/$5$),
- * MD5 crypt ($1$), sha1crypt and DES. No cryptography is implemented in this file.
+ * MD5 crypt ($1$), sha1crypt and DES. When libsodium's headers are present at build time
+ * (HAVE_SODIUM), Argon2 strings are verified and made by libsodium itself — the library Pure-FTPd
+ * uses, with its AVX2 code path — so pure-pw's hashes cost the same here as in Pure-FTPd.
+ * No cryptography is implemented in this file.
  */
 #define _GNU_SOURCE
 #include <crypt.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_SODIUM
+#include <sodium.h>
+#endif
 
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   char *password;
   char *setting;
-  int verify;   /* 1: compare with setting; 0: return the crypt() output */
+  int verify;   /* 1: compare with setting; 0: return the crypt() output; 2/3: libsodium verify/hash */
+  unsigned long long opslimit; /* mode 3 */
+  size_t memlimit;             /* mode 3 */
   int ok;       /* verify result */
   char *output; /* crypt() output when verify == 0 */
 } CryptJob;
@@ -44,6 +52,19 @@ static int const_time_equal(const char *a, const char *b) {
 static void execute(napi_env env, void *data) {
   (void)env;
   CryptJob *job = data;
+#ifdef HAVE_SODIUM
+  if (job->verify == 2) {
+    job->ok = crypto_pwhash_str_verify(job->setting, job->password, strlen(job->password)) == 0;
+    return;
+  }
+  if (job->verify == 3) {
+    char out[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str_alg(out, job->password, strlen(job->password), job->opslimit, job->memlimit,
+                              crypto_pwhash_ALG_ARGON2ID13) == 0)
+      job->output = strdup(out);
+    return;
+  }
+#endif
   struct crypt_data *cd = calloc(1, sizeof(struct crypt_data));
   if (cd == NULL) return;
   char *out = crypt_r(job->password, job->setting, cd);
@@ -63,7 +84,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   (void)status;
   CryptJob *job = data;
   napi_value result;
-  if (job->verify) {
+  if (job->verify == 1 || job->verify == 2) {
     napi_get_boolean(env, job->ok, &result);
   } else if (job->output != NULL) {
     napi_create_string_utf8(env, job->output, NAPI_AUTO_LENGTH, &result);
@@ -93,8 +114,8 @@ static char *get_string(napi_env env, napi_value v) {
 }
 
 static napi_value start(napi_env env, napi_callback_info info, int verify) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2) {
     napi_throw_type_error(env, NULL, "two string arguments expected");
@@ -103,13 +124,20 @@ static napi_value start(napi_env env, napi_callback_info info, int verify) {
   CryptJob *job = calloc(1, sizeof(CryptJob));
   if (job == NULL) return NULL;
   job->verify = verify;
+  if (verify == 3 && argc >= 4) {
+    int64_t ops = 0, mem = 0;
+    napi_get_value_int64(env, argv[2], &ops);
+    napi_get_value_int64(env, argv[3], &mem);
+    job->opslimit = ops > 0 ? (unsigned long long)ops : 0;
+    job->memlimit = mem > 0 ? (size_t)mem : 0;
+  }
   job->password = get_string(env, argv[0]);
   job->setting = get_string(env, argv[1]);
   napi_value promise;
   napi_create_promise(env, &job->deferred, &promise);
   if (job->password == NULL || job->setting == NULL) {
     napi_value r;
-    if (verify) napi_get_boolean(env, 0, &r); else napi_get_null(env, &r);
+    if (verify == 1 || verify == 2) napi_get_boolean(env, 0, &r); else napi_get_null(env, &r);
     napi_resolve_deferred(env, job->deferred, r);
     wipe_free(job->password);
     wipe_free(job->setting);
@@ -127,6 +155,13 @@ static napi_value start(napi_env env, napi_callback_info info, int verify) {
 static napi_value verify_fn(napi_env env, napi_callback_info info) { return start(env, info, 1); }
 /* crypt(password, setting): Promise<string | null> */
 static napi_value crypt_fn(napi_env env, napi_callback_info info) { return start(env, info, 0); }
+
+#ifdef HAVE_SODIUM
+/* sodiumVerify(password, argon2String): Promise<boolean> — libsodium's crypto_pwhash_str_verify */
+static napi_value sodium_verify_fn(napi_env env, napi_callback_info info) { return start(env, info, 2); }
+/* sodiumHash(password, '', opslimit, memlimitBytes): Promise<string | null> — Argon2id, like pure-pw */
+static napi_value sodium_hash_fn(napi_env env, napi_callback_info info) { return start(env, info, 3); }
+#endif
 
 /* gensalt(prefix, rounds): string | null — a fresh setting from the system's entropy source */
 static napi_value gensalt_fn(napi_env env, napi_callback_info info) {
@@ -152,6 +187,15 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gensalt", NULL, gensalt_fn, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+#ifdef HAVE_SODIUM
+  if (sodium_init() >= 0) {
+    napi_property_descriptor sodium_props[] = {
+        {"sodiumVerify", NULL, sodium_verify_fn, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"sodiumHash", NULL, sodium_hash_fn, NULL, NULL, NULL, napi_enumerable, NULL},
+    };
+    napi_define_properties(env, exports, 2, sodium_props);
+  }
+#endif
   return exports;
 }
 

@@ -34,10 +34,22 @@ export interface PasswdRecord {
 /** Pure-FTPd refuses logins longer than 127 bytes (spec §12); `:` and controls cannot be stored. */
 export const MAX_LOGIN_BYTES = 127;
 
+/** True for C0 controls and DEL (never valid in a login or a stored hash). */
+export function hasControlChar(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 /** True when `login` could be a key of the passwd file / PureDB (else the backend says "unknown"). */
 export function isAcceptableLogin(login: string): boolean {
   return (
-    login.length > 0 && Buffer.byteLength(login, 'utf8') <= MAX_LOGIN_BYTES && !/[\0-\x1f\x7f:]/.test(login)
+    login.length > 0 &&
+    Buffer.byteLength(login, 'utf8') <= MAX_LOGIN_BYTES &&
+    !login.includes(':') &&
+    !hasControlChar(login)
   );
 }
 
@@ -175,7 +187,9 @@ function cidrField(raw: string | undefined, name: string, warnings: string[]): C
   if (raw === undefined) return undefined;
   const { list, invalid } = parseCidrList(raw);
   for (const entry of invalid) {
-    warnings.push(`${name}: ignoring entry "${entry}" (not an IP address or network; names are not resolved)`);
+    warnings.push(
+      `${name}: ignoring entry "${entry}" (not an IP address or network; names are not resolved)`,
+    );
     // An allow list must not turn into "allow all" because its only entries were names.
     if (name.startsWith('allow')) list.push(unmatchableCidr(entry));
   }
@@ -190,7 +204,15 @@ export function recordToAccount(r: PasswdRecord, backendName: string): RecordCon
   const marker = r.home.indexOf('/./');
   const chroot = marker !== -1;
   const home = chroot ? r.home.slice(0, marker) || '/' : r.home.replace(/(?<=.)\/+$/, '');
-  const account: Account = { login: r.login, uid: r.uid, gid: r.gid, home, chroot, anonymous: false, backend: backendName };
+  const account: Account = {
+    login: r.login,
+    uid: r.uid,
+    gid: r.gid,
+    home,
+    chroot,
+    anonymous: false,
+    backend: backendName,
+  };
   if (chroot) account.startDir = virtualStartDir(r.home.slice(marker + 3));
   if (r.quotaFiles !== undefined || r.quotaBytes !== undefined) {
     account.quota = { files: r.quotaFiles, bytes: r.quotaBytes };

@@ -37,7 +37,7 @@ class BufferedWriter {
   /** Writes a buffer larger than the chunk straight through. */
   async writeLarge(data: Uint8Array): Promise<void> {
     await this.flush();
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const { bytesWritten } = await this.fh.write(data, done, data.length - done, this.position);
       done += bytesWritten;
       this.position += bytesWritten;
@@ -203,7 +203,7 @@ export async function writePureDb(
     await out.writeLarge(index);
     // Append the data area after the index in big chunks (puredbw's mergefiles()).
     const chunk = Buffer.allocUnsafe(CHUNK);
-    for (let pos = 0; pos < dataSize; ) {
+    for (let pos = 0; pos < dataSize;) {
       const { bytesRead } = await dataFh.read(chunk, 0, Math.min(CHUNK, dataSize - pos), pos);
       if (bytesRead === 0) throw new Error('puredb data file shrank while writing');
       await out.writeLarge(chunk.subarray(0, bytesRead));

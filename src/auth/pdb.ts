@@ -24,7 +24,6 @@ const WINDOW_SLOTS = 8192;
 const VALUE_READ_AHEAD = 512;
 const MAX_VALUE = 16 * 1024 * 1024;
 
-
 /** The error a broken database gives: 421 and Pure-FTPd's text; `detail` (with the path) is for logs. */
 function broken(path: string, why: string, cause?: unknown): FtpError {
   return new FtpError('ERR_IO', 421, PDB_BROKEN_MESSAGE, { detail: `${path}: ${why}`, cause });
@@ -208,8 +207,10 @@ export class PureDbReader {
     if (Buffer.compare(head.subarray(4, 4 + keyLen), key) !== 0) return undefined;
     const valueLen = head.readUInt32BE(4 + keyLen);
     const valueAt = offset + 8 + keyLen;
-    if (valueLen > MAX_VALUE || valueAt + valueLen > size) throw broken(this.path, 'record length out of range');
-    if (8 + keyLen + valueLen <= head.length) return Buffer.from(head.subarray(8 + keyLen, 8 + keyLen + valueLen));
+    if (valueLen > MAX_VALUE || valueAt + valueLen > size)
+      throw broken(this.path, 'record length out of range');
+    if (8 + keyLen + valueLen <= head.length)
+      return Buffer.from(head.subarray(8 + keyLen, 8 + keyLen + valueLen));
     const value = await readAt(fh, valueAt, valueLen);
     if (value.length < valueLen) throw broken(this.path, 'truncated record');
     return value;

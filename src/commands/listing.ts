@@ -10,7 +10,7 @@ import type { Session } from '../session/session.js';
 import { joinVirtual, parentOf, baseName } from '../storage/jail.js';
 import type { Entry, VPath } from '../storage/types.js';
 import { parseListArgs, optionsLine, type ListFlags } from '../storage/list-options.js';
-import { hasGlob, globToMatcher } from '../storage/glob.js';
+import { globToMatcher, globTooComplex, hasGlob, unescapeGlob } from '../storage/glob.js';
 import { formatColumns, formatLongLine, mlsxFacts, mlsxLine, sortEntries } from '../storage/list-format.js';
 import { sortNames } from '../storage/sort.js';
 import { FtpError } from '../errors.js';
@@ -140,7 +140,8 @@ async function listDirectory(st: ListState, dir: VPath, out: LineSink, depth: nu
   }
   if (st.flags.all) names.push('.', '..');
   const needStats = st.flags.sortTime || st.flags.sortSize;
-  let order = sortNames(names);
+  // -t/-S ties keep readdir order, as Pure-FTPd's ls does; otherwise names sort byte-wise.
+  let order = needStats ? names : sortNames(names);
   const subdirs: string[] = [];
   if (needStats) {
     const all: Entry[] = [];
@@ -159,7 +160,9 @@ async function listDirectory(st: ListState, dir: VPath, out: LineSink, depth: nu
     }
     if (order.length > 0 && st.count >= st.limit && order.length > st.count) st.truncated = true;
   }
-  if (!st.flags.recursive || depth + 1 >= st.s.server.config.limitRecursion.depth) return;
+  // Pure-FTPd's ls only descends with -l or -F (spec §2.4, observed).
+  const descends = st.flags.recursive && (st.flags.long || st.flags.classify);
+  if (!descends || depth + 1 >= st.s.server.config.limitRecursion.depth) return;
   for (const name of subdirs) {
     if (st.count >= st.limit) return;
     const sub = joinVirtual(dir, name);
@@ -175,7 +178,8 @@ async function listTarget(st: ListState, arg: string, out: LineSink): Promise<vo
   const storage = st.s.storage!;
   const last = arg.slice(arg.lastIndexOf('/') + 1);
   if (hasGlob(last)) {
-    const dirArg = arg.includes('/') ? arg.slice(0, arg.lastIndexOf('/') + 1) || '/' : '.';
+    if (globTooComplex(arg)) return; // spec §2.4: more than 3 stars is refused; nothing matches
+    const dirArg = unescapeGlob(arg.includes('/') ? arg.slice(0, arg.lastIndexOf('/') + 1) || '/' : '.');
     const dir = resolvePathArg(st.s, dirArg, 'read');
     const match = globToMatcher(last);
     const names: string[] = [];
@@ -188,6 +192,7 @@ async function listTarget(st: ListState, arg: string, out: LineSink): Promise<vo
     await emitEntries(st, sortEntries(entries, st.flags), out);
     return;
   }
+  arg = unescapeGlob(arg);
   const p = resolvePathArg(st.s, arg, 'read');
   const e = await storage.stat(p);
   if (e.type === 'dir' && !st.flags.directory) return listDirectory(st, p, out, 0);

@@ -14,16 +14,8 @@ const WIDE_SIZE = 1e10;
 /** Pure-FTPd lays -C columns out in 75 characters (ls.c outputfiles). */
 const COLUMNS_WIDTH = 75;
 
-const S_IFMT = 0o170000;
-const FILE_TYPE_CHARS: ReadonlyMap<number, string> = new Map([
-  [0o140000, 's'],
-  [0o120000, 'l'],
-  [0o100000, '-'],
-  [0o060000, 'b'],
-  [0o040000, 'd'],
-  [0o020000, 'c'],
-  [0o010000, 'p'],
-]);
+/** `ls` type letters indexed by `(st_mode & S_IFMT) >> 12`: FIFO, char, dir, block, file, link, socket. */
+const TYPE_BY_FORMAT = '?pc?d?b?-?l?s???';
 
 const encoder = new TextEncoder();
 
@@ -37,7 +29,7 @@ function typeChar(entry: Pick<Entry, 'type' | 'mode'>): string {
   if (entry.type === 'file') return '-';
   if (entry.type === 'dir') return 'd';
   if (entry.type === 'symlink') return 'l';
-  return FILE_TYPE_CHARS.get(entry.mode & S_IFMT) ?? '?';
+  return TYPE_BY_FORMAT[(entry.mode >> 12) & 0xf] as string;
 }
 
 /** The 10-character `drwxr-sr-t` mode column, with s/S, s/S and t/T for setuid, setgid and sticky. */
@@ -295,7 +287,8 @@ export function mlsxFacts(entry: Entry, opts: MlsxOptions): string {
   const dev = ((entry.dev % 2 ** 32) + 2 ** 32) % 2 ** 32;
   return (
     `type=${mlsxType(entry, opts)};${sizeFact}=${entry.size};modify=${mdtmString(entry.mtime)};` +
-    `UNIX.mode=0${(entry.mode & 0o7777).toString(8)};${ids}unique=${dev.toString(16)}g${entry.ino.toString(16)};`
+    `UNIX.mode=0${(entry.mode & 0o7777).toString(8)};${ids}` +
+    `unique=${dev.toString(16)}g${entry.ino.toString(16)};`
   );
 }
 

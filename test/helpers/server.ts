@@ -34,6 +34,8 @@ export interface TestServerOptions {
   users?: TestUser[];
   /** Create and serve an anonymous root (default true). */
   anonymous?: boolean;
+  /** Listen address (default 127.0.0.1); `::1` for IPv6 tests. */
+  host?: string;
 }
 
 /** A running test server. */
@@ -87,7 +89,8 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   }
   const passwd = path.join(dir, 'pureftpd.passwd');
   await writeFile(passwd, lines.join('\n') + '\n', { mode: 0o600 });
-  const args = ['-S', '127.0.0.1,0', '-p', '20000:29999', '--auth-delay', '5', '--passwd-file', passwd];
+  const host = opts.host ?? '127.0.0.1';
+  const args = ['-S', `${host},0`, '-p', '20000:29999', '--auth-delay', '5', '--passwd-file', passwd];
   if (opts.anonymous !== false) args.push('--anonymous-root', anonRoot);
   else args.push('-E');
   const loaded = await loadConfig([...args, ...(opts.args ?? [])]);
@@ -102,7 +105,7 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   const [addr] = await server.listen();
   return {
     port: addr!.port,
-    host: '127.0.0.1',
+    host,
     dir,
     anonRoot,
     config,

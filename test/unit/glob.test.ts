@@ -2,7 +2,13 @@
 // (dangling symlinks and FIFOs match the glob but LIST then skips them, so they are added back here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { globToMatcher, globTooComplex, hasGlob, MAX_GLOB_STARS, unescapeGlob } from '../../src/storage/glob.js';
+import {
+  globToMatcher,
+  globTooComplex,
+  hasGlob,
+  MAX_GLOB_STARS,
+  unescapeGlob,
+} from '../../src/storage/glob.js';
 
 const NAMES = [
   ...['.', '..', '.hidden', '-l.txt', 'B2', 'Zeta', '_under', 'a[1]', 'alpha', 'b10', 'big9', 'dangling'],
@@ -40,7 +46,10 @@ test('patterns observed on Pure-FTPd 1.0.50', () => {
   for (const [pattern, expected] of cases) assert.deepEqual(matches(pattern), expected, pattern);
   const notA = NAMES.filter((n) => !n.startsWith('.') && !n.startsWith('a'));
   assert.deepEqual(matches('[!a]*'), notA);
-  assert.deepEqual(matches('***'), NAMES.filter((n) => !n.startsWith('.')));
+  assert.deepEqual(
+    matches('***'),
+    NAMES.filter((n) => !n.startsWith('.')),
+  );
 });
 
 test('a leading dot needs a literal dot in the pattern, even with -a', () => {
@@ -69,7 +78,8 @@ test('bracket expressions follow bsd-glob glob0()', () => {
     ['[z-a]', []],
     ['?', ['!', '-', ']', 'a', 'b', 'm', 'z']],
   ];
-  for (const [pattern, expected] of cases) assert.deepEqual(dir.filter(globToMatcher(pattern)), expected, pattern);
+  for (const [pattern, expected] of cases)
+    assert.deepEqual(dir.filter(globToMatcher(pattern)), expected, pattern);
   const m = (p: string, name: string): boolean => globToMatcher(p)(name);
   assert.equal(m('[', '['), true);
   assert.equal(m('[]', '[]'), true);
@@ -113,7 +123,8 @@ test('globTooComplex mirrors the star limit of Pure-FTPd 1.0.50', () => {
 
 test('hasGlob and unescapeGlob', () => {
   for (const p of ['*', '?', 'a[1]', '[!a]*', 'x[*']) assert.equal(hasGlob(p), true, p);
-  for (const p of ['hello.txt', 'x[y', 'star\\*name', '\\?', '{a,b}', '[', '[!]']) assert.equal(hasGlob(p), false, p);
+  for (const p of ['hello.txt', 'x[y', 'star\\*name', '\\?', '{a,b}', '[', '[!]'])
+    assert.equal(hasGlob(p), false, p);
   assert.equal(unescapeGlob('a\\[1\\]'), 'a[1]');
   assert.equal(unescapeGlob('star\\*name'), 'star*name');
   assert.equal(unescapeGlob('x\\'), 'x\\');

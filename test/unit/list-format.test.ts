@@ -26,7 +26,18 @@ function e(name: string, hexMode: string, nlink: number, size: number, mtime: nu
   const mode = parseInt(hexMode, 16);
   const fmt = mode & 0o170000;
   const type = fmt === 0o100000 ? 'file' : fmt === 0o040000 ? 'dir' : fmt === 0o120000 ? 'symlink' : 'other';
-  return { name, type, size, mtime: new Date(mtime * 1000), mode, nlink, uid: 65534, gid: 65534, dev: 65024, ino };
+  return {
+    name,
+    type,
+    size,
+    mtime: new Date(mtime * 1000),
+    mode,
+    nlink,
+    uid: 65534,
+    gid: 65534,
+    dev: 65024,
+    ino,
+  };
 }
 
 const F = {
@@ -34,7 +45,12 @@ const F = {
   renamed: e('renamed.txt', '81a4', 1, 17, 1641117600, 2146643),
   huge: e('huge', '81a4', 1, 10000000001, T, 2146660),
   big9: e('big9', '81a4', 1, 9999999999, T, 2146661),
-  linkHello: { ...e('link-to-hello', 'a1ff', 1, 9, T, 2146648), uid: 1234, gid: 5678, linkTarget: 'hello.txt' },
+  linkHello: {
+    ...e('link-to-hello', 'a1ff', 1, 9, T, 2146648),
+    uid: 1234,
+    gid: 5678,
+    linkTarget: 'hello.txt',
+  },
   linkSub: { ...e('link-to-sub', 'a1ff', 1, 3, T, 2146649), linkTarget: 'sub' },
   dangling: { ...e('dangling', 'a1ff', 1, 7, T, 2146650), linkTarget: 'nowhere' },
   sticky: e('sticky', '43ff', 2, 4096, T, 2146657),
@@ -55,7 +71,11 @@ const F = {
 
 const UTC: LongLineOptions = { now: NOW, owner: '65534', group: 'nogroup', classify: false, timezone: 'UTC' };
 const long = (entry: Entry, extra: Partial<LongLineOptions> = {}): string =>
-  formatLongLine(entry, { ...UTC, ...(entry.uid === 1234 ? { owner: '1234', group: '5678' } : {}), ...extra });
+  formatLongLine(entry, {
+    ...UTC,
+    ...(entry.uid === 1234 ? { owner: '1234', group: '5678' } : {}),
+    ...extra,
+  });
 
 test('LIST lines match Pure-FTPd byte for byte', () => {
   const cases: Array<[Entry, string]> = [
@@ -148,12 +168,18 @@ test('LIST -C columns match Pure-FTPd (tabs, 75 wide, down then across)', () => 
   names.push('run.sh', 'sgid', 'sgidnx', 'star*name', 'sticky', 'stickynx', 'sub', 'suid', 'suidnx');
   names.push('with space', 'Äpfel', 'éclair');
   const captured =
-    'B2\t\tfuture\t\trenamed.txt\tsuid\r\nZeta\t\tgexec\t\trun.sh\t\tsuidnx\r\n_under\t\thello.txt\tsgid\t\twith space\r\n' +
-    'a[1]\t\thuge\t\tsgidnx\t\tÄpfel\r\nalpha\t\tlink-to-hello\tstar*name\téclair\r\nb10\t\tlink-to-sub\tsticky\r\n' +
+    'B2\t\tfuture\t\trenamed.txt\tsuid\r\nZeta\t\tgexec\t\trun.sh\t\tsuidnx\r\n' +
+    '_under\t\thello.txt\tsgid\t\twith space\r\na[1]\t\thuge\t\tsgidnx\t\tÄpfel\r\n' +
+    'alpha\t\tlink-to-hello\tstar*name\téclair\r\nb10\t\tlink-to-sub\tsticky\r\n' +
     'big9\t\told190\t\tstickynx\r\ndangling\trecent170\tsub\r\n';
   assert.equal(formatColumns(names).join('\r\n') + '\r\n', captured);
   const cols = ['1234567', '12345678', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k'];
-  assert.deepEqual(formatColumns(cols), ['1234567\t\tc\t\tg\t\tk', '12345678\td\t\th', 'a\t\te\t\ti', 'b\t\tf\t\tj']);
+  assert.deepEqual(formatColumns(cols), [
+    '1234567\t\tc\t\tg\t\tk',
+    '12345678\td\t\th',
+    'a\t\te\t\ti',
+    'b\t\tf\t\tj',
+  ]);
   const wide = ['123456789012345', '1234567890123456789012345678901234567', 'x', 'y', 'z'];
   assert.deepEqual(formatColumns(wide), wide); // a 40-wide column leaves room for one
   assert.deepEqual(formatColumns(['cols/b', 'cols/c']), ['cols/b\tcols/c']);
@@ -190,7 +216,10 @@ test('sortEntries: -S/-t keep readdir order on ties, like Pure-FTPd', () => {
     { ...F.hello, name: 'b', mtime: new Date(T * 1000 + 100) },
     { ...F.hello, name: 'a', mtime: new Date(T * 1000 + 900) },
   ];
-  assert.deepEqual(names(sortEntries(subSecond, { reverse: false, sortTime: true, sortSize: false })), ['b', 'a']);
+  assert.deepEqual(names(sortEntries(subSecond, { reverse: false, sortTime: true, sortSize: false })), [
+    'b',
+    'a',
+  ]);
 });
 
 test('MLSx facts match Pure-FTPd for a non-anonymous user', () => {
@@ -204,16 +233,35 @@ test('MLSx facts match Pure-FTPd for a non-anonymous user', () => {
   );
   assert.equal(
     line(F.linkHello),
-    'type=OS.unix=slink:;size=9;modify=20261128015724;UNIX.mode=0777;UNIX.uid=1234;UNIX.gid=5678;unique=fe00g20c158; link-to-hello',
+    'type=OS.unix=slink:;size=9;modify=20261128015724;UNIX.mode=0777;UNIX.uid=1234;UNIX.gid=5678;' +
+      'unique=fe00g20c158; link-to-hello',
   );
-  assert.equal(line(F.dangling), `type=OS.unix=slink:;size=7;modify=20261128015724;UNIX.mode=0777;${common}20c15a; dangling`);
-  assert.equal(line(F.sticky), `type=dir;sizd=4096;modify=20261128015724;UNIX.mode=01777;${common}20c161; sticky`);
+  assert.equal(
+    line(F.dangling),
+    `type=OS.unix=slink:;size=7;modify=20261128015724;UNIX.mode=0777;${common}20c15a; dangling`,
+  );
+  assert.equal(
+    line(F.sticky),
+    `type=dir;sizd=4096;modify=20261128015724;UNIX.mode=01777;${common}20c161; sticky`,
+  );
   assert.equal(line(F.suid), `type=file;size=2;modify=20261128015724;UNIX.mode=04755;${common}20c15d; suid`);
-  assert.equal(line(F.fifo), `type=unknown;size=0;modify=20261128015724;UNIX.mode=0644;${common}20c163; fifo`);
-  assert.equal(line(F.renamed), `type=file;size=17;modify=20220102100000;UNIX.mode=0644;${common}20c153; renamed.txt`);
+  assert.equal(
+    line(F.fifo),
+    `type=unknown;size=0;modify=20261128015724;UNIX.mode=0644;${common}20c163; fifo`,
+  );
+  assert.equal(
+    line(F.renamed),
+    `type=file;size=17;modify=20220102100000;UNIX.mode=0644;${common}20c153; renamed.txt`,
+  );
   const root = { ...F.root };
-  assert.equal(line(root, '/'), `type=pdir;sizd=4096;modify=20261128015850;UNIX.mode=0755;${common}20c151; /`);
-  assert.equal(line(root, '.'), `type=cdir;sizd=4096;modify=20261128015850;UNIX.mode=0755;${common}20c151; .`);
+  assert.equal(
+    line(root, '/'),
+    `type=pdir;sizd=4096;modify=20261128015850;UNIX.mode=0755;${common}20c151; /`,
+  );
+  assert.equal(
+    line(root, '.'),
+    `type=cdir;sizd=4096;modify=20261128015850;UNIX.mode=0755;${common}20c151; .`,
+  );
   assert.equal(line(root, '..').startsWith('type=pdir;sizd=4096;'), true);
   assert.equal(line(root, './').startsWith('type=dir;sizd=4096;'), true); // [obs] MLST ./
   assert.equal(mlsxKindForName('sub'), undefined);
@@ -225,9 +273,15 @@ test('MLSx facts for anonymous sessions and unsafe symlink targets (ftpd.c moder
     mlsxFacts(F.linkHello, anon),
     'type=OS.unix=slink:hello.txt;size=9;modify=20261128015724;UNIX.mode=0777;unique=fe00g20c158;',
   );
-  assert.equal(mlsxFacts(F.hello, anon), 'type=file;size=18;modify=20261128015724;UNIX.mode=0644;unique=fe00g20c152;');
+  assert.equal(
+    mlsxFacts(F.hello, anon),
+    'type=file;size=18;modify=20261128015724;UNIX.mode=0644;unique=fe00g20c152;',
+  );
   assert.match(mlsxFacts({ ...F.linkHello, linkTarget: 'a;b' }, anon), /^type=OS\.unix=symlink;/);
-  assert.match(mlsxFacts({ ...F.linkHello, linkTarget: undefined }, { anonymous: false }), /^type=OS\.unix=symlink;/);
+  assert.match(
+    mlsxFacts({ ...F.linkHello, linkTarget: undefined }, { anonymous: false }),
+    /^type=OS\.unix=symlink;/,
+  );
   assert.match(mlsxFacts(F.linkHello, { anonymous: true, symlinkTarget: '/x' }), /^type=OS\.unix=slink:\/x;/);
   assert.match(mlsxFacts({ ...F.hello, dev: 2 ** 32 + 0xab }, anon), /unique=abg20c152;$/);
   assert.match(mlsxFacts({ ...F.hello, mode: 0o100000 }, anon), /UNIX\.mode=00;/);

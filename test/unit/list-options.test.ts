@@ -59,8 +59,13 @@ test('arguments split on spaces; `\\ ` and `\\\\` lose their backslash, other es
   assert.deepEqual(parseListArgs('star\\*name a\\[1\\]').patterns, ['star\\*name', 'a\\[1\\]']);
   assert.deepEqual(parseListArgs('a\\\\ b').patterns, ['a\\', 'b']);
   assert.deepEqual(parseListArgs('hello.txt\\').patterns, ['hello.txt\\']);
-  assert.deepEqual(parseListArgs('hello.txt  b10'), { flags: BASE, patterns: ['hello.txt', 'b10'], multiple: true });
+  assert.deepEqual(parseListArgs('hello.txt  b10'), {
+    flags: BASE,
+    patterns: ['hello.txt', 'b10'],
+    multiple: true,
+  });
   assert.deepEqual(parseListArgs('sub '), { flags: BASE, patterns: ['sub'], multiple: false });
+  // `LIST -1 sub  ` (two spaces) prints a `sub:` header, `LIST -1 sub ` does not [obs].
   assert.deepEqual(parseListArgs('sub  '), { flags: BASE, patterns: ['sub'], multiple: true });
   assert.deepEqual(parseListArgs('-a\tx').patterns, ['x']);
 });

@@ -71,7 +71,9 @@ export class PasswdFileAuthenticator implements Authenticator {
         return;
       }
       // A transient error (EACCES, EIO...) keeps the last good copy rather than locking everyone out.
-      this.onWarning?.(`passwd: cannot read ${this.path}: ${code ?? String(err)}; keeping the previous accounts`);
+      this.onWarning?.(
+        `passwd: cannot read ${this.path}: ${code ?? String(err)}; keeping the previous accounts`,
+      );
     }
   }
 }

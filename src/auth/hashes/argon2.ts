@@ -3,6 +3,7 @@
  * `$argon2id$v=19$m=<KiB>,t=<ops>,p=1$<salt>$<hash>` (crypto_pwhash_str). Hashing runs in the npm
  * `argon2` addon on libuv's thread pool, never on the event loop.
  */
+import { cryptAddon } from './native.js';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { argon2id, hash as argon2Hash, verify as argon2Verify } from 'argon2';
@@ -29,9 +30,10 @@ export function isArgon2Hash(stored: string): boolean {
  * package's (m,p,t) are both accepted; anything else is malformed.
  */
 function wellFormed(stored: string): boolean {
-  const m = /^\$argon2(?:id|i|d)\$(?:v=(?:16|19)\$)?([a-z]=\d{1,10}(?:,[a-z]=\d{1,10}){2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{11,}$/.exec(
-    stored,
-  );
+  const m =
+    /^\$argon2(?:id|i|d)\$(?:v=(?:16|19)\$)?([a-z]=\d{1,10}(?:,[a-z]=\d{1,10}){2})\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{11,}$/.exec(
+      stored,
+    );
   if (m === null) return false;
   const params = new Map<string, number>();
   for (const kv of m[1].split(',')) params.set(kv[0], Number(kv.slice(2)));
@@ -46,6 +48,12 @@ function wellFormed(stored: string): boolean {
 export async function verifyArgon2(password: string, stored: string): Promise<boolean> {
   if (!wellFormed(stored)) return false;
   try {
+    // libsodium (when the addon was built with it) is Pure-FTPd's own verifier and about 3x faster
+    // than the npm package's SSE2-only code; it handles argon2i/argon2id v=19, the rest falls back.
+    const addon = await cryptAddon().catch(() => undefined);
+    if (addon?.sodiumVerify !== undefined && /^\$argon2id?\$v=19\$m=\d+,t=\d+,p=\d+\$/.test(stored)) {
+      return await addon.sodiumVerify(password, stored);
+    }
     return await argon2Verify(stored, password);
   } catch {
     return false;
@@ -69,6 +77,11 @@ export async function hashArgon2id(
   }
   if (!Number.isInteger(timeCost) || timeCost < 1 || timeCost > 0xffffffff) {
     throw new RangeError('argon2 time cost must be a positive integer');
+  }
+  const addon = await cryptAddon().catch(() => undefined);
+  if (addon?.sodiumHash !== undefined) {
+    const made = await addon.sodiumHash(password, '', timeCost, memoryKiB * 1024);
+    if (made !== null) return made;
   }
   const salt = await randomBytesAsync(SALT_BYTES);
   const digest = await argon2Hash(password, {

@@ -17,7 +17,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (typeof password !== 'string' || typeof stored !== 'string') return false;
   if (password.length > MAX_PASSWORD_LENGTH || password.includes('\0')) return false;
   // Empty, locked (`*`, `!`) and shadow-disabled (`@`) entries are refused (spec §3.1, §3.3).
-  if (stored === '' || /^[*!@]/.test(stored) || stored.length > 4096 || /[\0-\x1f:]/.test(stored)) return false;
+  if (stored === '' || /^[*!@]/.test(stored) || stored.length > 4096 || stored.includes(':')) return false;
+  for (let i = 0; i < stored.length; i++) if (stored.charCodeAt(i) < 0x20) return false;
   if (isArgon2Hash(stored)) return verifyArgon2(password, stored);
   // A missing addon is an installation fault, not a wrong password: that rejection surfaces.
   const addon = await cryptAddon();

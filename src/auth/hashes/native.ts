@@ -14,6 +14,10 @@ export interface CryptAddon {
   verify(password: string, hash: string): Promise<boolean>;
   crypt(password: string, setting: string): Promise<string | null>;
   gensalt(prefix: string, rounds: number): string | null;
+  /** libsodium's crypto_pwhash_str_verify, present when the addon was built with libsodium. */
+  sodiumVerify?(password: string, hash: string): Promise<boolean>;
+  /** libsodium's crypto_pwhash_str_alg (Argon2id), present when built with libsodium. */
+  sodiumHash?(password: string, unused: string, opslimit: number, memlimitBytes: number): Promise<string | null>;
 }
 
 const ADDON = join('build', 'Release', 'tsftpd_crypt.node');
@@ -31,7 +35,8 @@ async function exists(path: string): Promise<boolean> {
 async function findAddonPath(): Promise<string | undefined> {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    if ((await exists(join(dir, 'package.json'))) && (await exists(join(dir, ADDON)))) return join(dir, ADDON);
+    if ((await exists(join(dir, 'package.json'))) && (await exists(join(dir, ADDON))))
+      return join(dir, ADDON);
     const parent = dirname(dir);
     if (parent === dir) return undefined;
     dir = parent;
