@@ -84,7 +84,10 @@ function endpoint(address: string | undefined, port: number | undefined): string
 
 async function esta(s: Session): Promise<Reply> {
   const d = s.data;
-  if (d === undefined || d.kind === 'active') return reply(520, 'Unable to open a passive connection');
+  // A connection ESTP made is an active one: ESTA only reports passive connections (spec §2.3).
+  if (d === undefined || d.kind === 'active' || (d.kind === 'connected' && !d.passive)) {
+    return reply(520, 'Unable to open a passive connection');
+  }
   const abort = new AbortController();
   const onClose = (): void => abort.abort();
   s.socket.once('close', onClose);
@@ -99,7 +102,10 @@ async function esta(s: Session): Promise<Reply> {
 
 async function estp(s: Session): Promise<Reply> {
   const d = s.data;
-  if (d === undefined || d.kind === 'passive') return reply(520, 'Active mode is disabled');
+  // After ESTA the pending connection is a passive one: ESTP must not report it as active.
+  if (d === undefined || d.kind === 'passive' || (d.kind === 'connected' && d.passive)) {
+    return reply(520, 'Active mode is disabled');
+  }
   const abort = new AbortController();
   const socket =
     d.kind === 'connected' ? d.socket : await connectActive(d.target, s.ref.localIp, abort.signal, s.idleSeconds * 1000);

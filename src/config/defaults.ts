@@ -47,6 +47,8 @@ export function defaultConfig(): Config {
     followSymlinksOut: false,
     quickstart: false,
     logFormat: 'text',
+    throttleAnonymous: false,
+    throttleUsers: false,
   };
 }
 

@@ -62,7 +62,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('m', 'maxload', 'max-load', 'load', 'refuse anonymous downloads above this load', [
     { key: 'MaxLoad', form: 'value' },
   ]),
-  unsupported('n', 'quota', 'quota', 'files:MB', 'virtual quotas', [{ key: 'Quota', form: 'pair' }]),
   unsupported(
     'o',
     'uploadscript',
@@ -79,20 +78,8 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
     'transfer log in clf, stats, w3c or xferlog format',
     [{ key: 'AltLog', form: 'value' }],
   ),
-  unsupported('q', 'anonymousratio', 'anonymous-ratio', 'up:down', 'upload/download ratio for anonymous', [
-    { key: 'AnonymousRatio', form: 'pair' },
-  ]),
-  unsupported('Q', 'userratio', 'user-ratio', 'up:down', 'upload/download ratio for users', [
-    { key: 'UserRatio', form: 'pair' },
-  ]),
   unsupported('s', 'antiwarez', 'anti-warez', undefined, 'anonymous cannot download files owned by ftp', [
     { key: 'AntiWarez', form: 'bool' },
-  ]),
-  unsupported('t', 'anonymousbandwidth', 'anonymous-bandwidth', 'KB[:KB]', 'throttle anonymous sessions', [
-    { key: 'AnonymousBandwidth', form: 'pair' },
-  ]),
-  unsupported('T', 'userbandwidth', 'user-bandwidth', 'KB[:KB]', 'throttle all sessions', [
-    { key: 'UserBandwidth', form: 'pair' },
   ]),
   unsupported('u', 'minuid', 'min-uid', 'uid', 'refuse accounts below this uid', [
     { key: 'MinUID', form: 'value' },
@@ -102,9 +89,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   ]),
   unsupported('V', 'trustedip', 'trusted-ip', 'address', 'users only on this local IP', [
     { key: 'TrustedIP', form: 'value' },
-  ]),
-  unsupported('y', 'peruserlimits', 'per-user-limits', 'user:anon', 'sessions per account / anonymous', [
-    { key: 'PerUserLimits', form: 'pair' },
   ]),
   unsupported('Y', 'tls', 'tls', '0-3', 'TLS policy', [{ key: 'TLS', form: 'value' }]),
   unsupported('Z', 'customerproof', 'customer-proof', undefined, "chmod keeps the owner's access", [

@@ -7,6 +7,7 @@ import type { ConfKey, SwitchSpec } from './switch-spec.js';
 import { ACCESS_SWITCHES } from './switches-access.js';
 import { FILE_SWITCHES } from './switches-files.js';
 import { NETWORK_SWITCHES } from './switches-network.js';
+import { LIMIT_SWITCHES } from './switches-limits.js';
 import { META_SWITCHES, UNSUPPORTED_SWITCHES } from './switches-other.js';
 
 /** Every switch, in help order within each topic. */
@@ -14,6 +15,7 @@ export const SWITCHES: readonly SwitchSpec[] = [
   ...NETWORK_SWITCHES,
   ...ACCESS_SWITCHES,
   ...FILE_SWITCHES,
+  ...LIMIT_SWITCHES,
   ...META_SWITCHES,
   ...UNSUPPORTED_SWITCHES,
 ];

@@ -98,4 +98,18 @@ export interface Config {
   logFormat: 'text' | 'json';
   /** -f: syslog facility or 'none'; tsftpd logs to stderr unless a facility is given. */
   syslogFacility?: string;
+  /** -n: virtual quota for every non-anonymous account (bytes from the switch's MB). */
+  quota?: { files?: number; bytes?: number };
+  /** -q: upload/download ratio for anonymous sessions. */
+  anonymousRatio?: { up: number; down: number };
+  /** -Q: upload/download ratio for every account but uid 0. */
+  userRatio?: { up: number; down: number };
+  /** -t / -T: the one bandwidth pair they share (bytes per second). */
+  bandwidth?: Bandwidth;
+  /** -t: throttle anonymous sessions. */
+  throttleAnonymous: boolean;
+  /** -T: throttle every session. */
+  throttleUsers: boolean;
+  /** -y: concurrent sessions per account / in total for anonymous. */
+  perUserLimits?: { perUser: number; anonymous: number };
 }

@@ -153,6 +153,7 @@ export class LocalStorage implements Storage {
       try {
         const fh = await fsp.open(real, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, this.fileMode());
         await this.chownNew(fh);
+        await fh.chmod(this.fileMode());
         return this.sink(p, fh.createWriteStream(), { previousSize: 0, created: true, partial: real });
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
@@ -176,9 +177,11 @@ export class LocalStorage implements Storage {
       await fsp.truncate(temp, offset);
     }
     const flags = C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW | (resumed && offset > 0 ? C.O_APPEND : C.O_EXCL);
-    const fh = await fsp.open(temp, flags, existing ? existing.mode & 0o7777 : this.fileMode());
+    const mode = existing ? existing.mode & 0o7777 : this.fileMode();
+    const fh = await fsp.open(temp, flags, mode);
     if (existing) await fh.chown(existing.uid, existing.gid).catch(() => undefined);
     else await this.chownNew(fh);
+    await fh.chmod(mode);
     return this.sink(p, fh.createWriteStream(), {
       previousSize: size,
       created: existing === undefined,
@@ -199,6 +202,7 @@ export class LocalStorage implements Storage {
         const real = path.join(realDir, name);
         const fh = await fsp.open(real, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, this.fileMode());
         await this.chownNew(fh);
+        await fh.chmod(this.fileMode());
         return this.sink(joinVirtual(dir, name), fh.createWriteStream(), {
           previousSize: 0,
           created: true,
@@ -278,6 +282,16 @@ export class LocalStorage implements Storage {
     const real = await this.jail.toRealEntry(p);
     await fsp.mkdir(real, 0o777 & ~this.opts.umask.dir);
     if (this.opts.owner) await fsp.lchown(real, this.opts.owner.uid, this.opts.owner.gid).catch(() => undefined);
+    // The process umask must not narrow -U (Pure-FTPd runs with umask 0, spec §6.4); fchmod through
+    // an O_NOFOLLOW handle so a swapped-in symlink is never followed.
+    const want = 0o777 & ~this.opts.umask.dir;
+    if (((await fsp.lstat(real)).mode & 0o7777) === want) return;
+    const dh = await fsp.open(real, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW).catch(() => undefined);
+    try {
+      await dh?.chmod(want);
+    } finally {
+      await dh?.close();
+    }
   }
 
   async rmdir(p: VPath): Promise<void> {
@@ -330,7 +344,8 @@ export class LocalStorage implements Storage {
   }
 
   private fileMode(): number {
-    // Pure-FTPd creates files with 0777 & ~umask (so -U 022:022 gives 0755 files, spec §6.4).
+    // Pure-FTPd creates files with 0777 & ~umask (so -U 022:022 gives 0755 files, spec §6.4); it runs
+    // with a process umask of 0, so every creation here sets the mode explicitly after open/mkdir.
     return 0o777 & ~this.opts.umask.file;
   }
 

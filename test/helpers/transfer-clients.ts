@@ -109,7 +109,7 @@ export function lftp(
     `open -u ${user},${password} -p ${port} ${host.includes(':') ? `[${host}]` : host}`,
     commands,
   ].join('; ');
-  return runProgram('lftp', ['-n', '-c', script], { cwd: opts.cwd, timeoutMs: 30000, env: { HOME: opts.cwd } });
+  return runProgram('lftp', ['-c', script], { cwd: opts.cwd, timeoutMs: 30000, env: { HOME: opts.cwd } });
 }
 
 /** Runs a Python 3 script; `PORT` and `HOST` are in the environment. */
@@ -176,6 +176,10 @@ export async function epsvPort(ftp: RawFtp): Promise<number> {
 export function waitEnd(s: net.Socket, timeoutMs = 5000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    if (s.closed) {
+      resolve(Buffer.alloc(0));
+      return;
+    }
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error('timeout waiting for the data connection to end'));

@@ -1,0 +1,194 @@
+/**
+ * Starting and stopping the servers under test: tsftpd (this package, as a child process with the
+ * event-loop monitor preloaded) and the real Pure-FTPd (standalone, foreground, virtual user from a
+ * .pdb). Both get the same account (same SHA-512 crypt hash), the same data root, loopback only.
+ */
+import { type ChildProcess } from 'node:child_process';
+import { access, open, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FtpControl } from './ftp-client.js';
+import type { LoopReport } from './loop-monitor.js';
+import { killTree, spawnWithFileLimit, treeUsage, type TreeUsage } from './proc.js';
+import { run } from './exec.js';
+
+/** The servers the benchmark knows. */
+export type ServerKind = 'tsftpd' | 'pureftpd';
+
+/** Display names. */
+export const SERVER_NAMES: Record<ServerKind, string> = { tsftpd: 'tsftpd', pureftpd: 'Pure-FTPd' };
+
+/** Where Debian installs Pure-FTPd. */
+export const PURE_FTPD = '/usr/sbin/pure-ftpd';
+const PURE_PW = '/usr/bin/pure-pw';
+
+/** The benchmark account, identical for both servers. */
+export interface Account {
+  user: string;
+  password: string;
+  uid: number;
+  gid: number;
+  /** Real path of the data root (the account's chroot). */
+  home: string;
+}
+
+/** Files shared by every server start of one benchmark run. */
+export interface ServerEnv {
+  workDir: string;
+  account: Account;
+  /** tsftpd's passwd file and Pure-FTPd's .pdb (undefined when pure-pw is missing). */
+  passwdFile: string;
+  pdbFile: string | undefined;
+  nofile: number;
+  /** Most entries a listing may return (both servers' -L). */
+  listMax: number;
+}
+
+/** A server started for one group of measurements. */
+export interface RunningServer {
+  kind: ServerKind;
+  host: string;
+  port: number;
+  pid: number;
+  /** Memory and CPU of all its processes. */
+  usage(): Promise<TreeUsage>;
+  /** tsftpd only: event-loop delay since the previous call. */
+  loopReport(): Promise<LoopReport | undefined>;
+  stop(): Promise<void>;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/ of this package (bench/ compiles to dist/bench/). */
+const distDir = path.resolve(here, '..');
+
+/** True when Pure-FTPd and pure-pw are installed. */
+export async function pureFtpdInstalled(): Promise<boolean> {
+  return access(PURE_FTPD).then(
+    () => access(PURE_PW).then(
+      () => true,
+      () => false,
+    ),
+    () => false,
+  );
+}
+
+/** Writes the account in pureftpd.passwd format for tsftpd and, when possible, a .pdb for Pure-FTPd. */
+export async function writeAccounts(
+  workDir: string,
+  account: Account,
+  withPdb: boolean,
+): Promise<{ passwdFile: string; pdbFile: string | undefined }> {
+  const { stdout } = await run('openssl', ['passwd', '-6', account.password]);
+  const hash = stdout.trim();
+  if (!hash.startsWith('$6$')) throw new Error('openssl passwd -6 did not return a SHA-512 crypt hash');
+  const line = `${account.user}:${hash}:${account.uid}:${account.gid}::${account.home}/./::::::::::::\n`;
+  const passwdFile = path.join(workDir, 'pureftpd.passwd');
+  await writeFile(passwdFile, line, { mode: 0o600 });
+  if (!withPdb) return { passwdFile, pdbFile: undefined };
+  const pdbFile = path.join(workDir, 'pureftpd.pdb');
+  await run(PURE_PW, ['mkdb', pdbFile, '-f', passwdFile]);
+  return { passwdFile, pdbFile };
+}
+
+/** A free TCP port on 127.0.0.1 above the passive range and the ephemeral range. */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 61000 + Math.floor(Math.random() * 4000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen({ host: '127.0.0.1', port }, () => srv.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error('no free port in 61000-64999');
+}
+
+async function waitReady(child: ChildProcess, port: number, log: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    try {
+      const ftp = await FtpControl.open('127.0.0.1', port, 2000);
+      await ftp.quit();
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  const text = await readFile(log, 'utf8').catch(() => '');
+  throw new Error(`server did not start on port ${port}: ${text.split('\n').slice(-5).join(' | ')}`);
+}
+
+/** Options of one server start. */
+export interface StartOptions {
+  /** tsftpd only: write a V8 CPU profile into this directory at exit. */
+  profileDir?: string;
+}
+
+/** Starts a server of the given kind on a fresh port and waits for its greeting. */
+export async function startServer(kind: ServerKind, env: ServerEnv, opts: StartOptions = {}): Promise<RunningServer> {
+  const port = await freePort();
+  const log = path.join(env.workDir, `${kind}-${port}.log`);
+  const logFile = await open(log, 'a');
+  const loopFile = path.join(env.workDir, `loop-${port}.json`);
+  const common = ['-S', `127.0.0.1,${port}`, '-p', '20000:60000', '-c', '20000', '-E', '-H', '-L', `${env.listMax}:5`];
+  let child: ChildProcess;
+  if (kind === 'tsftpd') {
+    const prof = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
+    const preload = pathToFileURL(path.join(distDir, 'bench', 'loop-monitor.js')).href;
+    const main = path.join(distDir, 'src', 'main.js');
+    const args = [...prof, '--import', preload, main, ...common, '--passwd-file', env.passwdFile];
+    const childEnv = {
+      ...process.env,
+      TSFTPD_BENCH_LOOP_FILE: loopFile,
+      // Keep the default /etc/pure-ftpd/pureftpd.pdb out of the chain: only the passwd file counts.
+      PURE_DBFILE: path.join(env.workDir, 'none.pdb'),
+    };
+    child = spawnWithFileLimit(env.nofile, process.execPath, args, ['ignore', logFile.fd, logFile.fd], childEnv);
+  } else {
+    if (env.pdbFile === undefined) throw new Error('Pure-FTPd needs pure-pw to build its .pdb');
+    const args = [...common, '-C', '20000', '-l', `puredb:${env.pdbFile}`];
+    child = spawnWithFileLimit(env.nofile, PURE_FTPD, args, ['ignore', logFile.fd, logFile.fd]);
+  }
+  await logFile.close();
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`cannot start ${kind}`);
+  try {
+    await waitReady(child, port, log);
+  } catch (err) {
+    await killTree(child, 1000);
+    throw err;
+  }
+  let seq = 0;
+  const loopReport = async (): Promise<LoopReport | undefined> => {
+    if (kind !== 'tsftpd') return undefined;
+    process.kill(pid, 'SIGUSR2');
+    for (let i = 0; i < 100; i++) {
+      const text = await readFile(loopFile, 'utf8').catch(() => '');
+      if (text !== '') {
+        const r = JSON.parse(text) as LoopReport;
+        if (r.seq > seq) {
+          seq = r.seq;
+          return r;
+        }
+      }
+      await sleep(20);
+    }
+    return undefined;
+  };
+  return {
+    kind,
+    host: '127.0.0.1',
+    port,
+    pid,
+    usage: () => treeUsage(pid),
+    loopReport,
+    stop: async () => {
+      // A profiled tsftpd writes its profile on a clean exit: give it time before SIGKILL.
+      await killTree(child, opts.profileDir ? 30_000 : 5000);
+    },
+  };
+}

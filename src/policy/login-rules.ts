@@ -1,0 +1,62 @@
+/**
+ * Per-account rules checked when a login succeeds (spec §4.2): allowed/denied client and local
+ * addresses (IPv4 and IPv6, better than Pure-FTPd which never matches IPv6), the time window
+ * (local time, both ends inclusive, wrapping past midnight) and account expiry. Every refusal names
+ * the rule for the log; the client only learns that the login failed.
+ */
+import { matchCidr } from '../auth/cidr.js';
+import type { Account, Cidr } from '../auth/types.js';
+
+/** Why a login is refused: the log line names the rule. */
+export interface Refusal {
+  rule: string;
+}
+
+/** Where the login comes from. */
+export interface LoginOrigin {
+  remoteIp: string;
+  localIp: string;
+  now: Date;
+}
+
+function listRule(
+  what: string,
+  ip: string,
+  allow: readonly Cidr[] | undefined,
+  deny: readonly Cidr[] | undefined,
+): Refusal | undefined {
+  // Spec §4.2: only allow set ⇒ must match; only deny ⇒ must not; both ⇒ match allow and not deny.
+  if (allow !== undefined && allow.length > 0 && !matchCidr(allow, ip)) {
+    return { rule: `${what} ${ip} is not in the allowed list` };
+  }
+  if (deny !== undefined && deny.length > 0 && matchCidr(deny, ip)) {
+    return { rule: `${what} ${ip} is in the denied list` };
+  }
+  return undefined;
+}
+
+/** True when `minute` (since midnight) is inside the window; `from > to` wraps past midnight. */
+export function inTimeWindow(window: { from: number; to: number }, minute: number): boolean {
+  return window.from <= window.to
+    ? minute >= window.from && minute <= window.to
+    : minute >= window.from || minute <= window.to;
+}
+
+/** Checks every address/time/expiry rule of an account; undefined when the login may proceed. */
+export function checkLoginRules(account: Account, origin: LoginOrigin): Refusal | undefined {
+  const client = listRule('client address', origin.remoteIp, account.allowClient, account.denyClient);
+  if (client) return client;
+  const local = listRule('local address', origin.localIp, account.allowLocal, account.denyLocal);
+  if (local) return local;
+  if (account.timeWindow !== undefined) {
+    const minute = origin.now.getHours() * 60 + origin.now.getMinutes();
+    if (!inTimeWindow(account.timeWindow, minute)) {
+      const hhmm = (m: number): string => `${String(Math.floor(m / 60)).padStart(2, '0')}${String(m % 60).padStart(2, '0')}`;
+      return { rule: `outside the allowed time window ${hhmm(account.timeWindow.from)}-${hhmm(account.timeWindow.to)}` };
+    }
+  }
+  if (account.expires !== undefined && account.expires.getTime() <= origin.now.getTime()) {
+    return { rule: `account expired on ${account.expires.toISOString()}` };
+  }
+  return undefined;
+}

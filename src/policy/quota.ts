@@ -1,0 +1,138 @@
+/**
+ * Virtual quotas (spec §5.1): the `.ftpquota` file at the account root holds `<files> <bytes>\n`.
+ * Guarantees: updates for one root are serialised in this process (read-modify-write never loses a
+ * count), the file is replaced atomically (temp + rename, mode 0600), uploads stop as soon as they
+ * exceed the byte budget, and directories count as files. Names containing `.ftpquota` cannot be
+ * written while quotas apply (the gate's name policy).
+ */
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { constants as C } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { FtpError, errnoCode } from '../errors.js';
+
+/** The name of the bookkeeping file (spec §5.1). */
+export const QUOTA_FILE = '.ftpquota';
+
+/** Limits of one account; undefined = no limit on that count. */
+export interface QuotaLimits {
+  files?: number;
+  bytes?: number;
+}
+
+/** What an account uses. */
+export interface QuotaUsage {
+  files: number;
+  bytes: number;
+}
+
+/** The `.ftpquota` file of one root, with serialised updates. */
+export class QuotaFile {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly root: string,
+    private readonly owner?: { uid: number; gid: number },
+  ) {}
+
+  /** Current usage (a missing or unreadable file counts as 0 0). */
+  async read(): Promise<QuotaUsage> {
+    try {
+      const text = await readFile(path.join(this.root, QUOTA_FILE), 'utf8');
+      const m = /^\s*(\d+)\s+(\d+)/.exec(text);
+      if (m === null) return { files: 0, bytes: 0 };
+      return { files: Number(m[1]), bytes: Number(m[2]) };
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return { files: 0, bytes: 0 };
+      throw err;
+    }
+  }
+
+  /** Adds deltas (never going below zero) and returns the new usage. */
+  update(files: number, bytes: number): Promise<QuotaUsage> {
+    const op = this.chain.then(async () => {
+      const u = await this.read();
+      const next = { files: Math.max(0, u.files + files), bytes: Math.max(0, u.bytes + bytes) };
+      await this.write(next);
+      return next;
+    });
+    this.chain = op.catch(() => undefined);
+    return op;
+  }
+
+  private async write(u: QuotaUsage): Promise<void> {
+    const temp = path.join(this.root, `.pureftpd-quota.${randomBytes(4).toString('hex')}`);
+    const fh = await open(temp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    try {
+      await fh.writeFile(`${u.files} ${u.bytes}\n`);
+      if (this.owner) await fh.chown(this.owner.uid, this.owner.gid).catch(() => undefined);
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(temp, path.join(this.root, QUOTA_FILE));
+    } catch (err) {
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+const files = new Map<string, { file: QuotaFile; refs: number }>();
+
+/** The shared QuotaFile of a root (one per root in this process); release() when the session ends. */
+export function acquireQuotaFile(root: string, owner?: { uid: number; gid: number }): QuotaFile {
+  const hit = files.get(root);
+  if (hit) {
+    hit.refs++;
+    return hit.file;
+  }
+  const file = new QuotaFile(root, owner);
+  files.set(root, { file, refs: 1 });
+  return file;
+}
+
+/** Gives back a QuotaFile taken with acquireQuotaFile(). */
+export function releaseQuotaFile(root: string): void {
+  const hit = files.get(root);
+  if (hit && --hit.refs <= 0) files.delete(root);
+}
+
+function percent(used: number, max: number): number {
+  return max > 0 ? Math.floor((used * 100) / max) : 0;
+}
+
+/** The status lines Pure-FTPd sends after logins, uploads, DELE, MKD and RMD (spec §5.1). */
+export function quotaStatusLines(u: QuotaUsage, limits: QuotaLimits): string[] {
+  const lines: string[] = [];
+  if (limits.files !== undefined) {
+    lines.push(`${u.files} files used (${percent(u.files, limits.files)}%) - authorized: ${limits.files} files`);
+  }
+  if (limits.bytes !== undefined) {
+    lines.push(
+      `${Math.floor(u.bytes / 1024)} Kbytes used (${percent(u.bytes, limits.bytes)}%) - ` +
+        `authorized: ${Math.floor(limits.bytes / 1024)} Kb`,
+    );
+  }
+  return lines;
+}
+
+/** Throws 552 when a new file or directory would not fit (spec §5.1: files ≥ max or bytes > max). */
+export function checkRoom(u: QuotaUsage, limits: QuotaLimits, name: string): void {
+  const full =
+    (limits.files !== undefined && u.files >= limits.files) || (limits.bytes !== undefined && u.bytes > limits.bytes);
+  if (full) throw new FtpError('ERR_QUOTA', 552, `Quota exceeded: [${name}] won't be saved`);
+}
+
+/** A pass-through stream that fails with 552 once more than `budget` bytes went through. */
+export function byteBudget(budget: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
+      seen += chunk.length;
+      if (seen > budget) return done(new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)'));
+      done(null, chunk);
+    },
+  });
+}
