@@ -1,6 +1,7 @@
 {
   "variables": {
-    "has_sodium%": "<!(sh -c 'test -f /usr/include/sodium.h && echo 1 || echo 0')"
+    "has_sodium%": "<!(sh -c 'test -f /usr/include/sodium.h && echo 1 || echo 0')",
+    "has_pam%": "<!(sh -c 'test -f /usr/include/security/pam_appl.h && echo 1 || echo 0')"
   },
   "targets": [
     {
@@ -15,5 +16,17 @@
         }]
       ]
     }
+  ],
+  "conditions": [
+    ["has_pam==1", {
+      "targets": [
+        {
+          "target_name": "tsftpd_pam",
+          "sources": ["native/pam.c"],
+          "libraries": ["-lpam"],
+          "cflags": ["-O2", "-Wall", "-Wextra"]
+        }
+      ]
+    }]
   ]
 }

@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'build/**', 'coverage/**'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'build/**', 'coverage/**', '.bench-tmp/**', 'bench/profiles/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

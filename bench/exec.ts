@@ -18,7 +18,11 @@ export function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<Ru
 }
 
 /** Like run(), but resolves with undefined instead of failing (missing program, error exit). */
-export async function tryRun(cmd: string, args: string[], timeoutMs = 10_000): Promise<RunResult | undefined> {
+export async function tryRun(
+  cmd: string,
+  args: string[],
+  timeoutMs = 10_000,
+): Promise<RunResult | undefined> {
   try {
     return await run(cmd, args, timeoutMs);
   } catch {

@@ -60,7 +60,9 @@ async function writeMany(dir: string, prefix: string, count: number, size: numbe
   const names = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
   const body = randomBytes(size);
   for (let i = 0; i < names.length; i += 200) {
-    await Promise.all(names.slice(i, i + 200).map((n) => writeFile(path.join(dir, n), body, { mode: 0o644 })));
+    await Promise.all(
+      names.slice(i, i + 200).map((n) => writeFile(path.join(dir, n), body, { mode: 0o644 })),
+    );
   }
   return names;
 }

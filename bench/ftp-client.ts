@@ -66,8 +66,14 @@ export class FtpControl {
     return ftp;
   }
 
-  /** Connects, logs in (USER/PASS pipelined is avoided: both servers see a typical client). */
-  static async login(host: string, port: number, user: string, pass: string, timeoutMs = REPLY_TIMEOUT_MS) {
+  /** Connects and logs in, USER then PASS, each awaited as a typical client does. */
+  static async login(
+    host: string,
+    port: number,
+    user: string,
+    pass: string,
+    timeoutMs = REPLY_TIMEOUT_MS,
+  ): Promise<FtpControl> {
     const ftp = await FtpControl.open(host, port, timeoutMs);
     try {
       await ftp.expect(`USER ${user}`, 331, timeoutMs);

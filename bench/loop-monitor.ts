@@ -5,7 +5,7 @@
  * starts a new period. The histogram counts the timer interval itself, so the resolution is
  * subtracted: what remains is the stall beyond the timer.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /** The report written on each SIGUSR2. */
@@ -39,7 +39,9 @@ if (file !== undefined && file !== '') {
     };
     histogram.reset();
     // Synchronous on purpose: the report must land even from the exit handler; it is a few bytes.
-    writeFileSync(file, JSON.stringify(r));
+    // Written aside then renamed, so the benchmark never reads half a report.
+    writeFileSync(`${file}.tmp`, JSON.stringify(r));
+    renameSync(`${file}.tmp`, file);
   };
   process.on('SIGUSR2', report);
   process.on('exit', report);

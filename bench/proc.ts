@@ -148,7 +148,11 @@ export function spawnWithFileLimit(
   env: NodeJS.ProcessEnv = process.env,
 ): ChildProcess {
   const script = 'ulimit -n "$1" || exit 97; shift; exec "$@"';
-  const child = spawn('sh', ['-c', script, 'sh', String(nofile), cmd, ...args], { stdio, env, detached: true });
+  const child = spawn('sh', ['-c', script, 'sh', String(nofile), cmd, ...args], {
+    stdio,
+    env,
+    detached: true,
+  });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

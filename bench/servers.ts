@@ -44,6 +44,8 @@ export interface ServerEnv {
   nofile: number;
   /** Most entries a listing may return (both servers' -L). */
   listMax: number;
+  /** tsftpd's main.js (a snapshot of dist/src, see snapshot.ts). */
+  tsftpdMain: string;
 }
 
 /** A server started for one group of measurements. */
@@ -66,10 +68,11 @@ const distDir = path.resolve(here, '..');
 /** True when Pure-FTPd and pure-pw are installed. */
 export async function pureFtpdInstalled(): Promise<boolean> {
   return access(PURE_FTPD).then(
-    () => access(PURE_PW).then(
-      () => true,
-      () => false,
-    ),
+    () =>
+      access(PURE_PW).then(
+        () => true,
+        () => false,
+      ),
     () => false,
   );
 }
@@ -129,25 +132,45 @@ export interface StartOptions {
 }
 
 /** Starts a server of the given kind on a fresh port and waits for its greeting. */
-export async function startServer(kind: ServerKind, env: ServerEnv, opts: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  kind: ServerKind,
+  env: ServerEnv,
+  opts: StartOptions = {},
+): Promise<RunningServer> {
   const port = await freePort();
   const log = path.join(env.workDir, `${kind}-${port}.log`);
   const logFile = await open(log, 'a');
   const loopFile = path.join(env.workDir, `loop-${port}.json`);
-  const common = ['-S', `127.0.0.1,${port}`, '-p', '20000:60000', '-c', '20000', '-E', '-H', '-L', `${env.listMax}:5`];
+  const common = [
+    '-S',
+    `127.0.0.1,${port}`,
+    '-p',
+    '20000:60000',
+    '-c',
+    '20000',
+    '-E',
+    '-H',
+    '-L',
+    `${env.listMax}:5`,
+  ];
   let child: ChildProcess;
   if (kind === 'tsftpd') {
     const prof = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
     const preload = pathToFileURL(path.join(distDir, 'bench', 'loop-monitor.js')).href;
-    const main = path.join(distDir, 'src', 'main.js');
-    const args = [...prof, '--import', preload, main, ...common, '--passwd-file', env.passwdFile];
+    const args = [...prof, '--import', preload, env.tsftpdMain, ...common, '--passwd-file', env.passwdFile];
     const childEnv = {
       ...process.env,
       TSFTPD_BENCH_LOOP_FILE: loopFile,
       // Keep the default /etc/pure-ftpd/pureftpd.pdb out of the chain: only the passwd file counts.
       PURE_DBFILE: path.join(env.workDir, 'none.pdb'),
     };
-    child = spawnWithFileLimit(env.nofile, process.execPath, args, ['ignore', logFile.fd, logFile.fd], childEnv);
+    child = spawnWithFileLimit(
+      env.nofile,
+      process.execPath,
+      args,
+      ['ignore', logFile.fd, logFile.fd],
+      childEnv,
+    );
   } else {
     if (env.pdbFile === undefined) throw new Error('Pure-FTPd needs pure-pw to build its .pdb');
     const args = [...common, '-C', '20000', '-l', `puredb:${env.pdbFile}`];
@@ -158,6 +181,9 @@ export async function startServer(kind: ServerKind, env: ServerEnv, opts: StartO
   if (pid === undefined) throw new Error(`cannot start ${kind}`);
   try {
     await waitReady(child, port, log);
+    // One login before measuring: loads the account file and the hash code, like any warm server.
+    const first = await FtpControl.login('127.0.0.1', port, env.account.user, env.account.password, 10_000);
+    await first.quit();
   } catch (err) {
     await killTree(child, 1000);
     throw err;
@@ -167,13 +193,13 @@ export async function startServer(kind: ServerKind, env: ServerEnv, opts: StartO
     if (kind !== 'tsftpd') return undefined;
     process.kill(pid, 'SIGUSR2');
     for (let i = 0; i < 100; i++) {
-      const text = await readFile(loopFile, 'utf8').catch(() => '');
-      if (text !== '') {
-        const r = JSON.parse(text) as LoopReport;
-        if (r.seq > seq) {
-          seq = r.seq;
-          return r;
-        }
+      const r = await readFile(loopFile, 'utf8').then(
+        (text) => JSON.parse(text) as LoopReport,
+        () => undefined,
+      );
+      if (r && r.seq > seq) {
+        seq = r.seq;
+        return r;
       }
       await sleep(20);
     }

@@ -8,6 +8,9 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { connectSocket, type FtpControl } from './ftp-client.js';
 
+/** Longest silence on a data connection before the transfer counts as failed. */
+const IDLE_TIMEOUT_MS = 120_000;
+
 /** Read buffer shared by every data socket: onread hands it back before the next read. */
 const READ_BUFFER = Buffer.allocUnsafe(4 << 20);
 
@@ -45,6 +48,8 @@ function openReader(host: string, port: number, countLines: boolean): DataSink {
       },
     },
   });
+  // No data for this long means the server is stuck: fail the transfer instead of waiting forever.
+  socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy(new Error('data connection idle for 120 s')));
   const connected = once(socket, 'connect').then(() => undefined);
   const finished = new Promise<{ bytes: number; lines: number }>((resolve, reject) => {
     socket.once('error', reject);
@@ -75,8 +80,22 @@ export async function retrieve(
     throw new Error(`${command.split(' ')[0]}: expected 150, got ${first.code} ${first.text}`);
   }
   const [data, last] = await Promise.all([sink.finished, ftp.reply()]);
-  if (last.code !== 226) throw new Error(`${command.split(' ')[0]}: expected 226, got ${last.code} ${last.text}`);
+  if (last.code !== 226)
+    throw new Error(`${command.split(' ')[0]}: expected 226, got ${last.code} ${last.text}`);
   return { ...data, ms: performance.now() - t0 };
+}
+
+/** Resolves when the socket can take more data, or is gone (its error is reported elsewhere). */
+function drained(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
 }
 
 /** Uploads `bytes` bytes made of `block` repeated with STOR; returns the time to the final 226. */
@@ -89,6 +108,7 @@ export async function store(
 ): Promise<number> {
   const port = await ftp.epsv();
   const socket = await connectSocket(host, port, 10_000);
+  socket.setTimeout(IDLE_TIMEOUT_MS, () => socket.destroy(new Error('data connection stalled for 120 s')));
   let failure: Error | undefined;
   socket.on('error', (err) => (failure = err));
   const t0 = performance.now();
@@ -101,9 +121,7 @@ export async function store(
   const blocks = Math.ceil(bytes / block.length);
   for (let i = 0; i < blocks && failure === undefined; i++) {
     const len = Math.min(block.length, bytes - i * block.length);
-    if (!socket.write(len === block.length ? block : block.subarray(0, len))) {
-      await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
-    }
+    if (!socket.write(len === block.length ? block : block.subarray(0, len))) await drained(socket);
   }
   if (failure) {
     socket.destroy();

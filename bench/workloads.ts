@@ -51,26 +51,38 @@ async function session(ep: Endpoint): Promise<FtpControl> {
   return ftp;
 }
 
-/** Downloads one file; MiB/s from RETR to 226. */
-export async function downloadThroughput(ep: Endpoint, file: string, size: number): Promise<number> {
+/** Downloads one file (its last `tail` bytes with REST when given); MiB/s from RETR to 226. */
+export async function downloadThroughput(
+  ep: Endpoint,
+  file: string,
+  size: number,
+  tail = size,
+): Promise<number> {
   const ftp = await session(ep);
   try {
+    if (tail < size) await ftp.expect(`REST ${size - tail}`, 350);
     const r = await retrieve(ftp, ep.host, `RETR ${file}`);
-    if (r.bytes !== size) throw new Error(`RETR ${file}: got ${r.bytes} bytes, expected ${size}`);
-    return size / MIB / (r.ms / 1000);
+    if (r.bytes !== tail) throw new Error(`RETR ${file}: got ${r.bytes} bytes, expected ${tail}`);
+    return tail / MIB / (r.ms / 1000);
   } finally {
     await ftp.quit();
   }
 }
 
 /** Uploads `size` bytes into `dir` then deletes the file; MiB/s from STOR to 226. */
-export async function uploadThroughput(ep: Endpoint, dir: string, size: number, block: Buffer): Promise<number> {
+export async function uploadThroughput(
+  ep: Endpoint,
+  dir: string,
+  size: number,
+  block: Buffer,
+): Promise<number> {
   const ftp = await session(ep);
   const name = `${dir}/upload-${process.pid}-${Date.now()}.bin`;
   try {
     const ms = await store(ftp, ep.host, name, size, block);
     const sizeReply = await ftp.expect(`SIZE ${name}`, 213);
-    if (Number(sizeReply.text.slice(4)) !== size) throw new Error(`STOR: server stored ${sizeReply.text.slice(4)}`);
+    if (Number(sizeReply.text.slice(4)) !== size)
+      throw new Error(`STOR: server stored ${sizeReply.text.slice(4)}`);
     return size / MIB / (ms / 1000);
   } finally {
     await ftp.command(`DELE ${name}`).catch(() => undefined);
@@ -79,7 +91,12 @@ export async function uploadThroughput(ep: Endpoint, dir: string, size: number, 
 }
 
 /** Downloads every file, split across `sessions` parallel logged-in sessions; files per second. */
-export async function smallFiles(ep: Endpoint, files: string[], size: number, sessions: number): Promise<number> {
+export async function smallFiles(
+  ep: Endpoint,
+  files: string[],
+  size: number,
+  sessions: number,
+): Promise<number> {
   const ctrls = await Promise.all(Array.from({ length: sessions }, () => session(ep)));
   try {
     const t0 = performance.now();
@@ -98,7 +115,12 @@ export async function smallFiles(ep: Endpoint, files: string[], size: number, se
 }
 
 /** LIST or MLSD of a directory; milliseconds from the command to 226. */
-export async function listingTime(ep: Endpoint, verb: 'LIST' | 'MLSD', dir: string, entries: number): Promise<number> {
+export async function listingTime(
+  ep: Endpoint,
+  verb: 'LIST' | 'MLSD',
+  dir: string,
+  entries: number,
+): Promise<number> {
   const ftp = await session(ep);
   try {
     const r = await retrieve(ftp, ep.host, `${verb} ${dir}`, true);

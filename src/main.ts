@@ -3,9 +3,11 @@
  * Entry point: picks the subcommand (ARCHITECTURE §1) and nothing else. A first argument that
  * starts with `-` (or none, or a lone pure-ftpd.conf path) means "run the server".
  */
-import { runServer } from './server/run.js';
-
-const SUBCOMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {};
+const SUBCOMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
+  pw: () => import('./tools/pw/index.js'),
+  quotacheck: () => import('./tools/quotacheck.js'),
+  authd: () => import('./tools/authd.js'),
+};
 
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
@@ -13,6 +15,8 @@ async function main(argv: string[]): Promise<number> {
     const mod = await SUBCOMMANDS[first]!();
     return mod.main(argv.slice(1));
   }
+  // Loaded only for the server: the admin tools must not depend on (or pay for) its module graph.
+  const { runServer } = await import('./server/run.js');
   return runServer(argv);
 }
 

@@ -23,7 +23,10 @@ export interface SystemUser {
 }
 
 /** Looks a user up in /etc/passwd (async; no NSS modules). */
-export async function findSystemUser(name: string, passwdFile = '/etc/passwd'): Promise<SystemUser | undefined> {
+export async function findSystemUser(
+  name: string,
+  passwdFile = '/etc/passwd',
+): Promise<SystemUser | undefined> {
   let text: string;
   try {
     text = await readFile(passwdFile, 'utf8');

@@ -11,23 +11,19 @@ import type { EventBus } from '../telemetry/bus.js';
 import { AuthChain } from './chain.js';
 import { PureDbAuthenticator } from './backends/puredb.js';
 import { PasswdFileAuthenticator } from './backends/passwd-file.js';
+import { createMysqlAuthenticator } from './backends/mysql.js';
+import { createPgsqlAuthenticator } from './backends/pgsql.js';
+import { ExtAuthAuthenticator } from './backends/extauth.js';
+import { LdapAuthenticator, type BackendLog } from './backends/ldap.js';
+import { loadLdapConfig } from './backends/ldap-conf.js';
+import { UnixAuthenticator } from './backends/unix.js';
+import { PamAuthenticator } from './backends/pam.js';
 import type { AuthResult, Authenticator, Credentials } from './types.js';
 import { access } from 'node:fs/promises';
 
-/** Pure-FTPd's configuration directory on Debian (spec §3.2). */
-export const CONFDIR = '/etc/pure-ftpd';
-
-/** The default `.pdb` and `pureftpd.passwd` paths (env overrides first, as pure-pw does). */
-export function defaultUserFiles(
-  quickstart: boolean,
-  env: NodeJS.ProcessEnv = process.env,
-): { pdb: string; passwd: string } {
-  const dir = quickstart ? process.cwd() : CONFDIR;
-  return {
-    pdb: env.PURE_DBFILE ?? path.join(dir, 'pureftpd.pdb'),
-    passwd: env.PURE_PASSWDFILE ?? path.join(dir, 'pureftpd.passwd'),
-  };
-}
+import { defaultUserFiles } from './default-files.js';
+/** The default files live in default-files.ts (the `pw` tool reads them without the backends). */
+export { CONFDIR, defaultUserFiles } from './default-files.js';
 
 /** The default database: a missing file means "no users yet" instead of a broken server. */
 class OptionalPureDb implements Authenticator {
@@ -67,6 +63,7 @@ export function buildAuthChain(
   env: NodeJS.ProcessEnv = process.env,
 ): AuthChain {
   const warn = (m: string): void => bus.log(undefined, 'WARNING', m);
+  const log: BackendLog = (level, m) => bus.log(undefined, level, m);
   const backends: Authenticator[] = [];
   for (const m of config.auth) {
     switch (m.method) {
@@ -75,6 +72,27 @@ export function buildAuthChain(
         break;
       case 'passwd':
         backends.push(new PasswdFileAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
+        break;
+      // The SQL configuration is read and checked now (a bad file stops the start-up); the pool
+      // itself connects on the first login.
+      case 'mysql':
+        backends.push(createMysqlAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
+        break;
+      case 'pgsql':
+        backends.push(createPgsqlAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
+        break;
+      case 'extauth':
+        backends.push(new ExtAuthAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
+        break;
+      case 'ldap':
+        // The file is read now: a broken LDAP configuration stops the server at start-up (spec §3.7).
+        backends.push(new LdapAuthenticator(loadLdapConfig(path.resolve(m.arg ?? ''), env), log));
+        break;
+      case 'unix':
+        backends.push(new UnixAuthenticator(log));
+        break;
+      case 'pam':
+        backends.push(new PamAuthenticator({ service: m.arg, log }));
         break;
       default:
         throw new Error(`-l ${m.method}: this authentication method is not supported yet`);

@@ -53,9 +53,7 @@ export interface Credentials {
 
 /** The tri-state result of one backend (spec §3.1). */
 export type AuthResult =
-  | { kind: 'ok'; account: Account }
-  | { kind: 'unknown' }
-  | { kind: 'denied'; reason: string };
+  { kind: 'ok'; account: Account } | { kind: 'unknown' } | { kind: 'denied'; reason: string };
 
 /** One authentication backend of the chain. */
 export interface Authenticator {

@@ -71,12 +71,15 @@ async function user(s: Session, arg: string): Promise<Reply | void> {
   }
   if (cfg.anonymousOnly) return reply(530, 'This server only accepts anonymous logins');
   s.pendingUser = name;
-  return reply(331, 'User name OK. Password required');
+  // Pure-FTPd names the account: `331 User joe OK. Password required` [obs on 1.0.50].
+  return reply(331, `User ${name} OK. Password required`);
 }
 
 async function pass(s: Session, arg: string): Promise<Reply | void> {
   if (s.loggedIn) {
-    return s.anonymous ? reply(230, 'Any password will work') : reply(530, "We can't do that in the current session");
+    return s.anonymous
+      ? reply(230, 'Any password will work')
+      : reply(530, "We can't do that in the current session");
   }
   const login = s.pendingUser;
   if (login === undefined) return reply(530, 'Please tell me who you are');
@@ -98,11 +101,22 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
     if (err.reply === 421) s.close(err.text);
     return;
   }
+  let refusal = 'Login authentication failed';
+  let reason: string;
   if (result.kind === 'ok') {
-    s.failedLogins = 0;
-    return finishLogin(s, result.account);
+    const { uid } = result.account;
+    const minUid = s.server.config.minUid;
+    if (result.account.anonymous || minUid === undefined || uid >= minUid) {
+      s.failedLogins = 0;
+      return finishLogin(s, result.account);
+    }
+    // Spec §6.2, §15.16: -u is checked after the password and goes through the same delay.
+    s.server.bus.log(s.ref, 'WARNING', `Can't login as [${login}]: account disabled (uid < ${minUid})`);
+    reason = `uid ${uid} is below the minimum uid ${minUid}`;
+    refusal = "Sorry, but I can't trust you";
+  } else {
+    reason = result.kind === 'denied' ? result.reason : 'unknown user';
   }
-  const reason = result.kind === 'denied' ? result.reason : 'unknown user';
   s.server.bus.emit('login-failed', { session: s.ref, login, reason });
   // Spec §12: random part plus one step per failure so far, before answering.
   const unit = s.server.config.authDelayMs;
@@ -111,11 +125,11 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
   s.pendingUser = undefined;
   if (s.failedLogins >= MAX_FAILURES) {
     s.server.bus.log(s.ref, 'ERROR', 'Too many authentication failures');
-    s.reply(530, 'Login authentication failed');
+    s.reply(530, refusal);
     s.close('Too many authentication failures');
     return;
   }
-  return reply(530, 'Login authentication failed');
+  return reply(530, refusal);
 }
 
 async function quit(s: Session): Promise<void> {

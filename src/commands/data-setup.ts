@@ -59,7 +59,9 @@ function setActive(s: Session, target: ActiveTarget): Reply {
   const note = checkActiveTarget(target, s.ref.remoteIp, fxpAllowed(s));
   s.clearData();
   s.data = { kind: 'active', target };
-  return note === undefined ? reply(200, 'PORT command successful') : reply(200, note, 'PORT command successful');
+  return note === undefined
+    ? reply(200, 'PORT command successful')
+    : reply(200, note, 'PORT command successful');
 }
 
 async function port(s: Session, arg: string): Promise<Reply> {
@@ -92,7 +94,8 @@ async function esta(s: Session): Promise<Reply> {
   const onClose = (): void => abort.abort();
   s.socket.once('close', onClose);
   try {
-    const socket = d.kind === 'connected' ? d.socket : await d.listener.accept(abort.signal, s.idleSeconds * 1000);
+    const socket =
+      d.kind === 'connected' ? d.socket : await d.listener.accept(abort.signal, s.idleSeconds * 1000);
     s.data = { kind: 'connected', socket, passive: true };
     return reply(225, `Connected from ${endpoint(socket.remoteAddress, socket.remotePort)}`);
   } finally {
@@ -108,7 +111,9 @@ async function estp(s: Session): Promise<Reply> {
   }
   const abort = new AbortController();
   const socket =
-    d.kind === 'connected' ? d.socket : await connectActive(d.target, s.ref.localIp, abort.signal, s.idleSeconds * 1000);
+    d.kind === 'connected'
+      ? d.socket
+      : await connectActive(d.target, s.ref.localIp, abort.signal, s.idleSeconds * 1000);
   s.data = { kind: 'connected', socket, passive: false };
   return reply(225, `Connected to ${endpoint(socket.remoteAddress, socket.remotePort)}`);
 }
@@ -132,7 +137,13 @@ export const dataSetupCommands: CommandSpec[] = [
     help: 'EPSV [<sp> 1 | 2 | ALL]',
     run: (s, a) => epsv(s, a),
   },
-  { verb: 'PORT', login: true, arg: 'required', help: 'PORT <sp> h1,h2,h3,h4,p1,p2', run: (s, a) => port(s, a) },
+  {
+    verb: 'PORT',
+    login: true,
+    arg: 'required',
+    help: 'PORT <sp> h1,h2,h3,h4,p1,p2',
+    run: (s, a) => port(s, a),
+  },
   {
     verb: 'EPRT',
     login: true,
@@ -141,6 +152,20 @@ export const dataSetupCommands: CommandSpec[] = [
     help: 'EPRT <sp> |af|addr|port|',
     run: (s, a) => eprt(s, a),
   },
-  { verb: 'ESTA', login: true, arg: 'optional', feat: { line: 'ESTA', order: 14 }, help: 'ESTA', run: (s) => esta(s) },
-  { verb: 'ESTP', login: true, arg: 'optional', feat: { line: 'ESTP', order: 17 }, help: 'ESTP', run: (s) => estp(s) },
+  {
+    verb: 'ESTA',
+    login: true,
+    arg: 'optional',
+    feat: { line: 'ESTA', order: 14 },
+    help: 'ESTA',
+    run: (s) => esta(s),
+  },
+  {
+    verb: 'ESTP',
+    login: true,
+    arg: 'optional',
+    feat: { line: 'ESTP', order: 17 },
+    help: 'ESTP',
+    run: (s) => estp(s),
+  },
 ];

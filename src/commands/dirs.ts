@@ -46,7 +46,8 @@ async function mkd(s: Session, arg: string, p: VPath): Promise<Reply> {
     if (!s.server.config.anonymousCanCreateDirs) {
       return reply(550, 'Sorry, anonymous users are not allowed to create directories');
     }
-    if (!(await s.storage!.canWrite(parentOf(p)))) return reply(550, "Can't create directory: Permission denied");
+    if (!(await s.storage!.canWrite(parentOf(p))))
+      return reply(550, "Can't create directory: Permission denied");
   }
   try {
     await s.storage!.mkdir(p);

@@ -31,11 +31,13 @@ async function dele(s: Session, arg: string, p: VPath): Promise<Reply> {
   return reply(250, `Deleted ${arg}`);
 }
 
-async function rnfr(s: Session, _arg: string, p: VPath): Promise<Reply> {
+async function rnfr(s: Session, arg: string, p: VPath): Promise<Reply> {
   if (s.server.config.noRename) return reply(550, 'Rename/move failure');
   if (s.anonymous) return reply(550, 'Anonymous users are not allowed to move/rename files');
   try {
-    await s.storage!.lstat(p);
+    const e = await s.storage!.lstat(p);
+    // `RNFR file/` names a directory; lstat(2) fails with ENOTDIR on a file (Pure-FTPd: 550).
+    if (arg.endsWith('/') && e.type !== 'dir') return reply(550, "Sorry, but that file doesn't exist");
   } catch {
     return reply(550, "Sorry, but that file doesn't exist");
   }
@@ -45,11 +47,16 @@ async function rnfr(s: Session, _arg: string, p: VPath): Promise<Reply> {
   return previous ? reply(350, 'Aborting previous rename operation', text) : reply(350, text);
 }
 
-async function rnto(s: Session, _arg: string, p: VPath): Promise<Reply> {
+async function rnto(s: Session, arg: string, p: VPath): Promise<Reply> {
   const from = s.renameFrom;
   s.renameFrom = undefined;
   if (from === undefined) return reply(503, 'Need RNFR before RNTO');
   if (s.server.config.noRename || s.anonymous) return reply(550, 'Rename/move failure');
+  if (arg.endsWith('/') && p !== '/') {
+    // rename(2) refuses a file onto `name/` with ENOTDIR; the normalised path would drop the slash.
+    const e = await s.storage!.lstat(from).catch(() => undefined);
+    if (e?.type !== 'dir') return reply(451, 'Rename/move failure: Not a directory');
+  }
   try {
     await s.storage!.rename(from, p);
   } catch (err) {
@@ -95,7 +102,7 @@ export const fileCommands: CommandSpec[] = [
     verb: 'DELE',
     login: true,
     arg: 'required',
-    path: { access: 'write' },
+    path: { access: 'write', file: true },
     help: 'DELE <sp> file',
     run: dele,
   },
@@ -119,7 +126,7 @@ export const fileCommands: CommandSpec[] = [
     verb: 'SIZE',
     login: true,
     arg: 'required',
-    path: { access: 'read' },
+    path: { access: 'read', file: true },
     feat: { line: 'SIZE', order: 4 },
     help: 'SIZE <sp> file',
     run: async (s, _a, p) => {
@@ -131,7 +138,7 @@ export const fileCommands: CommandSpec[] = [
     verb: 'MDTM',
     login: true,
     arg: 'required',
-    path: { access: 'read' },
+    path: { access: 'read', file: true },
     feat: { line: 'MDTM', order: 3 },
     help: 'MDTM <sp> file',
     run: async (s, _a, p) => {

@@ -41,7 +41,8 @@ function type(s: Session, arg: string): Reply {
   const letter = a.charAt(0);
   if (letter === 'A') {
     // "A N" and "A" are the same (RFC 959 §3.1.1.5: non-print is the default format).
-    if (a.length > 1 && a.slice(1).trim() !== 'N') return reply(504, 'Only non-print ASCII is supported', now());
+    if (a.length > 1 && a.slice(1).trim() !== 'N')
+      return reply(504, 'Only non-print ASCII is supported', now());
     s.type = 'A';
     return reply(200, now());
   }
@@ -51,7 +52,8 @@ function type(s: Session, arg: string): Reply {
   }
   if (letter === 'L') {
     const size = a.slice(1).trim();
-    if (size !== '' && size !== '8') return reply(504, "Only 8-bit bytes are supported, we're not 10 years ago");
+    if (size !== '' && size !== '8')
+      return reply(504, "Only 8-bit bytes are supported, we're not 10 years ago");
     s.type = 'I';
     return reply(200, now());
   }
@@ -86,7 +88,6 @@ function stat(s: Session, arg: string): Promise<Reply | void> | Reply {
     );
   }
   if (arg === '') return reply(211, 'https://github.com/tsftpd - tsftpd FTP server status: OK');
-  if (!s.loggedIn) return reply(530, "You aren't logged in");
   return statListing(s, arg);
 }
 
@@ -127,7 +128,8 @@ export const infoCommands: CommandSpec[] = [
   },
   {
     verb: 'STAT',
-    login: false,
+    // Not in the pre-login list (spec §2.1): Pure-FTPd answers 530 before login [obs].
+    login: true,
     arg: 'optional',
     duringTransfer: true,
     help: 'STAT [<sp> path]',
@@ -169,7 +171,7 @@ export const infoCommands: CommandSpec[] = [
       if (!Number.isSafeInteger(size) || size < 0) return reply(501, "Can't find file size");
       const fs = await s.storage!.statfs(s.cwd).catch(() => undefined);
       if (fs !== undefined && size > fs.free) return reply(552, 'Disk full - please upload later');
-      return reply(200, 'A L\'HUILE');
+      return reply(200, "A L'HUILE");
     },
   },
 ];

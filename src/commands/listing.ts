@@ -7,15 +7,23 @@
 import type net from 'node:net';
 import { raw, reply, type Reply, type ReplyLine } from '../session/reply.js';
 import type { Session } from '../session/session.js';
-import { joinVirtual, parentOf, baseName } from '../storage/jail.js';
+import { joinVirtual, parentOf, baseName, resolveVirtual } from '../storage/jail.js';
 import type { Entry, VPath } from '../storage/types.js';
 import { parseListArgs, optionsLine, type ListFlags } from '../storage/list-options.js';
 import { globToMatcher, globTooComplex, hasGlob, unescapeGlob } from '../storage/glob.js';
-import { formatColumns, formatLongLine, mlsxFacts, mlsxLine, sortEntries } from '../storage/list-format.js';
+import {
+  formatColumns,
+  formatLongLine,
+  mlsxFacts,
+  mlsxKindForName,
+  mlsxLine,
+  sortEntries,
+} from '../storage/list-format.js';
 import { sortNames } from '../storage/sort.js';
 import { FtpError } from '../errors.js';
 import type { CommandSpec } from './spec.js';
-import { resolvePathArg } from './table.js';
+import { namePolicy, resolvePathArg } from './table.js';
+import { dotNamesReadable } from '../policy/names.js';
 import { runTransfer } from './transfer-run.js';
 import { ownerNames } from './owners.js';
 
@@ -23,6 +31,9 @@ import { ownerNames } from './owners.js';
 const MAX_SCAN = 1_000_000;
 /** Entries stat'ed per batch. */
 const BATCH = 256;
+/** Names with control characters are never listed (spec §2.4): they could forge listing lines. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
 
 /** Where listing lines go: the data connection or a STAT reply. */
 interface LineSink {
@@ -80,7 +91,7 @@ interface ListState {
 
 function visibleName(st: ListState, name: string): boolean {
   // Names with control characters are skipped (spec §2.4) so they cannot corrupt a listing.
-  if (/[\x00-\x1f\x7f]/.test(name)) return false;
+  if (CONTROL_CHARS.test(name)) return false;
   return st.showDots || !name.startsWith('.');
 }
 
@@ -126,8 +137,25 @@ async function emitEntries(st: ListState, entries: Entry[], out: LineSink): Prom
   }
 }
 
-/** Lists one directory (sorted, bounded), recursing with -R. */
-async function listDirectory(st: ListState, dir: VPath, out: LineSink, depth: number): Promise<void> {
+/** Writes the `\r\n\r\n<path>:\r\n\r\n` header Pure-FTPd puts before a directory section (spec §2.4). */
+async function sectionHeader(out: LineSink, shown: string): Promise<void> {
+  await out.write('');
+  await out.write('');
+  await out.write(`${shown}:`);
+  await out.write('');
+}
+
+/**
+ * Lists one directory (sorted, bounded), recursing with -R. `shown` is the directory as the client
+ * named it (`.`, `dir`): sub-sections are headed `./dir/sub:`, relative like Pure-FTPd's ls [obs].
+ */
+async function listDirectory(
+  st: ListState,
+  dir: VPath,
+  shown: string,
+  out: LineSink,
+  depth: number,
+): Promise<void> {
   const storage = st.s.storage!;
   const names: string[] = [];
   for await (const name of storage.names(dir)) {
@@ -162,47 +190,80 @@ async function listDirectory(st: ListState, dir: VPath, out: LineSink, depth: nu
   }
   // Pure-FTPd's ls only descends with -l or -F (spec §2.4, observed).
   const descends = st.flags.recursive && (st.flags.long || st.flags.classify);
-  if (!descends || depth + 1 >= st.s.server.config.limitRecursion.depth) return;
+  const maxDepth = st.s.server.config.limitRecursion.depth;
+  if (!descends || depth >= maxDepth) return;
   for (const name of subdirs) {
     if (st.count >= st.limit) return;
-    const sub = joinVirtual(dir, name);
-    await out.write('');
-    await out.write(`${sub}:`);
-    await out.write('');
-    await listDirectory(st, sub, out, depth + 1).catch(() => undefined);
+    const sub = `${shown.endsWith('/') ? shown : `${shown}/`}${name}`;
+    // Past -L's depth Pure-FTPd still prints the section header, with nothing under it [obs].
+    await sectionHeader(out, sub);
+    if (depth + 1 >= maxDepth) continue;
+    await listDirectory(st, joinVirtual(dir, name), sub, out, depth + 1).catch(() => undefined);
   }
 }
 
-/** Lists one LIST argument: a directory, a file, or a glob in a directory. */
-async function listTarget(st: ListState, arg: string, out: LineSink): Promise<void> {
+/** One thing a LIST argument named: its virtual path, the text shown for it, and its entry. */
+interface ListMatch {
+  path: VPath;
+  shown: string;
+  entry: Entry;
+}
+
+/** The matches of a glob argument: names of one directory, shown with the argument's directory part. */
+async function globMatches(st: ListState, arg: string, last: string): Promise<ListMatch[]> {
+  const storage = st.s.storage!;
+  const prefix = unescapeGlob(arg.slice(0, arg.lastIndexOf('/') + 1));
+  const dir = resolvePathArg(st.s, prefix === '' ? '.' : prefix, 'read');
+  const match = globToMatcher(last);
+  // The glob sees what readdir sees, `.` and `..` included (a `.*` pattern matches them); a pattern
+  // that starts with a literal dot shows dot-names without -a, as Pure-FTPd's glob does [obs].
+  const readable = dotNamesReadable(namePolicy(st.s));
+  const names = ['.', '..'].filter((n) => match(n));
+  for await (const name of storage.names(dir)) {
+    if (CONTROL_CHARS.test(name) || (name.startsWith('.') && !readable) || !match(name)) continue;
+    names.push(name);
+    if (names.length > st.limit + 2) break; // spec §6.4: glob limit = files + 2
+  }
+  const entries = await storage.statMany(dir, sortNames(names));
+  return entries
+    .filter((e): e is Entry => e !== undefined)
+    .map((e) => ({ path: resolveVirtual(dir, e.name), shown: prefix + e.name, entry: e }));
+}
+
+/**
+ * Lists one LIST argument: a directory, a file, or a glob. As Pure-FTPd's ls does [obs]: the files
+ * an argument names come first (sorted, shown as named, `dir/a.txt`), then each directory's contents;
+ * a directory section gets a `dir:` header when the argument matched several things or when there
+ * are several arguments (`multiple`).
+ */
+async function listTarget(st: ListState, arg: string, out: LineSink, multiple: boolean): Promise<void> {
   const storage = st.s.storage!;
   const last = arg.slice(arg.lastIndexOf('/') + 1);
+  let matches: ListMatch[];
   if (hasGlob(last)) {
     if (globTooComplex(arg)) return; // spec §2.4: more than 3 stars is refused; nothing matches
-    const dirArg = unescapeGlob(arg.includes('/') ? arg.slice(0, arg.lastIndexOf('/') + 1) || '/' : '.');
-    const dir = resolvePathArg(st.s, dirArg, 'read');
-    const match = globToMatcher(last);
-    const names: string[] = [];
-    for await (const name of storage.names(dir)) {
-      if (!visibleName(st, name) || !match(name)) continue;
-      names.push(name);
-      if (names.length > st.limit + 2) break; // spec §6.4: glob limit = files + 2
-    }
-    const entries = (await storage.statMany(dir, sortNames(names))).filter((e): e is Entry => !!e);
-    await emitEntries(st, sortEntries(entries, st.flags), out);
-    return;
+    matches = await globMatches(st, arg, last);
+  } else {
+    const shown = unescapeGlob(arg);
+    const p = resolvePathArg(st.s, shown, 'read');
+    const e = await storage.stat(p);
+    const entry = e.type === 'dir' ? { ...e, name: p === '/' ? '/' : baseName(p) } : await storage.lstat(p);
+    matches = [{ path: p, shown, entry }];
   }
-  arg = unescapeGlob(arg);
-  const p = resolvePathArg(st.s, arg, 'read');
-  const e = await storage.stat(p);
-  if (e.type === 'dir' && !st.flags.directory) return listDirectory(st, p, out, 0);
-  const entry = e.type === 'dir' ? { ...e, name: p === '/' ? '/' : baseName(p) } : await storage.lstat(p);
-  await emitEntries(st, [{ ...entry, name: arg }], out);
+  const isSection = (m: ListMatch): boolean => m.entry.type === 'dir' && !st.flags.directory;
+  const files = matches.filter((m) => !isSection(m)).map((m) => ({ ...m.entry, name: m.shown }));
+  await emitEntries(st, sortEntries(files, st.flags), out);
+  const headed = multiple || matches.length > 1;
+  for (const m of matches.filter(isSection)) {
+    if (st.count >= st.limit) return;
+    if (headed) await sectionHeader(out, m.shown);
+    await listDirectory(st, m.path, m.shown, out, 0);
+  }
 }
 
 function newState(s: Session, flags: ListFlags): ListState {
   const cfg = s.server.config;
-  const dotsAllowed = !s.anonymous || cfg.allowDotFiles;
+  const dotsAllowed = dotNamesReadable(namePolicy(s));
   return {
     s,
     flags,
@@ -221,7 +282,7 @@ function finalLines(st: ListState): string[] {
 }
 
 async function list(s: Session, arg: string): Promise<Reply | void> {
-  const { flags, patterns } = parseListArgs(arg);
+  const { flags, patterns, multiple } = parseListArgs(arg);
   if (s.server.config.displayDotFiles) flags.all = true;
   const st = newState(s, flags);
   return runTransfer(s, {
@@ -231,7 +292,7 @@ async function list(s: Session, arg: string): Promise<Reply | void> {
     move: async (data) => {
       const out = socketSink(data);
       for (const pattern of patterns.length > 0 ? patterns : ['.']) {
-        await listTarget(st, pattern, out).catch((err: unknown) => {
+        await listTarget(st, pattern, out, multiple).catch((err: unknown) => {
           if (err instanceof FtpError && err.code === 'ERR_DATA_CONNECTION') throw err;
         });
       }
@@ -247,7 +308,7 @@ async function list(s: Session, arg: string): Promise<Reply | void> {
 async function nlst(s: Session, arg: string): Promise<Reply | void> {
   // Options some clients send (`NLST -a`) are ignored; the rest is a directory or a glob.
   const target = arg.replace(/^(-\S+\s*)+/, '').trim();
-  const showDots = !s.anonymous || s.server.config.allowDotFiles;
+  const showDots = dotNamesReadable(namePolicy(s));
   const limit = s.server.config.limitRecursion.files;
   const glob = hasGlob(target.slice(target.lastIndexOf('/') + 1));
   const dirArg = glob ? target.slice(0, target.lastIndexOf('/') + 1) || '.' : target || '.';
@@ -255,7 +316,11 @@ async function nlst(s: Session, arg: string): Promise<Reply | void> {
   const e = await s.storage!.stat(dir).catch(() => undefined);
   if (e === undefined || e.type !== 'dir') return reply(550, "Can't check for file existence");
   const match = glob ? globToMatcher(target.slice(target.lastIndexOf('/') + 1)) : undefined;
-  const prefix = glob ? target.slice(0, target.lastIndexOf('/') + 1) : target === '' ? '' : `${target.replace(/\/+$/, '')}/`;
+  const prefix = glob
+    ? target.slice(0, target.lastIndexOf('/') + 1)
+    : target === ''
+      ? ''
+      : `${target.replace(/\/+$/, '')}/`;
   let count = 0;
   let truncated = false;
   return runTransfer(s, {
@@ -265,7 +330,7 @@ async function nlst(s: Session, arg: string): Promise<Reply | void> {
     move: async (data) => {
       const out = socketSink(data);
       for await (const name of s.storage!.names(dir)) {
-        if (/[\x00-\x1f\x7f]/.test(name) || (!showDots && name.startsWith('.'))) continue;
+        if (CONTROL_CHARS.test(name) || (!showDots && name.startsWith('.'))) continue;
         if (match && !match(name)) continue;
         if (count >= limit) {
           truncated = true;
@@ -284,12 +349,13 @@ async function nlst(s: Session, arg: string): Promise<Reply | void> {
   });
 }
 
-async function mlsd(s: Session, arg: string, p: VPath): Promise<Reply | void> {
+async function mlsd(s: Session, _arg: string, p: VPath): Promise<Reply | void> {
   const storage = s.storage!;
   const e = await storage.stat(p).catch(() => undefined);
   if (e === undefined) return reply(550, "Can't check for file existence");
-  if (e.type !== 'dir') return reply(501, `${arg || '.'}: not a directory`);
-  const showDots = !s.anonymous || s.server.config.allowDotFiles;
+  // Spec §2.4: the argument must be a directory; a file gets the same 550 as a missing path [obs].
+  if (e.type !== 'dir') return reply(550, "Can't check for file existence");
+  const showDots = dotNamesReadable(namePolicy(s));
   const limit = s.server.config.limitRecursion.files;
   let count = 0;
   let truncated = false;
@@ -299,11 +365,15 @@ async function mlsd(s: Session, arg: string, p: VPath): Promise<Reply | void> {
     offset: 0,
     move: async (data) => {
       const out = socketSink(data);
+      // `.` and `..` are lines like the others (and count toward -L); `..` of the root is the root,
+      // as in Pure-FTPd's chroot (spec §2.4).
       const self = await storage.stat(p);
       await out.write(mlsxLine(mlsxFacts(self, { kind: 'cdir', anonymous: s.anonymous }), '.'));
-      if (p !== '/') {
-        const up = await storage.stat(parentOf(p)).catch(() => undefined);
-        if (up) await out.write(mlsxLine(mlsxFacts(up, { kind: 'pdir', anonymous: s.anonymous }), '..'));
+      count++;
+      const up = await storage.stat(parentOf(p)).catch(() => undefined);
+      if (up) {
+        await out.write(mlsxLine(mlsxFacts(up, { kind: 'pdir', anonymous: s.anonymous }), '..'));
+        count++;
       }
       let batch: string[] = [];
       const flushBatch = async (): Promise<void> => {
@@ -313,13 +383,18 @@ async function mlsd(s: Session, arg: string, p: VPath): Promise<Reply | void> {
             truncated = true;
             return;
           }
-          await out.write(mlsxLine(mlsxFacts(entry, { anonymous: s.anonymous, symlinkTarget: entry.linkTarget }), entry.name));
+          await out.write(
+            mlsxLine(
+              mlsxFacts(entry, { anonymous: s.anonymous, symlinkTarget: entry.linkTarget }),
+              entry.name,
+            ),
+          );
           count++;
         }
         batch = [];
       };
       for await (const name of storage.names(p)) {
-        if (/[\x00-\x1f\x7f]/.test(name) || (!showDots && name.startsWith('.'))) continue;
+        if (CONTROL_CHARS.test(name) || (!showDots && name.startsWith('.'))) continue;
         batch.push(name);
         if (batch.length >= BATCH) await flushBatch();
         if (truncated) break;
@@ -330,7 +405,7 @@ async function mlsd(s: Session, arg: string, p: VPath): Promise<Reply | void> {
       return data.bytesWritten;
     },
     succeed: async () =>
-      reply(226, truncated ? `Output truncated to ${limit} matches` : `${count + 1 + (p === '/' ? 0 : 1)} matches total`),
+      reply(226, truncated ? `Output truncated to ${limit} matches` : `${count} matches total`),
     fail: async () => undefined,
   });
 }
@@ -339,23 +414,25 @@ async function mlst(s: Session, arg: string, p: VPath): Promise<Reply> {
   const storage = s.storage!;
   let e: Entry;
   try {
+    // A symlink is reported as itself (`type=OS.unix=slink:`), as MLSD does and Pure-FTPd does [obs].
     e = await storage.lstat(p);
-    if (e.type === 'symlink') e = { ...(await storage.stat(p)), linkTarget: e.linkTarget };
   } catch {
     return reply(550, "Can't check for file existence");
   }
-  const facts = mlsxFacts(e, { anonymous: s.anonymous, symlinkTarget: e.linkTarget });
-  return reply(250, 'Begin', raw(mlsxLine(facts, arg === '' ? p : arg)), 'End.');
+  const name = arg === '' ? '.' : arg;
+  const kind = e.type === 'dir' ? mlsxKindForName(name) : undefined; // `.` is cdir, `/` and `..` pdir
+  const facts = mlsxFacts(e, { kind, anonymous: s.anonymous, symlinkTarget: e.linkTarget });
+  return reply(250, 'Begin', raw(mlsxLine(facts, name)), 'End.');
 }
 
 /** STAT <path>: the LIST output on the control connection (spec §2.3). */
 export async function statListing(s: Session, arg: string): Promise<Reply> {
-  const { flags, patterns } = parseListArgs(arg);
+  const { flags, patterns, multiple } = parseListArgs(arg);
   const st = newState(s, flags);
   const lines: ReplyLine[] = [];
   const out: LineSink = { write: async (line) => void lines.push(raw(line)) };
   for (const pattern of patterns.length > 0 ? patterns : ['.']) {
-    await listTarget(st, pattern, out).catch(() => undefined);
+    await listTarget(st, pattern, out, multiple).catch(() => undefined);
   }
   return reply(213, 'STAT', ...lines, 'End.');
 }

@@ -41,7 +41,11 @@ async function names(): Promise<NameCache> {
 }
 
 /** Owner and group columns for one entry as this session may see them. */
-export async function ownerNames(s: Session, uid: number, gid: number): Promise<{ owner: string; group: string }> {
+export async function ownerNames(
+  s: Session,
+  uid: number,
+  gid: number,
+): Promise<{ owner: string; group: string }> {
   if (s.chrooted || s.anonymous) return { owner: String(uid), group: String(gid) };
   const c = await names();
   return { owner: c.users.get(uid) ?? String(uid), group: c.groups.get(gid) ?? String(gid) };

@@ -16,6 +16,8 @@ export interface PathRule {
   dir?: boolean;
   /** Creates a name: leading/trailing blanks become `_` (spec §2.1, STOR APPE MKD RNTO). */
   creates?: boolean;
+  /** Names a regular file: a trailing slash is refused, as open(2) refuses it (RETR STOR APPE DELE SIZE MDTM). */
+  file?: boolean;
 }
 
 /** One FTP command. */

@@ -11,7 +11,7 @@ import { resolveVirtual } from '../storage/jail.js';
 import { raw, reply, type Reply } from '../session/reply.js';
 import type { ParsedCommand } from '../session/line-reader.js';
 import type { Session } from '../session/session.js';
-import type { CommandSpec } from './spec.js';
+import type { CommandSpec, PathRule } from './spec.js';
 import { authCommands } from './auth.js';
 import { infoCommands } from './info.js';
 import { dirCommands } from './dirs.js';
@@ -98,13 +98,35 @@ export async function executeCommand(s: Session, cmd: ParsedCommand): Promise<Re
     let path = '';
     if (spec.path !== undefined) {
       if (spec.path.creates === true) arg = blanksToUnderscores(arg);
-      path = resolveVirtual(s.cwd, arg, s.home);
-      checkName(path, spec.path.access, namePolicy(s), arg, spec.path.dir);
+      path = resolvePathRule(s, spec.path, arg);
     }
     return await spec.run(s, arg, path);
   } catch (err) {
     return errorReply(s, cmd, err);
   }
+}
+
+/** Resolves a command's path argument as its rule says; throws the FtpError the gate replies with. */
+function resolvePathRule(s: Session, rule: PathRule, arg: string): string {
+  let path: string;
+  try {
+    path = resolveVirtual(s.cwd, arg, s.home);
+  } catch (err) {
+    // MKD/RMD name the refusal as a directory name (spec §2.3: `553 Prohibited directory name`).
+    if (rule.dir === true && err instanceof FtpError && err.code === 'ERR_BAD_NAME') {
+      throw new FtpError('ERR_BAD_NAME', 553, 'Prohibited directory name');
+    }
+    throw err;
+  }
+  if (rule.file === true && path !== '/' && arg.endsWith('/')) {
+    // POSIX: only a directory takes a trailing slash, so `RETR f/` or `STOR new/` must not reach
+    // `f` or create `new` (Pure-FTPd gets ENOTDIR/EISDIR from open(2) and replies 550/553).
+    throw rule.creates === true
+      ? new FtpError('ERR_IS_DIR', 553, "Can't open that file: Is a directory")
+      : new FtpError('ERR_NOT_DIR', 550, `${arg}: Not a directory`);
+  }
+  checkName(path, rule.access, namePolicy(s), arg, rule.dir);
+  return path;
 }
 
 /**
@@ -141,7 +163,15 @@ export function helpReply(topic: string): Reply {
   }
   const verbs = COMMANDS.flatMap((c) => [c.verb, ...(c.aliases ?? [])]).sort();
   const rows: ReturnType<typeof raw>[] = [];
-  for (let i = 0; i < verbs.length; i += 8) rows.push(raw(verbs.slice(i, i + 8).map((v) => v.padEnd(5)).join(' ')));
+  for (let i = 0; i < verbs.length; i += 8)
+    rows.push(
+      raw(
+        verbs
+          .slice(i, i + 8)
+          .map((v) => v.padEnd(5))
+          .join(' '),
+      ),
+    );
   return reply(
     214,
     'The following commands are recognized',

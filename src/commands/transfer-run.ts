@@ -70,12 +70,15 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
   let ok = false;
   let bytes = 0;
   try {
-    if (active) s.reply(150, ...(job.before150 ?? []), `Connecting to port ${active.port}`, ...(job.after150 ?? []));
+    if (active)
+      s.reply(150, ...(job.before150 ?? []), `Connecting to port ${active.port}`, ...(job.after150 ?? []));
     data = await openDataSocket(s, abort.signal);
     if (!active) s.reply(150, ...(job.before150 ?? []), 'Accepted data connection', ...(job.after150 ?? []));
     const idleMs = s.idleSeconds * 1000;
     data.setTimeout(idleMs, () =>
-      data?.destroy(new FtpError('ERR_DATA_CONNECTION', 426, `Timeout (no new data for ${s.idleSeconds} seconds)`)),
+      data?.destroy(
+        new FtpError('ERR_DATA_CONNECTION', 426, `Timeout (no new data for ${s.idleSeconds} seconds)`),
+      ),
     );
     const started = Date.now();
     bytes = await job.move(data, abort.signal);
@@ -84,7 +87,9 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
     ok = true;
   } catch (err) {
     bytes = t.bytes();
-    await job.fail(err).catch((e: unknown) => s.server.bus.log(s.ref, 'ERROR', `cleanup failed: ${String(e)}`));
+    await job
+      .fail(err)
+      .catch((e: unknown) => s.server.bus.log(s.ref, 'ERROR', `cleanup failed: ${String(e)}`));
     final = failureReply(s, t, err);
   } finally {
     data?.destroy();

@@ -33,7 +33,6 @@ function doneLines(s: Session, bytes: number, seconds: number): string[] {
 async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
   const offset = takeRest(s);
   if (s.type === 'A' && offset > 1) return reply(503, 'ASCII resume is unsafe, please delete the file first');
-  if (s.data === undefined) return reply(425, 'No data connection');
   let handle;
   try {
     const e = await s.storage!.stat(p);
@@ -43,8 +42,14 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
       return reply(226, 'Nothing left to download');
     }
     if (offset > e.size) {
-      return reply(554, `Restart offset ${offset} is too large for file size ${e.size}.`, 'Restart offset reset to 0');
+      return reply(
+        554,
+        `Restart offset ${offset} is too large for file size ${e.size}.`,
+        'Restart offset reset to 0',
+      );
     }
+    // The file is checked before the data connection, as Pure-FTPd does: a missing file is 550, not 425.
+    if (s.data === undefined) return reply(425, 'No data connection');
     handle = await s.storage!.openRead(p, offset);
   } catch (err) {
     return reply(550, `Can't open ${arg}: ${errnoText(err)}`);
@@ -148,7 +153,9 @@ function rest(s: Session, arg: string): Reply {
   s.restOffset = Number(text);
   return reply(
     350,
-    s.type === 'A' ? `Restarting at ${s.restOffset}. But we're in ASCII mode` : `Restarting at ${s.restOffset}`,
+    s.type === 'A'
+      ? `Restarting at ${s.restOffset}. But we're in ASCII mode`
+      : `Restarting at ${s.restOffset}`,
   );
 }
 
@@ -173,7 +180,7 @@ export const transferCommands: CommandSpec[] = [
     verb: 'RETR',
     login: true,
     arg: 'required',
-    path: { access: 'read' },
+    path: { access: 'read', file: true },
     transfer: true,
     help: 'RETR <sp> file',
     run: retr,
@@ -182,7 +189,7 @@ export const transferCommands: CommandSpec[] = [
     verb: 'STOR',
     login: true,
     arg: 'required',
-    path: { access: 'write', creates: true },
+    path: { access: 'write', creates: true, file: true },
     transfer: true,
     help: 'STOR <sp> file',
     run: (s, _a, p) => upload(s, p, 'stor'),
@@ -191,7 +198,7 @@ export const transferCommands: CommandSpec[] = [
     verb: 'APPE',
     login: true,
     arg: 'required',
-    path: { access: 'write', creates: true },
+    path: { access: 'write', creates: true, file: true },
     transfer: true,
     help: 'APPE <sp> file',
     run: (s, _a, p) => upload(s, p, 'appe'),

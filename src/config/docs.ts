@@ -26,7 +26,7 @@ export function switchesMarkdown(): string {
   return [
     '# Switches',
     '',
-    'Every switch of `tsftpd` (the server). Short letters and the first long name are Pure-FTPd\'s;',
+    "Every switch of `tsftpd` (the server). Short letters and the first long name are Pure-FTPd's;",
     'the second long name is a readable alias. The same settings can be given in a `pure-ftpd.conf`',
     'file (`--config FILE`, or the file as the only argument) with the keys shown. Precedence:',
     'built-in defaults < configuration file < command line. This page is generated from the switch',

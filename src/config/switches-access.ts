@@ -33,8 +33,8 @@ function parseAuthMethod(value: string, cwd: string): AuthMethod {
     );
   }
   const method = name as AuthMethod['method'];
-  // unix and pam take no file; Pure-FTPd ignores one if given, so tsftpd does too.
-  if (!needsArg) return { method };
+  // unix takes no argument (Pure-FTPd ignores one); `pam:SERVICE` names the PAM service (tsftpd).
+  if (!needsArg) return method === 'pam' && arg !== '' ? { method, arg } : { method };
   if (arg === '') throw new ValueError(`${method} needs a file: -l ${method}:/path/to/file`);
   return { method, arg: parsePath(arg, cwd, `the ${method} file`) };
 }
@@ -46,7 +46,7 @@ export const ACCESS_SWITCHES: readonly SwitchSpec[] = [
     pureName: 'login',
     name: 'login',
     arg: 'method[:arg]',
-    help: 'add an authentication method to the chain (puredb:FILE; unix, pam, ldap, mysql, pgsql, extauth later)',
+    help: 'add an authentication method to the chain: puredb:FILE, unix, pam[:SERVICE], ldap:FILE, mysql:FILE, pgsql:FILE, extauth:SOCKET',
     conf: [
       { key: 'PureDB', form: 'value', prefix: 'puredb:' },
       { key: 'UnixAuthentication', form: 'bool', value: 'unix' },

@@ -81,9 +81,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('s', 'antiwarez', 'anti-warez', undefined, 'anonymous cannot download files owned by ftp', [
     { key: 'AntiWarez', form: 'bool' },
   ]),
-  unsupported('u', 'minuid', 'min-uid', 'uid', 'refuse accounts below this uid', [
-    { key: 'MinUID', form: 'value' },
-  ]),
   unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS)', [
     { key: 'Bonjour', form: 'value' },
   ]),

@@ -5,6 +5,7 @@
  */
 import type { ConfKey, SwitchSpec } from './switch-spec.js';
 import { ACCESS_SWITCHES } from './switches-access.js';
+import { AUTH_SWITCHES } from './switches-auth.js';
 import { FILE_SWITCHES } from './switches-files.js';
 import { NETWORK_SWITCHES } from './switches-network.js';
 import { LIMIT_SWITCHES } from './switches-limits.js';
@@ -14,6 +15,7 @@ import { META_SWITCHES, UNSUPPORTED_SWITCHES } from './switches-other.js';
 export const SWITCHES: readonly SwitchSpec[] = [
   ...NETWORK_SWITCHES,
   ...ACCESS_SWITCHES,
+  ...AUTH_SWITCHES,
   ...FILE_SWITCHES,
   ...LIMIT_SWITCHES,
   ...META_SWITCHES,

@@ -6,7 +6,7 @@
 /** One `-l method[:arg]` entry of the authentication chain, in command-line order (spec §3.1). */
 export interface AuthMethod {
   method: 'puredb' | 'passwd' | 'unix' | 'pam' | 'ldap' | 'mysql' | 'pgsql' | 'extauth';
-  /** File or socket argument (`puredb:/etc/pure-ftpd/pureftpd.pdb`); absent for unix/pam. */
+  /** File or socket argument (`puredb:/etc/pure-ftpd/pureftpd.pdb`); PAM service for pam; absent for unix. */
   arg?: string;
 }
 
@@ -82,6 +82,8 @@ export interface Config {
   chrootEveryone: boolean;
   /** -j: create missing home directories at login. */
   createHomeDir: boolean;
+  /** -u: non-anonymous logins with a lower uid are refused after the password check (spec §6.2). */
+  minUid?: number;
   /** -l: authentication chain, in order. Empty = the default user database. */
   auth: AuthMethod[];
   /** --anonymous-root: home of anonymous; undefined = home of the `ftp` system account. */

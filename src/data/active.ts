@@ -37,7 +37,8 @@ export function parseEprt(arg: string): ActiveTarget | 'bad-family' | undefined 
     const host = addr.replace(/,/g, '.');
     return net.isIPv4(host) ? { host, port, family: 4 } : undefined;
   }
-  if (fam === '2') return net.isIPv6(addr) && !addr.includes('%') ? { host: addr, port, family: 6 } : undefined;
+  if (fam === '2')
+    return net.isIPv6(addr) && !addr.includes('%') ? { host: addr, port, family: 6 } : undefined;
   return 'bad-family';
 }
 

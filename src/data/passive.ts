@@ -89,7 +89,11 @@ export class PassiveListener {
 
   private onConnection(s: net.Socket): void {
     const ip = s.remoteAddress ?? '';
-    if (this.closed || this.socket !== undefined || (this.opts.allowedIp && !sameIp(ip, this.opts.allowedIp))) {
+    if (
+      this.closed ||
+      this.socket !== undefined ||
+      (this.opts.allowedIp && !sameIp(ip, this.opts.allowedIp))
+    ) {
       // Spec §2.5: a connection from another host is dropped and the listener keeps waiting.
       if (!this.closed && this.socket === undefined) this.opts.onRefused?.(ip);
       s.destroy();

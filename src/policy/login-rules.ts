@@ -51,8 +51,11 @@ export function checkLoginRules(account: Account, origin: LoginOrigin): Refusal 
   if (account.timeWindow !== undefined) {
     const minute = origin.now.getHours() * 60 + origin.now.getMinutes();
     if (!inTimeWindow(account.timeWindow, minute)) {
-      const hhmm = (m: number): string => `${String(Math.floor(m / 60)).padStart(2, '0')}${String(m % 60).padStart(2, '0')}`;
-      return { rule: `outside the allowed time window ${hhmm(account.timeWindow.from)}-${hhmm(account.timeWindow.to)}` };
+      const hhmm = (m: number): string =>
+        `${String(Math.floor(m / 60)).padStart(2, '0')}${String(m % 60).padStart(2, '0')}`;
+      return {
+        rule: `outside the allowed time window ${hhmm(account.timeWindow.from)}-${hhmm(account.timeWindow.to)}`,
+      };
     }
   }
   if (account.expires !== undefined && account.expires.getTime() <= origin.now.getTime()) {

@@ -25,6 +25,14 @@ export function hasDotComponent(p: VPath): boolean {
   return p.includes('/.');
 }
 
+/**
+ * True when the session may see and read dot-names (spec §6.3): users unless -X, anonymous only with
+ * -z. Listings hide dot entries when this is false, whatever `-a` or -D ask, since reading is refused.
+ */
+export function dotNamesReadable(policy: NamePolicy): boolean {
+  return policy.anonymous ? policy.allowDotFiles : !policy.prohibitDotFilesRead;
+}
+
 /** Names reserved for tsftpd's own files (temp uploads); never writable by clients. */
 export function isReservedName(name: string): boolean {
   return name.startsWith('.pureftpd-');

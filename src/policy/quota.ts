@@ -107,7 +107,9 @@ function percent(used: number, max: number): number {
 export function quotaStatusLines(u: QuotaUsage, limits: QuotaLimits): string[] {
   const lines: string[] = [];
   if (limits.files !== undefined) {
-    lines.push(`${u.files} files used (${percent(u.files, limits.files)}%) - authorized: ${limits.files} files`);
+    lines.push(
+      `${u.files} files used (${percent(u.files, limits.files)}%) - authorized: ${limits.files} files`,
+    );
   }
   if (limits.bytes !== undefined) {
     lines.push(
@@ -121,7 +123,8 @@ export function quotaStatusLines(u: QuotaUsage, limits: QuotaLimits): string[] {
 /** Throws 552 when a new file or directory would not fit (spec §5.1: files ≥ max or bytes > max). */
 export function checkRoom(u: QuotaUsage, limits: QuotaLimits, name: string): void {
   const full =
-    (limits.files !== undefined && u.files >= limits.files) || (limits.bytes !== undefined && u.bytes > limits.bytes);
+    (limits.files !== undefined && u.files >= limits.files) ||
+    (limits.bytes !== undefined && u.bytes > limits.bytes);
   if (full) throw new FtpError('ERR_QUOTA', 552, `Quota exceeded: [${name}] won't be saved`);
 }
 

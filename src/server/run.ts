@@ -61,7 +61,8 @@ function daemonize(argv: string[]): number {
 }
 
 function describeListen(config: Readonly<Config>, port: number): string {
-  const host = config.bind.host ?? (config.ipv4Only ? '0.0.0.0' : config.ipv6Only ? '[::]' : '0.0.0.0 and [::]');
+  const host =
+    config.bind.host ?? (config.ipv4Only ? '0.0.0.0' : config.ipv6Only ? '[::]' : '0.0.0.0 and [::]');
   return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
 }
 
@@ -111,7 +112,9 @@ export async function runServer(argv: string[]): Promise<number> {
     const code = errnoCode(err);
     const where = describeListen(config, config.bind.port);
     if (code === 'EACCES') {
-      process.stderr.write(`tsftpd: cannot listen on ${where}: permission denied (ports below 1024 need root; try -S 2121)\n`);
+      process.stderr.write(
+        `tsftpd: cannot listen on ${where}: permission denied (ports below 1024 need root; try -S 2121)\n`,
+      );
     } else if (code === 'EADDRINUSE') {
       process.stderr.write(`tsftpd: cannot listen on ${where}: the port is already in use\n`);
     } else {
@@ -127,10 +130,14 @@ export async function runServer(argv: string[]): Promise<number> {
   const port = addresses[0]?.port ?? config.bind.port;
   const anonText = anonymous ? `anonymous read-only: ${anonymous.root}` : 'anonymous: off';
   const users = defaultUserFiles(config.quickstart);
+  // uid 0 is refused for virtual users (spec §3.1): as root, suggest nobody's ids.
+  const owner = process.geteuid?.() === 0 ? '-u nobody' : `-u ${process.getuid?.()} -g ${process.getgid?.()}`;
   const hint = config.quickstart
-    ? `add a user: npx tsftpd pw useradd joe -u $(id -u) -d ${path.resolve('home/joe')} -f ${users.passwd}`
+    ? `add a user: npx tsftpd pw useradd joe ${owner} -d ${path.resolve('home/joe')} -f ${users.passwd}`
     : `users: ${config.auth.length > 0 ? config.auth.map((a) => `${a.method}:${a.arg ?? ''}`).join(' ') : users.pdb}`;
-  process.stdout.write(`tsftpd: serving FTP on ftp://${describeListen(config, port)} (${anonText}) - ${hint}\n`);
+  process.stdout.write(
+    `tsftpd: serving FTP on ftp://${describeListen(config, port)} (${anonText}) - ${hint}\n`,
+  );
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

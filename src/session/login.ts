@@ -36,7 +36,8 @@ interface Placement {
 
 function placement(s: Session, account: Account): Placement {
   const cfg = s.server.config;
-  if (account.anonymous) return { root: account.home, chroot: true, start: '/', home: '/', restricted: false };
+  if (account.anonymous)
+    return { root: account.home, chroot: true, start: '/', home: '/', restricted: false };
   const forced = (cfg.chrootEveryone && account.uid !== 0) || s.server.processUid === 0;
   if (account.chroot || forced) {
     return {
@@ -142,9 +143,7 @@ export async function establishLogin(s: Session, account: Account): Promise<Repl
   const lines: string[] = [];
   if (cfg.allowUserFxp || cfg.allowAnonymousFxp) lines.push('This server supports FXP transfers');
   lines.push(
-    place.restricted
-      ? `OK. Current restricted directory is ${start}`
-      : `OK. Current directory is ${start}`,
+    place.restricted ? `OK. Current restricted directory is ${start}` : `OK. Current directory is ${start}`,
   );
   return reply(230, ...lines, ...banner);
 }

@@ -137,7 +137,8 @@ export class Session {
     if (this.socket.destroyed) return;
     const text = formatReply(r);
     if (this.server.bus.has('reply')) {
-      for (const line of text.split('\r\n')) if (line) this.server.bus.emit('reply', { session: this.ref, line });
+      for (const line of text.split('\r\n'))
+        if (line) this.server.bus.emit('reply', { session: this.ref, line });
     }
     this.socket.write(text);
   }

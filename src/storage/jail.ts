@@ -123,9 +123,11 @@ export class Jail {
   private mapError(err: unknown): FtpError {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return notFound(err);
-    if (code === 'ELOOP') return new FtpError('ERR_JAIL', 550, 'Too many levels of symbolic links', { cause: err });
+    if (code === 'ELOOP')
+      return new FtpError('ERR_JAIL', 550, 'Too many levels of symbolic links', { cause: err });
     if (code === 'EACCES') return new FtpError('ERR_PERMISSION', 550, 'Permission denied', { cause: err });
-    if (code === 'ENAMETOOLONG') return new FtpError('ERR_BAD_NAME', 553, 'File name too long', { cause: err });
+    if (code === 'ENAMETOOLONG')
+      return new FtpError('ERR_BAD_NAME', 553, 'File name too long', { cause: err });
     return new FtpError('ERR_IO', 550, 'Input/output error', { cause: err });
   }
 }

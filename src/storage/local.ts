@@ -100,7 +100,8 @@ export class LocalStorage implements Storage {
       while (next < names.length) {
         const i = next++;
         const name = names[i]!;
-        const full = path.join(realDir, name);
+        // `..` of the root is the root itself, as in a real chroot: the host's parent never shows.
+        const full = name === '..' && realDir === this.jail.root ? realDir : path.join(realDir, name);
         try {
           const st = await fsp.lstat(full);
           const target = st.isSymbolicLink() ? await fsp.readlink(full).catch(() => undefined) : undefined;
@@ -196,7 +197,9 @@ export class LocalStorage implements Storage {
     for (let attempt = 0; attempt < 16; attempt++) {
       const now = Date.now();
       const name =
-        `pureftpd.${Math.floor(now / 1000).toString(16).padStart(8, '0')}.` +
+        `pureftpd.${Math.floor(now / 1000)
+          .toString(16)
+          .padStart(8, '0')}.` +
         `${(now % 256).toString(16).padStart(2, '0')}.${randomBytes(2).toString('hex')}`;
       try {
         const real = path.join(realDir, name);
@@ -281,7 +284,8 @@ export class LocalStorage implements Storage {
   async mkdir(p: VPath): Promise<void> {
     const real = await this.jail.toRealEntry(p);
     await fsp.mkdir(real, 0o777 & ~this.opts.umask.dir);
-    if (this.opts.owner) await fsp.lchown(real, this.opts.owner.uid, this.opts.owner.gid).catch(() => undefined);
+    if (this.opts.owner)
+      await fsp.lchown(real, this.opts.owner.uid, this.opts.owner.gid).catch(() => undefined);
     // The process umask must not narrow -U (Pure-FTPd runs with umask 0, spec §6.4); fchmod through
     // an O_NOFOLLOW handle so a swapped-in symlink is never followed.
     const want = 0o777 & ~this.opts.umask.dir;

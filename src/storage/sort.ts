@@ -5,7 +5,6 @@
  * sort keeps a 100,000-name directory well under the event-loop budget.
  */
 
-// eslint-disable-next-line no-control-regex
 const NEEDS_BYTE_KEYS = /[\uD800-\uFFFF]/;
 
 /** Returns the names sorted in UTF-8 byte order (the input array is sorted in place). */

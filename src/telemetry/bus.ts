@@ -54,7 +54,8 @@ export class EventBus {
       try {
         listener(event);
       } catch (err) {
-        if (name !== 'log') this.log(undefined, 'ERROR', `telemetry listener for ${name} failed: ${String(err)}`);
+        if (name !== 'log')
+          this.log(undefined, 'ERROR', `telemetry listener for ${name} failed: ${String(err)}`);
       }
     };
     this.emitter.on(name, wrapped);

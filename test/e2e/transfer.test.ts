@@ -112,7 +112,10 @@ async function startData(
 }
 
 /** A whole passive download; returns the bytes and the final reply. */
-async function rawRetr(ftp: RawFtp, line: string): Promise<{ bytes: Buffer; first: RawReply; final: RawReply }> {
+async function rawRetr(
+  ftp: RawFtp,
+  line: string,
+): Promise<{ bytes: Buffer; first: RawReply; final: RawReply }> {
   const { data, first } = await startData(ftp, line);
   const bytes = await readAllBounded(data);
   return { bytes, first, final: await ftp.read() };
@@ -236,7 +239,14 @@ describe('real clients: uploads and downloads', () => {
     await writeFile(path.join(local, 'up.bin'), content);
     const base = `ftp://127.0.0.1:${srv.port}`;
     for (const mode of [[], ['--disable-epsv']]) {
-      const up = await curl([...mode, '--user', 'joe:secret', '-T', path.join(local, 'up.bin'), `${base}/c.bin`]);
+      const up = await curl([
+        ...mode,
+        '--user',
+        'joe:secret',
+        '-T',
+        path.join(local, 'up.bin'),
+        `${base}/c.bin`,
+      ]);
       assert.equal(up.code, 0, up.stderr);
       assert.equal(sha(await readFile(path.join(srv.home('joe'), 'c.bin'))), sha(content));
       const down = await curl([...mode, '--user', 'joe:secret', `${base}/c.bin`]);
@@ -275,7 +285,10 @@ describe('real clients: uploads and downloads', () => {
     await writeFile(path.join(local, 'up.bin'), content);
     for (const passive of [true, false]) {
       const name = passive ? 'lftp-pasv.bin' : 'lftp-port.bin';
-      const r = await lftp(srv.port, `put up.bin -o ${name}; get ${name} -o back-${name}`, { cwd: local, passive });
+      const r = await lftp(srv.port, `put up.bin -o ${name}; get ${name} -o back-${name}`, {
+        cwd: local,
+        passive,
+      });
       assert.equal(r.code, 0, `${r.stderr}\n${r.stdout.toString()}`);
       assert.equal(sha(await readFile(path.join(srv.home('joe'), name))), sha(content));
       assert.equal(sha(await readFile(path.join(local, `back-${name}`))), sha(content));
@@ -409,13 +422,29 @@ describe('resume', () => {
     await writeFile(path.join(srv.home('joe'), 'down.bin'), content);
     await writeFile(path.join(local, 'down.bin'), content.subarray(0, 250_000));
     const url = `ftp://127.0.0.1:${srv.port}`;
-    const down = await curl(['--user', 'joe:secret', '-C', '-', '-o', path.join(local, 'down.bin'), `${url}/down.bin`]);
+    const down = await curl([
+      '--user',
+      'joe:secret',
+      '-C',
+      '-',
+      '-o',
+      path.join(local, 'down.bin'),
+      `${url}/down.bin`,
+    ]);
     assert.equal(down.code, 0, down.stderr);
     assert.equal(sha(await readFile(path.join(local, 'down.bin'))), sha(content));
 
     await writeFile(path.join(local, 'up.bin'), content);
     await writeFile(path.join(srv.home('joe'), 'up.bin'), content.subarray(0, 123_456));
-    const up = await curl(['--user', 'joe:secret', '-C', '-', '-T', path.join(local, 'up.bin'), `${url}/up.bin`]);
+    const up = await curl([
+      '--user',
+      'joe:secret',
+      '-C',
+      '-',
+      '-T',
+      path.join(local, 'up.bin'),
+      `${url}/up.bin`,
+    ]);
     assert.equal(up.code, 0, up.stderr);
     assert.equal(sha(await readFile(path.join(srv.home('joe'), 'up.bin'))), sha(content));
   });
@@ -425,7 +454,10 @@ describe('resume', () => {
     const srv = await scope.server();
     const home = srv.home('joe');
     const content = pattern(50_000, 5);
-    await writeFile(path.join(home, 'u.bin'), Buffer.concat([content.subarray(0, 20_000), Buffer.alloc(9000, 0x41)]));
+    await writeFile(
+      path.join(home, 'u.bin'),
+      Buffer.concat([content.subarray(0, 20_000), Buffer.alloc(9000, 0x41)]),
+    );
     const ftp = await scope.raw(srv);
     assert.equal((await ftp.cmd('TYPE I')).code, 200);
     assert.equal((await ftp.cmd('REST 20000')).code, 350);
@@ -713,7 +745,10 @@ describe('ABOR, QUIT and STAT during a transfer', () => {
 
 describe('atomic uploads, autorename, STOU, umask (spec §6.4)', () => {
   /** Starts a slow upload and returns a writer that sends one more chunk per call. */
-  async function slowUpload(ftp: RawFtp, name: string): Promise<{ data: net.Socket; chunk: (s: string) => Promise<void> }> {
+  async function slowUpload(
+    ftp: RawFtp,
+    name: string,
+  ): Promise<{ data: net.Socket; chunk: (s: string) => Promise<void> }> {
     const { data } = await startData(ftp, `STOR ${name}`);
     return {
       data,
@@ -826,7 +861,11 @@ describe('atomic uploads, autorename, STOU, umask (spec §6.4)', () => {
       // Atomic uploads (temp file renamed) get the same mode.
       assert.equal((await ftp.cmd('REST 1')).code, 350);
       assert.equal((await rawStor(ftp, 'STOR m.txt', 'y')).code, 226);
-      assert.equal((await stat(path.join(home, 'm.txt'))).mode & 0o7777, c.file, `resumed file mode, ${label}`);
+      assert.equal(
+        (await stat(path.join(home, 'm.txt'))).mode & 0o7777,
+        c.file,
+        `resumed file mode, ${label}`,
+      );
     }
   });
 });
@@ -939,7 +978,8 @@ describe('passive listeners (spec §2.5)', () => {
     const second = await pasvPort(ftp);
     if (first !== second) assert.ok(await waitFor(() => bindable(first), 1000), `port ${first} still bound`);
     const third = await epsvPort(ftp);
-    if (third !== second) assert.ok(await waitFor(() => bindable(second), 1000), `port ${second} still bound`);
+    if (third !== second)
+      assert.ok(await waitFor(() => bindable(second), 1000), `port ${second} still bound`);
     assert.equal(await bindable(third), false);
     scope.socket(await connectTo(third));
   });
@@ -957,7 +997,10 @@ describe('passive listeners (spec §2.5)', () => {
     assert.equal((await ftp.read()).code, 150);
     assert.equal((await readAllBounded(data)).toString(), 'secret data');
     assert.equal((await ftp.read()).code, 226);
-    assert.ok(srv.logs.some((l) => l.includes('127.0.0.2')), 'refusal not logged');
+    assert.ok(
+      srv.logs.some((l) => l.includes('127.0.0.2')),
+      'refusal not logged',
+    );
 
     const fxp = await scope.server({ args: ['-w'] });
     await writeFile(path.join(fxp.home('joe'), 'f.txt'), 'fxp data');
@@ -982,15 +1025,24 @@ describe('active mode bounce rules (spec §2.5)', () => {
     assert.equal(port.lines[0], "500 I won't open a connection to 127.0.0.2 (only to 127.0.0.1)");
     const eprt = await ftp.cmd('EPRT |1|127.0.0.2|40000|');
     assert.equal(eprt.lines[0], "500 I won't open a connection to 127.0.0.2 (only to 127.0.0.1)");
-    assert.equal((await ftp.cmd(`PORT ${portArg('127.0.0.1', 80)}`)).lines[0], "501 Sorry, but I won't connect to ports < 1024");
-    assert.equal((await ftp.cmd('EPRT |1|127.0.0.1|21|')).lines[0], "501 Sorry, but I won't connect to ports < 1024");
+    assert.equal(
+      (await ftp.cmd(`PORT ${portArg('127.0.0.1', 80)}`)).lines[0],
+      "501 Sorry, but I won't connect to ports < 1024",
+    );
+    assert.equal(
+      (await ftp.cmd('EPRT |1|127.0.0.1|21|')).lines[0],
+      "501 Sorry, but I won't connect to ports < 1024",
+    );
     assert.equal((await ftp.cmd('PORT 0,0,0,0,156,64')).lines[0], '501 Syntax error in IP address');
     assert.equal((await ftp.cmd('PORT 127,0,0,1,0,0')).lines[0], '501 Syntax error in IP address');
     assert.equal((await ftp.cmd('EPRT |3|x|40000|')).lines[0], '522 Only IPv4 and IPv6 are supported (1,2)');
     // A refused PORT leaves no data connection behind.
     await writeFile(path.join(srv.home('joe'), 'f.txt'), 'x');
     assert.equal((await ftp.cmd('RETR f.txt')).lines[0], '425 No data connection');
-    assert.equal((await ftp.cmd(`PORT ${portArg('127.0.0.1', 40000)}`)).lines[0], '200 PORT command successful');
+    assert.equal(
+      (await ftp.cmd(`PORT ${portArg('127.0.0.1', 40000)}`)).lines[0],
+      '200 PORT command successful',
+    );
     const all = await ftp.cmd('EPSV ALL');
     assert.ok(all.code >= 200 && all.code < 300, all.text);
     assert.equal((await ftp.cmd(`PORT ${portArg('127.0.0.1', 40000)}`)).code, 501);
@@ -1005,7 +1057,10 @@ describe('active mode bounce rules (spec §2.5)', () => {
     const target = await activeTarget(scope, '127.0.0.2');
     const r = await ftp.cmd(`PORT ${portArg('127.0.0.2', target.port)}`);
     assert.equal(r.code, 200);
-    assert.deepEqual(r.lines, ['200-FXP transfer: from 127.0.0.1 to 127.0.0.2', '200 PORT command successful']);
+    assert.deepEqual(r.lines, [
+      '200-FXP transfer: from 127.0.0.1 to 127.0.0.2',
+      '200 PORT command successful',
+    ]);
     const first = await ftp.cmd('RETR f.txt');
     assert.equal(first.code, 150);
     assert.match(first.text, new RegExp(`Connecting to port ${target.port}`));
@@ -1016,6 +1071,15 @@ describe('active mode bounce rules (spec §2.5)', () => {
     // Anonymous sessions need -W, not -w.
     const anon = await scope.raw(srv, 'ftp');
     assert.equal((await anon.cmd(`PORT ${portArg('127.0.0.2', target.port)}`)).code, 500);
+    const everybody = await scope.server({ args: ['-W'] });
+    const anonW = await scope.raw(everybody, 'ftp');
+    const w = await anonW.cmd(`EPRT |1|127.0.0.2|${target.port}|`);
+    assert.deepEqual(w.lines, [
+      '200-FXP transfer: from 127.0.0.1 to 127.0.0.2',
+      '200 PORT command successful',
+    ]);
+    // Still no privileged ports, FXP or not.
+    assert.equal((await anonW.cmd('EPRT |1|127.0.0.2|80|')).code, 501);
   });
 
   it('an active connection that cannot be made gives 150 then 425', async (t) => {

@@ -136,9 +136,69 @@ export class RawFtp {
     return s;
   }
 
+  /** Opens a passive data connection with PASV (IPv4) and returns the socket once connected. */
+  async pasv(): Promise<net.Socket> {
+    const r = await this.cmd('PASV');
+    const m = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(r.text);
+    if (r.code !== 227 || m === null) throw new Error(`PASV failed: ${r.text}`);
+    const host = m.slice(1, 5).join('.');
+    const s = net.connect({ port: Number(m[5]) * 256 + Number(m[6]), host });
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', () => resolve());
+      s.once('error', reject);
+    });
+    return s;
+  }
+
+  /**
+   * Runs one data command over a fresh EPSV connection: sends `line`, and when the server answers
+   * 150/125, uploads `upload` (if given) or reads the data, then reads the final reply. The data
+   * socket is always closed.
+   */
+  async data(line: string, upload?: string | Buffer, timeoutMs = 10000): Promise<DataResult> {
+    const socket = await this.epsv();
+    try {
+      this.send(line);
+      const first = await this.read(timeoutMs);
+      if (first.code !== 150 && first.code !== 125) return { first, data: Buffer.alloc(0) };
+      let data: Buffer = Buffer.alloc(0);
+      if (upload !== undefined) await new Promise<void>((resolve) => socket.end(upload, resolve));
+      else data = await withTimeout(readAll(socket), timeoutMs, 'data connection');
+      const final = await this.read(timeoutMs);
+      return { first, final, data };
+    } finally {
+      socket.destroy();
+    }
+  }
+
   /** Closes the connection. */
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/** The replies and bytes of one data command (RawFtp.data). */
+export interface DataResult {
+  /** The first reply (150 when the transfer started). */
+  first: RawReply;
+  /** The final reply (226, 426, ...), when the transfer started. */
+  final?: RawReply;
+  /** Bytes received (downloads and listings). */
+  data: Buffer;
+}
+
+/** Rejects when `p` takes longer than `ms` (and clears its timer either way). */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms waiting for ${what}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

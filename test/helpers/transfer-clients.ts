@@ -83,9 +83,13 @@ export function haveTool(t: TestContext, name: string): boolean {
 
 /** Runs curl with quiet, bounded defaults (no config file, no proxy, short timeouts). */
 export function curl(args: readonly string[], timeoutMs = 20000): Promise<RunResult> {
-  return runProgram('curl', ['-q', '-sS', '--noproxy', '*', '--connect-timeout', '5', '--max-time', '20', ...args], {
-    timeoutMs,
-  });
+  return runProgram(
+    'curl',
+    ['-q', '-sS', '--noproxy', '*', '--connect-timeout', '5', '--max-time', '20', ...args],
+    {
+      timeoutMs,
+    },
+  );
 }
 
 /** Runs an lftp script against a server (user joe by default), with retries off and short timeouts. */
@@ -114,7 +118,11 @@ export function lftp(
 
 /** Runs a Python 3 script; `PORT` and `HOST` are in the environment. */
 export function python(script: string, port: number, host = '127.0.0.1', cwd?: string): Promise<RunResult> {
-  return runProgram('python3', ['-c', script], { cwd, env: { PORT: String(port), HOST: host }, timeoutMs: 30000 });
+  return runProgram('python3', ['-c', script], {
+    cwd,
+    env: { PORT: String(port), HOST: host },
+    timeoutMs: 30000,
+  });
 }
 
 /** Open file descriptors of this process (the server runs in-process). */
@@ -123,7 +131,11 @@ export function fdCount(): number {
 }
 
 /** Polls until fn() is true or the time is up; returns the last value of fn(). */
-export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 20): Promise<boolean> {
+export async function waitFor(
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  stepMs = 20,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await fn()) return true;
@@ -133,7 +145,12 @@ export async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 
 }
 
 /** Connects a TCP socket (optionally from a given local address), bounded by a timeout. */
-export function connectTo(port: number, host = '127.0.0.1', localAddress?: string, timeoutMs = 5000): Promise<net.Socket> {
+export function connectTo(
+  port: number,
+  host = '127.0.0.1',
+  localAddress?: string,
+  timeoutMs = 5000,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ port, host, localAddress });
     const timer = setTimeout(() => {

@@ -19,7 +19,9 @@ const SAMPLES: Record<string, string> = {
   bind: '127.0.0.1,2121', 'max-clients': '7', 'max-clients-per-ip': '2', 'max-idle-time': '3',
   'passive-port-range': '40000:40100', 'force-passive-ip': '192.0.2.1', 'pid-file': '/run/x.pid',
   'syslog-facility': 'daemon', 'log-format': 'json', login: 'puredb:/x.pdb', 'anonymous-root': '/srv',
-  'passwd-file': '/pw', 'auth-delay': '5', umask: '077:077', 'limit-recursion': '9:9',
+  'passwd-file': '/pw', 'auth-delay': '5', umask: '077:077', 'limit-recursion': '9:9', 'min-uid': '1000',
+  quota: '1000:10', 'anonymous-ratio': '1:5', 'user-ratio': '2:3', 'anonymous-bandwidth': '8',
+  'user-bandwidth': '16:32', 'per-user-limits': '3:20',
 };
 
 describe('switch table', () => {
@@ -49,6 +51,12 @@ describe('switch table', () => {
       'anonymousRoot',
       'passwdFile',
       'syslogFacility',
+      'minUid',
+      'quota',
+      'anonymousRatio',
+      'userRatio',
+      'bandwidth',
+      'perUserLimits',
     ]);
     assert.deepEqual(
       [...fields].filter((f) => !touched.has(f)),
@@ -72,7 +80,7 @@ describe('command-line syntax', () => {
   it('Pure-FTPd switches not implemented yet say so', async () => {
     await refuses(['-Y', '1'], 'tsftpd: -Y: not supported yet');
     await refuses(['-A1'], 'tsftpd: -1: not supported yet');
-    await refuses(['-n', '1000:10'], 'tsftpd: -n: not supported yet');
+    await refuses(['-n', '1000'], 'tsftpd: -n 1000: expected files:MB, for example 1000:10');
     await refuses(['--tls=2'], 'tsftpd: --tls: not supported yet');
     await refuses(['--anti-warez'], 'tsftpd: --anti-warez: not supported yet');
   });

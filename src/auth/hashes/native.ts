@@ -17,7 +17,12 @@ export interface CryptAddon {
   /** libsodium's crypto_pwhash_str_verify, present when the addon was built with libsodium. */
   sodiumVerify?(password: string, hash: string): Promise<boolean>;
   /** libsodium's crypto_pwhash_str_alg (Argon2id), present when built with libsodium. */
-  sodiumHash?(password: string, unused: string, opslimit: number, memlimitBytes: number): Promise<string | null>;
+  sodiumHash?(
+    password: string,
+    unused: string,
+    opslimit: number,
+    memlimitBytes: number,
+  ): Promise<string | null>;
 }
 
 const ADDON = join('build', 'Release', 'tsftpd_crypt.node');

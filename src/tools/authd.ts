@@ -1,0 +1,219 @@
+/**
+ * `tsftpd authd -s SOCKET -r PROGRAM [-u uid] [-g gid] [-B] [-p pidfile]`: pure-authd (spec §3.5).
+ * Listens on a UNIX socket created mode 0600, and for each request of the `-l extauth:` backend
+ * runs PROGRAM with the AUTHD_* environment and relays its answer. Guarantees: the socket is never
+ * reachable by other users, not even between bind and chmod (umask 077 around the bind); only a
+ * stale socket is ever unlinked at start-up; at most MAX_RUNNING programs run at once and at most
+ * MAX_CONNECTIONS requests wait; every wait is bounded; on SIGTERM/SIGINT the running programs
+ * are killed by PID and the socket and PID file removed. Existing pure-authd programs work as is.
+ */
+import { spawn } from 'node:child_process';
+import { constants as C } from 'node:fs';
+import { chmod, lstat, open, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getopt } from './getopt.js';
+import { groupByName, userByName } from './system-db.js';
+import { readRequest, runProgram, type AuthProgramOptions } from './authd-run.js';
+
+/** Programs run at once; pure-authd runs one, a few more keep logins flowing behind a slow one. */
+const MAX_RUNNING = 4;
+/** Connections accepted at once (running + waiting); more are refused by the kernel backlog. */
+const MAX_CONNECTIONS = 64;
+/** Default program timeout: below the extauth client's 10 s deadline. */
+const DEFAULT_TIMEOUT_S = 8;
+/** pure-authd's default PID file, written when daemonized without -p. */
+const DEFAULT_PIDFILE = '/var/run/pure-authd.pid';
+
+const USAGE = `Usage: tsftpd authd -s <socket> -r <program> [-u <uid>] [-g <gid>] [-B] [-p <pidfile>] [-t <seconds>]
+  -s  UNIX socket to create (mode 0600)      -r  program to run for each request
+  -u  run the program as this uid/user       -g  run the program as this gid/group
+  -B  run in the background                  -p  PID file (default with -B: ${DEFAULT_PIDFILE})
+  -t  kill the program after this many seconds (tsftpd extension, default ${DEFAULT_TIMEOUT_S})
+`;
+
+/** Parsed command line. */
+export interface AuthdOptions {
+  socket: string;
+  program: string;
+  uid?: number;
+  gid?: number;
+  daemonize: boolean;
+  pidFile?: string;
+  timeoutMs: number;
+}
+
+/** A numeric id, or a name looked up in the system files. */
+async function resolveId(value: string, kind: 'user' | 'group'): Promise<number | undefined> {
+  if (/^\d{1,10}$/.test(value)) return Number(value);
+  return kind === 'user' ? (await userByName(value))?.uid : (await groupByName(value))?.gid;
+}
+
+/** Parses the command line; a string is an error message for the user. */
+export async function parseAuthdArgs(
+  argv: readonly string[],
+  cwd = process.cwd(),
+): Promise<AuthdOptions | string> {
+  const { items, operands } = getopt(argv, 's:r:u:g:Bp:t:h');
+  const o: Partial<AuthdOptions> = { daemonize: false, timeoutMs: DEFAULT_TIMEOUT_S * 1000 };
+  for (const item of items) {
+    if (item.kind === 'error') return item.message;
+    const v = item.value ?? '';
+    switch (item.option) {
+      case 's': o.socket = path.resolve(cwd, v); break;
+      case 'r': o.program = path.resolve(cwd, v); break;
+      case 'B': o.daemonize = true; break;
+      case 'p': o.pidFile = path.resolve(cwd, v); break;
+      case 'h': return 'help';
+      case 't': {
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 3600) return `-t: expected seconds (1-3600), got "${v}"`;
+        o.timeoutMs = Number(v) * 1000;
+        break;
+      }
+      case 'u':
+      case 'g': {
+        const kind = item.option === 'u' ? 'user' : 'group';
+        const id = await resolveId(v, kind);
+        if (id === undefined) return `-${item.option}: unknown ${kind} "${v}"`;
+        if (item.option === 'u') o.uid = id;
+        else o.gid = id;
+        break;
+      }
+    }
+  } // prettier-ignore
+  if (operands.length > 0) return `unexpected argument "${operands[0]}"`;
+  if (o.socket === undefined || o.program === undefined)
+    return 'both -s <socket> and -r <program> are required';
+  return o as AuthdOptions;
+}
+
+/** Removes a socket left by a previous run; anything else at that path is an error. */
+async function clearStaleSocket(file: string): Promise<void> {
+  const st = await lstat(file).catch(() => undefined);
+  if (st === undefined) return;
+  if (!st.isSocket()) throw new Error(`${file} exists and is not a socket; not touching it`);
+  await unlink(file);
+}
+
+/** Set in the environment of the re-spawned daemon so that it does not spawn again. */
+const DAEMON_ENV = 'TSFTPD_AUTHD_DAEMON';
+
+/** -B: re-runs the same command detached (Node cannot fork), as the server does. */
+function daemonize(argv: readonly string[]): number {
+  const script = fileURLToPath(new URL('../main.js', import.meta.url));
+  const child = spawn(process.execPath, [script, 'authd', ...argv], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, [DAEMON_ENV]: '1' },
+  });
+  child.unref();
+  process.stdout.write(`tsftpd authd: running in the background, pid ${child.pid}\n`);
+  return 0;
+}
+
+/** PID file as the server writes it (recreated 0644, never through a symlink). */
+async function writePidFile(file: string): Promise<void> {
+  await unlink(file).catch(() => undefined);
+  const fh = await open(file, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644);
+  await fh.writeFile(`${process.pid}\n`);
+  await fh.close();
+}
+
+/** Listens on the socket with umask 077 so that it is born private, then makes it exactly 0600. */
+async function listen(server: net.Server, socketPath: string): Promise<void> {
+  const old = process.umask(0o077);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(old);
+  }
+  await chmod(socketPath, 0o600);
+}
+
+/** Serves until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runAuthd(o: AuthdOptions, log: (m: string) => void): Promise<number> {
+  if (o.uid !== undefined && o.gid === undefined) log('authd: -u without -g: the program keeps our group');
+  const running = new Set<number>();
+  const runOpts: AuthProgramOptions = { ...o, requestTimeoutMs: 5000, log, running };
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined); // a client gone mid-answer is not our failure
+    void (async () => {
+      const request = await readRequest(socket, runOpts.requestTimeoutMs);
+      if (request === undefined) return void socket.destroy();
+      if (active >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
+      active++;
+      try {
+        if (!socket.destroyed) await runProgram(socket, request, runOpts);
+      } finally {
+        active--;
+        waiting.shift()?.();
+      }
+    })();
+  });
+  server.maxConnections = MAX_CONNECTIONS;
+  // Handlers first: a SIGTERM right after the PID file appears must still clean up.
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  const unhook = (): void => {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  };
+  try {
+    await clearStaleSocket(o.socket);
+    await listen(server, o.socket);
+    const pidFile = o.pidFile ?? (o.daemonize ? DEFAULT_PIDFILE : undefined);
+    if (pidFile !== undefined) await writePidFile(pidFile);
+  } catch (err) {
+    process.stderr.write(`tsftpd authd: ${(err as Error).message}\n`);
+    unhook();
+    server.close();
+    return 1;
+  }
+  log(`authd: listening on ${o.socket}, running ${o.program}`);
+  await stopped;
+  unhook();
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  server.close();
+  for (const socket of sockets) socket.destroy();
+  await unlink(o.socket).catch(() => undefined);
+  const pidFile = o.pidFile ?? (o.daemonize ? DEFAULT_PIDFILE : undefined);
+  if (pidFile !== undefined) await unlink(pidFile).catch(() => undefined);
+  return 0;
+}
+
+/** `tsftpd authd ...` entry point. */
+export async function main(argv: string[]): Promise<number> {
+  const parsed = await parseAuthdArgs(argv);
+  if (parsed === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (typeof parsed === 'string') {
+    process.stderr.write(`tsftpd authd: ${parsed}\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.daemonize && process.env[DAEMON_ENV] === undefined) return daemonize(argv);
+  return runAuthd(parsed, (m) => process.stderr.write(`${m}\n`));
+}
