@@ -11,6 +11,8 @@ import type { Session } from '../session/session.js';
 import { establishLogin } from '../session/login.js';
 import type { Account } from '../auth/types.js';
 import type { CommandSpec } from './spec.js';
+import { checkLoginRules } from '../policy/login-rules.js';
+import { takeAnonymousSlot } from '../session/limits.js';
 
 /** Longest login name kept (spec §12). */
 const MAX_LOGIN = 127;
@@ -38,6 +40,15 @@ async function anonymousLogin(s: Session): Promise<Reply | void> {
     anonymous: true,
     backend: 'anonymous',
   };
+  try {
+    takeAnonymousSlot(s);
+  } catch (err) {
+    if (!(err instanceof FtpError)) throw err;
+    s.server.bus.log(s.ref, 'WARNING', `anonymous refused: ${err.text}`);
+    s.reply(err.reply, err.text);
+    s.close(err.text);
+    return;
+  }
   return finishLogin(s, account);
 }
 
@@ -106,14 +117,23 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
   if (result.kind === 'ok') {
     const { uid } = result.account;
     const minUid = s.server.config.minUid;
-    if (result.account.anonymous || minUid === undefined || uid >= minUid) {
+    const rule = checkLoginRules(result.account, {
+      remoteIp: s.ref.remoteIp,
+      localIp: s.ref.localIp,
+      now: new Date(),
+    });
+    if (!result.account.anonymous && minUid !== undefined && uid < minUid) {
+      // Spec §6.2, §15.16: -u is checked after the password and goes through the same delay.
+      s.server.bus.log(s.ref, 'WARNING', `Can't login as [${login}]: account disabled (uid < ${minUid})`);
+      reason = `uid ${uid} is below the minimum uid ${minUid}`;
+      refusal = "Sorry, but I can't trust you";
+    } else if (rule !== undefined) {
+      // Spec §4.2: address and time rules fail like a wrong password; only the log names the rule.
+      reason = rule.rule;
+    } else {
       s.failedLogins = 0;
       return finishLogin(s, result.account);
     }
-    // Spec §6.2, §15.16: -u is checked after the password and goes through the same delay.
-    s.server.bus.log(s.ref, 'WARNING', `Can't login as [${login}]: account disabled (uid < ${minUid})`);
-    reason = `uid ${uid} is below the minimum uid ${minUid}`;
-    refusal = "Sorry, but I can't trust you";
   } else {
     reason = result.kind === 'denied' ? result.reason : 'unknown user';
   }

@@ -9,6 +9,7 @@ import { readMessageFile } from '../session/login.js';
 import { joinVirtual, parentOf } from '../storage/jail.js';
 import type { VPath } from '../storage/types.js';
 import type { CommandSpec } from './spec.js';
+import { checkQuotaRoom, recordQuota } from '../session/limits.js';
 
 /** Consecutive failed CWDs that end the session (spec §2.3). */
 const MAX_FAILED_CWD = 50;
@@ -49,12 +50,15 @@ async function mkd(s: Session, arg: string, p: VPath): Promise<Reply> {
     if (!(await s.storage!.canWrite(parentOf(p))))
       return reply(550, "Can't create directory: Permission denied");
   }
+  await checkQuotaRoom(s, arg);
   try {
     await s.storage!.mkdir(p);
   } catch (err) {
     return reply(550, `Can't create directory: ${errnoText(err)}`);
   }
-  return reply(257, `${quotePath(arg)} : The directory was successfully created`);
+  // Directories count as files (spec §5.1).
+  const quota = await recordQuota(s, 1, 0);
+  return reply(257, `${quotePath(arg)} : The directory was successfully created`, ...quota);
 }
 
 async function rmd(s: Session, _arg: string, p: VPath): Promise<Reply> {
@@ -64,7 +68,8 @@ async function rmd(s: Session, _arg: string, p: VPath): Promise<Reply> {
   } catch (err) {
     return reply(550, `Can't remove directory: ${errnoText(err)}`);
   }
-  return reply(250, 'The directory was successfully removed');
+  const quota = await recordQuota(s, -1, 0);
+  return reply(250, 'The directory was successfully removed', ...quota);
 }
 
 /** CWD CDUP PWD MKD RMD and their X aliases. */

@@ -7,6 +7,7 @@ import type { Session } from '../session/session.js';
 import type { VPath } from '../storage/types.js';
 import { mdtmString } from '../storage/list-format.js';
 import type { CommandSpec } from './spec.js';
+import { recordQuota } from '../session/limits.js';
 import { resolvePathArg } from './table.js';
 
 /** Parses `YYYYMMDDHHMMSS[.fff]` as UTC (RFC 3659 §2.3); undefined when invalid. */
@@ -22,13 +23,17 @@ export function parseTimeVal(text: string): Date | undefined {
 async function dele(s: Session, arg: string, p: VPath): Promise<Reply> {
   if (s.anonymous) return reply(550, 'Anonymous users can not delete files');
   if (s.server.config.keepAllFiles) return reply(550, `Could not delete ${arg}: Operation not permitted`);
+  let size = 0;
   try {
+    const e = await s.storage!.lstat(p);
+    if (e.type === 'file') size = e.size;
     await s.storage!.unlink(p);
   } catch (err) {
     return reply(550, `Could not delete ${arg}: ${errnoText(err)}`);
   }
   s.server.bus.log(s.ref, 'NOTICE', `Deleted ${s.storage!.describe(p)}`);
-  return reply(250, `Deleted ${arg}`);
+  const quota = await recordQuota(s, -1, -size);
+  return reply(250, `Deleted ${arg}`, ...quota);
 }
 
 async function rnfr(s: Session, arg: string, p: VPath): Promise<Reply> {
@@ -57,10 +62,15 @@ async function rnto(s: Session, arg: string, p: VPath): Promise<Reply> {
     const e = await s.storage!.lstat(from).catch(() => undefined);
     if (e?.type !== 'dir') return reply(451, 'Rename/move failure: Not a directory');
   }
+  // A rename over an existing file frees what that file used (spec §5.1).
+  const replaced = s.quota === undefined ? undefined : await s.storage!.lstat(p).catch(() => undefined);
   try {
     await s.storage!.rename(from, p);
   } catch (err) {
     return reply(451, `Rename/move failure: ${errnoText(err)}`);
+  }
+  if (replaced !== undefined && replaced.type !== 'dir') {
+    await recordQuota(s, -1, replaced.type === 'file' ? -replaced.size : 0);
   }
   s.server.bus.log(
     s.ref,

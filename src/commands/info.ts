@@ -22,6 +22,16 @@ export function greeting(s: Session): Reply {
   if (cfg.anonymousOnly) lines.push('Only anonymous FTP is allowed here');
   else if (cfg.noAnonymous) lines.push('This is a private system - No anonymous login');
   if (cfg.allowAnonymousFxp) lines.push('This server supports FXP transfers');
+  // Spec §2.3 greeting: ratio announcement (-Q for everyone wins over -q for anonymous).
+  const ratio = cfg.userRatio ?? cfg.anonymousRatio;
+  if (ratio !== undefined) {
+    lines.push(
+      cfg.userRatio !== undefined
+        ? 'RATIOS ARE ENABLED FOR EVERYONE:'
+        : 'ANONYMOUS USERS ARE SUBJECT TO AN UL/DL RATIO:',
+      `to download ${ratio.down} Mb, uploading ${ratio.up} Mb of goodies is mandatory.`,
+    );
+  }
   if (s.server.ipv6Available && !s.ipv6 && !cfg.ipv4Only) {
     lines.push('IPv6 connections are also welcome on this server.');
   }

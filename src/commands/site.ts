@@ -25,7 +25,9 @@ async function chmod(s: Session, arg: string): Promise<Reply> {
   if (s.server.config.noChmod && s.account?.uid !== 0) return reply(550, `Could not change perms on ${file}`);
   const p = resolvePathArg(s, file, 'write');
   try {
-    await s.storage!.chmod(p, mode);
+    // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (spec §5.1).
+    const keep = s.quota !== undefined && (await s.storage!.stat(p)).type === 'dir' ? 0o500 : 0;
+    await s.storage!.chmod(p, mode | keep);
   } catch (err) {
     return reply(550, `Could not change perms on ${file}: ${errnoText(err)}`);
   }

@@ -152,6 +152,7 @@ export function namePolicy(s: Session): Parameters<typeof checkName>[2] {
     allowDotFiles: c.allowDotFiles,
     prohibitDotFilesWrite: c.prohibitDotFilesWrite,
     prohibitDotFilesRead: c.prohibitDotFilesRead,
+    quota: s.quota !== undefined,
   };
 }
 

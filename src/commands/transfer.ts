@@ -4,7 +4,12 @@
  * content of a file when they fail: the storage writes replacements through a temp file.
  */
 import { pipeline } from 'node:stream/promises';
-import { errnoText } from '../errors.js';
+import type { Readable, Transform, Writable } from 'node:stream';
+import { FtpError, errnoText } from '../errors.js';
+import { throttle } from '../data/throttle.js';
+import { checkRatio } from '../policy/ratio.js';
+import { byteBudget } from '../policy/quota.js';
+import { checkQuotaRoom, recordQuota, uploadBudget } from '../session/limits.js';
 import { fromNetworkAscii, toNetworkAscii } from '../data/ascii.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
@@ -20,6 +25,12 @@ function takeRest(s: Session): number {
   const r = s.restOffset;
   s.restOffset = 0;
   return r;
+}
+
+/** Moves data through the transforms in order (none: a direct pipe, the fast path). */
+async function pump(from: Readable, stages: Transform[], to: Writable, signal: AbortSignal): Promise<void> {
+  if (stages.length === 0) await pipeline(from, to, { signal });
+  else await pipeline([from, ...stages, to], { signal });
 }
 
 function doneLines(s: Session, bytes: number, seconds: number): string[] {
@@ -48,10 +59,14 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
         'Restart offset reset to 0',
       );
     }
+    if (s.limits.ratio !== undefined) {
+      checkRatio(s.limits.ratio, s.uploadedBytes, s.downloadedBytes, e.size - offset);
+    }
     // The file is checked before the data connection, as Pure-FTPd does: a missing file is 550, not 425.
     if (s.data === undefined) return reply(425, 'No data connection');
     handle = await s.storage!.openRead(p, offset);
   } catch (err) {
+    if (err instanceof FtpError && err.code === 'ERR_POLICY') throw err;
     return reply(550, `Can't open ${arg}: ${errnoText(err)}`);
   }
   const remaining = handle.size - offset;
@@ -63,8 +78,10 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
     total: handle.size,
     after150: remaining > 4096 ? [`${(remaining / 1024).toFixed(1)} kbytes to download`] : [],
     move: async (data, signal) => {
-      if (s.type === 'A') await pipeline(source, toNetworkAscii(), data, { signal });
-      else await pipeline(source, data, { signal });
+      const stages: Transform[] = [];
+      if (s.type === 'A') stages.push(toNetworkAscii());
+      if (s.rates.down !== undefined) stages.push(throttle(s.rates.down));
+      await pump(source, stages, data, signal);
       return data.bytesWritten;
     },
     succeed: async (bytes, seconds) => {
@@ -89,6 +106,7 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
     if (!(await s.storage!.canWrite(dir))) return reply(553, "Can't open that file: Permission denied");
   }
   if (s.data === undefined) return reply(425, 'No data connection');
+  await checkQuotaRoom(s, p.slice(p.lastIndexOf('/') + 1) || p);
   let sink: UploadSink;
   try {
     sink = await s.storage!.openWrite(p, {
@@ -105,29 +123,46 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
     return reply(553, `Can't open that file: ${errnoText(err)}`);
   }
   if (offset > 0) s.server.bus.log(s.ref, 'NOTICE', `Restarting at ${offset}`);
+  const budget = await uploadBudget(s, sink.previousSize, sink.startOffset);
+  let overQuota = false;
   return runTransfer(s, {
     direction: 'upload',
     path: sink.target,
     offset,
     before150: kind === 'stou' ? [`FILE: ${sink.target.slice(sink.target.lastIndexOf('/') + 1)}`] : [],
     move: async (data, signal) => {
-      if (s.type === 'A') await pipeline(data, fromNetworkAscii(), sink.stream, { signal });
-      else await pipeline(data, sink.stream, { signal });
+      const stages: Transform[] = [];
+      if (s.rates.up !== undefined) stages.push(throttle(s.rates.up));
+      if (s.type === 'A') stages.push(fromNetworkAscii());
+      if (budget !== undefined) stages.push(byteBudget(budget));
+      try {
+        await pump(data, stages, sink.stream, signal);
+      } catch (err) {
+        overQuota = err instanceof FtpError && err.code === 'ERR_QUOTA';
+        throw err;
+      }
       return data.bytesRead;
     },
     succeed: async (bytes, seconds) => {
+      const written = (sink.stream as Writable & { bytesWritten?: number }).bytesWritten ?? bytes;
       const final = await sink.commit();
       s.uploadedBytes += bytes;
+      const quotaLines = await recordQuota(
+        s,
+        sink.created ? 1 : 0,
+        sink.startOffset + written - sink.previousSize,
+      );
       s.server.bus.emit('upload-complete', {
         session: s.ref,
         path: final,
         realPath: s.storage!.describe(final),
         bytes,
       });
-      return reply(226, ...doneLines(s, bytes, seconds));
+      return reply(226, ...doneLines(s, bytes, seconds), ...quotaLines);
     },
     fail: async () => {
-      await sink.abort();
+      // Spec §5.1: an upload stopped by the quota leaves nothing behind (a partial new file would count).
+      await sink.abort({ discard: overQuota });
     },
   });
 }

@@ -18,6 +18,8 @@ export interface NamePolicy {
   prohibitDotFilesWrite: boolean;
   /** -X: users can't read or write dot-names. */
   prohibitDotFilesRead: boolean;
+  /** Quotas apply: names containing `.ftpquota` cannot be written (spec §5.1). */
+  quota?: boolean;
 }
 
 /** True when some component of the path starts with `.` (other than `.` and `..`, already resolved). */
@@ -52,6 +54,7 @@ export function checkName(p: VPath, access: Access, policy: NamePolicy, shown: s
   };
   const last = p.slice(p.lastIndexOf('/') + 1);
   if (access === 'write' && isReservedName(last)) refuse();
+  if (access === 'write' && policy.quota === true && p.includes('.ftpquota')) refuse();
   if (!hasDotComponent(p)) return;
   if (policy.anonymous) {
     if (access === 'write' || !policy.allowDotFiles) refuse();

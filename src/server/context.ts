@@ -6,6 +6,8 @@ import type { Config } from '../config/types.js';
 import type { EventBus } from '../telemetry/bus.js';
 import type { AuthChain } from '../auth/chain.js';
 import type { AnonymousAccount } from '../auth/anonymous.js';
+import type { StateStore } from '../policy/state.js';
+import type { RateLimiters } from '../data/throttle.js';
 
 /** Services and shared state handed to every session. */
 export interface ServerContext {
@@ -18,6 +20,10 @@ export interface ServerContext {
   readonly ipv6Available: boolean;
   /** The effective uid of the server process (0 = root). */
   readonly processUid: number;
+  /** Per-account session counts (-y, per-account max sessions). */
+  readonly state: StateStore;
+  /** Bandwidth limiters shared by the sessions of one account. */
+  readonly rateLimiters: RateLimiters;
   /** Sessions currently open (for the banner's "user number N"). */
   sessionCount(): number;
 }

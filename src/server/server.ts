@@ -12,6 +12,8 @@ import type { AnonymousAccount } from '../auth/anonymous.js';
 import { Session } from '../session/session.js';
 import { greeting } from '../commands/info.js';
 import type { ServerContext } from './context.js';
+import { MemoryStateStore } from '../policy/state.js';
+import { RateLimiters } from '../data/throttle.js';
 
 /** True when this host has an IPv6 address (for the banner line and EPSV 2). */
 export function hostHasIpv6(): boolean {
@@ -46,6 +48,8 @@ export class FtpServer {
       ipv6Available: hostHasIpv6(),
       processUid: typeof process.geteuid === 'function' ? process.geteuid() : -1,
       sessionCount: () => sessions.size,
+      state: new MemoryStateStore(),
+      rateLimiters: new RateLimiters(),
     };
   }
 

@@ -13,6 +13,7 @@ import type { Storage } from '../storage/types.js';
 import { resolveVirtual } from '../storage/jail.js';
 import { reply, type Reply } from './reply.js';
 import type { Session } from './session.js';
+import { attachLimits, limitsFor } from './limits.js';
 
 /** Most lines of a .banner / .message file shown (spec §6.4). */
 const MESSAGE_MAX_LINES = 100;
@@ -34,11 +35,12 @@ interface Placement {
   restricted: boolean;
 }
 
-function placement(s: Session, account: Account): Placement {
+function placement(s: Session, account: Account, quota: boolean): Placement {
   const cfg = s.server.config;
   if (account.anonymous)
     return { root: account.home, chroot: true, start: '/', home: '/', restricted: false };
-  const forced = (cfg.chrootEveryone && account.uid !== 0) || s.server.processUid === 0;
+  // Quotas force a chroot: the bookkeeping file lives at the root (spec §5.1).
+  const forced = (cfg.chrootEveryone && account.uid !== 0) || s.server.processUid === 0 || quota;
   if (account.chroot || forced) {
     return {
       root: account.home,
@@ -103,9 +105,11 @@ export async function readMessageFile(storage: Storage, p: string): Promise<stri
  */
 export async function establishLogin(s: Session, account: Account): Promise<Reply> {
   const cfg = s.server.config;
-  const place = placement(s, account);
+  const limits = limitsFor(s, account);
+  const place = placement(s, account, limits.quota !== undefined);
   await ensureHome(s, account, place.chroot ? place.root : account.home);
   const root = await realpath(place.root);
+  const limitLines = await attachLimits(s, account, limits, root);
   const asRoot = s.server.processUid === 0;
   const storage = new LocalStorage({
     root,
@@ -139,11 +143,15 @@ export async function establishLogin(s: Session, account: Account): Promise<Repl
     backend: account.backend,
   });
   const banner = await readMessageFile(storage, resolveVirtual(start, '.banner'));
-  if (account.anonymous) return reply(230, ...banner, 'Anonymous user logged in');
-  const lines: string[] = [];
+  if (account.anonymous) {
+    return reply(230, ...limitLines.bandwidth, ...limitLines.ratio, ...banner, 'Anonymous user logged in');
+  }
+  // Spec §2.3 PASS: bandwidth, FXP and ratio lines, the directory line, then banner and quota lines.
+  const lines: string[] = [...limitLines.bandwidth];
   if (cfg.allowUserFxp || cfg.allowAnonymousFxp) lines.push('This server supports FXP transfers');
+  lines.push(...limitLines.ratio);
   lines.push(
     place.restricted ? `OK. Current restricted directory is ${start}` : `OK. Current directory is ${start}`,
   );
-  return reply(230, ...lines, ...banner);
+  return reply(230, ...lines, ...banner, ...limitLines.after);
 }

@@ -15,6 +15,9 @@ import type { ActiveTarget } from '../data/active.js';
 import { LineReader, parseCommand, type ParsedCommand } from './line-reader.js';
 import { formatReply, reply, type Reply, type ReplyLine } from './reply.js';
 import { executeCommand, isDuringTransferVerb } from '../commands/table.js';
+import type { EffectiveLimits } from '../policy/limits.js';
+import type { QuotaFile } from '../policy/quota.js';
+import type { RateLimiter } from '../data/throttle.js';
 
 /** Longest command line in bytes (spec §2.1: PATH_MAX + 16). */
 export const MAX_LINE = 4112;
@@ -78,6 +81,11 @@ export class Session {
   transfer?: Transfer;
   /** Per-session idle timeout (SITE IDLE), seconds. */
   idleSeconds: number;
+
+  // Per-account limits (spec §4.2, §5), set at login.
+  limits: EffectiveLimits = {};
+  quota?: QuotaFile;
+  rates: { up?: RateLimiter; down?: RateLimiter } = {};
 
   // Counters for QUIT and ratios.
   uploadedBytes = 0;

@@ -155,7 +155,12 @@ export class LocalStorage implements Storage {
         const fh = await fsp.open(real, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, this.fileMode());
         await this.chownNew(fh);
         await fh.chmod(this.fileMode());
-        return this.sink(p, fh.createWriteStream(), { previousSize: 0, created: true, partial: real });
+        return this.sink(p, fh.createWriteStream(), {
+          previousSize: 0,
+          startOffset: 0,
+          created: true,
+          partial: real,
+        });
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
         return this.openWrite(p, o); // lost a race with another upload: treat as existing
@@ -169,7 +174,7 @@ export class LocalStorage implements Storage {
         await fh.close();
         throw new FtpError('ERR_NOT_FILE', 553, 'Not a regular file');
       }
-      return this.sink(p, fh.createWriteStream(), { previousSize: size, created: false });
+      return this.sink(p, fh.createWriteStream(), { previousSize: size, startOffset: size, created: false });
     }
     // Everything else goes through a temp file renamed (or linked) over the target at commit.
     const temp = path.join(path.dirname(real), this.tempName());
@@ -184,8 +189,10 @@ export class LocalStorage implements Storage {
     else await this.chownNew(fh);
     await fh.chmod(mode);
     return this.sink(p, fh.createWriteStream(), {
-      previousSize: size,
-      created: existing === undefined,
+      // -r lands on a new name: nothing is replaced, whatever exists under the asked name.
+      previousSize: o.autoRename ? 0 : size,
+      startOffset: resumed ? offset : 0,
+      created: existing === undefined || o.autoRename,
       temp,
       real,
       autoRename: o.autoRename,
@@ -208,6 +215,7 @@ export class LocalStorage implements Storage {
         await fh.chmod(this.fileMode());
         return this.sink(joinVirtual(dir, name), fh.createWriteStream(), {
           previousSize: 0,
+          startOffset: 0,
           created: true,
           partial: real,
         });
@@ -223,6 +231,7 @@ export class LocalStorage implements Storage {
     stream: Writable,
     s: {
       previousSize: number;
+      startOffset: number;
       created: boolean;
       temp?: string;
       real?: string;
@@ -240,6 +249,7 @@ export class LocalStorage implements Storage {
       stream,
       target,
       previousSize: s.previousSize,
+      startOffset: s.startOffset,
       created: s.created,
       commit: async () => {
         done = true;

@@ -52,9 +52,11 @@ export interface UploadSink {
   stream: Writable;
   /** Virtual path the data will have after commit() (STOU: the generated name). */
   target: VPath;
-  /** Size of the target before this upload (0 if it did not exist), for quota bookkeeping. */
+  /** Size of the file this upload replaces (0 if none), for quota bookkeeping. */
   previousSize: number;
-  /** True when the target did not exist before. */
+  /** Offset the new data starts at in the final file (APPE/REST keep the bytes before it). */
+  startOffset: number;
+  /** True when the upload adds a name (the target did not exist, STOU, or -r). */
   created: boolean;
   /** Makes the upload visible; returns the final virtual path (autorename may change it). */
   commit(): Promise<VPath>;

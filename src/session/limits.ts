@@ -1,0 +1,117 @@
+/**
+ * Wiring an account's limits into its session (spec §4.2, §5): the per-account session slot, the
+ * shared `.ftpquota`, the shared bandwidth limiters and the 230 lines that announce them. Every
+ * resource taken here is given back when the session ends.
+ */
+import { FtpError } from '../errors.js';
+import type { Account } from '../auth/types.js';
+import { effectiveLimits, type EffectiveLimits } from '../policy/limits.js';
+import { acquireQuotaFile, checkRoom, quotaStatusLines, releaseQuotaFile } from '../policy/quota.js';
+import type { Session } from './session.js';
+
+/** Lines for the 230 reply (spec §2.3 PASS): bandwidth and ratio notes, and quota status lines. */
+export interface LimitLines {
+  bandwidth: string[];
+  ratio: string[];
+  after: string[];
+}
+
+/** The StateStore key that counts an account's sessions. */
+function slotKey(account: Account): string {
+  return account.anonymous ? '\0anonymous' : `user:${account.login}`;
+}
+
+/**
+ * Takes the anonymous slot at USER time (spec §4.2: -y's second value is checked at USER).
+ * Throws FtpError 421 when anonymous is full.
+ */
+export function takeAnonymousSlot(s: Session): void {
+  const max = s.server.config.perUserLimits?.anonymous;
+  if (max === undefined) return;
+  if (!s.server.state.acquire('\0anonymous', max)) {
+    throw new FtpError('ERR_POLICY', 421, `I can't accept more than ${max} connections as the same user`);
+  }
+  s.onClose(() => s.server.state.release('\0anonymous'));
+}
+
+/** Computes the limits of an account (before its storage exists: quotas force a chroot). */
+export function limitsFor(s: Session, account: Account): EffectiveLimits {
+  return effectiveLimits(account, s.server.config);
+}
+
+/**
+ * Applies the limits to a logging-in session rooted at `root` (canonical); throws FtpError 421 when
+ * the account already has its maximum number of sessions.
+ */
+export async function attachLimits(
+  s: Session,
+  account: Account,
+  limits: EffectiveLimits,
+  root: string,
+): Promise<LimitLines> {
+  const { state, rateLimiters } = s.server;
+  if (limits.maxSessions !== undefined && !account.anonymous) {
+    const key = slotKey(account);
+    if (!state.acquire(key, limits.maxSessions)) {
+      throw new FtpError(
+        'ERR_POLICY',
+        421,
+        `I can't accept more than ${limits.maxSessions} connections as the same user`,
+      );
+    }
+    s.onClose(() => state.release(key));
+  }
+  s.limits = limits;
+  const lines: LimitLines = { bandwidth: [], ratio: [], after: [] };
+  if (limits.bandwidth !== undefined) {
+    // One limiter per account and direction, so more sessions do not mean more bandwidth; anonymous
+    // visitors are told apart by address.
+    const who = account.anonymous ? `anon:${s.ref.remoteIp}` : `user:${account.login.toLowerCase()}`;
+    for (const dir of ['up', 'down'] as const) {
+      const rate = limits.bandwidth[dir];
+      if (rate === undefined) continue;
+      const key = `${who}:${dir}`;
+      s.rates[dir] = rateLimiters.acquire(key, rate);
+      s.onClose(() => rateLimiters.release(key));
+    }
+    lines.bandwidth.push('Your bandwidth usage is restricted');
+  }
+  if (limits.ratio !== undefined) {
+    lines.ratio.push(`You must respect a ${limits.ratio.up}:${limits.ratio.down} (UL/DL) ratio`);
+  }
+  if (limits.quota !== undefined) {
+    const owner = s.server.processUid === 0 ? { uid: account.uid, gid: account.gid } : undefined;
+    s.quota = acquireQuotaFile(root, owner);
+    s.onClose(() => releaseQuotaFile(root));
+    lines.after.push(...quotaStatusLines(await s.quota.read(), limits.quota));
+  }
+  return lines;
+}
+
+/** Throws 552 when the account has no room for one more file or directory (spec §5.1). */
+export async function checkQuotaRoom(s: Session, name: string): Promise<void> {
+  if (s.quota === undefined || s.limits.quota === undefined) return;
+  checkRoom(await s.quota.read(), s.limits.quota, name);
+}
+
+/** Records a change in usage; returns the status lines to add to the reply (none without quotas). */
+export async function recordQuota(s: Session, files: number, bytes: number): Promise<string[]> {
+  if (s.quota === undefined || s.limits.quota === undefined) return [];
+  try {
+    return quotaStatusLines(await s.quota.update(files, bytes), s.limits.quota);
+  } catch (err) {
+    s.server.bus.log(s.ref, 'ERROR', `cannot update .ftpquota: ${String(err)}`);
+    return [];
+  }
+}
+
+/** Bytes an upload may still write (undefined: no byte limit). */
+export async function uploadBudget(
+  s: Session,
+  replaced: number,
+  startOffset: number,
+): Promise<number | undefined> {
+  if (s.quota === undefined || s.limits.quota?.bytes === undefined) return undefined;
+  const used = (await s.quota.read()).bytes;
+  return Math.max(0, s.limits.quota.bytes - used + replaced - startOffset);
+}
