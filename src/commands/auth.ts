@@ -66,8 +66,20 @@ async function finishLogin(s: Session, account: Account): Promise<Reply | void> 
   }
 }
 
+/** -Y 2/3 (spec §2.3 USER): cleartext logins are refused, and the session stays open. */
+function cleartextRefusal(s: Session): Reply | undefined {
+  if (s.server.config.tls < 2 || s.tls !== undefined) return undefined;
+  return reply(
+    421,
+    'Sorry, cleartext sessions and weak ciphers are not accepted on this server.',
+    'Please reconnect using TLS security mechanisms.',
+  );
+}
+
 async function user(s: Session, arg: string): Promise<Reply | void> {
   const cfg = s.server.config;
+  const refused = cleartextRefusal(s);
+  if (refused !== undefined) return refused;
   if (s.loggedIn) {
     return s.anonymous ? reply(230, 'Anonymous user logged in') : reply(530, "You're already logged in");
   }
@@ -92,6 +104,8 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
       ? reply(230, 'Any password will work')
       : reply(530, "We can't do that in the current session");
   }
+  const refused = cleartextRefusal(s);
+  if (refused !== undefined) return refused;
   const login = s.pendingUser;
   if (login === undefined) return reply(530, 'Please tell me who you are');
   if (login === '\0anonymous') return anonymousLogin(s); // -b: USER ftp answered 331
@@ -103,7 +117,8 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
       remoteIp: s.ref.remoteIp,
       localIp: s.ref.localIp,
       localPort: s.ref.localPort,
-      tls: false,
+      tls: s.tls !== undefined,
+      sni: s.tls?.sni,
     });
   } catch (err) {
     if (!(err instanceof FtpError)) throw err;

@@ -19,6 +19,7 @@ import { fileCommands } from './files.js';
 import { transferCommands } from './transfer.js';
 import { listingCommands } from './listing.js';
 import { siteCommands } from './site.js';
+import { tlsCommands } from './tls.js';
 
 /** Every command, by verb and alias. */
 const TABLE = new Map<string, CommandSpec>();
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...transferCommands,
   ...listingCommands,
   ...siteCommands,
+  ...tlsCommands,
 ];
 for (const spec of COMMANDS) {
   TABLE.set(spec.verb, spec);
@@ -42,6 +44,8 @@ const HTTP_VERBS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST
 /** Verbs that disappear with -N (spec §2.3). */
 const PASSIVE_VERBS = new Set(['PASV', 'P@SW', 'EPSV', 'ESTA']);
 const DURING_TRANSFER = new Set(['ABOR', 'STAT', 'QUIT', 'NOOP']);
+/** Verbs of the TLS group, advertised only when TLS is on. */
+const TLS_VERBS = new Set(['AUTH', 'PBSZ', 'PROT']);
 
 /** True for the verbs handled at once while a transfer runs. */
 export function isDuringTransferVerb(verb: string): boolean {
@@ -56,11 +60,15 @@ export function findCommand(verb: string): CommandSpec | undefined {
 /** FEAT body lines in Pure-FTPd's order (spec §2.3). */
 export function featLines(s: Session): string[] {
   const cfg = s.server.config;
-  return COMMANDS.filter((c) => c.feat !== undefined)
-    .filter((c) => !(cfg.natMode && (c.verb === 'PASV' || c.verb === 'EPSV')))
-    .filter((c) => !(c.verb === 'ESTP' && (cfg.natMode || cfg.forcePassiveIp !== undefined)))
-    .sort((a, b) => a.feat!.order - b.feat!.order)
-    .map((c) => c.feat!.line);
+  return (
+    COMMANDS.filter((c) => c.feat !== undefined)
+      .filter((c) => !(cfg.natMode && (c.verb === 'PASV' || c.verb === 'EPSV')))
+      .filter((c) => !(c.verb === 'ESTP' && (cfg.natMode || cfg.forcePassiveIp !== undefined)))
+      // RFC 2389: only what works is advertised (Pure-FTPd lists AUTH TLS even with -Y 0, spec §15.5).
+      .filter((c) => !(TLS_VERBS.has(c.verb) && (cfg.tls === 0 || s.server.tls === undefined)))
+      .sort((a, b) => a.feat!.order - b.feat!.order)
+      .map((c) => c.feat!.line)
+  );
 }
 
 /** The reply for an error thrown by a handler. */
@@ -86,6 +94,10 @@ export async function executeCommand(s: Session, cmd: ParsedCommand): Promise<Re
     return s.loggedIn ? reply(500, 'Unknown command') : reply(530, "You aren't logged in");
   }
   if (spec.login && !s.loggedIn) return reply(530, "You aren't logged in");
+  // -Y 3 (spec §10): data connections and MLST need PROT P.
+  if (s.server.config.tls >= 3 && (spec.transfer === true || spec.verb === 'MLST') && s.tls?.prot !== 'P') {
+    return reply(521, 'Data connection cannot be opened with this PROT setting.');
+  }
   if (!s.noteActivity(spec.antiIdle !== true)) return;
   if (s.transfer !== undefined && !spec.duringTransfer) {
     // Only reachable through the queue once the transfer is over; kept as a safety net.

@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import { FtpError } from '../errors.js';
 import { openDataSocket } from '../data/connect.js';
+import { secureDataConnection, type SecureData } from '../tls/session-tls.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { Session, Transfer } from '../session/session.js';
 import type { VPath } from '../storage/types.js';
@@ -40,6 +41,23 @@ export function rateLine(bytes: number, seconds: number): string | undefined {
         ? `${(rate / 1024).toFixed(2)} Kbytes`
         : `${rate.toFixed(2)} bytes`;
   return `${seconds.toFixed(3)} seconds (measured here), ${speed} per second`;
+}
+
+/** How long a TLS download waits for the client to close after our close_notify. */
+const TLS_CLOSE_WAIT_MS = 2000;
+
+/** Resolves when the socket closes or after `ms`, whichever comes first. */
+function closedWithin(socket: net.Socket, ms: number): Promise<void> {
+  if (socket.closed || socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      socket.off('close', done);
+      resolve();
+    }
+    socket.once('close', done);
+  });
 }
 
 /** Runs a transfer; returns the final reply (or nothing when the session is gone). */
@@ -80,9 +98,31 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
         new FtpError('ERR_DATA_CONNECTION', 426, `Timeout (no new data for ${s.idleSeconds} seconds)`),
       ),
     );
+    let secured: SecureData | undefined;
+    if (s.tls?.prot === 'P') {
+      const raw = data;
+      const onAbort = (): void => void raw.destroy();
+      abort.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        secured = await secureDataConnection(raw, s.tls, job.direction, s.server.config.tlsSessionBinding);
+      } finally {
+        abort.signal.removeEventListener('abort', onAbort);
+      }
+      data = secured.socket;
+    }
     const started = Date.now();
     bytes = await job.move(data, abort.signal);
     const seconds = (Date.now() - started) / 1000;
+    if (secured?.truncated()) {
+      // RFC 4217 §9: a TLS stream that ends without close_notify may have been cut by an attacker.
+      throw new FtpError(
+        'ERR_DATA_CONNECTION',
+        426,
+        'Transfer aborted: TLS data stream ended without close_notify',
+      );
+    }
+    // Wait (briefly) for the client's close_notify so that it has all data before the 226.
+    if (secured !== undefined && job.direction === 'download') await closedWithin(data, TLS_CLOSE_WAIT_MS);
     final = await job.succeed(bytes, seconds);
     ok = true;
   } catch (err) {

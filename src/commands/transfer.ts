@@ -9,7 +9,7 @@ import { FtpError, errnoText } from '../errors.js';
 import { throttle } from '../data/throttle.js';
 import { checkRatio } from '../policy/ratio.js';
 import { byteBudget } from '../policy/quota.js';
-import { checkQuotaRoom, recordQuota, uploadBudget } from '../session/limits.js';
+import { checkQuotaRoom, recordQuota, reserveQuota, uploadBudget } from '../session/limits.js';
 import { fromNetworkAscii, toNetworkAscii } from '../data/ascii.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
@@ -124,7 +124,9 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
   }
   if (offset > 0) s.server.bus.log(s.ref, 'NOTICE', `Restarting at ${offset}`);
   const budget = await uploadBudget(s, sink.previousSize, sink.startOffset);
+  const writtenBytes = (): number => (sink.stream as Writable & { bytesWritten?: number }).bytesWritten ?? 0;
   let overQuota = false;
+  let counted = false;
   return runTransfer(s, {
     direction: 'upload',
     path: sink.target,
@@ -144,14 +146,26 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
       return data.bytesRead;
     },
     succeed: async (bytes, seconds) => {
-      const written = (sink.stream as Writable & { bytesWritten?: number }).bytesWritten ?? bytes;
-      const final = await sink.commit();
+      const files = sink.created ? 1 : 0;
+      const delta = sink.startOffset + writtenBytes() - sink.previousSize;
+      // Counted before the commit (spec §5.1): when another session of the account used the room
+      // meanwhile, the upload is dropped and the previous content of the file stays.
+      const quotaLines = await reserveQuota(s, files, delta);
+      counted = true;
+      if (quotaLines === undefined) {
+        await sink.abort({ discard: true });
+        const name = sink.target.slice(sink.target.lastIndexOf('/') + 1);
+        s.server.bus.log(s.ref, 'NOTICE', `Quota exceeded: ${s.storage!.describe(sink.target)} not saved`);
+        return reply(552, `Quota exceeded: [${name}] won't be saved`);
+      }
+      let final: VPath;
+      try {
+        final = await sink.commit();
+      } catch (err) {
+        await recordQuota(s, -files, -delta);
+        throw err;
+      }
       s.uploadedBytes += bytes;
-      const quotaLines = await recordQuota(
-        s,
-        sink.created ? 1 : 0,
-        sink.startOffset + written - sink.previousSize,
-      );
       s.server.bus.emit('upload-complete', {
         session: s.ref,
         path: final,
@@ -163,6 +177,9 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
     fail: async () => {
       // Spec §5.1: an upload stopped by the quota leaves nothing behind (a partial new file would count).
       await sink.abort({ discard: overQuota });
+      // What an interrupted in-place upload keeps for a resume uses room like a finished upload;
+      // uncounted, repeated interrupted uploads would fill the disk past the quota.
+      if (!overQuota && !counted && sink.inPlace) await recordQuota(s, sink.created ? 1 : 0, writtenBytes());
     },
   });
 }

@@ -11,7 +11,11 @@ import type { Config } from './types.js';
 import { isHostOrAddress } from './values.js';
 
 /** Applies one `-S` / `Bind` value to `config.bind`. */
-export async function applyBind(config: Config, value: string, ctx: ApplyContext): Promise<void> {
+export async function applyBind(
+  config: Pick<Config, 'bind'>,
+  value: string,
+  ctx: ApplyContext,
+): Promise<void> {
   const comma = value.indexOf(',');
   if (comma < 0) {
     config.bind.port = await parsePort(value, ctx, true);

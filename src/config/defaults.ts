@@ -49,6 +49,12 @@ export function defaultConfig(): Config {
     logFormat: 'text',
     throttleAnonymous: false,
     throttleUsers: false,
+    tls: 0,
+    // Pure-FTPd's default certificate path (spec §10).
+    certFile: '/etc/ssl/private/pure-ftpd.pem',
+    tlsClientCert: false,
+    implicitTls: [],
+    tlsSessionBinding: true,
   };
 }
 

@@ -40,10 +40,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('1', 'logpid', 'log-pid', undefined, 'add the PID to syslog lines', [
     { key: 'LogPID', form: 'bool' },
   ]),
-  unsupported('2', 'certfile', 'cert-file', 'cert[,key]', 'TLS certificate and key', [
-    { key: 'CertFile', form: 'value' },
-    { key: 'CertFileAndKey', form: 'value' },
-  ]),
   unsupported('3', 'extcert', 'ext-cert', 'socket', 'get certificates from pure-certd', [
     { key: 'ExtCert', form: 'value' },
   ]),
@@ -52,9 +48,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   ]),
   unsupported('F', 'fortunesfile', 'fortunes-file', 'file', 'random banner from a fortune file', [
     { key: 'FortunesFile', form: 'value' },
-  ]),
-  unsupported('J', 'tlsciphersuite', 'tls-cipher-suite', 'ciphers', 'TLS cipher list', [
-    { key: 'TLSCipherSuite', form: 'value' },
   ]),
   unsupported('k', 'maxdiskusagepct', 'max-disk-usage', 'percent', 'refuse uploads above this disk usage', [
     { key: 'MaxDiskUsage', form: 'value' },
@@ -87,7 +80,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('V', 'trustedip', 'trusted-ip', 'address', 'users only on this local IP', [
     { key: 'TrustedIP', form: 'value' },
   ]),
-  unsupported('Y', 'tls', 'tls', '0-3', 'TLS policy', [{ key: 'TLS', form: 'value' }]),
   unsupported('Z', 'customerproof', 'customer-proof', undefined, "chmod keeps the owner's access", [
     { key: 'CustomerProof', form: 'bool' },
   ]),

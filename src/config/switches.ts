@@ -10,6 +10,7 @@ import { FILE_SWITCHES } from './switches-files.js';
 import { NETWORK_SWITCHES } from './switches-network.js';
 import { LIMIT_SWITCHES } from './switches-limits.js';
 import { META_SWITCHES, UNSUPPORTED_SWITCHES } from './switches-other.js';
+import { TLS_SWITCHES } from './switches-tls.js';
 
 /** Every switch, in help order within each topic. */
 export const SWITCHES: readonly SwitchSpec[] = [
@@ -18,6 +19,7 @@ export const SWITCHES: readonly SwitchSpec[] = [
   ...AUTH_SWITCHES,
   ...FILE_SWITCHES,
   ...LIMIT_SWITCHES,
+  ...TLS_SWITCHES,
   ...META_SWITCHES,
   ...UNSUPPORTED_SWITCHES,
 ];

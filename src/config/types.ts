@@ -112,6 +112,20 @@ export interface Config {
   throttleAnonymous: boolean;
   /** -T: throttle every session. */
   throttleUsers: boolean;
+  /** -Y: 0 no TLS, 1 optional, 2 required for the control channel, 3 also for data (spec §10). */
+  tls: number;
+  /** -2: PEM file with the certificate chain (and the key, unless keyFile is set). */
+  certFile: string;
+  /** -2 cert,key: separate key file. */
+  keyFile?: string;
+  /** -J: OpenSSL cipher list (without the -C:/-S: prefixes). */
+  tlsCiphers?: string;
+  /** -J -C:...: require and verify a client certificate against the CAs in the cert file. */
+  tlsClientCert: boolean;
+  /** --implicit-tls: extra listeners where TLS starts at connect (port 990 by convention). */
+  implicitTls: { host?: string; port: number }[];
+  /** Data connections must resume the control connection's TLS session (--no-tls-session-binding). */
+  tlsSessionBinding: boolean;
   /** -y: concurrent sessions per account / in total for anonymous. */
   perUserLimits?: { perUser: number; anonymous: number };
 }

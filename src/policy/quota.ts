@@ -61,6 +61,26 @@ export class QuotaFile {
     return op;
   }
 
+  /**
+   * Adds deltas unless they would take a growing count over its limit (spec §5.1: an upload that
+   * overflows once finished is not saved); check and update are one step, so two sessions of one
+   * account cannot both use the last room. Returns the new usage, or undefined (file unchanged).
+   */
+  reserve(files: number, bytes: number, limits: QuotaLimits): Promise<QuotaUsage | undefined> {
+    const op = this.chain.then(async () => {
+      const u = await this.read();
+      const next = { files: Math.max(0, u.files + files), bytes: Math.max(0, u.bytes + bytes) };
+      const over =
+        (files > 0 && limits.files !== undefined && next.files > limits.files) ||
+        (bytes > 0 && limits.bytes !== undefined && next.bytes > limits.bytes);
+      if (over) return undefined;
+      await this.write(next);
+      return next;
+    });
+    this.chain = op.catch(() => undefined);
+    return op;
+  }
+
   private async write(u: QuotaUsage): Promise<void> {
     const temp = path.join(this.root, `.pureftpd-quota.${randomBytes(4).toString('hex')}`);
     const fh = await open(temp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);

@@ -8,6 +8,7 @@ import type { AuthChain } from '../auth/chain.js';
 import type { AnonymousAccount } from '../auth/anonymous.js';
 import type { StateStore } from '../policy/state.js';
 import type { RateLimiters } from '../data/throttle.js';
+import type { CertificateStore } from '../tls/certificates.js';
 
 /** Services and shared state handed to every session. */
 export interface ServerContext {
@@ -20,6 +21,8 @@ export interface ServerContext {
   readonly ipv6Available: boolean;
   /** The effective uid of the server process (0 = root). */
   readonly processUid: number;
+  /** The server certificate, when TLS is enabled (-Y > 0 or implicit TLS). */
+  readonly tls?: CertificateStore;
   /** Per-account session counts (-y, per-account max sessions). */
   readonly state: StateStore;
   /** Bandwidth limiters shared by the sessions of one account. */

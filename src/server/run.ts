@@ -16,6 +16,7 @@ import { buildAuthChain, defaultUserFiles } from '../auth/build.js';
 import { resolveAnonymous } from '../auth/anonymous.js';
 import { errnoCode } from '../errors.js';
 import { FtpServer } from './server.js';
+import { CertificateStore } from '../tls/certificates.js';
 
 const PUBLIC_README = `This is the public directory of tsftpd.
 
@@ -104,7 +105,27 @@ export async function runServer(argv: string[]): Promise<number> {
     process.stderr.write(`tsftpd: --anonymous-root ${config.anonymousRoot}: not a directory\n`);
     return 2;
   }
-  const server = new FtpServer({ config, auth, anonymous, bus });
+  let tls: CertificateStore | undefined;
+  if (config.tls > 0 || config.implicitTls.length > 0) {
+    try {
+      tls = await CertificateStore.open(
+        {
+          certFile: config.certFile,
+          keyFile: config.keyFile,
+          ciphers: config.tlsCiphers,
+          clientCert: config.tlsClientCert,
+        },
+        (level, message) => bus.log(undefined, level, message),
+      );
+    } catch (err) {
+      process.stderr.write(`tsftpd: -Y ${config.tls}: ${(err as Error).message}\n`);
+      await auth.close();
+      return 2;
+    }
+    tls.watchFiles();
+    bus.log(undefined, 'INFO', `TLS certificate: ${tls.describe()}`);
+  }
+  const server = new FtpServer({ config, auth, anonymous, bus, tls });
   let addresses;
   try {
     addresses = await server.listen();
@@ -146,7 +167,10 @@ export async function runServer(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // SIGHUP reloads the certificate without dropping a session (docs/tls.md).
+    process.on('SIGHUP', () => void tls?.reload());
   });
+  tls?.close();
   await server.close();
   if (config.pidFile !== undefined) await unlink(config.pidFile).catch(() => undefined);
   return 0;

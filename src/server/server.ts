@@ -14,6 +14,10 @@ import { greeting } from '../commands/info.js';
 import type { ServerContext } from './context.js';
 import { MemoryStateStore } from '../policy/state.js';
 import { RateLimiters } from '../data/throttle.js';
+import type { CertificateStore } from '../tls/certificates.js';
+import type { SessionTls } from '../tls/session-tls.js';
+import { acceptImplicitTls, logHandshake } from '../tls/control.js';
+import type { TLSSocket } from 'node:tls';
 
 /** True when this host has an IPv6 address (for the banner line and EPSV 2). */
 export function hostHasIpv6(): boolean {
@@ -26,6 +30,8 @@ export interface ServerOptions {
   auth: AuthChain;
   anonymous?: AnonymousAccount;
   bus?: EventBus;
+  /** The certificate, when TLS is on (-Y > 0 or implicit TLS). */
+  tls?: CertificateStore;
 }
 
 /** The FTP server: listening sockets plus the set of live sessions. */
@@ -48,6 +54,7 @@ export class FtpServer {
       ipv6Available: hostHasIpv6(),
       processUid: typeof process.geteuid === 'function' ? process.geteuid() : -1,
       sessionCount: () => sessions.size,
+      tls: opts.tls,
       state: new MemoryStateStore(),
       rateLimiters: new RateLimiters(),
     };
@@ -61,22 +68,46 @@ export class FtpServer {
   /** Starts listening as -S/-4/-6 say; resolves with the bound addresses. */
   async listen(): Promise<net.AddressInfo[]> {
     const cfg = this.opts.config;
-    const host = cfg.bind.host ?? (cfg.ipv4Only ? '0.0.0.0' : '::');
-    const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => this.admit(socket));
-    server.maxConnections = cfg.maxClients + 64; // beyond this the kernel queue holds them; we reply 421 below
+    await this.listenOn(cfg.bind.host, cfg.bind.port, false);
+    for (const extra of cfg.implicitTls) await this.listenOn(extra.host, extra.port, true);
+    return this.listeners.map((l) => l.address() as net.AddressInfo);
+  }
+
+  private async listenOn(bindHost: string | undefined, port: number, implicitTls: boolean): Promise<void> {
+    const cfg = this.opts.config;
+    const host = bindHost ?? (cfg.ipv4Only ? '0.0.0.0' : '::');
+    const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
+      implicitTls ? this.admitImplicitTls(socket) : this.admit(socket),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host, port: cfg.bind.port, ipv6Only: cfg.ipv6Only, backlog: 511 }, () => {
+      server.listen({ host, port, ipv6Only: cfg.ipv6Only, backlog: 511 }, () => {
         server.off('error', reject);
         resolve();
       });
     });
     server.on('error', (err) => this.bus.log(undefined, 'ERROR', `listener error: ${String(err)}`));
     this.listeners.push(server);
-    return this.listeners.map((l) => l.address() as net.AddressInfo);
   }
 
-  private admit(socket: net.Socket): void {
+  /** Implicit FTPS: the TLS handshake comes first, then the usual admission and greeting. */
+  private admitImplicitTls(raw: net.Socket): void {
+    const store = this.context.tls;
+    raw.on('error', () => raw.destroy());
+    if (store === undefined || this.sessions.size >= this.opts.config.maxClients) {
+      raw.destroy();
+      return;
+    }
+    acceptImplicitTls(raw, store).then(
+      ({ socket, state }) => this.admit(socket, state),
+      (err: unknown) => {
+        this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
+        raw.destroy();
+      },
+    );
+  }
+
+  private admit(socket: net.Socket, tls?: SessionTls): void {
     const cfg = this.opts.config;
     socket.on('error', () => socket.destroy());
     const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
@@ -99,6 +130,10 @@ export class FtpServer {
     }
     this.perIp.set(ip, count + 1);
     const session = new Session(socket, this.context);
+    if (tls !== undefined) {
+      session.tls = tls;
+      logHandshake(session, tls, socket as TLSSocket);
+    }
     this.sessions.add(session);
     session.onClose(() => {
       this.sessions.delete(session);

@@ -57,6 +57,14 @@ export async function attachLimits(
         'ERR_POLICY',
         421,
         `I can't accept more than ${limits.maxSessions} connections as the same user`,
+        {
+          // The log names the rule (spec §4.2): the account's own max_sessions, else -y.
+          detail:
+            `Too many sessions for [${account.login}]: ` +
+            (account.maxSessions !== undefined && account.maxSessions > 0
+              ? `account limit max_sessions=${limits.maxSessions}`
+              : `per-user limit -y ${limits.maxSessions}`),
+        },
       );
     }
     s.onClose(() => state.release(key));
@@ -99,6 +107,22 @@ export async function recordQuota(s: Session, files: number, bytes: number): Pro
   if (s.quota === undefined || s.limits.quota === undefined) return [];
   try {
     return quotaStatusLines(await s.quota.update(files, bytes), s.limits.quota);
+  } catch (err) {
+    s.server.bus.log(s.ref, 'ERROR', `cannot update .ftpquota: ${String(err)}`);
+    return [];
+  }
+}
+
+/**
+ * Counts a finished upload unless it no longer fits, because another session of the account used
+ * the room meanwhile (spec §5.1: an overflow after the upload means the file is not saved).
+ * Returns the status lines, or undefined when the upload must be dropped.
+ */
+export async function reserveQuota(s: Session, files: number, bytes: number): Promise<string[] | undefined> {
+  if (s.quota === undefined || s.limits.quota === undefined) return [];
+  try {
+    const usage = await s.quota.reserve(files, bytes, s.limits.quota);
+    return usage === undefined ? undefined : quotaStatusLines(usage, s.limits.quota);
   } catch (err) {
     s.server.bus.log(s.ref, 'ERROR', `cannot update .ftpquota: ${String(err)}`);
     return [];

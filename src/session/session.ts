@@ -18,6 +18,7 @@ import { executeCommand, isDuringTransferVerb } from '../commands/table.js';
 import type { EffectiveLimits } from '../policy/limits.js';
 import type { QuotaFile } from '../policy/quota.js';
 import type { RateLimiter } from '../data/throttle.js';
+import type { SessionTls } from '../tls/session-tls.js';
 
 /** Longest command line in bytes (spec §2.1: PATH_MAX + 16). */
 export const MAX_LINE = 4112;
@@ -91,7 +92,7 @@ export class Session {
   uploadedBytes = 0;
   downloadedBytes = 0;
 
-  private readonly reader = new LineReader(MAX_LINE);
+  private reader = new LineReader(MAX_LINE);
   private readonly queue: ParsedCommand[] = [];
   private running = false;
   private closing = false;
@@ -99,8 +100,14 @@ export class Session {
   private lastRealActivity = Date.now();
   private readonly closeListeners: (() => void)[] = [];
 
+  /** The control connection; replaced by its TLS socket after AUTH TLS. */
+  socket: net.Socket;
+  /** TLS state once the control connection is encrypted (AUTH TLS or implicit TLS). */
+  tls?: SessionTls;
+  private readonly onDataListener = (chunk: Buffer): void => this.onData(chunk);
+
   constructor(
-    readonly socket: net.Socket,
+    socket: net.Socket,
     readonly server: ServerContext,
   ) {
     this.ipv6 = socket.remoteFamily === 'IPv6' && !(socket.remoteAddress ?? '').startsWith('::ffff:');
@@ -115,9 +122,8 @@ export class Session {
     this.idleSeconds = server.config.maxIdleSeconds;
     this.idleTimer = setTimeout(() => this.onIdle(), this.idleSeconds * 1000);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => this.close('Connection error'));
-    socket.on('close', () => this.close(''));
+    this.socket = socket;
+    this.listen(socket);
   }
 
   /** True once logged in (user or anonymous). */
@@ -194,6 +200,29 @@ export class Session {
     }
     this.server.bus.emit('disconnect', { session: this.ref, reason });
     for (const fn of this.closeListeners) fn();
+  }
+
+  private listen(socket: net.Socket): void {
+    socket.on('data', this.onDataListener);
+    socket.on('error', () => this.close('Connection error'));
+    socket.on('close', () => this.close(''));
+  }
+
+  /**
+   * Stops reading the current socket and forgets every unprocessed byte and queued command: after
+   * AUTH TLS, plaintext sent before the handshake must not be executed (spec §10).
+   */
+  holdInput(): void {
+    this.socket.pause();
+    this.socket.off('data', this.onDataListener);
+    this.queue.length = 0;
+    this.reader = new LineReader(MAX_LINE);
+  }
+
+  /** Continues the session on a new socket (the TLS socket that wraps the old one). */
+  adoptSocket(socket: net.Socket): void {
+    this.socket = socket;
+    this.listen(socket);
   }
 
   /** Drops the pending data-connection setup (a new PASV/PORT, ABOR, or the end of the session). */

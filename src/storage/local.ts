@@ -35,6 +35,22 @@ export interface LocalStorageOptions {
   tempTag: string;
 }
 
+/**
+ * Cuts a discarded in-place append back to the size the file had before it (spec §5.1: an upload
+ * stopped by the quota leaves nothing behind). The name is reopened without following symlinks and
+ * must still be the same inode, so a file swapped in meanwhile is never truncated.
+ */
+async function truncateAppend(a: { real: string; size: number; ino: number }): Promise<void> {
+  const fh = await fsp.open(a.real, C.O_WRONLY | C.O_NOFOLLOW).catch(() => undefined);
+  if (fh === undefined) return;
+  try {
+    const st = await fh.stat();
+    if (st.isFile() && st.ino === a.ino && st.size > a.size) await fh.truncate(a.size);
+  } finally {
+    await fh.close();
+  }
+}
+
 function entryFrom(name: string, st: Stats, linkTarget?: string): Entry {
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
   return {
@@ -174,7 +190,12 @@ export class LocalStorage implements Storage {
         await fh.close();
         throw new FtpError('ERR_NOT_FILE', 553, 'Not a regular file');
       }
-      return this.sink(p, fh.createWriteStream(), { previousSize: size, startOffset: size, created: false });
+      return this.sink(p, fh.createWriteStream(), {
+        previousSize: size,
+        startOffset: size,
+        created: false,
+        appended: { real, size, ino: st.ino },
+      });
     }
     // Everything else goes through a temp file renamed (or linked) over the target at commit.
     const temp = path.join(path.dirname(real), this.tempName());
@@ -236,6 +257,8 @@ export class LocalStorage implements Storage {
       temp?: string;
       real?: string;
       partial?: string;
+      /** An in-place append: the file, its size before the upload and its inode. */
+      appended?: { real: string; size: number; ino: number };
       autoRename?: boolean;
     },
   ): UploadSink {
@@ -251,6 +274,7 @@ export class LocalStorage implements Storage {
       previousSize: s.previousSize,
       startOffset: s.startOffset,
       created: s.created,
+      inPlace: s.temp === undefined,
       commit: async () => {
         done = true;
         await closed();
@@ -268,6 +292,7 @@ export class LocalStorage implements Storage {
         await closed();
         if (s.temp !== undefined) await fsp.unlink(s.temp).catch(() => undefined);
         else if (opts?.discard && s.partial !== undefined) await fsp.unlink(s.partial).catch(() => undefined);
+        else if (opts?.discard && s.appended !== undefined) await truncateAppend(s.appended);
       },
     };
   }

@@ -58,9 +58,17 @@ export interface UploadSink {
   startOffset: number;
   /** True when the upload adds a name (the target did not exist, STOU, or -r). */
   created: boolean;
+  /**
+   * True when data goes straight into the target (a new file, or an append), so a failed upload
+   * keeps what was written for a later resume, and the quota must count it.
+   */
+  inPlace: boolean;
   /** Makes the upload visible; returns the final virtual path (autorename may change it). */
   commit(): Promise<VPath>;
-  /** Gives up: temp files are removed, the previous content stays; `discard` also removes a partial new file. */
+  /**
+   * Gives up: temp files are removed, the previous content stays; `discard` also removes a partial
+   * new file and cuts an in-place append back to its previous size, so nothing of it remains.
+   */
   abort(opts?: { discard?: boolean }): Promise<void>;
 }
 

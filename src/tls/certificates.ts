@@ -1,0 +1,145 @@
+/**
+ * The server certificate (spec §10, -2/-J): loaded at start-up, reloaded on SIGHUP or when the
+ * files change, without dropping a session — sessions keep the context they started with, new
+ * ones get the new certificate. A reload that fails keeps the previous certificate and is logged.
+ * Each control session gets its own SecureContext (own session-ticket keys) so that a data
+ * connection can only resume a TLS session of *its* control connection (see session-binding.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import { unwatchFile, watchFile } from 'node:fs';
+import tls from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+
+/** TLS 1.2 is the floor (spec §10: SSLv3, TLS 1.0 and 1.1 are refused). */
+export const MIN_TLS_VERSION = 'TLSv1.2';
+
+/** What the certificate store needs from the configuration. */
+export interface CertificateOptions {
+  certFile: string;
+  keyFile?: string;
+  ciphers?: string;
+  /** Require and verify a client certificate against the certificates of the cert file. */
+  clientCert: boolean;
+}
+
+/** The PEM material of one load. */
+interface Material {
+  key: string;
+  cert: string;
+  /** Every certificate found in the files (the CA list for client-certificate checks). */
+  ca: string[];
+  subject: string;
+  validTo: string;
+}
+
+/** Friendly hint printed when no certificate exists. */
+export function missingCertificateHelp(file: string): string {
+  return (
+    `no TLS certificate at ${file}; give one with -2 cert.pem[,key.pem], ` +
+    `or make a self-signed one for testing with: tsftpd gencert ${file}`
+  );
+}
+
+async function load(opts: CertificateOptions): Promise<Material> {
+  const certText = await readFile(opts.certFile, 'utf8');
+  const keyText = opts.keyFile === undefined ? certText : await readFile(opts.keyFile, 'utf8');
+  const certs = certText.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const key = keyText.match(
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/,
+  )?.[0];
+  if (certs.length === 0) throw new Error(`${opts.certFile}: no PEM certificate found`);
+  if (key === undefined) throw new Error(`${opts.keyFile ?? opts.certFile}: no PEM private key found`);
+  const leaf = new X509Certificate(certs[0]!);
+  // Building a context now proves key and certificate match before anything is served with them.
+  tls.createSecureContext({ key, cert: certs.join('\n') });
+  return { key, cert: certs.join('\n'), ca: certs, subject: leaf.subject, validTo: leaf.validTo };
+}
+
+/** Holds the current certificate and makes per-session TLS contexts from it. */
+export class CertificateStore {
+  private material!: Material;
+  private watched: string[] = [];
+  private reloadTimer?: NodeJS.Timeout;
+
+  private constructor(
+    private readonly opts: CertificateOptions,
+    private readonly log: (level: 'INFO' | 'ERROR', message: string) => void,
+  ) {}
+
+  /** Loads the certificate; throws with a precise message when it is missing or broken. */
+  static async open(
+    opts: CertificateOptions,
+    log: (level: 'INFO' | 'ERROR', message: string) => void,
+  ): Promise<CertificateStore> {
+    const store = new CertificateStore(opts, log);
+    try {
+      store.material = await load(opts);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT')
+        throw new Error(missingCertificateHelp(opts.certFile));
+      throw err;
+    }
+    return store;
+  }
+
+  /** Subject and expiry of the current certificate (for the start-up log). */
+  describe(): string {
+    return `${this.material.subject.replace(/\n/g, ', ')} (valid until ${this.material.validTo})`;
+  }
+
+  /** Server-side TLS options shared by control and data connections. */
+  socketOptions(): Pick<tls.TlsOptions, 'requestCert' | 'rejectUnauthorized'> {
+    return { requestCert: this.opts.clientCert, rejectUnauthorized: this.opts.clientCert };
+  }
+
+  /** A new context with its own session-ticket keys (one per control session). */
+  newContext(): tls.SecureContext {
+    const m = this.material;
+    return tls.createSecureContext({
+      key: m.key,
+      cert: m.cert,
+      ca: this.opts.clientCert ? m.ca : undefined,
+      ciphers: this.opts.ciphers,
+      honorCipherOrder: true,
+      minVersion: MIN_TLS_VERSION,
+      maxVersion: 'TLSv1.3',
+      sessionTimeout: 3600,
+    });
+  }
+
+  /** Reloads the files; on failure the previous certificate stays in use. */
+  async reload(): Promise<boolean> {
+    try {
+      this.material = await load(this.opts);
+      this.log('INFO', `TLS certificate reloaded: ${this.describe()}`);
+      return true;
+    } catch (err) {
+      this.log('ERROR', `TLS certificate reload failed, keeping the previous one: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  /**
+   * Reloads when the certificate or key file changes. Polling the file's stat (every 2 s) also sees
+   * a file replaced by rename, which is how certbot and friends renew certificates.
+   */
+  watchFiles(): void {
+    const files = [this.opts.certFile, ...(this.opts.keyFile ? [this.opts.keyFile] : [])];
+    for (const file of files) {
+      watchFile(file, { persistent: false, interval: 2000 }, (now, before) => {
+        if (now.mtimeMs === before.mtimeMs && now.ino === before.ino && now.size === before.size) return;
+        clearTimeout(this.reloadTimer);
+        this.reloadTimer = setTimeout(() => void this.reload(), 500);
+        this.reloadTimer.unref();
+      });
+      this.watched.push(file);
+    }
+  }
+
+  /** Stops watching. */
+  close(): void {
+    clearTimeout(this.reloadTimer);
+    for (const file of this.watched) unwatchFile(file);
+    this.watched = [];
+  }
+}
