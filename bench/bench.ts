@@ -141,9 +141,11 @@ export async function runBenchmark(opts: BenchOptions, argv: string[], limits: L
     await snapshot.dispose();
     if (failed) log(`server logs kept in ${workDir}`);
     else {
-      await rm(workDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch((err: Error) => {
-        log(`could not remove ${workDir}: ${err.message}`);
-      });
+      await rm(workDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }).catch(
+        (err: Error) => {
+          log(`could not remove ${workDir}: ${err.message}`);
+        },
+      );
     }
   }
 }

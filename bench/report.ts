@@ -8,7 +8,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ratioChart } from './chart.js';
-import { ceilingLines, detailRows, HEADER, markdownTable, tableRows, type BenchResult } from './results.js';
+import {
+  ceilingLines,
+  detailRows,
+  HEADER,
+  markdownTable,
+  notRunLines,
+  tableRows,
+  type BenchResult,
+} from './results.js';
 
 /** Everything after this line in docs/performance.md survives regeneration. */
 export const END_MARK = '<!-- end of generated report: hand-written notes below are kept -->';
@@ -48,6 +56,7 @@ function verdicts(r: BenchResult): string[] {
 export function reportMarkdown(r: BenchResult, chartFile: string | undefined): string {
   const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const detail = detailRows(r);
+  const notes = [...notRunLines(r), ...r.notes];
   const lines = [
     '# Performance: tsftpd vs Pure-FTPd',
     '',
@@ -85,13 +94,15 @@ export function reportMarkdown(r: BenchResult, chartFile: string | undefined): s
     '',
     markdownTable(detail.header, detail.rows),
     '',
-    ...(r.notes.length > 0 ? ['### Notes', '', ...r.notes.map((n) => `- ${n}`), ''] : []),
+    ...(notes.length > 0 ? ['### Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
     '## How it is measured',
     '',
     '- `npm run build && npm run bench` (full, a few minutes); `-- --quick` for a short run; `-- --help` for options;',
     '  `-- --profile --tsftpd-only --only download,small-1` writes V8 CPU profiles to bench/profiles/ and',
     '  summarises them (`node dist/bench/profile-summary.js` prints them again).',
-    '- Each server runs alone, started fresh for each group, on 127.0.0.1 with the same data directory, the',
+    '- Rounds alternate between the servers (tsftpd, Pure-FTPd, tsftpd, ...); each round starts its server fresh,',
+    '  warms it up (unrecorded), measures once and stops every process of it, after waiting (at most 20 s, 4 min',
+    '  per run) for the CPUs to be mostly idle. Each server runs alone, on 127.0.0.1 with the same data directory, the',
     '  same virtual account (one SHA-512 crypt `$6$` hash from `openssl passwd -6`: tsftpd reads it from a',
     '  pureftpd.passwd file, Pure-FTPd from a `.pdb` built by `pure-pw mkdb`) and the same client code',
     '  (bench/ftp-client.ts, passive EPSV, 4 MiB read buffer).',

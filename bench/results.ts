@@ -109,6 +109,17 @@ export function markdownTable(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** Why values are missing: one line per server and group (rows of a group share the reason). */
+export function notRunLines(result: BenchResult): string[] {
+  const seen = new Set<string>();
+  for (const m of result.metrics) {
+    for (const [server, why] of Object.entries(m.notRun)) {
+      seen.add(`${server === 'tsftpd' ? 'tsftpd' : 'Pure-FTPd'} ${m.group}: not run: ${why}`);
+    }
+  }
+  return [...seen];
+}
+
 /** Throughput as a share of the loopback ceiling, one line per server and direction. */
 export function ceilingLines(result: BenchResult): string[] {
   const loop = result.metrics.filter((m) => m.shared);

@@ -115,7 +115,7 @@ export async function runGroup(
       if (why) {
         log(`${SERVER_NAMES[kind]} ${group}: not run: ${why}`);
         if (!g.samples.values.get(ids[0]!)?.[kind]) g.samples.skip(ids, kind, why);
-        g.base.notes.push(`${SERVER_NAMES[kind]} ${group}: round ${r + 1} and later not run: ${why}`);
+        else g.base.notes.push(`${SERVER_NAMES[kind]} ${group}: round ${r + 1} and later not run: ${why}`);
         stopped.add(kind);
         continue;
       }

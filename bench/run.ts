@@ -16,6 +16,7 @@ import {
   ceilingLines,
   detailRows,
   HEADER,
+  notRunLines,
   tableRows,
   textTable,
   toJson,
@@ -54,7 +55,8 @@ function printResult(result: BenchResult): void {
   if (ceiling.length > 0) out.push('', ...ceiling);
   const detail = detailRows(result);
   if (detail.rows.length > 0) out.push('', textTable(detail.header, detail.rows));
-  if (result.notes.length > 0) out.push('', 'notes:', ...result.notes.map((n) => `  - ${n}`));
+  const notes = [...notRunLines(result), ...result.notes];
+  if (notes.length > 0) out.push('', 'notes:', ...notes.map((n) => `  - ${n}`));
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

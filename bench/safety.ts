@@ -71,7 +71,7 @@ export async function skipReason(
     }
   }
   if (measured && kind === 'pureftpd') {
-    const seconds = (measured.openSeconds / measured.opened) * n * 1.5;
+    const seconds = (measured.openSeconds / measured.opened) * n * 2; // forking slows as processes pile up
     if (seconds > 240)
       return `estimated ${seconds.toFixed(0)} s to open ${n} sessions (over the 4-minute bound)`;
   }

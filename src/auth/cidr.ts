@@ -93,9 +93,22 @@ function maskBytes(bytes: Uint8Array, bits: number): Uint8Array {
   return out;
 }
 
-/** Parses `addr` or `addr/bits`; undefined for hostnames and anything malformed. */
+/**
+ * Parses `addr` or `addr/bits`, IPv6 also as `[addr]/bits` or `[addr/bits]` (the bracketed form is
+ * what a passwd line can hold, its fields being `:`-separated); undefined for hostnames and
+ * anything malformed.
+ */
 export function parseCidr(text: string): Cidr | undefined {
   const entry = text.trim();
+  const bracket = /^\[([^\]]*)\](.*)$/.exec(entry);
+  if (bracket !== null) {
+    const inner = bracket[1]!;
+    const rest = bracket[2]!;
+    if (!inner.includes(':') || (rest !== '' && (inner.includes('/') || !rest.startsWith('/'))))
+      return undefined;
+    const parsed = parseCidr(inner + rest);
+    return parsed === undefined ? undefined : { ...parsed, text: entry };
+  }
   const slash = entry.indexOf('/');
   const addrText = slash === -1 ? entry : entry.slice(0, slash);
   const raw = parseIPv4(addrText) ?? parseIPv6(addrText.replace(/%.*$/, ''));

@@ -60,10 +60,39 @@ function lenientNumber(field: string | undefined): number | undefined {
   return m === null ? 0 : Number(m[1]);
 }
 
+/** Index of the first IP-list field (allow_local_ip, spec §3.2). */
+const FIRST_IP_FIELD = 13;
+/** Index of the field after the IP lists (time_window). */
+const AFTER_IP_FIELDS = 17;
+
+/**
+ * Splits a passwd line into its `:`-separated fields. In the four IP-list fields a `:` inside
+ * square brackets belongs to an IPv6 entry (`[2001:db8::]/32`): a tsftpd extension, since a bare
+ * IPv6 address cannot be stored there (Pure-FTPd matches no IPv6 address at all, spec §4.2).
+ */
+export function splitPasswdFields(line: string): string[] {
+  const raw = line.split(':');
+  if (raw.length <= FIRST_IP_FIELD + 1 || !line.includes('[')) return raw;
+  const out = raw.slice(0, FIRST_IP_FIELD);
+  let open = false;
+  for (const piece of raw.slice(FIRST_IP_FIELD)) {
+    if (open) out[out.length - 1] += `:${piece}`;
+    else out.push(piece);
+    const field = out[out.length - 1]!;
+    open = out.length <= AFTER_IP_FIELDS && field.lastIndexOf('[') > field.lastIndexOf(']');
+  }
+  return out;
+}
+
+/** True when every `:` of an IP-list value is inside square brackets (see splitPasswdFields). */
+export function isStorableIpList(value: string): boolean {
+  return !/[[\]:]/.test(value.replace(/\[[^[\]]*\]/g, ''));
+}
+
 /** Parses one line (without its end of line); undefined when login..home are not all valid. */
 export function parsePasswdLine(line: string): PasswdRecord | undefined {
   const cut = line.search(/[\r\n]/);
-  const f = (cut === -1 ? line : line.slice(0, cut)).split(':');
+  const f = splitPasswdFields(cut === -1 ? line : line.slice(0, cut));
   const [login, hash, uid, gid, gecos, home] = f;
   // The server requires plain decimal ids and an absolute home (log_puredb.c); 0 is refused later.
   if (f.length < 6 || login === '' || hash === '' || !/^\d{1,10}$/.test(uid) || !/^\d{1,10}$/.test(gid)) {
@@ -104,8 +133,12 @@ export function parseTimeWindowHHMM(text: string): { begin: number; end: number 
 }
 
 /** Refuses characters that would end the line or the field (a forged extra account). */
-function field(value: string, name: string, colon: 'refuse' | 'underscore'): string {
+function field(value: string, name: string, colon: 'refuse' | 'underscore' | 'bracketed'): string {
   if (/[\r\n\0]/.test(value)) throw new RangeError(`passwd field ${name} contains a line break or NUL`);
+  if (colon === 'bracketed') {
+    if (!isStorableIpList(value)) throw new RangeError(`passwd field ${name} has ':' outside [brackets]`);
+    return value;
+  }
   if (!value.includes(':')) return value;
   // pure-pw turns `:` into `_` in login, gecos and home (filter_pw_line_sep).
   if (colon === 'underscore') return value.replaceAll(':', '_');
@@ -139,10 +172,10 @@ export function formatPasswdLine(r: PasswdRecord): string {
     positive(r.maxSessions, 'maxSessions'),
     opt(r.quotaFiles, 'quotaFiles'),
     opt(r.quotaBytes, 'quotaBytes'),
-    field(r.allowLocal ?? '', 'allowLocal', 'refuse'),
-    field(r.denyLocal ?? '', 'denyLocal', 'refuse'),
-    field(r.allowClient ?? '', 'allowClient', 'refuse'),
-    field(r.denyClient ?? '', 'denyClient', 'refuse'),
+    field(r.allowLocal ?? '', 'allowLocal', 'bracketed'),
+    field(r.denyLocal ?? '', 'denyLocal', 'bracketed'),
+    field(r.allowClient ?? '', 'allowClient', 'bracketed'),
+    field(r.denyClient ?? '', 'denyClient', 'bracketed'),
     time === undefined ? '' : `${time.begin}-${time.end}`,
   ].join(':');
 }

@@ -47,6 +47,8 @@ export class PasswdFileAuthenticator implements Authenticator {
 
   /** Reloads the file now if it changed (also used at start-up to fail early on a bad path). */
   async refresh(force = false): Promise<void> {
+    // A login that arrives while a reload runs must wait for it, not see the old (maybe empty) map.
+    if (this.loading !== undefined) return this.loading;
     if (!force && Date.now() - this.lastCheck < this.checkIntervalMs) return;
     this.loading ??= this.reload().finally(() => (this.loading = undefined));
     await this.loading;

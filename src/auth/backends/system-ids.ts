@@ -21,8 +21,10 @@ export class IdFile {
 
   /** The id of `name`, or undefined. */
   async lookup(name: string): Promise<number | undefined> {
-    if (Date.now() - this.lastCheck >= this.checkIntervalMs) {
-      this.loading ??= this.reload().finally(() => (this.loading = undefined));
+    // A lookup during a reload waits for it instead of reading the previous (maybe empty) map.
+    if (this.loading !== undefined) await this.loading;
+    else if (Date.now() - this.lastCheck >= this.checkIntervalMs) {
+      this.loading = this.reload().finally(() => (this.loading = undefined));
       await this.loading;
     }
     return this.ids.get(name);
