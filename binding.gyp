@@ -15,6 +15,11 @@
           "libraries": ["-lsodium"]
         }]
       ]
+    },
+    {
+      "target_name": "tsftpd_fs",
+      "sources": ["native/dirscan.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ],
   "conditions": [

@@ -7,6 +7,7 @@ const SUBCOMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<
   pw: () => import('./tools/pw/index.js'),
   quotacheck: () => import('./tools/quotacheck.js'),
   authd: () => import('./tools/authd.js'),
+  gencert: () => import('./tools/gencert.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

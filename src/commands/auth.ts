@@ -44,7 +44,7 @@ async function anonymousLogin(s: Session): Promise<Reply | void> {
     takeAnonymousSlot(s);
   } catch (err) {
     if (!(err instanceof FtpError)) throw err;
-    s.server.bus.log(s.ref, 'WARNING', `anonymous refused: ${err.text}`);
+    s.server.bus.log(s.ref, 'WARNING', `anonymous refused: ${err.detail ?? err.text}`);
     s.reply(err.reply, err.text);
     s.close(err.text);
     return;
@@ -57,7 +57,8 @@ async function finishLogin(s: Session, account: Account): Promise<Reply | void> 
     return await establishLogin(s, account);
   } catch (err) {
     if (err instanceof FtpError && err.reply === 421) {
-      if (err.detail) s.server.bus.log(s.ref, 'ERROR', err.detail);
+      // A policy refusal (session cap) is the rule working, not a server fault.
+      if (err.detail) s.server.bus.log(s.ref, err.code === 'ERR_POLICY' ? 'WARNING' : 'ERROR', err.detail);
       s.reply(421, err.text);
       s.close(err.text);
       return;

@@ -1,8 +1,8 @@
 /**
  * Listing commands: LIST NLST MLSD MLST and STAT <path> (RFC 959, RFC 3659 §7, spec §2.4).
- * Listings stream: names are read with opendir, entries are stat'ed in bounded batches and lines
- * are written with backpressure, so a 100,000-entry directory never sits in memory as lines and
- * never stalls other sessions. Every listing stops at -L's file limit and depth.
+ * A directory is read and lstat'ed in one background job (storage/scan.ts, bounded), then lines are
+ * formatted in batches and written with backpressure, so a 100,000-entry directory never sits in
+ * memory as lines and never stalls other sessions. Every listing stops at -L's file limit and depth.
  */
 import type net from 'node:net';
 import { raw, reply, type Reply, type ReplyLine } from '../session/reply.js';
@@ -25,7 +25,7 @@ import type { CommandSpec } from './spec.js';
 import { namePolicy, resolvePathArg } from './table.js';
 import { dotNamesReadable } from '../policy/names.js';
 import { runTransfer } from './transfer-run.js';
-import { ownerNames } from './owners.js';
+import { ownerResolver, type OwnerResolver } from './owners.js';
 
 /** Most names one directory scan keeps in memory for sorting (a hard bound whatever -L says). */
 const MAX_SCAN = 1_000_000;
@@ -87,6 +87,7 @@ interface ListState {
   truncated: boolean;
   now: Date;
   showDots: boolean;
+  owners: OwnerResolver;
 }
 
 function visibleName(st: ListState, name: string): boolean {
@@ -95,11 +96,11 @@ function visibleName(st: ListState, name: string): boolean {
   return st.showDots || !name.startsWith('.');
 }
 
-async function lineFor(st: ListState, e: Entry): Promise<string | undefined> {
+function lineFor(st: ListState, e: Entry): string | undefined {
   if (e.type === 'other') return undefined;
   const { flags } = st;
   if (!flags.long) return flags.classify ? e.name + classifySuffix(e) : e.name;
-  const names = await ownerNames(st.s, e.uid, e.gid);
+  const names = st.owners(e.uid, e.gid);
   return formatLongLine(e, { now: st.now, owner: names.owner, group: names.group, classify: flags.classify });
 }
 
@@ -130,7 +131,7 @@ async function emitEntries(st: ListState, entries: Entry[], out: LineSink): Prom
       st.truncated = true;
       return;
     }
-    const line = await lineFor(st, e);
+    const line = lineFor(st, e);
     if (line === undefined) continue;
     await out.write(line);
     st.count++;
@@ -157,37 +158,29 @@ async function listDirectory(
   depth: number,
 ): Promise<void> {
   const storage = st.s.storage!;
-  const names: string[] = [];
-  for await (const name of storage.names(dir)) {
-    if (!visibleName(st, name)) continue;
-    if (names.length >= MAX_SCAN) {
-      st.truncated = true;
-      break;
-    }
-    names.push(name);
+  // One background scan reads and lstat's the whole directory (storage/scan.ts).
+  const scanned = await storage.scan(dir, MAX_SCAN);
+  if (scanned.truncated) st.truncated = true;
+  let entries = scanned.entries.filter((e) => visibleName(st, e.name));
+  if (st.flags.all) {
+    for (const e of await storage.statMany(dir, ['.', '..'])) if (e) entries.push(e);
   }
-  if (st.flags.all) names.push('.', '..');
-  const needStats = st.flags.sortTime || st.flags.sortSize;
-  // -t/-S ties keep readdir order, as Pure-FTPd's ls does; otherwise names sort byte-wise.
-  let order = needStats ? names : sortNames(names);
-  const subdirs: string[] = [];
-  if (needStats) {
-    const all: Entry[] = [];
-    for (let i = 0; i < order.length; i += BATCH) {
-      for (const e of await storage.statMany(dir, order.slice(i, i + BATCH))) if (e) all.push(e);
-    }
-    const sorted = sortEntries(all, st.flags);
-    await emitEntries(st, sorted, out);
-    for (const e of sorted) if (e.type === 'dir' && e.name !== '.' && e.name !== '..') subdirs.push(e.name);
+  if (st.flags.sortTime || st.flags.sortSize) {
+    // -t/-S ties keep readdir order, as Pure-FTPd's ls does (the sort is stable).
+    entries = sortEntries(entries, st.flags);
   } else {
-    if (st.flags.reverse) order = order.reverse();
-    for (let i = 0; i < order.length && st.count < st.limit; i += BATCH) {
-      const batch = (await storage.statMany(dir, order.slice(i, i + BATCH))).filter((e): e is Entry => !!e);
-      await emitEntries(st, batch, out);
-      for (const e of batch) if (e.type === 'dir' && e.name !== '.' && e.name !== '..') subdirs.push(e.name);
-    }
-    if (order.length > 0 && st.count >= st.limit && order.length > st.count) st.truncated = true;
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    const order = sortNames(entries.map((e) => e.name));
+    if (st.flags.reverse) order.reverse();
+    entries = order.map((n) => byName.get(n)!);
   }
+  for (let i = 0; i < entries.length && st.count < st.limit; i += BATCH) {
+    await emitEntries(st, entries.slice(i, i + BATCH), out);
+  }
+  if (st.count >= st.limit && entries.length > st.count) st.truncated = true;
+  const subdirs = entries
+    .filter((e) => e.type === 'dir' && e.name !== '.' && e.name !== '..')
+    .map((e) => e.name);
   // Pure-FTPd's ls only descends with -l or -F (spec §2.4, observed).
   const descends = st.flags.recursive && (st.flags.long || st.flags.classify);
   const maxDepth = st.s.server.config.limitRecursion.depth;
@@ -261,7 +254,7 @@ async function listTarget(st: ListState, arg: string, out: LineSink, multiple: b
   }
 }
 
-function newState(s: Session, flags: ListFlags): ListState {
+async function newState(s: Session, flags: ListFlags): Promise<ListState> {
   const cfg = s.server.config;
   const dotsAllowed = dotNamesReadable(namePolicy(s));
   return {
@@ -272,6 +265,7 @@ function newState(s: Session, flags: ListFlags): ListState {
     truncated: false,
     now: new Date(),
     showDots: dotsAllowed && (flags.all || cfg.displayDotFiles),
+    owners: await ownerResolver(s),
   };
 }
 
@@ -284,7 +278,7 @@ function finalLines(st: ListState): string[] {
 async function list(s: Session, arg: string): Promise<Reply | void> {
   const { flags, patterns, multiple } = parseListArgs(arg);
   if (s.server.config.displayDotFiles) flags.all = true;
-  const st = newState(s, flags);
+  const st = await newState(s, flags);
   return runTransfer(s, {
     direction: 'download',
     path: s.cwd,
@@ -375,31 +369,19 @@ async function mlsd(s: Session, _arg: string, p: VPath): Promise<Reply | void> {
         await out.write(mlsxLine(mlsxFacts(up, { kind: 'pdir', anonymous: s.anonymous }), '..'));
         count++;
       }
-      let batch: string[] = [];
-      const flushBatch = async (): Promise<void> => {
-        for (const entry of await storage.statMany(p, batch)) {
-          if (entry === undefined) continue;
-          if (count >= limit) {
-            truncated = true;
-            return;
-          }
-          await out.write(
-            mlsxLine(
-              mlsxFacts(entry, { anonymous: s.anonymous, symlinkTarget: entry.linkTarget }),
-              entry.name,
-            ),
-          );
-          count++;
+      // One background scan, bounded by -L (+1 to tell "exactly the limit" from "more") unless hidden
+      // dot-names may be skipped, then by the hard scan bound.
+      const scanned = await storage.scan(p, showDots ? Math.max(0, limit - count) + 1 : MAX_SCAN);
+      for (const entry of scanned.entries) {
+        if (CONTROL_CHARS.test(entry.name) || (!showDots && entry.name.startsWith('.'))) continue;
+        if (count >= limit) {
+          truncated = true;
+          break;
         }
-        batch = [];
-      };
-      for await (const name of storage.names(p)) {
-        if (CONTROL_CHARS.test(name) || (!showDots && name.startsWith('.'))) continue;
-        batch.push(name);
-        if (batch.length >= BATCH) await flushBatch();
-        if (truncated) break;
+        const facts = mlsxFacts(entry, { anonymous: s.anonymous, symlinkTarget: entry.linkTarget });
+        await out.write(mlsxLine(facts, entry.name));
+        count++;
       }
-      if (!truncated) await flushBatch();
       await out.flush();
       await new Promise<void>((resolve) => data.end(resolve));
       return data.bytesWritten;
@@ -428,7 +410,7 @@ async function mlst(s: Session, arg: string, p: VPath): Promise<Reply> {
 /** STAT <path>: the LIST output on the control connection (spec §2.3). */
 export async function statListing(s: Session, arg: string): Promise<Reply> {
   const { flags, patterns, multiple } = parseListArgs(arg);
-  const st = newState(s, flags);
+  const st = await newState(s, flags);
   const lines: ReplyLine[] = [];
   const out: LineSink = { write: async (line) => void lines.push(raw(line)) };
   for (const pattern of patterns.length > 0 ? patterns : ['.']) {

@@ -40,13 +40,12 @@ async function names(): Promise<NameCache> {
   return loading;
 }
 
-/** Owner and group columns for one entry as this session may see them. */
-export async function ownerNames(
-  s: Session,
-  uid: number,
-  gid: number,
-): Promise<{ owner: string; group: string }> {
-  if (s.chrooted || s.anonymous) return { owner: String(uid), group: String(gid) };
+/** Maps an entry's uid/gid to the owner and group columns. */
+export type OwnerResolver = (uid: number, gid: number) => { owner: string; group: string };
+
+/** The owner/group resolver of a session for one listing (names loaded once, then synchronous). */
+export async function ownerResolver(s: Session): Promise<OwnerResolver> {
+  if (s.chrooted || s.anonymous) return (uid, gid) => ({ owner: String(uid), group: String(gid) });
   const c = await names();
-  return { owner: c.users.get(uid) ?? String(uid), group: c.groups.get(gid) ?? String(gid) };
+  return (uid, gid) => ({ owner: c.users.get(uid) ?? String(uid), group: c.groups.get(gid) ?? String(gid) });
 }

@@ -38,6 +38,9 @@ function prot(s: Session, arg: string): Reply {
     s.tls.prot = 'P';
     return reply(200, `Protection level ${level} not understood. Fallback to "private"`);
   }
+  // The reply tells the client that data connections are now clear (spec §10): the level must say
+  // the same, or a client that believes it opens a plain data connection the server wants as TLS.
+  s.tls.prot = 'C';
   return reply(534, 'Fallback to [C]');
 }
 

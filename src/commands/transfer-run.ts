@@ -105,11 +105,21 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
       abort.signal.addEventListener('abort', onAbort, { once: true });
       try {
         secured = await secureDataConnection(raw, s.tls, job.direction, s.server.config.tlsSessionBinding);
+      } catch (err) {
+        // secureDataConnection closes a refused connection itself, gently (see closeRefused).
+        data = undefined;
+        throw err;
       } finally {
         abort.signal.removeEventListener('abort', onAbort);
       }
       data = secured.socket;
     }
+    // Errors reach the mover through its writes and reads; this listener only keeps a reset data
+    // connection from becoming an uncaught 'error' event. ABOR/QUIT destroy the connection, which
+    // unblocks a mover that waits for a client that stopped reading.
+    const socket = data;
+    socket.on('error', () => undefined);
+    abort.signal.addEventListener('abort', () => socket.destroy(), { once: true });
     const started = Date.now();
     bytes = await job.move(data, abort.signal);
     const seconds = (Date.now() - started) / 1000;

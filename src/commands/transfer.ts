@@ -5,6 +5,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
+import { sendFile } from '../data/sendfile.js';
 import { FtpError, errnoText } from '../errors.js';
 import { throttle } from '../data/throttle.js';
 import { checkRatio } from '../policy/ratio.js';
@@ -14,7 +15,7 @@ import { fromNetworkAscii, toNetworkAscii } from '../data/ascii.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
 import { parentOf } from '../storage/jail.js';
-import type { UploadSink, VPath } from '../storage/types.js';
+import type { ReadHandle, UploadSink, VPath } from '../storage/types.js';
 import type { CommandSpec } from './spec.js';
 import { rateLine, runTransfer } from './transfer-run.js';
 import { dataSetupCommands } from './data-setup.js';
@@ -44,43 +45,57 @@ function doneLines(s: Session, bytes: number, seconds: number): string[] {
 async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
   const offset = takeRest(s);
   if (s.type === 'A' && offset > 1) return reply(503, 'ASCII resume is unsafe, please delete the file first');
-  let handle;
+  let handle: ReadHandle;
   try {
-    const e = await s.storage!.stat(p);
-    if (e.type !== 'file') return reply(550, 'I can only retrieve regular files');
-    if (offset === e.size && offset > 0) {
-      s.clearData();
-      return reply(226, 'Nothing left to download');
-    }
-    if (offset > e.size) {
-      return reply(
-        554,
-        `Restart offset ${offset} is too large for file size ${e.size}.`,
-        'Restart offset reset to 0',
-      );
-    }
-    if (s.limits.ratio !== undefined) {
-      checkRatio(s.limits.ratio, s.uploadedBytes, s.downloadedBytes, e.size - offset);
-    }
-    // The file is checked before the data connection, as Pure-FTPd does: a missing file is 550, not 425.
-    if (s.data === undefined) return reply(425, 'No data connection');
+    // One open gives the type and size (no separate stat: fewer thread-pool round trips per file).
     handle = await s.storage!.openRead(p, offset);
   } catch (err) {
-    if (err instanceof FtpError && err.code === 'ERR_POLICY') throw err;
+    if (err instanceof FtpError && err.code === 'ERR_NOT_FILE') return reply(550, err.text);
     return reply(550, `Can't open ${arg}: ${errnoText(err)}`);
   }
-  const remaining = handle.size - offset;
-  const source = handle.stream;
+  const size = handle.size;
+  let refusal: Reply | undefined;
+  if (offset === size && offset > 0) {
+    s.clearData();
+    refusal = reply(226, 'Nothing left to download');
+  } else if (offset > size) {
+    refusal = reply(
+      554,
+      `Restart offset ${offset} is too large for file size ${size}.`,
+      'Restart offset reset to 0',
+    );
+  } else if (s.data === undefined) {
+    // The file is checked before the data connection, as Pure-FTPd does: a missing file is 550, not 425.
+    refusal = reply(425, 'No data connection');
+  }
+  try {
+    if (s.limits.ratio !== undefined && refusal === undefined) {
+      checkRatio(s.limits.ratio, s.uploadedBytes, s.downloadedBytes, size - offset);
+    }
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  if (refusal !== undefined) {
+    await handle.close();
+    return refusal;
+  }
+  const remaining = size - offset;
+  let source: Readable | undefined;
   return runTransfer(s, {
     direction: 'download',
     path: p,
     offset,
-    total: handle.size,
+    total: size,
     after150: remaining > 4096 ? [`${(remaining / 1024).toFixed(1)} kbytes to download`] : [],
     move: async (data, signal) => {
       const stages: Transform[] = [];
       if (s.type === 'A') stages.push(toNetworkAscii());
       if (s.rates.down !== undefined) stages.push(throttle(s.rates.down));
+      if (stages.length === 0 && handle.file !== undefined) {
+        return sendFile(handle.file, data, offset, remaining, signal);
+      }
+      source = handle.stream();
       await pump(source, stages, data, signal);
       return data.bytesWritten;
     },
@@ -89,7 +104,8 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
       return reply(226, ...doneLines(s, bytes, seconds));
     },
     fail: async () => {
-      source.destroy();
+      if (source !== undefined) source.destroy();
+      else await handle.close();
     },
   });
 }

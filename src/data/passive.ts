@@ -88,6 +88,8 @@ export class PassiveListener {
   }
 
   private onConnection(s: net.Socket): void {
+    // A reset before the transfer takes the socket must not become an uncaught 'error' event.
+    s.on('error', () => s.destroy());
     const ip = s.remoteAddress ?? '';
     if (
       this.closed ||

@@ -159,6 +159,11 @@ export async function runServer(argv: string[]): Promise<number> {
   process.stdout.write(
     `tsftpd: serving FTP on ftp://${describeListen(config, port)} (${anonText}) - ${hint}\n`,
   );
+  // The implicit-TLS listeners follow the main one (server.listen order); port 0 shows the real port.
+  for (const a of addresses.slice(1)) {
+    const host = a.address.includes(':') ? `[${a.address}]` : a.address;
+    process.stdout.write(`tsftpd: serving implicit FTPS on ftps://${host}:${a.port}\n`);
+  }
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

@@ -42,6 +42,8 @@ export class FtpServer {
   private readonly perIp = new Map<string, number>();
   private readonly listeners: net.Server[] = [];
   private readonly warnedIps = new Set<string>();
+  /** Implicit-TLS connections still in their handshake (up to 30 s each): they count against -c. */
+  private pendingHandshakes = 0;
 
   constructor(private readonly opts: ServerOptions) {
     this.bus = opts.bus ?? new EventBus();
@@ -94,17 +96,22 @@ export class FtpServer {
   private admitImplicitTls(raw: net.Socket): void {
     const store = this.context.tls;
     raw.on('error', () => raw.destroy());
-    if (store === undefined || this.sessions.size >= this.opts.config.maxClients) {
+    // Counting handshakes in progress keeps a flood of connections that never finish theirs from
+    // holding unbounded sockets and TLS state while the session count still looks low.
+    if (store === undefined || this.sessions.size + this.pendingHandshakes >= this.opts.config.maxClients) {
       raw.destroy();
       return;
     }
-    acceptImplicitTls(raw, store).then(
-      ({ socket, state }) => this.admit(socket, state),
-      (err: unknown) => {
-        this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
-        raw.destroy();
-      },
-    );
+    this.pendingHandshakes++;
+    acceptImplicitTls(raw, store)
+      .then(
+        ({ socket, state }) => this.admit(socket, state),
+        (err: unknown) => {
+          this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
+          raw.destroy();
+        },
+      )
+      .finally(() => this.pendingHandshakes--);
   }
 
   private admit(socket: net.Socket, tls?: SessionTls): void {

@@ -29,7 +29,9 @@ export function takeAnonymousSlot(s: Session): void {
   const max = s.server.config.perUserLimits?.anonymous;
   if (max === undefined) return;
   if (!s.server.state.acquire('\0anonymous', max)) {
-    throw new FtpError('ERR_POLICY', 421, `I can't accept more than ${max} connections as the same user`);
+    throw new FtpError('ERR_POLICY', 421, `I can't accept more than ${max} connections as the same user`, {
+      detail: `Too many anonymous sessions: per-user limit -y allows ${max}`,
+    });
   }
   s.onClose(() => s.server.state.release('\0anonymous'));
 }

@@ -79,12 +79,13 @@ export async function readMessageFile(storage: Storage, p: string): Promise<stri
     const h = await storage.openRead(p, 0);
     const chunks: Buffer[] = [];
     let total = 0;
-    for await (const chunk of h.stream as AsyncIterable<Buffer>) {
+    const stream = h.stream();
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       chunks.push(chunk);
       total += chunk.length;
       if (total >= MESSAGE_MAX_BYTES) break;
     }
-    h.stream.destroy();
+    stream.destroy();
     const text = Buffer.concat(chunks).subarray(0, MESSAGE_MAX_BYTES).toString('utf8');
     const out: string[] = [];
     for (const line of text.split('\n')) {

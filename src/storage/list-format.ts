@@ -34,6 +34,14 @@ function typeChar(entry: Pick<Entry, 'type' | 'mode'>): string {
 
 /** The 10-character `drwxr-sr-t` mode column, with s/S, s/S and t/T for setuid, setgid and sticky. */
 export function modeString(entry: Pick<Entry, 'type' | 'mode'>): string {
+  // The type letter comes from entry.type, which st_mode's format bits determine: mode is the key.
+  const key =
+    entry.mode * 4 +
+    (entry.type === 'file' ? 0 : entry.type === 'dir' ? 1 : entry.type === 'symlink' ? 2 : 3);
+  return modeMemo.get(key) ?? remember(modeMemo, key, computeModeString(entry));
+}
+
+function computeModeString(entry: Pick<Entry, 'type' | 'mode'>): string {
   const m = entry.mode;
   const bit = (mask: number, c: string): string => (m & mask ? c : '-');
   const special = (exec: number, flag: number, on: string): string => {
@@ -72,8 +80,24 @@ export function classifySuffix(entry: Pick<Entry, 'type' | 'mode'>): string {
   return entry.mode & 0o101 ? '*' : '';
 }
 
+/** Memo tables: listings repeat the same owners, modes and minutes thousands of times. */
+const MEMO_LIMIT = 4096;
+const idMemo = new Map<string, string>();
+const modeMemo = new Map<number, string>();
+const minuteMemo = new Map<number, LocalParts>();
+
+function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
 /** `%-10.10s`: owner/group names are cut to 10 bytes and padded to 10 (never splitting a character). */
 function idField(name: string): string {
+  return idMemo.get(name) ?? remember(idMemo, name, computeIdField(name));
+}
+
+function computeIdField(name: string): string {
   let out = '';
   let bytes = 0;
   for (const ch of name) {
@@ -98,13 +122,17 @@ const zoneFormatters = new Map<string, Intl.DateTimeFormat>();
 
 function localParts(date: Date, timezone: string | undefined): LocalParts {
   if (timezone === undefined) {
-    return {
+    // Local-time getters are slow (a time-zone lookup each); files share minutes, so memoise them.
+    const minute = Math.floor(date.getTime() / 60_000);
+    const hit = minuteMemo.get(minute);
+    if (hit !== undefined) return hit;
+    return remember(minuteMemo, minute, {
       year: date.getFullYear(),
       month: date.getMonth(),
       day: date.getDate(),
       hour: date.getHours(),
       minute: date.getMinutes(),
-    };
+    });
   }
   let formatter = zoneFormatters.get(timezone);
   if (formatter === undefined) {

@@ -25,10 +25,15 @@ export interface Entry {
   linkTarget?: string;
 }
 
-/** An open file for download. */
+/** An open file for download: read it with `file` (fast path) or `stream()`, never both. */
 export interface ReadHandle {
   size: number;
-  stream: Readable;
+  /** The open file (local storage); the caller closes it, or hands it to sendFile(). */
+  file?: import('node:fs/promises').FileHandle;
+  /** A stream from the offset given to openRead(); it closes the file when done. */
+  stream(): Readable;
+  /** Releases the file when it will not be read. */
+  close(): Promise<void>;
 }
 
 /** How an upload writes its target (spec §2.3 STOR/APPE/STOU, §6.4 -0 and -r). */
@@ -86,6 +91,8 @@ export interface Storage {
   lstat(p: VPath): Promise<Entry>;
   /** Names in a directory, in readdir order, streamed (the directory is never loaded whole). */
   names(p: VPath): AsyncIterable<string>;
+  /** Every entry of a directory (lstat'ed, readdir order), at most `max`; one background job. */
+  scan(dir: VPath, max: number): Promise<{ entries: Entry[]; truncated: boolean }>;
   /** lstat of each name in a directory, with bounded concurrency, in the order given. */
   statMany(dir: VPath, names: readonly string[]): Promise<(Entry | undefined)[]>;
   openRead(p: VPath, offset: number): Promise<ReadHandle>;

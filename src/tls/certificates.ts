@@ -3,12 +3,12 @@
  * files change, without dropping a session — sessions keep the context they started with, new
  * ones get the new certificate. A reload that fails keeps the previous certificate and is logged.
  * Each control session gets its own SecureContext (own session-ticket keys) so that a data
- * connection can only resume a TLS session of *its* control connection (see session-binding.ts).
+ * connection can only resume a TLS session of *its* control connection (see session-tls.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile } from 'node:fs';
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 
 /** TLS 1.2 is the floor (spec §10: SSLv3, TLS 1.0 and 1.1 are refused). */
 export const MIN_TLS_VERSION = 'TLSv1.2';
@@ -104,6 +104,10 @@ export class CertificateStore {
       minVersion: MIN_TLS_VERSION,
       maxVersion: 'TLSv1.3',
       sessionTimeout: 3600,
+      // OpenSSL refuses to resume a session when a client certificate is requested and no session
+      // id context is set ("session id context uninitialized"): without it, -J -C: would break every
+      // PROT P data connection. A random one per context also ties sessions to this control session.
+      sessionIdContext: randomBytes(16).toString('hex'),
     });
   }
 

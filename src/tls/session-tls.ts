@@ -22,6 +22,8 @@ const SESSION_CACHE_SIZE = 16;
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** Upper bound of the wait for TLS to decode what the TCP FIN left buffered (a stalled reader). */
 const CLOSE_NOTIFY_WAIT_MS = 30_000;
+/** How long a refused data connection is kept open (reading and discarding) to close it cleanly. */
+const REFUSAL_LINGER_MS = 2000;
 
 /** The TLS state of one control session. */
 export interface SessionTls {
@@ -89,13 +91,30 @@ export function serverHandshake(raw: net.Socket | Duplex, state: SessionTls): Pr
     socket.once('error', onError);
     socket.once('close', onClose);
     socket.once('secure', () => {
-      if (state.store.socketOptions().requestCert && !socket.authorized) {
-        return fail(new Error(`client certificate refused: ${String(socket.authorizationError ?? 'none')}`));
+      if (state.store.socketOptions().requestCert) {
+        const refusal = clientCertificateError(socket);
+        if (refusal !== undefined) return fail(new Error(`client certificate refused: ${refusal}`));
       }
       cleanup();
       resolve(socket);
     });
   });
+}
+
+/**
+ * Why the client certificate is not acceptable (-J -C:, spec §10), undefined when it verified.
+ * Node's certificate callback accepts every chain and leaves the verdict to JavaScript: tls.Server
+ * reads it from the handle in its own 'secure' handler (`authorized` is set there), which a
+ * TLSSocket built by hand never runs. So this asks the handle the same way; anything unexpected
+ * counts as a refusal.
+ */
+function clientCertificateError(socket: tls.TLSSocket): string | undefined {
+  const handle = (socket as unknown as { ssl?: { verifyError?: () => (Error & { code?: string }) | null } })
+    .ssl;
+  if (typeof handle?.verifyError !== 'function') return 'cannot check it';
+  const err = handle.verifyError();
+  if (err !== null && err !== undefined) return err.code ?? err.message;
+  return socket.getPeerCertificate().raw === undefined ? 'none given' : undefined;
 }
 
 /** Records what the control handshake negotiated (for the log and SNI-aware backends). */
@@ -170,6 +189,21 @@ class CloseNotifyRelay extends Duplex {
   }
 }
 
+/**
+ * Ends a refused data connection with close_notify instead of a reset: destroying a socket that
+ * holds unread upload bytes makes the kernel send RST, and the client then reports "connection
+ * reset" without ever reading the 425 that explains the refusal (plain Python ftplib in passive
+ * mode did). What the client sends meanwhile is read and discarded, for a bounded time.
+ */
+function closeRefused(socket: tls.TLSSocket): void {
+  const timer = setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.on('error', () => socket.destroy());
+  socket.resume();
+  socket.end();
+}
+
 /** A secured data connection and, for uploads, whether it ended without close_notify. */
 export interface SecureData {
   socket: tls.TLSSocket;
@@ -193,8 +227,9 @@ export async function secureDataConnection(
       detail: `data TLS handshake: ${(err as Error).message}`,
     });
   }
+  if (relay) relay.tls = socket;
   if (binding && !socket.isSessionReused()) {
-    socket.destroy();
+    closeRefused(socket);
     throw new FtpError(
       'ERR_DATA_CONNECTION',
       425,
@@ -202,6 +237,5 @@ export async function secureDataConnection(
       { detail: 'TLS session binding: the data connection did not resume the control session' },
     );
   }
-  if (relay) relay.tls = socket;
   return { socket, truncated: () => relay?.truncated === true };
 }

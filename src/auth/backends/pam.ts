@@ -9,9 +9,8 @@
  * such as pam_access or pam_tally that key on the remote host.
  */
 import { access } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { loadAddon } from '../../native-addons.js';
 import { MAX_PASSWORD_LENGTH } from '../hashes/index.js';
 import { isAcceptableLogin } from '../passwd-line.js';
 import type { AuthResult, Authenticator, Credentials } from '../types.js';
@@ -41,7 +40,6 @@ export const DEFAULT_PAM_SERVICE = 'pure-ftpd';
 const MAX_CONCURRENT = 2;
 /** Longest a transaction may take before the login is refused (a stuck network module). */
 const TRANSACTION_TIMEOUT_MS = 30_000;
-const ADDON = join('build', 'Release', 'tsftpd_pam.node');
 /** Where PAM service files live (Linux-PAM). */
 const PAM_DIR = '/etc/pam.d';
 
@@ -50,22 +48,9 @@ export function isValidPamService(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name);
 }
 
-/** Loads the addon from the package root (found by walking up from this file). */
-async function loadAddon(): Promise<PamAddon> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, ADDON);
-    const found = await access(candidate).then(
-      () => true,
-      () => false,
-    );
-    if (found) return createRequire(import.meta.url)(candidate) as PamAddon;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new Error(`${ADDON} not found: install libpam0g-dev (PAM headers) and run "npm install"`);
-    }
-    dir = parent;
-  }
+/** Loads the addon (built only where the PAM headers exist). */
+function loadPamAddon(): Promise<PamAddon> {
+  return loadAddon<PamAddon>('tsftpd_pam', 'install libpam0g-dev (PAM headers) and run "npm install"');
 }
 
 /** Options of the PAM backend. */
@@ -102,7 +87,7 @@ export class PamAuthenticator implements Authenticator {
       this.log('WARNING', `pam: ${serviceFile} does not exist; PAM will use its "other" service instead`),
     );
     // Loaded now so a missing addon is reported at start-up, not at the first login.
-    this.addon = (opts.addon ?? loadAddon()).catch((err: unknown) => {
+    this.addon = (opts.addon ?? loadPamAddon()).catch((err: unknown) => {
       this.log(
         'ERROR',
         `pam: PAM support is not available (${(err as Error).message}); -l pam answers "unknown"`,

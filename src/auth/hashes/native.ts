@@ -4,10 +4,7 @@
  * The addon is found by walking up from this file to the package root, so the same code works from
  * src/ (ts-node style) and from dist/src/ (compiled).
  */
-import { access } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadAddon } from '../../native-addons.js';
 
 /** The functions exported by build/Release/tsftpd_crypt.node. */
 export interface CryptAddon {
@@ -25,37 +22,7 @@ export interface CryptAddon {
   ): Promise<string | null>;
 }
 
-const ADDON = join('build', 'Release', 'tsftpd_crypt.node');
-let loading: Promise<CryptAddon> | undefined;
-
-/** True when the path exists (async: this may first run during a login). */
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** The built addon under the nearest ancestor that holds package.json and the addon, or undefined. */
-async function findAddonPath(): Promise<string | undefined> {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if ((await exists(join(dir, 'package.json'))) && (await exists(join(dir, ADDON))))
-      return join(dir, ADDON);
-    const parent = dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
-}
-
 /** Loads the addon once; rejects with a clear error when it was not built (`npm install` builds it). */
 export function cryptAddon(): Promise<CryptAddon> {
-  loading ??= findAddonPath().then((path) => {
-    if (path === undefined) {
-      loading = undefined;
-      throw new Error(`tsftpd_crypt native addon not found (${ADDON}); run "npm install" to build it`);
-    }
-    return createRequire(import.meta.url)(path) as CryptAddon;
-  });
-  return loading;
+  return loadAddon<CryptAddon>('tsftpd_crypt', 'run "npm install" to build it (needs libcrypt-dev)');
 }

@@ -4,7 +4,7 @@
  * a setting (on usermod), `-u name` also sets the gid, `-D` once given keeps later `-d` unchrooted.
  * Parsing stops at the first bad option with pure-pw's message and exit status 1.
  */
-import { parseTimeWindowHHMM } from '../../auth/passwd-line.js';
+import { isStorableIpList, parseTimeWindowHHMM } from '../../auth/passwd-line.js';
 import { getopt } from '../getopt.js';
 import { errorLine, toBinary } from '../output.js';
 import { cUnsigned, groupByName, userByName } from '../system-db.js';
@@ -82,12 +82,15 @@ function text(value: string, option: string): string {
   return toBinary(value);
 }
 
-/** An IP list: stored verbatim, but a `:` would split the passwd line into wrong fields. */
+/**
+ * An IP list: stored verbatim, but a bare `:` would split the passwd line into wrong fields; IPv6
+ * entries are written in brackets (`[2001:db8::]/32`), a tsftpd extension.
+ */
 function ipList(value: string, option: string): string {
   text(value, option);
-  if (value.includes(':')) {
+  if (!isStorableIpList(value)) {
     throw new PwUsageError(
-      `-${option}: ':' cannot be stored in a passwd file (IPv6 lists are not supported)`,
+      `-${option}: ':' cannot be stored in a passwd file; write IPv6 entries in brackets: [2001:db8::]/32`,
       1,
     );
   }

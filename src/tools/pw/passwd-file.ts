@@ -4,7 +4,7 @@
  * and a change rewrites the whole file through `<file>.tmp` (O_EXCL, 0600, fsync, rename) with
  * every other line copied byte-for-byte and the changed account appended at the end.
  */
-import { type PasswdRecord } from '../../auth/passwd-line.js';
+import { splitPasswdFields, type PasswdRecord } from '../../auth/passwd-line.js';
 import { AtomicWriter, TempFileBusyError, hasCode } from '../atomic-file.js';
 import { readLineBatches, stripCarriageReturn } from '../line-reader.js';
 import { errorLine, strerror, toBinary } from '../output.js';
@@ -21,7 +21,7 @@ export function tempNameOf(file: string): string {
  * quotas count when their field is non-empty, ratios and max sessions only when > 0.
  */
 export function parsePwLine(line: string): PasswdRecord | undefined {
-  const f = line.split(':');
+  const f = splitPasswdFields(line);
   if (f.length < 6 || f[0] === '' || f[1] === '' || f[2] === '' || f[3] === '') return undefined;
   const uid = Number(cUnsigned(f[2], 32));
   const gid = Number(cUnsigned(f[3], 32));
