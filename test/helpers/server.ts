@@ -13,6 +13,7 @@ import { FtpServer } from '../../src/server/server.js';
 import { EventBus } from '../../src/telemetry/bus.js';
 import { buildAuthChain } from '../../src/auth/build.js';
 import { resolveAnonymous } from '../../src/auth/anonymous.js';
+import { CertificateStore } from '../../src/tls/certificates.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +24,8 @@ export interface TestUser {
   /** Home relative to the test dir (default `home/<login>`); chrooted unless chroot is false. */
   home?: string;
   chroot?: boolean;
+  /** Start directory inside a chrooted home (written after `/./`, created unless `home` is absent). */
+  start?: string;
   /** Extra passwd fields after home (bandwidth, quota, ...), raw. */
   extra?: string;
 }
@@ -41,6 +44,8 @@ export interface TestServerOptions {
 /** A running test server. */
 export interface TestServer {
   port: number;
+  /** Ports of every listener: the main one first, then the implicit-TLS ones (--implicit-tls). */
+  ports: number[];
   host: string;
   /** Temp directory holding everything. */
   dir: string;
@@ -82,8 +87,8 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   const lines: string[] = [];
   for (const u of users) {
     const home = path.join(dir, u.home ?? path.join('home', u.login));
-    await mkdir(home, { recursive: true });
-    const marker = u.chroot === false ? '' : '/./';
+    await mkdir(path.join(home, u.start ?? ''), { recursive: true });
+    const marker = u.chroot === false ? '' : `/./${u.start ?? ''}`;
     const hash = await sha512Hash(u.password);
     lines.push(`${u.login}:${hash}:${TEST_UID}:${TEST_GID}::${home}${marker}:${u.extra ?? ''}`);
   }
@@ -101,10 +106,24 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   bus.on('log', (e) => logs.push(`[${e.level}] ${e.message}`));
   const auth = buildAuthChain(config, bus, { PURE_DBFILE: path.join(dir, 'none.pdb') });
   const anonymous = opts.anonymous === false ? undefined : await resolveAnonymous(anonRoot);
-  const server = new FtpServer({ config, auth, anonymous, bus });
-  const [addr] = await server.listen();
+  // As run.ts does: a certificate store when TLS is on (-Y > 0 or --implicit-tls).
+  const tls =
+    config.tls > 0 || config.implicitTls.length > 0
+      ? await CertificateStore.open(
+          {
+            certFile: config.certFile,
+            keyFile: config.keyFile,
+            ciphers: config.tlsCiphers,
+            clientCert: config.tlsClientCert,
+          },
+          (level, message) => bus.log(undefined, level, message),
+        )
+      : undefined;
+  const server = new FtpServer({ config, auth, anonymous, bus, tls });
+  const addresses = await server.listen();
   return {
-    port: addr!.port,
+    port: addresses[0]!.port,
+    ports: addresses.map((a) => a.port),
     host,
     dir,
     anonRoot,
@@ -117,6 +136,7 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
       return path.join(dir, u?.home ?? path.join('home', login));
     },
     close: async () => {
+      tls?.close();
       await server.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -125,10 +125,32 @@ describe('pure-ftpd.conf', () => {
     );
   });
   it('keys of switches not implemented yet are refused, unless switched off', async () => {
-    const tls = await conf('tls.conf', 'AntiWarez no', 'TLS 1');
-    await refuses([tls], `tsftpd: ${tls}:2: TLS: not supported yet`);
+    const certd = await conf('certd.conf', 'AntiWarez no', 'ExtCert /run/certd.sock');
+    await refuses([certd], `tsftpd: ${certd}:2: ExtCert: not supported yet`);
     const warez = await conf('warez.conf', 'antiwarez YES');
     await refuses([warez], `tsftpd: ${warez}:1: antiwarez: not supported yet`);
+  });
+});
+
+describe('TLS keys (spec §1.3, docs/tls.md)', () => {
+  it('TLS, CertFile, CertFileAndKey, TLSCipherSuite, ImplicitTLS and NoTLSSessionBinding', async () => {
+    const file = await conf(
+      'tls.conf',
+      'TLS 2',
+      'CertFileAndKey "/etc/ssl/ftp.pem" "/etc/ssl/ftp.key"',
+      'TLSCipherSuite -C:HIGH:!aNULL',
+      'ImplicitTLS 990',
+      'NoTLSSessionBinding yes',
+    );
+    const c = await load(file);
+    assert.deepEqual([c.tls, c.certFile, c.keyFile], [2, '/etc/ssl/ftp.pem', '/etc/ssl/ftp.key']);
+    assert.deepEqual([c.tlsClientCert, c.tlsCiphers, c.tlsSessionBinding], [true, 'HIGH:!aNULL', false]);
+    assert.deepEqual(c.implicitTls, [{ port: 990 }]);
+    const single = await load(await conf('tls1.conf', 'TLS 1', 'CertFile /etc/ssl/private/pure-ftpd.pem'));
+    assert.deepEqual(
+      [single.certFile, single.keyFile, single.tlsSessionBinding],
+      ['/etc/ssl/private/pure-ftpd.pem', undefined, true],
+    );
   });
 });
 
