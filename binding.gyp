@@ -19,7 +19,8 @@
     {
       "target_name": "tsftpd_fs",
       "sources": ["native/dirscan.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"]
+      "libraries": ["-lpthread"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-pthread"]
     }
   ],
   "conditions": [

@@ -1,5 +1,10 @@
 /*
- * tsftpd_fs: one directory scan (readdir + fstatat + readlinkat) on libuv's thread pool.
+ * tsftpd_fs: file-system jobs on libuv's thread pool that would otherwise take several round trips.
+ *
+ * scanDir: one directory scan (readdir + fstatat + readlinkat).
+ * openFile: realpath + confinement check + open(O_NOFOLLOW) + fstat (+ the whole content when small):
+ * one round trip per download instead of five. The confinement rule is the jail's (storage/jail.ts):
+ * the canonical path must be the root or below it on a '/' boundary.
  *
  * Why: a listing of N entries through fs.promises costs N thread-pool round trips and N promises;
  * Pure-FTPd lists 10,000 entries in ~40 ms with direct lstat calls. Doing the whole scan in one
@@ -20,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <pthread.h>
 
 /* Per entry: mode, size, mtime (ms), nlink, uid, gid, ino, dev. */
 #define FIELDS 8
@@ -43,6 +49,47 @@ typedef struct {
   size_t capacity;
 } ScanJob;
 
+/* Fills stats (and link) of entries [from, to) relative to dirfd. */
+typedef struct {
+  int dirfd;
+  Entry *entries;
+  size_t from, to;
+} StatRange;
+
+static void stat_entry(int dirfd, Entry *e) {
+  struct stat st;
+  if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    e->stats[0] = -1; /* vanished meanwhile: dropped by the caller */
+    return;
+  }
+  e->stats[0] = (double)st.st_mode;
+  e->stats[1] = (double)st.st_size;
+  e->stats[2] = (double)st.st_mtim.tv_sec * 1000.0 + (double)(st.st_mtim.tv_nsec / 1000000);
+  e->stats[3] = (double)st.st_nlink;
+  e->stats[4] = (double)st.st_uid;
+  e->stats[5] = (double)st.st_gid;
+  e->stats[6] = (double)st.st_ino;
+  e->stats[7] = (double)st.st_dev;
+  if (S_ISLNK(st.st_mode)) {
+    char buf[LINK_MAX_BYTES];
+    ssize_t n = readlinkat(dirfd, e->name, buf, sizeof buf - 1);
+    if (n >= 0) {
+      buf[n] = '\0';
+      e->link = strdup(buf);
+    }
+  }
+}
+
+static void *stat_range(void *arg) {
+  StatRange *r = arg;
+  for (size_t i = r->from; i < r->to; i++) stat_entry(r->dirfd, &r->entries[i]);
+  return NULL;
+}
+
+/* Entries per helper thread below which one thread does all the stat calls. */
+#define PARALLEL_MIN 2048
+#define MAX_HELPERS 3
+
 static void scan_execute(napi_env env, void *data) {
   (void)env;
   ScanJob *job = data;
@@ -64,8 +111,6 @@ static void scan_execute(napi_env env, void *data) {
       job->truncated = 1;
       break;
     }
-    struct stat st;
-    if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue; /* vanished meanwhile */
     if (job->count == job->capacity) {
       size_t cap = job->capacity == 0 ? 256 : job->capacity * 2;
       Entry *grown = realloc(job->entries, cap * sizeof(Entry));
@@ -78,28 +123,32 @@ static void scan_execute(napi_env env, void *data) {
     }
     Entry *e = &job->entries[job->count];
     e->name = strdup(de->d_name);
+    e->link = NULL;
     if (e->name == NULL) {
       job->err = ENOMEM;
       break;
     }
-    e->stats[0] = (double)st.st_mode;
-    e->stats[1] = (double)st.st_size;
-    e->stats[2] = (double)st.st_mtim.tv_sec * 1000.0 + (double)(st.st_mtim.tv_nsec / 1000000);
-    e->stats[3] = (double)st.st_nlink;
-    e->stats[4] = (double)st.st_uid;
-    e->stats[5] = (double)st.st_gid;
-    e->stats[6] = (double)st.st_ino;
-    e->stats[7] = (double)st.st_dev;
-    e->link = NULL;
-    if (S_ISLNK(st.st_mode)) {
-      char buf[LINK_MAX_BYTES];
-      ssize_t n = readlinkat(fd, de->d_name, buf, sizeof buf - 1);
-      if (n >= 0) {
-        buf[n] = '\0';
-        e->link = strdup(buf);
-      }
-    }
     job->count++;
+  }
+  /* lstat is the cost of a listing (a few microseconds each): big directories use helper threads. */
+  size_t helpers = job->count / PARALLEL_MIN;
+  if (helpers > MAX_HELPERS) helpers = MAX_HELPERS;
+  pthread_t threads[MAX_HELPERS];
+  StatRange ranges[MAX_HELPERS + 1];
+  size_t parts = helpers + 1, per = (job->count + parts - 1) / (parts ? parts : 1);
+  size_t started = 0;
+  for (size_t k = 0; k < parts; k++) {
+    size_t from = k * per, to = from + per > job->count ? job->count : from + per;
+    ranges[k] = (StatRange){fd, job->entries, from, to};
+  }
+  for (size_t k = 1; k < parts; k++) {
+    if (pthread_create(&threads[k - 1], NULL, stat_range, &ranges[k]) != 0) break;
+    started++;
+  }
+  stat_range(&ranges[0]);
+  for (size_t k = 1; k < parts; k++) {
+    if (k - 1 < started) pthread_join(threads[k - 1], NULL);
+    else stat_range(&ranges[k]); /* a thread could not start: do its share here */
   }
   closedir(dir);
 }
@@ -130,38 +179,46 @@ static void scan_complete(napi_env env, napi_status status, void *data) {
     napi_value result, names, ends, links, stats_buf, stats, truncated;
     napi_create_object(env, &result);
     /* All names in one Buffer plus their end offsets: one allocation instead of one per entry. */
-    size_t total = 0;
-    for (size_t i = 0; i < job->count; i++) total += strlen(job->entries[i].name);
+    /* Entries that vanished between readdir and lstat (stats[0] < 0) are left out. */
+    size_t total = 0, kept = 0;
+    for (size_t i = 0; i < job->count; i++) {
+      if (job->entries[i].stats[0] < 0) continue;
+      total += strlen(job->entries[i].name);
+      kept++;
+    }
     void *blob = NULL;
     napi_create_buffer(env, total, &blob, &names);
     void *ends_raw = NULL;
     napi_value ends_buf;
-    napi_create_arraybuffer(env, job->count * sizeof(uint32_t), &ends_raw, &ends_buf);
-    napi_create_typedarray(env, napi_uint32_array, job->count, ends_buf, 0, &ends);
+    napi_create_arraybuffer(env, kept * sizeof(uint32_t), &ends_raw, &ends_buf);
+    napi_create_typedarray(env, napi_uint32_array, kept, ends_buf, 0, &ends);
     napi_create_array(env, &links);
     void *raw = NULL;
-    napi_create_arraybuffer(env, job->count * FIELDS * sizeof(double), &raw, &stats_buf);
+    napi_create_arraybuffer(env, kept * FIELDS * sizeof(double), &raw, &stats_buf);
     double *out = raw;
     uint32_t *end_at = ends_raw;
     size_t at = 0;
     uint32_t nlinks = 0;
+    size_t j = 0;
     for (size_t i = 0; i < job->count; i++) {
       Entry *e = &job->entries[i];
+      if (e->stats[0] < 0) continue;
       size_t n = strlen(e->name);
       memcpy((char *)blob + at, e->name, n);
       at += n;
-      end_at[i] = (uint32_t)at;
-      memcpy(out + i * FIELDS, e->stats, sizeof e->stats);
+      end_at[j] = (uint32_t)at;
+      memcpy(out + j * FIELDS, e->stats, sizeof e->stats);
       if (e->link != NULL) {
         /* links: flat [index, target, index, target, ...] — symlinks are rare. */
         napi_value index, target;
-        napi_create_uint32(env, (uint32_t)i, &index);
+        napi_create_uint32(env, (uint32_t)j, &index);
         napi_create_string_utf8(env, e->link, NAPI_AUTO_LENGTH, &target);
         napi_set_element(env, links, nlinks++, index);
         napi_set_element(env, links, nlinks++, target);
       }
+      j++;
     }
-    napi_create_typedarray(env, napi_float64_array, job->count * FIELDS, stats_buf, 0, &stats);
+    napi_create_typedarray(env, napi_float64_array, kept * FIELDS, stats_buf, 0, &stats);
     napi_get_boolean(env, job->truncated, &truncated);
     napi_set_named_property(env, result, "names", names);
     napi_set_named_property(env, result, "ends", ends);
@@ -207,11 +264,155 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* ---- openFile ---- */
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *root;
+  char *path;
+  int64_t offset;
+  int64_t max_inline;
+  int err;        /* errno, or -1 for "outside the root", -2 for "not a regular file" */
+  int fd;
+  struct stat st;
+  char *data;     /* inline content (offset .. end) when small enough */
+  size_t data_len;
+} OpenJob;
+
+static int inside(const char *root, const char *real) {
+  size_t n = strlen(root);
+  if (strcmp(root, "/") == 0) return 1;
+  if (strncmp(real, root, n) != 0) return 0;
+  return real[n] == '\0' || real[n] == '/';
+}
+
+static void open_execute(napi_env env, void *data) {
+  (void)env;
+  OpenJob *job = data;
+  job->fd = -1;
+  char *real = realpath(job->path, NULL);
+  if (real == NULL) {
+    job->err = errno;
+    return;
+  }
+  if (!inside(job->root, real)) {
+    free(real);
+    job->err = -1;
+    return;
+  }
+  int fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  free(real);
+  if (fd < 0) {
+    job->err = errno;
+    return;
+  }
+  if (fstat(fd, &job->st) != 0) {
+    job->err = errno;
+    close(fd);
+    return;
+  }
+  if (!S_ISREG(job->st.st_mode)) {
+    job->err = -2;
+    close(fd);
+    return;
+  }
+  int64_t remaining = (int64_t)job->st.st_size - job->offset;
+  if (remaining >= 0 && remaining <= job->max_inline) {
+    job->data = malloc(remaining > 0 ? (size_t)remaining : 1);
+    if (job->data != NULL) {
+      size_t got = 0;
+      while ((int64_t)got < remaining) {
+        ssize_t n = pread(fd, job->data + got, (size_t)remaining - got, job->offset + (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break; /* shrank meanwhile: send what exists */
+        got += (size_t)n;
+      }
+      job->data_len = got;
+      close(fd);
+      return;
+    }
+  }
+  job->fd = fd;
+}
+
+static void open_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  OpenJob *job = data;
+  napi_value result, v;
+  napi_create_object(env, &result);
+  napi_create_int32(env, job->err, &v);
+  napi_set_named_property(env, result, "err", v);
+  if (job->err == 0) {
+    napi_create_int32(env, job->fd, &v);
+    napi_set_named_property(env, result, "fd", v);
+    napi_create_double(env, (double)job->st.st_size, &v);
+    napi_set_named_property(env, result, "size", v);
+    napi_create_double(env, (double)job->st.st_mode, &v);
+    napi_set_named_property(env, result, "mode", v);
+    if (job->data != NULL) {
+      void *copy;
+      napi_create_buffer_copy(env, job->data_len, job->data, &copy, &v);
+      napi_set_named_property(env, result, "data", v);
+    }
+  }
+  napi_resolve_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  free(job->data);
+  free(job->root);
+  free(job->path);
+  free(job);
+}
+
+static char *dup_string(napi_env env, napi_value v) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len == 0 || len > 8192) return NULL;
+  char *s = malloc(len + 1);
+  if (s == NULL) return NULL;
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (strlen(s) != len) { /* embedded NUL */
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+/* openFile(root, path, offset, maxInline): Promise<{err, fd?, size?, mode?, data?}> */
+static napi_value open_file(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "openFile(root, path, offset, maxInline) expected");
+    return NULL;
+  }
+  OpenJob *job = calloc(1, sizeof(OpenJob));
+  if (job == NULL) return NULL;
+  job->root = dup_string(env, argv[0]);
+  job->path = dup_string(env, argv[1]);
+  napi_get_value_int64(env, argv[2], &job->offset);
+  napi_get_value_int64(env, argv[3], &job->max_inline);
+  if (job->root == NULL || job->path == NULL || job->offset < 0) {
+    free(job->root);
+    free(job->path);
+    free(job);
+    napi_throw_type_error(env, NULL, "invalid arguments");
+    return NULL;
+  }
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "tsftpd_open", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, open_execute, open_complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"scanDir", NULL, scan_dir, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openFile", NULL, open_file, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 1, props);
+  napi_define_properties(env, exports, 2, props);
   return exports;
 }
 

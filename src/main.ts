@@ -3,6 +3,8 @@
  * Entry point: picks the subcommand (ARCHITECTURE §1) and nothing else. A first argument that
  * starts with `-` (or none, or a lone pure-ftpd.conf path) means "run the server".
  */
+import './threadpool.js'; // must stay the first import: sizes the pool before first use
+
 const SUBCOMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   pw: () => import('./tools/pw/index.js'),
   quotacheck: () => import('./tools/quotacheck.js'),

@@ -37,12 +37,19 @@ class OptionalPureDb implements Authenticator {
     this.inner = new PureDbAuthenticator(file, { onWarning });
   }
 
+  private checkedAt = -Infinity;
+  private exists = false;
+
   async authenticate(login: string, cred: Credentials): Promise<AuthResult> {
-    try {
-      await access(this.file);
-    } catch {
-      return { kind: 'unknown' };
+    // Whether the file exists is looked at once a second, not at every login.
+    if (Date.now() - this.checkedAt >= 1000) {
+      this.exists = await access(this.file).then(
+        () => true,
+        () => false,
+      );
+      this.checkedAt = Date.now();
     }
+    if (!this.exists) return { kind: 'unknown' };
     try {
       return await this.inner.authenticate(login, cred);
     } catch (err) {

@@ -92,8 +92,8 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
       const stages: Transform[] = [];
       if (s.type === 'A') stages.push(toNetworkAscii());
       if (s.rates.down !== undefined) stages.push(throttle(s.rates.down));
-      if (stages.length === 0 && handle.file !== undefined) {
-        return sendFile(handle.file, data, offset, remaining, signal);
+      if (stages.length === 0 && (handle.data !== undefined || handle.read !== undefined)) {
+        return sendFile(handle, data, offset, remaining, signal);
       }
       source = handle.stream();
       await pump(source, stages, data, signal);
@@ -104,8 +104,8 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
       return reply(226, ...doneLines(s, bytes, seconds));
     },
     fail: async () => {
-      if (source !== undefined) source.destroy();
-      else await handle.close();
+      source?.destroy();
+      await handle.close();
     },
   });
 }

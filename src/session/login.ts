@@ -124,11 +124,15 @@ export async function establishLogin(s: Session, account: Account): Promise<Repl
         .padStart(8, '0') + `.${s.ref.localPort.toString(16)}`,
   });
   let start = place.chroot ? place.start : path.resolve(place.start);
-  try {
-    const e = await storage.stat(start);
-    if (e.type !== 'dir') start = '/';
-  } catch {
-    start = place.chroot ? '/' : root;
+  // The home itself was just checked (ensureHome); only a `/./sub` start directory needs a look.
+  const startIsHome = place.chroot ? start === '/' : start === path.resolve(account.home);
+  if (!startIsHome) {
+    try {
+      const e = await storage.stat(start);
+      if (e.type !== 'dir') start = '/';
+    } catch {
+      start = place.chroot ? '/' : root;
+    }
   }
   s.account = account;
   s.storage = storage;

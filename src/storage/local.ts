@@ -11,15 +11,12 @@ import type { Writable } from 'node:stream';
 import { FtpError, errnoCode } from '../errors.js';
 import { Jail, baseName, joinVirtual, parentOf } from './jail.js';
 import { scanDirectory, type DirScan } from './scan.js';
+import { openFast } from './open-fast.js';
+import { FileSink } from './file-sink.js';
 import type { Entry, ReadHandle, StatFs, Storage, UploadSink, VPath, WriteOptions } from './types.js';
 
 /** Read chunk size: large chunks keep the data path fast (ARCHITECTURE §6). */
 export const READ_CHUNK = 1024 * 1024;
-/**
- * Upload streams buffer up to 1 MiB: socket chunks (≤ 64 KiB) queue while a write runs and go to
- * disk together with writev(), instead of one thread-pool write per chunk (docs/performance.md).
- */
-const WRITE_OPTIONS = { highWaterMark: 1024 * 1024 };
 /** How many lstat() calls one listing keeps in flight. */
 const STAT_CONCURRENCY = 32;
 /** Upper bound of autorename attempts (name.1 ... name.N). */
@@ -142,23 +139,30 @@ export class LocalStorage implements Storage {
   }
 
   async openRead(p: VPath, offset: number): Promise<ReadHandle> {
+    // Reads no bigger than the file: a 4 KiB file must not cost a 1 MiB buffer (GC churn).
+    const chunkFor = (size: number): number => Math.max(16 * 1024, Math.min(READ_CHUNK, size - offset));
+    if (!this.opts.followSymlinksOut) {
+      const fast = await openFast(this.jail.root, this.jail.lexical(p), offset, READ_CHUNK);
+      if (fast !== undefined) return fast;
+    }
     const real = await this.jail.toRealFollow(p);
     const fh = await fsp.open(real, C.O_RDONLY | C.O_NOFOLLOW);
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new FtpError('ERR_NOT_FILE', 550, 'I can only retrieve regular files');
-      const size = st.size;
+      let open = true;
       return {
-        size,
-        file: fh,
-        // Reads no bigger than the file: a 4 KiB file must not cost a 1 MiB buffer (GC churn).
-        stream: () =>
-          fh.createReadStream({
-            start: offset,
-            highWaterMark: Math.max(16 * 1024, Math.min(READ_CHUNK, size - offset)),
-            autoClose: true,
-          }),
-        close: () => fh.close().catch(() => undefined),
+        size: st.size,
+        read: async (buf, length, position) => (await fh.read(buf, 0, length, position)).bytesRead,
+        stream: () => {
+          open = false;
+          return fh.createReadStream({ start: offset, highWaterMark: chunkFor(st.size), autoClose: true });
+        },
+        close: async () => {
+          if (!open) return;
+          open = false;
+          await fh.close().catch(() => undefined);
+        },
       };
     } catch (err) {
       await fh.close();
@@ -192,7 +196,7 @@ export class LocalStorage implements Storage {
         const fh = await fsp.open(real, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, this.fileMode());
         await this.chownNew(fh);
         await fh.chmod(this.fileMode());
-        return this.sink(p, fh.createWriteStream(WRITE_OPTIONS), {
+        return this.sink(p, new FileSink(fh, 0, false), {
           previousSize: 0,
           startOffset: 0,
           created: true,
@@ -211,7 +215,7 @@ export class LocalStorage implements Storage {
         await fh.close();
         throw new FtpError('ERR_NOT_FILE', 553, 'Not a regular file');
       }
-      return this.sink(p, fh.createWriteStream(WRITE_OPTIONS), {
+      return this.sink(p, new FileSink(fh, size, true), {
         previousSize: size,
         startOffset: size,
         created: false,
@@ -230,7 +234,7 @@ export class LocalStorage implements Storage {
     if (existing) await fh.chown(existing.uid, existing.gid).catch(() => undefined);
     else await this.chownNew(fh);
     await fh.chmod(mode);
-    return this.sink(p, fh.createWriteStream(WRITE_OPTIONS), {
+    return this.sink(p, new FileSink(fh, resumed ? offset : 0, resumed && offset > 0), {
       // -r lands on a new name: nothing is replaced, whatever exists under the asked name.
       previousSize: o.autoRename ? 0 : size,
       startOffset: resumed ? offset : 0,
@@ -255,7 +259,7 @@ export class LocalStorage implements Storage {
         const fh = await fsp.open(real, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, this.fileMode());
         await this.chownNew(fh);
         await fh.chmod(this.fileMode());
-        return this.sink(joinVirtual(dir, name), fh.createWriteStream(WRITE_OPTIONS), {
+        return this.sink(joinVirtual(dir, name), new FileSink(fh, 0, false), {
           previousSize: 0,
           startOffset: 0,
           created: true,

@@ -17,8 +17,18 @@ interface RawScan {
   truncated: boolean;
 }
 
+/** What openFile returns (see native/dirscan.c): err 0, or errno, -1 outside the root, -2 not a file. */
+interface RawOpen {
+  err: number;
+  fd?: number;
+  size?: number;
+  mode?: number;
+  data?: Buffer;
+}
+
 interface FsAddon {
   scanDir(dir: string, max: number): Promise<RawScan>;
+  openFile(root: string, path: string, offset: number, maxInline: number): Promise<RawOpen>;
 }
 
 /** A scanned directory: entries in readdir order, and whether `max` cut the scan short. */
@@ -45,7 +55,8 @@ function typeOf(mode: number): Entry['type'] {
 
 let addon: Promise<FsAddon | undefined> | undefined;
 
-function fsAddon(): Promise<FsAddon | undefined> {
+/** The addon, or undefined when it was not built (callers then use fs.promises). */
+export function fsAddon(): Promise<FsAddon | undefined> {
   addon ??= loadAddon<FsAddon>('tsftpd_fs', 'run "npm install"').catch(() => undefined);
   return addon;
 }

@@ -25,14 +25,16 @@ export interface Entry {
   linkTarget?: string;
 }
 
-/** An open file for download: read it with `file` (fast path) or `stream()`, never both. */
+/** An open file for download: `data` (small files), `read()`, or `stream()` — one of them, once. */
 export interface ReadHandle {
   size: number;
-  /** The open file (local storage); the caller closes it, or hands it to sendFile(). */
-  file?: import('node:fs/promises').FileHandle;
-  /** A stream from the offset given to openRead(); it closes the file when done. */
+  /** The whole remainder from the offset, when the storage read it while opening (small files). */
+  data?: Buffer;
+  /** Positional read into `buf` (large files); resolves with the bytes read (0 at the end). */
+  read?(buf: Buffer, length: number, position: number): Promise<number>;
+  /** A stream from the offset given to openRead(); it releases the file when done. */
   stream(): Readable;
-  /** Releases the file when it will not be read. */
+  /** Releases the file (safe to call more than once). */
   close(): Promise<void>;
 }
 

@@ -19,9 +19,29 @@ function who(s: SessionRef | undefined): string {
   return `(${s.account ?? '?'}@${s.remoteIp}) `;
 }
 
+/** Log text gathered before a write is forced. */
+const LOG_BUFFER_BYTES = 64 * 1024;
+
 /** Subscribes a logger to the bus; returns the unsubscribe function. */
 export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
   const out = opts.out ?? process.stderr;
+  // stderr on a pipe or file is written synchronously: lines are gathered and written once per
+  // event-loop turn, so a burst (10,000 disconnects) costs one write, not 10,000 (bounded buffer).
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    pendingBytes = 0;
+    out.write(text);
+  };
+  const emit = (line: string): void => {
+    if (pending.length === 0) setImmediate(flush);
+    pending.push(line);
+    pendingBytes += line.length;
+    if (pendingBytes >= LOG_BUFFER_BYTES) flush();
+  };
   const write = (level: LogLevel, session: SessionRef | undefined, message: string): void => {
     if (opts.format === 'json') {
       const rec: Record<string, unknown> = { time: new Date().toISOString(), level, message };
@@ -30,9 +50,9 @@ export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
         rec.ip = session.remoteIp;
         if (session.account !== undefined) rec.account = session.account;
       }
-      out.write(JSON.stringify(rec) + '\n');
+      emit(JSON.stringify(rec) + '\n');
     } else {
-      out.write(`${new Date().toISOString()} tsftpd: ${who(session)}[${level}] ${message}\n`);
+      emit(`${new Date().toISOString()} tsftpd: ${who(session)}[${level}] ${message}\n`);
     }
   };
   const offs = [
@@ -60,5 +80,8 @@ export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
     );
   }
   if (opts.verbose >= 2) offs.push(bus.on('reply', (e) => write('DEBUG', e.session, e.line)));
-  return () => offs.forEach((off) => off());
+  return () => {
+    offs.forEach((off) => off());
+    flush();
+  };
 }
