@@ -25,6 +25,7 @@ import type { CommandSpec } from './spec.js';
 import { namePolicy, resolvePathArg } from './table.js';
 import { dotNamesReadable } from '../policy/names.js';
 import { runTransfer } from './transfer-run.js';
+import { yieldIfBusy } from '../session/yield.js';
 import { ownerResolver, type OwnerResolver } from './owners.js';
 
 /** Most names one directory scan keeps in memory for sorting (a hard bound whatever -L says). */
@@ -176,6 +177,7 @@ async function listDirectory(
   }
   for (let i = 0; i < entries.length && st.count < st.limit; i += BATCH) {
     await emitEntries(st, entries.slice(i, i + BATCH), out);
+    await yieldIfBusy();
   }
   if (st.count >= st.limit && entries.length > st.count) st.truncated = true;
   const subdirs = entries
@@ -381,6 +383,7 @@ async function mlsd(s: Session, _arg: string, p: VPath): Promise<Reply | void> {
         const facts = mlsxFacts(entry, { anonymous: s.anonymous, symlinkTarget: entry.linkTarget });
         await out.write(mlsxLine(facts, entry.name));
         count++;
+        if ((count & 255) === 0) await yieldIfBusy();
       }
       await out.flush();
       await new Promise<void>((resolve) => data.end(resolve));

@@ -85,6 +85,12 @@ const MEMO_LIMIT = 4096;
 const idMemo = new Map<string, string>();
 const modeMemo = new Map<number, string>();
 const minuteMemo = new Map<number, LocalParts>();
+const dayMemo = new Map<number, string>();
+const octalMemo = new Map<number, string>();
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
 
 function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
   if (memo.size >= MEMO_LIMIT) memo.clear();
@@ -280,15 +286,21 @@ export interface MlsxOptions {
 
 /** `YYYYMMDDHHMMSS` in UTC, the MDTM reply and the MLSx `modify` fact (spec §2.3). */
 export function mdtmString(date: Date): string {
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return (
-    String(date.getUTCFullYear()).padStart(4, '0') +
-    two(date.getUTCMonth() + 1) +
-    two(date.getUTCDate()) +
-    two(date.getUTCHours()) +
-    two(date.getUTCMinutes()) +
-    two(date.getUTCSeconds())
-  );
+  const ms = date.getTime();
+  if (!Number.isFinite(ms)) return '19700101000000';
+  // UTC needs no time-zone lookup: the day part is memoised, the time of day is arithmetic.
+  const day = Math.floor(ms / 86_400_000);
+  let prefix = dayMemo.get(day);
+  if (prefix === undefined) {
+    const d = new Date(day * 86_400_000);
+    prefix = remember(
+      dayMemo,
+      day,
+      String(d.getUTCFullYear()).padStart(4, '0') + pad2(d.getUTCMonth() + 1) + pad2(d.getUTCDate()),
+    );
+  }
+  const secs = Math.floor((ms - day * 86_400_000) / 1000);
+  return prefix + pad2(Math.floor(secs / 3600)) + pad2(Math.floor(secs / 60) % 60) + pad2(secs % 60);
 }
 
 /** The `type=` value: symlinks are `OS.unix=slink:` (target only for anonymous) unless the text is unsafe. */
@@ -309,13 +321,17 @@ function mlsxType(entry: Entry, opts: MlsxOptions): string {
  * `type=file;size=17;modify=20261128005536;UNIX.mode=0644;UNIX.uid=65534;UNIX.gid=65534;unique=fe00g20c011;`.
  * Directories use `sizd=`; `unique` is `<dev hex>g<inode hex>` with dev cut to 32 bits as in C.
  */
+function octalMode(bits: number): string {
+  return octalMemo.get(bits) ?? remember(octalMemo, bits, `0${bits.toString(8)}`);
+}
+
 export function mlsxFacts(entry: Entry, opts: MlsxOptions): string {
   const sizeFact = entry.type === 'dir' ? 'sizd' : 'size';
   const ids = opts.anonymous ? '' : `UNIX.uid=${entry.uid};UNIX.gid=${entry.gid};`;
   const dev = ((entry.dev % 2 ** 32) + 2 ** 32) % 2 ** 32;
   return (
     `type=${mlsxType(entry, opts)};${sizeFact}=${entry.size};modify=${mdtmString(entry.mtime)};` +
-    `UNIX.mode=0${(entry.mode & 0o7777).toString(8)};${ids}` +
+    `UNIX.mode=${octalMode(entry.mode & 0o7777)};${ids}` +
     `unique=${dev.toString(16)}g${entry.ino.toString(16)};`
   );
 }

@@ -7,6 +7,7 @@ import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { loadAddon } from '../native-addons.js';
 import type { Entry } from './types.js';
+import { yieldIfBusy } from '../session/yield.js';
 
 /** What the addon returns (see native/dirscan.c). */
 interface RawScan {
@@ -89,6 +90,7 @@ export async function scanDirectory(realDir: string, max: number): Promise<DirSc
   const entries: Entry[] = new Array(raw.ends.length);
   let start = 0;
   for (let i = 0; i < raw.ends.length; i++) {
+    if ((i & 4095) === 4095) await yieldIfBusy();
     const end = raw.ends[i]!;
     const s = raw.stats;
     const o = i * FIELDS;
