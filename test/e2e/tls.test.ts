@@ -254,26 +254,24 @@ describe('real clients over explicit FTPS, binding on', () => {
     assert.ok(srv.logs.some((l) => l.includes('TLS: Enabled TLSv1.3 with')));
   });
 
-  it(
-    'curl --ssl-reqd, active mode',
-    {
-      skip:
-        curlMajor < 8 ? 'curl < 8 cannot do active-mode FTPS (curl issue #10666, fixed in curl 8.0)' : false,
-    },
-    async (t) => {
-      if (!requireTool(t, 'curl')) return;
-      const body = pattern(100_000, 7);
-      const src = path.join(local, 'curl-active.bin');
-      await writeFile(src, body);
-      const base = `ftp://joe:secret@127.0.0.1:${srv.port}`;
-      const up = await curl(['--ssl-reqd', '-k', '-P', '127.0.0.1', '-T', src, `${base}/curl-active.bin`]);
-      assert.equal(up.code, 0, up.stderr);
-      assert.deepEqual(await readFile(path.join(srv.home('joe'), 'curl-active.bin')), body);
-      const down = await curl(['--ssl-reqd', '-k', '-P', '127.0.0.1', `${base}/curl-active.bin`]);
-      assert.equal(down.code, 0, down.stderr);
-      assert.ok(down.stdout.equals(body));
-    },
-  );
+  // curl 7.87-7.88 (Debian 12) lost the TLS layer of active data connections (curl issue #10666,
+  // fixed in 8.0; Pure-FTPd hangs the same way): there, active mode is checked with TLS on the control
+  // connection only (--ftp-ssl-control, PROT C); lftp and ftplib cover active mode with PROT P below.
+  it('curl --ssl-reqd, active mode (control-only TLS with curl < 8)', async (t) => {
+    if (!requireTool(t, 'curl')) return;
+    const mode = curlMajor < 8 ? ['--ftp-ssl-control'] : ['--ssl-reqd'];
+    if (curlMajor < 8) t.diagnostic('curl < 8: active data connection in clear (curl issue #10666)');
+    const body = pattern(100_000, 7);
+    const src = path.join(local, 'curl-active.bin');
+    await writeFile(src, body);
+    const base = `ftp://joe:secret@127.0.0.1:${srv.port}`;
+    const up = await curl([...mode, '-k', '-P', '127.0.0.1', '-T', src, `${base}/curl-active.bin`]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual(await readFile(path.join(srv.home('joe'), 'curl-active.bin')), body);
+    const down = await curl([...mode, '-k', '-P', '127.0.0.1', `${base}/curl-active.bin`]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.ok(down.stdout.equals(body));
+  });
 
   it('lftp ftp:ssl-force: passive and active, TLS 1.3 and 1.2, content checked on disk', async (t) => {
     if (!requireTool(t, 'lftp')) return;
