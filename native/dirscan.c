@@ -35,7 +35,11 @@ typedef struct {
   char *name;
   double stats[FIELDS];
   char *link; /* symlink target or NULL */
+  size_t index; /* readdir position: the tie-break that keeps every sort stable */
 } Entry;
+
+/* Listing orders (spec §2.4): none (readdir), name (strcmp, as ls does), newest first, largest first. */
+enum { ORDER_NONE = 0, ORDER_NAME = 1, ORDER_MTIME = 2, ORDER_SIZE = 3 };
 
 typedef struct {
   napi_async_work work;
@@ -44,6 +48,7 @@ typedef struct {
   size_t max;
   int err;           /* errno of a failure opening the directory */
   int truncated;     /* more entries existed than max */
+  int order;         /* ORDER_* */
   Entry *entries;
   size_t count;
   size_t capacity;
@@ -86,6 +91,40 @@ static void *stat_range(void *arg) {
   return NULL;
 }
 
+static int by_index(const Entry *a, const Entry *b) {
+  return a->index < b->index ? -1 : a->index > b->index ? 1 : 0;
+}
+
+static int vanished_last(const Entry *a, const Entry *b) {
+  return (a->stats[0] < 0) - (b->stats[0] < 0);
+}
+
+static int cmp_name(const void *x, const void *y) {
+  const Entry *a = x, *b = y;
+  int v = vanished_last(a, b);
+  if (v != 0) return v;
+  int c = strcmp(a->name, b->name);
+  return c != 0 ? c : by_index(a, b);
+}
+
+static int cmp_mtime(const void *x, const void *y) {
+  const Entry *a = x, *b = y;
+  int v = vanished_last(a, b);
+  if (v != 0) return v;
+  /* Whole seconds, newest first: ls compares time_t (spec §2.4 -t). */
+  double ta = (double)(long long)(a->stats[2] / 1000), tb = (double)(long long)(b->stats[2] / 1000);
+  return ta > tb ? -1 : ta < tb ? 1 : by_index(a, b);
+}
+
+static int cmp_size(const void *x, const void *y) {
+  const Entry *a = x, *b = y;
+  int v = vanished_last(a, b);
+  if (v != 0) return v;
+  return a->stats[1] > b->stats[1] ? -1 : a->stats[1] < b->stats[1] ? 1 : by_index(a, b);
+}
+
+static int (*const compare_entries[4])(const void *, const void *) = {NULL, cmp_name, cmp_mtime, cmp_size};
+
 /* Entries per helper thread below which one thread does all the stat calls. */
 #define PARALLEL_MIN 2048
 #define MAX_HELPERS 3
@@ -124,6 +163,7 @@ static void scan_execute(napi_env env, void *data) {
     Entry *e = &job->entries[job->count];
     e->name = strdup(de->d_name);
     e->link = NULL;
+    e->index = job->count;
     if (e->name == NULL) {
       job->err = ENOMEM;
       break;
@@ -151,6 +191,8 @@ static void scan_execute(napi_env env, void *data) {
     else stat_range(&ranges[k]); /* a thread could not start: do its share here */
   }
   closedir(dir);
+  /* Sorting here keeps a 100,000-entry sort off the event loop. Vanished entries sort last. */
+  if (job->order != ORDER_NONE && job->count > 1) qsort(job->entries, job->count, sizeof(Entry), compare_entries[job->order]);
 }
 
 static void free_job(ScanJob *job) {
@@ -231,13 +273,13 @@ static void scan_complete(napi_env env, napi_status status, void *data) {
   free_job(job);
 }
 
-/* scanDir(path, max): Promise<{names: Buffer, ends: Uint32Array, links: (number|string)[], stats: Float64Array, truncated}> */
+/* scanDir(path, max, order): Promise<{names: Buffer, ends: Uint32Array, links: (number|string)[], stats: Float64Array, truncated}> */
 static napi_value scan_dir(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 2) {
-    napi_throw_type_error(env, NULL, "scanDir(path, max) expected");
+    napi_throw_type_error(env, NULL, "scanDir(path, max[, order]) expected");
     return NULL;
   }
   size_t len = 0;
@@ -256,6 +298,9 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
   int64_t max = 0;
   napi_get_value_int64(env, argv[1], &max);
   job->max = max > 0 ? (size_t)max : 0;
+  int32_t order = 0;
+  if (argc > 2) napi_get_value_int32(env, argv[2], &order);
+  job->order = order >= 0 && order <= 3 ? order : 0;
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);
   napi_create_string_utf8(env, "tsftpd_scan", NAPI_AUTO_LENGTH, &name);

@@ -4,6 +4,7 @@
  * /etc/pure-ftpd/pureftpd.pdb (./pureftpd.pdb with --quickstart), tolerated while it does not exist
  * yet so that `tsftpd pw mkdb` can create it later without a restart.
  */
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/types.js';
 import { FtpError } from '../errors.js';
@@ -19,11 +20,7 @@ import { loadLdapConfig } from './backends/ldap-conf.js';
 import { UnixAuthenticator } from './backends/unix.js';
 import { PamAuthenticator } from './backends/pam.js';
 import type { AuthResult, Authenticator, Credentials } from './types.js';
-import { access } from 'node:fs/promises';
-
 import { defaultUserFiles } from './default-files.js';
-/** The default files live in default-files.ts (the `pw` tool reads them without the backends). */
-export { CONFDIR, defaultUserFiles } from './default-files.js';
 
 /** The default database: a missing file means "no users yet" instead of a broken server. */
 class OptionalPureDb implements Authenticator {
@@ -63,7 +60,7 @@ class OptionalPureDb implements Authenticator {
   }
 }
 
-/** Creates every backend of the chain; throws an Error with a clear message for unsupported ones. */
+/** Creates every backend of the chain; a bad ldap/mysql/pgsql file throws its error (file:line). */
 export function buildAuthChain(
   config: Readonly<Config>,
   bus: EventBus,
@@ -76,9 +73,6 @@ export function buildAuthChain(
     switch (m.method) {
       case 'puredb':
         backends.push(new PureDbAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
-        break;
-      case 'passwd':
-        backends.push(new PasswdFileAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
         break;
       // The SQL configuration is read and checked now (a bad file stops the start-up); the pool
       // itself connects on the first login.
@@ -101,8 +95,6 @@ export function buildAuthChain(
       case 'pam':
         backends.push(new PamAuthenticator({ service: m.arg, log }));
         break;
-      default:
-        throw new Error(`-l ${m.method}: this authentication method is not supported yet`);
     }
   }
   if (config.auth.length === 0) {

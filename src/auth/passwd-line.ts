@@ -4,7 +4,7 @@
  * inject a separator or a new line (a new account); parsing never throws.
  */
 import { parseCidrList, unmatchableCidr } from './cidr.js';
-import type { Account, Cidr } from './types.js';
+import type { Account, AuthResult, Cidr } from './types.js';
 
 /** The fields of one line; optional numeric/text fields are undefined when the field is empty. */
 export interface PasswdRecord {
@@ -273,4 +273,17 @@ export function recordToAccount(r: PasswdRecord, backendName: string): RecordCon
     account.timeWindow = { from: minutes(t.begin), to: minutes(t.end) };
   }
   return { account, warnings };
+}
+
+/** What a directory or database backend (LDAP, SQL, extauth) supplies: no hash, no GECOS to carry. */
+export type DirectoryRecord = Omit<PasswdRecord, 'hash' | 'gecos'>;
+
+/**
+ * The chain's answer for a directory or database record: `ok` with its Account, or `denied` with
+ * why it cannot be one (uid/gid 0, relative home...), by the same rules as the passwd backends.
+ */
+export function directoryRecordResult(record: DirectoryRecord, backendName: string): AuthResult {
+  const converted = recordToAccount({ ...record, hash: '', gecos: '' }, backendName);
+  if ('error' in converted) return { kind: 'denied', reason: converted.error };
+  return { kind: 'ok', account: converted.account };
 }

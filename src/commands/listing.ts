@@ -8,7 +8,7 @@ import type net from 'node:net';
 import { raw, reply, type Reply, type ReplyLine } from '../session/reply.js';
 import type { Session } from '../session/session.js';
 import { joinVirtual, parentOf, baseName, resolveVirtual } from '../storage/jail.js';
-import type { Entry, VPath } from '../storage/types.js';
+import type { Entry, ScanOrder, VPath } from '../storage/types.js';
 import { parseListArgs, optionsLine, type ListFlags } from '../storage/list-options.js';
 import { globToMatcher, globTooComplex, hasGlob, unescapeGlob } from '../storage/glob.js';
 import {
@@ -18,6 +18,7 @@ import {
   mlsxKindForName,
   mlsxLine,
   sortEntries,
+  compareNames,
 } from '../storage/list-format.js';
 import { sortNames } from '../storage/sort.js';
 import { FtpError } from '../errors.js';
@@ -159,32 +160,63 @@ async function listDirectory(
   depth: number,
 ): Promise<void> {
   const storage = st.s.storage!;
-  // One background scan reads and lstat's the whole directory (storage/scan.ts).
-  const scanned = await storage.scan(dir, MAX_SCAN);
+  const { flags } = st;
+  const order: ScanOrder = flags.sortTime ? 'mtime' : flags.sortSize ? 'size' : 'name';
+  // One background job reads, lstat's and sorts the whole directory (storage/scan.ts); entries
+  // become objects only batch by batch below.
+  const scanned = await storage.scan(dir, MAX_SCAN, order);
   if (scanned.truncated) st.truncated = true;
-  let entries = scanned.entries.filter((e) => visibleName(st, e.name));
-  if (st.flags.all) {
-    for (const e of await storage.statMany(dir, ['.', '..'])) if (e) entries.push(e);
+  // -a's `.` and `..` join the sorted sequence where they belong.
+  let extras: Entry[] = [];
+  if (flags.all) {
+    for (const e of await storage.statMany(dir, ['.', '..'])) if (e) extras.push(e);
+    extras = sortEntries(extras, { reverse: false, sortTime: flags.sortTime, sortSize: flags.sortSize });
   }
-  if (st.flags.sortTime || st.flags.sortSize) {
-    // -t/-S ties keep readdir order, as Pure-FTPd's ls does (the sort is stable).
-    entries = sortEntries(entries, st.flags);
-  } else {
-    const byName = new Map(entries.map((e) => [e.name, e]));
-    const order = sortNames(entries.map((e) => e.name));
-    if (st.flags.reverse) order.reverse();
-    entries = order.map((n) => byName.get(n)!);
+  const before = (a: Entry, b: Entry): boolean => {
+    if (flags.sortTime) return Math.floor(a.mtime.getTime() / 1000) > Math.floor(b.mtime.getTime() / 1000);
+    if (flags.sortSize) return a.size > b.size;
+    return compareNames(a.name, b.name) < 0;
+  };
+  const subdirs: string[] = [];
+  const descends = flags.recursive && (flags.long || flags.classify);
+  let batch: Entry[] = [];
+  // -C lays the whole listing out in columns at once (bounded by -L); other formats go by batches.
+  const batchSize = flags.columns && !flags.long ? Infinity : BATCH;
+  const take = async (e: Entry): Promise<void> => {
+    batch.push(e);
+    if (descends && e.type === 'dir' && e.name !== '.' && e.name !== '..') subdirs.push(e.name);
+    if (batch.length >= batchSize) {
+      await emitEntries(st, batch, out);
+      batch = [];
+      await yieldIfBusy();
+    }
+  };
+  const n = scanned.count;
+  let k = 0;
+  for (; k < n && st.count + batch.length < st.limit; k++) {
+    const i = flags.reverse ? n - 1 - k : k;
+    if (!visibleName(st, scanned.name(i))) continue;
+    const e = scanned.entry(i);
+    while (
+      extras.length > 0 &&
+      (flags.reverse ? !before(extras[extras.length - 1]!, e) : before(extras[0]!, e))
+    ) {
+      await take(flags.reverse ? extras.pop()! : extras.shift()!);
+    }
+    await take(e);
   }
-  for (let i = 0; i < entries.length && st.count < st.limit; i += BATCH) {
-    await emitEntries(st, entries.slice(i, i + BATCH), out);
-    await yieldIfBusy();
+  while (extras.length > 0 && st.count + batch.length < st.limit) {
+    await take(flags.reverse ? extras.pop()! : extras.shift()!);
   }
-  if (st.count >= st.limit && entries.length > st.count) st.truncated = true;
-  const subdirs = entries
-    .filter((e) => e.type === 'dir' && e.name !== '.' && e.name !== '..')
-    .map((e) => e.name);
+  await emitEntries(st, batch, out);
+  // -L cut the listing if anything visible is left (spec §2.4: "Output truncated to N matches").
+  if (st.count >= st.limit) {
+    for (; k < n && !st.truncated; k++) {
+      if (visibleName(st, scanned.name(flags.reverse ? n - 1 - k : k))) st.truncated = true;
+    }
+    if (extras.length > 0) st.truncated = true;
+  }
   // Pure-FTPd's ls only descends with -l or -F (spec §2.4, observed).
-  const descends = st.flags.recursive && (st.flags.long || st.flags.classify);
   const maxDepth = st.s.server.config.limitRecursion.depth;
   if (!descends || depth >= maxDepth) return;
   for (const name of subdirs) {
@@ -374,12 +406,14 @@ async function mlsd(s: Session, _arg: string, p: VPath): Promise<Reply | void> {
       // One background scan, bounded by -L (+1 to tell "exactly the limit" from "more") unless hidden
       // dot-names may be skipped, then by the hard scan bound.
       const scanned = await storage.scan(p, showDots ? Math.max(0, limit - count) + 1 : MAX_SCAN);
-      for (const entry of scanned.entries) {
-        if (CONTROL_CHARS.test(entry.name) || (!showDots && entry.name.startsWith('.'))) continue;
+      for (let i = 0; i < scanned.count; i++) {
+        const name = scanned.name(i);
+        if (CONTROL_CHARS.test(name) || (!showDots && name.startsWith('.'))) continue;
         if (count >= limit) {
           truncated = true;
           break;
         }
+        const entry = scanned.entry(i);
         const facts = mlsxFacts(entry, { anonymous: s.anonymous, symlinkTarget: entry.linkTarget });
         await out.write(mlsxLine(facts, entry.name));
         count++;

@@ -24,7 +24,7 @@ import { tlsCommands } from './tls.js';
 /** Every command, by verb and alias. */
 const TABLE = new Map<string, CommandSpec>();
 /** Every command once, in registration order (for HELP). */
-export const COMMANDS: readonly CommandSpec[] = [
+const COMMANDS: readonly CommandSpec[] = [
   ...authCommands,
   ...infoCommands,
   ...dirCommands,
@@ -52,11 +52,6 @@ export function isDuringTransferVerb(verb: string): boolean {
   return DURING_TRANSFER.has(verb);
 }
 
-/** Looks a verb up (upper case). */
-export function findCommand(verb: string): CommandSpec | undefined {
-  return TABLE.get(verb);
-}
-
 /** FEAT body lines in Pure-FTPd's order (spec §2.3). */
 export function featLines(s: Session): string[] {
   const cfg = s.server.config;
@@ -72,7 +67,7 @@ export function featLines(s: Session): string[] {
 }
 
 /** The reply for an error thrown by a handler. */
-export function errorReply(s: Session, cmd: ParsedCommand, err: unknown): Reply {
+function errorReply(s: Session, cmd: ParsedCommand, err: unknown): Reply {
   if (err instanceof FtpError) {
     if (err.detail !== undefined) s.server.bus.log(s.ref, 'WARNING', `${cmd.verb}: ${err.detail}`);
     return reply(err.reply, ...err.preamble, err.text);
@@ -152,7 +147,7 @@ export function resolvePathArg(s: Session, arg: string, access: 'read' | 'write'
 }
 
 /** Leading and trailing whitespace of a new name become `_` (spec §2.1), so names stay visible. */
-export function blanksToUnderscores(arg: string): string {
+function blanksToUnderscores(arg: string): string {
   return arg.replace(/^\s+|\s+$/g, (m) => '_'.repeat(m.length));
 }
 

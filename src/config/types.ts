@@ -5,7 +5,7 @@
 
 /** One `-l method[:arg]` entry of the authentication chain, in command-line order (spec §3.1). */
 export interface AuthMethod {
-  method: 'puredb' | 'passwd' | 'unix' | 'pam' | 'ldap' | 'mysql' | 'pgsql' | 'extauth';
+  method: 'puredb' | 'unix' | 'pam' | 'ldap' | 'mysql' | 'pgsql' | 'extauth';
   /** File or socket argument (`puredb:/etc/pure-ftpd/pureftpd.pdb`); PAM service for pam; absent for unix. */
   arg?: string;
 }

@@ -10,10 +10,20 @@ import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { FtpError, errnoCode } from '../errors.js';
 import { Jail, baseName, joinVirtual, parentOf } from './jail.js';
-import { scanDirectory, type DirScan } from './scan.js';
+import { scanDirectory } from './scan.js';
 import { openFast } from './open-fast.js';
 import { FileSink } from './file-sink.js';
-import type { Entry, ReadHandle, StatFs, Storage, UploadSink, VPath, WriteOptions } from './types.js';
+import type {
+  DirScan,
+  ScanOrder,
+  Entry,
+  ReadHandle,
+  StatFs,
+  Storage,
+  UploadSink,
+  VPath,
+  WriteOptions,
+} from './types.js';
 
 /** Read chunk size: large chunks keep the data path fast (ARCHITECTURE §6). */
 export const READ_CHUNK = 1024 * 1024;
@@ -111,8 +121,8 @@ export class LocalStorage implements Storage {
     for await (const dirent of dir) yield dirent.name;
   }
 
-  async scan(dir: VPath, max: number): Promise<DirScan> {
-    return scanDirectory(await this.jail.toRealFollow(dir), max);
+  async scan(dir: VPath, max: number, order: ScanOrder = 'none'): Promise<DirScan> {
+    return scanDirectory(await this.jail.toRealFollow(dir), max, order);
   }
 
   async statMany(dir: VPath, names: readonly string[]): Promise<(Entry | undefined)[]> {

@@ -1,15 +1,19 @@
 /**
- * Whole-directory scans for listings: the tsftpd_fs addon reads and lstat's every entry in one
- * thread-pool job (native/dirscan.c), instead of one promise and one thread-pool round trip per
- * entry. Without the addon the same result is built from opendir + lstat, more slowly.
+ * Whole-directory scans for listings: the tsftpd_fs addon reads, lstat's and (optionally) sorts every
+ * entry in one thread-pool job (native/dirscan.c), instead of one promise and one thread-pool round
+ * trip per entry, and with no sort on the event loop. The result stays compact (one names buffer, one
+ * Float64Array): entries become objects only when a listing batch needs them, so a 100,000-entry
+ * directory costs a few MB, not a hundred. Without the addon the same interface is built from
+ * opendir + lstat, more slowly.
  */
 import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 import { loadAddon } from '../native-addons.js';
-import type { Entry } from './types.js';
-import { yieldIfBusy } from '../session/yield.js';
+import type { DirScan, Entry, ScanOrder } from './types.js';
+import { sortEntries } from './list-format.js';
+import { sortNames } from './sort.js';
 
-/** What the addon returns (see native/dirscan.c). */
+/** What scanDir returns (see native/dirscan.c). */
 interface RawScan {
   names: Buffer;
   ends: Uint32Array;
@@ -28,15 +32,11 @@ interface RawOpen {
 }
 
 interface FsAddon {
-  scanDir(dir: string, max: number): Promise<RawScan>;
+  scanDir(dir: string, max: number, order: number): Promise<RawScan>;
   openFile(root: string, path: string, offset: number, maxInline: number): Promise<RawOpen>;
 }
 
-/** A scanned directory: entries in readdir order, and whether `max` cut the scan short. */
-export interface DirScan {
-  entries: Entry[];
-  truncated: boolean;
-}
+const ORDER_CODES: Record<ScanOrder, number> = { none: 0, name: 1, mtime: 2, size: 3 };
 
 const FIELDS = 8;
 const S_IFMT = 0o170000;
@@ -54,6 +54,64 @@ function typeOf(mode: number): Entry['type'] {
   }
 }
 
+/** The addon's compact result behind the DirScan interface. */
+class NativeScan implements DirScan {
+  readonly count: number;
+  readonly truncated: boolean;
+  private readonly links = new Map<number, string>();
+
+  constructor(private readonly raw: RawScan) {
+    this.count = raw.ends.length;
+    this.truncated = raw.truncated;
+    for (let i = 0; i + 1 < raw.links.length; i += 2) {
+      this.links.set(raw.links[i] as number, raw.links[i + 1] as string);
+    }
+  }
+
+  name(i: number): string {
+    return this.raw.names.toString('utf8', i === 0 ? 0 : this.raw.ends[i - 1]!, this.raw.ends[i]!);
+  }
+
+  entry(i: number): Entry {
+    const s = this.raw.stats;
+    const o = i * FIELDS;
+    const mode = s[o]!;
+    return {
+      name: this.name(i),
+      type: typeOf(mode),
+      mode,
+      size: s[o + 1]!,
+      mtime: new Date(s[o + 2]!),
+      nlink: s[o + 3]!,
+      uid: s[o + 4]!,
+      gid: s[o + 5]!,
+      ino: s[o + 6]!,
+      dev: s[o + 7]!,
+      linkTarget: this.links.get(i),
+    };
+  }
+}
+
+/** A DirScan over entries already built (the portable path). */
+class ArrayScan implements DirScan {
+  constructor(
+    private readonly entries: Entry[],
+    readonly truncated: boolean,
+  ) {}
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  name(i: number): string {
+    return this.entries[i]!.name;
+  }
+
+  entry(i: number): Entry {
+    return this.entries[i]!;
+  }
+}
+
 let addon: Promise<FsAddon | undefined> | undefined;
 
 /** The addon, or undefined when it was not built (callers then use fs.promises). */
@@ -62,13 +120,16 @@ export function fsAddon(): Promise<FsAddon | undefined> {
   return addon;
 }
 
-/** Scans `realDir` (already confined by the jail), at most `max` entries. */
-export async function scanDirectory(realDir: string, max: number): Promise<DirScan> {
+/** Scans `realDir` (already confined by the jail), at most `max` entries, in `order`. */
+export async function scanDirectory(
+  realDir: string,
+  max: number,
+  order: ScanOrder = 'none',
+): Promise<DirScan> {
   const native = await fsAddon();
-  if (native === undefined) return scanWithPromises(realDir, max);
-  let raw: RawScan;
+  if (native === undefined) return scanWithPromises(realDir, max, order);
   try {
-    raw = await native.scanDir(realDir, max);
+    return new NativeScan(await native.scanDir(realDir, max, ORDER_CODES[order]));
   } catch (err) {
     const errno = (err as { errno?: number }).errno;
     // Same error shape as fs.promises, so callers map it to replies the same way.
@@ -84,37 +145,10 @@ export async function scanDirectory(realDir: string, max: number): Promise<DirSc
               : 'EIO';
     throw Object.assign(new Error(`scan ${code}`), { code });
   }
-  const links = new Map<number, string>();
-  for (let i = 0; i + 1 < raw.links.length; i += 2)
-    links.set(raw.links[i] as number, raw.links[i + 1] as string);
-  const entries: Entry[] = new Array(raw.ends.length);
-  let start = 0;
-  for (let i = 0; i < raw.ends.length; i++) {
-    if ((i & 4095) === 4095) await yieldIfBusy();
-    const end = raw.ends[i]!;
-    const s = raw.stats;
-    const o = i * FIELDS;
-    const mode = s[o]!;
-    entries[i] = {
-      name: raw.names.toString('utf8', start, end),
-      type: typeOf(mode),
-      mode,
-      size: s[o + 1]!,
-      mtime: new Date(s[o + 2]!),
-      nlink: s[o + 3]!,
-      uid: s[o + 4]!,
-      gid: s[o + 5]!,
-      ino: s[o + 6]!,
-      dev: s[o + 7]!,
-      linkTarget: links.get(i),
-    };
-    start = end;
-  }
-  return { entries, truncated: raw.truncated };
 }
 
-/** The portable fallback: opendir + lstat with bounded concurrency. */
-async function scanWithPromises(realDir: string, max: number): Promise<DirScan> {
+/** The portable fallback: opendir + lstat with bounded concurrency, sorted in JavaScript. */
+async function scanWithPromises(realDir: string, max: number, order: ScanOrder): Promise<DirScan> {
   const names: string[] = [];
   let truncated = false;
   for await (const d of await fsp.opendir(realDir, { bufferSize: 256 })) {
@@ -124,10 +158,10 @@ async function scanWithPromises(realDir: string, max: number): Promise<DirScan> 
     }
     names.push(d.name);
   }
-  const entries: Entry[] = [];
+  let entries: Entry[] = [];
   for (let i = 0; i < names.length; i += 64) {
     const batch = await Promise.all(
-      names.slice(i, i + 64).map(async (name) => {
+      names.slice(i, i + 64).map(async (name): Promise<Entry | undefined> => {
         const full = path.join(realDir, name);
         try {
           const st = await fsp.lstat(full);
@@ -146,7 +180,7 @@ async function scanWithPromises(realDir: string, max: number): Promise<DirScan> 
             ino: st.ino,
             dev: st.dev,
             linkTarget,
-          } satisfies Entry;
+          };
         } catch {
           return undefined;
         }
@@ -154,5 +188,15 @@ async function scanWithPromises(realDir: string, max: number): Promise<DirScan> 
     );
     for (const e of batch) if (e !== undefined) entries.push(e);
   }
-  return { entries, truncated };
+  if (order === 'name') {
+    const byName = new Map(entries.map((e) => [e.name, e]));
+    entries = sortNames(entries.map((e) => e.name)).map((n) => byName.get(n)!);
+  } else if (order !== 'none') {
+    entries = sortEntries(entries, {
+      reverse: false,
+      sortTime: order === 'mtime',
+      sortSize: order === 'size',
+    });
+  }
+  return new ArrayScan(entries, truncated);
 }

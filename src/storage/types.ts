@@ -25,6 +25,18 @@ export interface Entry {
   linkTarget?: string;
 }
 
+/** The order a scan returns entries in (spec §2.4: LIST sorts, NLST/MLSD keep readdir order). */
+export type ScanOrder = 'none' | 'name' | 'mtime' | 'size';
+
+/** A scanned directory, in the requested order; entries are built on demand (big directories). */
+export interface DirScan {
+  readonly count: number;
+  /** More entries existed than the scan's bound. */
+  readonly truncated: boolean;
+  name(i: number): string;
+  entry(i: number): Entry;
+}
+
 /** An open file for download: `data` (small files), `read()`, or `stream()` — one of them, once. */
 export interface ReadHandle {
   size: number;
@@ -93,8 +105,8 @@ export interface Storage {
   lstat(p: VPath): Promise<Entry>;
   /** Names in a directory, in readdir order, streamed (the directory is never loaded whole). */
   names(p: VPath): AsyncIterable<string>;
-  /** Every entry of a directory (lstat'ed, readdir order), at most `max`; one background job. */
-  scan(dir: VPath, max: number): Promise<{ entries: Entry[]; truncated: boolean }>;
+  /** Every entry of a directory (lstat'ed), at most `max`, in `order`; one background job. */
+  scan(dir: VPath, max: number, order?: ScanOrder): Promise<DirScan>;
   /** lstat of each name in a directory, with bounded concurrency, in the order given. */
   statMany(dir: VPath, names: readonly string[]): Promise<(Entry | undefined)[]>;
   openRead(p: VPath, offset: number): Promise<ReadHandle>;

@@ -14,7 +14,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getopt } from './getopt.js';
-import { groupByName, userByName } from './system-db.js';
+import { systemDb } from '../auth/system-db.js';
 import { readRequest, runProgram, type AuthProgramOptions } from './authd-run.js';
 
 /** Programs run at once; pure-authd runs one, a few more keep logins flowing behind a slow one. */
@@ -34,7 +34,7 @@ const USAGE = `Usage: tsftpd authd -s <socket> -r <program> [-u <uid>] [-g <gid>
 `;
 
 /** Parsed command line. */
-export interface AuthdOptions {
+interface AuthdOptions {
   socket: string;
   program: string;
   uid?: number;
@@ -47,14 +47,12 @@ export interface AuthdOptions {
 /** A numeric id, or a name looked up in the system files. */
 async function resolveId(value: string, kind: 'user' | 'group'): Promise<number | undefined> {
   if (/^\d{1,10}$/.test(value)) return Number(value);
-  return kind === 'user' ? (await userByName(value))?.uid : (await groupByName(value))?.gid;
+  const db = systemDb('latin1');
+  return kind === 'user' ? (await db.userByName(value))?.uid : (await db.groupByName(value))?.gid;
 }
 
 /** Parses the command line; a string is an error message for the user. */
-export async function parseAuthdArgs(
-  argv: readonly string[],
-  cwd = process.cwd(),
-): Promise<AuthdOptions | string> {
+async function parseAuthdArgs(argv: readonly string[], cwd = process.cwd()): Promise<AuthdOptions | string> {
   const { items, operands } = getopt(argv, 's:r:u:g:Bp:t:h');
   const o: Partial<AuthdOptions> = { daemonize: false, timeoutMs: DEFAULT_TIMEOUT_S * 1000 };
   for (const item of items) {
@@ -138,7 +136,7 @@ async function listen(server: net.Server, socketPath: string): Promise<void> {
 }
 
 /** Serves until SIGTERM/SIGINT; resolves with the exit code. */
-export async function runAuthd(o: AuthdOptions, log: (m: string) => void): Promise<number> {
+async function runAuthd(o: AuthdOptions, log: (m: string) => void): Promise<number> {
   if (o.uid !== undefined && o.gid === undefined) log('authd: -u without -g: the program keeps our group');
   const running = new Set<number>();
   const runOpts: AuthProgramOptions = { ...o, requestTimeoutMs: 5000, log, running };

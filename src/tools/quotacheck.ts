@@ -12,7 +12,8 @@ import { writeFileAtomic } from './atomic-file.js';
 import { getopt } from './getopt.js';
 import { errorLine, strerror, toBinary } from './output.js';
 import { QUOTA_FILE_NAME, QuotaWalk, canWriteIn, permits, type WalkIdentity } from './quota-walk.js';
-import { cUnsigned, groupByName, groupsOf, userById, userByName } from './system-db.js';
+import { systemDb } from '../auth/system-db.js';
+import { cUnsigned } from './c-number.js';
 
 /** Exit statuses: pure-quotacheck returns -1..-5 from main(). */
 const EXIT = { usage: 255, ids: 254, enter: 253, traverse: 252, write: 251 } as const;
@@ -63,10 +64,10 @@ async function parseArgs(
         errorLine('You already gave a gid');
         return EXIT.usage;
       }
-      const group = await groupByName(toBinary(v));
+      const group = await systemDb('latin1').groupByName(toBinary(v));
       gid = group !== undefined ? group.gid : Number(cUnsigned(v, 32));
     } else if (item.option === 'u') {
-      const user = await userByName(toBinary(v));
+      const user = await systemDb('latin1').userByName(toBinary(v));
       uid = user !== undefined ? user.uid : Number(cUnsigned(v, 32));
       if (user !== undefined && gid === 0) gid = user.gid;
     }
@@ -102,9 +103,13 @@ async function identity(
       return { who: { uid, groups: [gid], confined: false }, top };
     }
     // initgroups() needs the account's name: pure-quotacheck gives up without one.
-    const user = await userById(uid);
+    const user = await systemDb('latin1').userById(uid);
     if (user === undefined) return fail("Can't chroot to", `no account has uid ${uid}`);
-    const who: WalkIdentity = { uid, groups: await groupsOf(user.name, gid), confined: true };
+    const who: WalkIdentity = {
+      uid,
+      groups: await systemDb('latin1').groupIdsOf(user.name, gid),
+      confined: true,
+    };
     // After dropping privileges pure-quotacheck does chdir("/") in the chroot: it needs search permission.
     if (!permits(who, st, 1)) {
       errorLine("Can't switch uid/gid: [Permission denied]");

@@ -24,12 +24,12 @@ import {
   type Slapd,
 } from '../helpers/slapd.js';
 import {
-  ciSkip,
   createUser,
   removeUsers,
   systemAccountsUnavailable,
   type SystemUser,
 } from '../helpers/system-accounts.js';
+import { ciSkip } from '../helpers/ci.js';
 
 const skip = ciSkip((await slapdUnavailable()) ?? (await systemAccountsUnavailable()));
 

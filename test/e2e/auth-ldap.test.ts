@@ -15,7 +15,8 @@ import { Client } from 'basic-ftp';
 import { LdapAuthenticator } from '../../src/auth/backends/ldap.js';
 import { loadLdapConfig } from '../../src/auth/backends/ldap-conf.js';
 import { cryptWithSetting, generateSalt, hashPassword } from '../../src/auth/hashes/index.js';
-import type { Account, AuthResult, Credentials } from '../../src/auth/types.js';
+import type { Account, AuthResult } from '../../src/auth/types.js';
+import { credentials } from '../helpers/credentials.js';
 import { FtpError } from '../../src/errors.js';
 import { RawFtp } from '../helpers/raw.js';
 import { startServer, TEST_GID, TEST_UID } from '../helpers/server.js';
@@ -29,16 +30,9 @@ import {
   startSlapd,
   type Slapd,
 } from '../helpers/slapd.js';
-import { ciSkip } from '../helpers/system-accounts.js';
+import { ciSkip } from '../helpers/ci.js';
 
 const skip = ciSkip(await slapdUnavailable());
-const cred = (password: string): Credentials => ({
-  password,
-  remoteIp: '127.0.0.1',
-  localIp: '127.0.0.1',
-  localPort: 21,
-  tls: false,
-});
 
 describe('ldap backend against slapd', { skip }, () => {
   let slapd: Slapd;
@@ -138,7 +132,7 @@ describe('ldap backend against slapd', { skip }, () => {
 
   it('PASSWORD method: {crypt}, cleartext, {argon2}, {scrypt} hashes and the mapped attributes', async () => {
     const b = await backend(reader());
-    const alice = ok(await b.authenticate('alice', cred('alicepw')));
+    const alice = ok(await b.authenticate('alice', credentials('alicepw')));
     assert.deepEqual(
       { uid: alice.uid, gid: alice.gid, home: alice.home, chroot: alice.chroot, backend: alice.backend },
       { uid: TEST_UID, gid: TEST_GID, home: home('alice'), chroot: true, backend: 'ldap' },
@@ -146,11 +140,11 @@ describe('ldap backend against slapd', { skip }, () => {
     assert.deepEqual(alice.quota, { files: 100, bytes: 5 * 1024 * 1024 });
     assert.deepEqual(alice.bandwidth, { up: 50 * 1024, down: 60 * 1024 });
     assert.deepEqual(alice.ratio, { up: 1, down: 3 });
-    assert.equal(ok(await b.authenticate('bob', cred('bobpw'))).chroot, false);
-    ok(await b.authenticate('dave', cred('davepw')));
-    ok(await b.authenticate('erin', cred('erinpw')));
-    ok(await b.authenticate("o'brien", cred('irishpw')));
-    const ids = ok(await b.authenticate('ids', cred('idspw')));
+    assert.equal(ok(await b.authenticate('bob', credentials('bobpw'))).chroot, false);
+    ok(await b.authenticate('dave', credentials('davepw')));
+    ok(await b.authenticate('erin', credentials('erinpw')));
+    ok(await b.authenticate("o'brien", credentials('irishpw')));
+    const ids = ok(await b.authenticate('ids', credentials('idspw')));
     assert.deepEqual([ids.uid, ids.gid], [4242, 4343], 'FTPuid/FTPgid override uidNumber/gidNumber');
   });
 
@@ -166,66 +160,69 @@ describe('ldap backend against slapd', { skip }, () => {
       ['frank', '{SSHA}abcdefgh'],
       ['twin', 'twinpw'],
     ]) {
-      const r = await b.authenticate(login!, cred(pw!));
+      const r = await b.authenticate(login!, credentials(pw!));
       assert.equal(r.kind, 'denied', `${login}: ${JSON.stringify(r)}`);
     }
-    assert.deepEqual(await b.authenticate('nobody', cred('x')), { kind: 'unknown' });
+    assert.deepEqual(await b.authenticate('nobody', credentials('x')), { kind: 'unknown' });
     assert.ok(logs.some((l) => l.includes('unsupported password scheme {SSHA}')));
   });
 
   it('rejects filter injection by charset and escapes what it lets through', async () => {
     const b = await backend(reader());
     for (const login of ['*)(uid=*', '*', 'alice)(uid=*', 'a\\2a', 'al(ice']) {
-      assert.deepEqual(await b.authenticate(login, cred('alicepw')), { kind: 'unknown' }, login);
+      assert.deepEqual(await b.authenticate(login, credentials('alicepw')), { kind: 'unknown' }, login);
     }
   });
 
   it('BIND method: the directory checks the password; empty passwords never bind', async () => {
     const b = await backend(plain());
-    ok(await b.authenticate('alice', cred('alicepw')));
-    ok(await b.authenticate("o'brien", cred('irishpw')));
-    assert.equal((await b.authenticate('alice', cred('wrong'))).kind, 'denied');
-    assert.equal((await b.authenticate('alice', cred(''))).kind, 'denied');
-    assert.equal((await b.authenticate('carol', cred('carolpw'))).kind, 'denied');
-    assert.deepEqual(await b.authenticate('nobody', cred('x')), { kind: 'unknown' });
+    ok(await b.authenticate('alice', credentials('alicepw')));
+    ok(await b.authenticate("o'brien", credentials('irishpw')));
+    assert.equal((await b.authenticate('alice', credentials('wrong'))).kind, 'denied');
+    assert.equal((await b.authenticate('alice', credentials(''))).kind, 'denied');
+    assert.equal((await b.authenticate('carol', credentials('carolpw'))).kind, 'denied');
+    assert.deepEqual(await b.authenticate('nobody', credentials('x')), { kind: 'unknown' });
   });
 
   it('PASSWORD method without read access to userPassword denies and says why', async () => {
     const b = await backend({ ...plain(), LDAPAuthMethod: 'PASSWORD' });
-    assert.equal((await b.authenticate('bob', cred('bobpw'))).kind, 'denied');
+    assert.equal((await b.authenticate('bob', credentials('bobpw'))).kind, 'denied');
     assert.ok(logs.some((l) => l.includes('no userPassword readable for bob')));
   });
 
   it('home attribute, default home, default and forced ids', async () => {
     const noHome = await backend({ ...reader(), LDAPHomeDir: 'description' });
-    assert.deepEqual(await noHome.authenticate('bob', cred('bobpw')), { kind: 'unknown' });
+    assert.deepEqual(await noHome.authenticate('bob', credentials('bobpw')), { kind: 'unknown' });
     const withDefault = await backend({
       ...reader(),
       LDAPHomeDir: 'description',
       LDAPDefaultHomeDirectory: homes,
     });
-    assert.equal(ok(await withDefault.authenticate('bob', cred('bobpw'))).home, homes);
+    assert.equal(ok(await withDefault.authenticate('bob', credentials('bobpw'))).home, homes);
     const forced = await backend({
       ...reader(),
       LDAPDefaultUID: 3000,
       LDAPForceDefaultUID: 'True',
       LDAPDefaultGID: 3001,
     });
-    const acct = ok(await forced.authenticate('ids', cred('idspw')));
+    const acct = ok(await forced.authenticate('ids', credentials('idspw')));
     assert.deepEqual([acct.uid, acct.gid], [3000, 4343]);
   });
 
   it('StartTLS and ldaps with the directory certificate; an untrusted certificate is a 421', async () => {
     const startTls = await backend({ ...reader(), LDAPUseTLS: 'True', LDAPTLSCACertFile: slapd.caFile });
-    ok(await startTls.authenticate('alice', cred('alicepw')));
+    ok(await startTls.authenticate('alice', credentials('alicepw')));
     const tlsKeys = { ...reader(), LDAPScheme: 'ldaps', LDAPPort: slapd.tlsPort };
     ok(
       await (
         await backend({ ...tlsKeys, LDAPTLSCACertFile: slapd.caFile })
-      ).authenticate('bob', cred('bobpw')),
+      ).authenticate('bob', credentials('bobpw')),
     );
     const untrusted = await backend(tlsKeys);
-    await assert.rejects(untrusted.authenticate('bob', cred('bobpw')), (e: FtpError) => e.reply === 421);
+    await assert.rejects(
+      untrusted.authenticate('bob', credentials('bobpw')),
+      (e: FtpError) => e.reply === 421,
+    );
   });
 
   it('logs in through the server, uploads into the LDAP home, refuses bad logins', async () => {

@@ -13,17 +13,14 @@ import path from 'node:path';
 import { FtpError } from '../../src/errors.js';
 import { createMysqlAuthenticator } from '../../src/auth/backends/mysql.js';
 import { createPgsqlAuthenticator } from '../../src/auth/backends/pgsql.js';
-import type { Authenticator, Credentials } from '../../src/auth/types.js';
+import type { Authenticator } from '../../src/auth/types.js';
+import { credentials } from '../helpers/credentials.js';
 import type { SqlBackendOptions } from '../../src/auth/backends/sql-auth.js';
 import { sqlFixtures, standardQueries, type SqlFixture } from '../helpers/sql-db.js';
 
-const cred = (password: string, remoteIp = '127.0.0.1'): Credentials => ({
-  password,
-  remoteIp,
-  localIp: '127.0.0.1',
-  localPort: 2121,
-  tls: false,
-});
+/** A login from `remoteIp` (for the address rules) to port 2121. */
+const cred = (password: string, remoteIp = '127.0.0.1') =>
+  credentials(password, { remoteIp, localPort: 2121 });
 
 const factories = { mysql: createMysqlAuthenticator, pgsql: createPgsqlAuthenticator };
 const fixtures = await sqlFixtures();

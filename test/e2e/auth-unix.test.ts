@@ -12,26 +12,19 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
 import { UnixAuthenticator } from '../../src/auth/backends/unix.js';
-import type { Credentials } from '../../src/auth/types.js';
+import { credentials } from '../helpers/credentials.js';
 import { RawFtp, type RawReply } from '../helpers/raw.js';
 import { sha512Hash, startServer, TEST_UID, type TestServer } from '../helpers/server.js';
 import {
   accountTool,
-  ciSkip,
   createUser,
   removeUsers,
   shadowHash,
   systemAccountsUnavailable,
   type SystemUser,
 } from '../helpers/system-accounts.js';
+import { ciSkip } from '../helpers/ci.js';
 
-const cred = (password: string): Credentials => ({
-  password,
-  remoteIp: '127.0.0.1',
-  localIp: '127.0.0.1',
-  localPort: 21,
-  tls: false,
-});
 const DAY = 86_400_000;
 const today = Math.floor(Date.now() / DAY);
 
@@ -90,19 +83,23 @@ describe('unix backend rules (private passwd/shadow/shells files)', () => {
 
   it('accepts good passwords, root included, with the home and /./ of passwd', async () => {
     const b = backend();
-    const ok = await b.authenticate('ok', cred('pw'));
+    const ok = await b.authenticate('ok', credentials('pw'));
     assert.deepEqual(
       ok.kind === 'ok' && [ok.account.uid, ok.account.home, ok.account.chroot, ok.account.startDir],
       [1001, '/home/ok', true, '/pub'],
     );
-    const root = await b.authenticate('root', cred('pw'));
+    const root = await b.authenticate('root', credentials('pw'));
     assert.deepEqual(root.kind === 'ok' && [root.account.uid, root.account.gid], [0, 0]);
     assert.equal(
-      (await b.authenticate('ftponly', cred('pw'))).kind,
+      (await b.authenticate('ftponly', credentials('pw'))).kind,
       'ok',
       'the shell "ftp" needs no /etc/shells entry',
     );
-    assert.equal((await b.authenticate('legacy', cred('pw'))).kind, 'ok', 'hash in /etc/passwd itself');
+    assert.equal(
+      (await b.authenticate('legacy', credentials('pw'))).kind,
+      'ok',
+      'hash in /etc/passwd itself',
+    );
   });
 
   it('denies wrong passwords, bad shells, locked, expired; unknown logins fall through', async () => {
@@ -119,24 +116,24 @@ describe('unix backend rules (private passwd/shadow/shells files)', () => {
       ['noshadow', 'x'],
     ];
     for (const [login, pw] of expect)
-      assert.equal((await b.authenticate(login, cred(pw))).kind, 'denied', login);
+      assert.equal((await b.authenticate(login, credentials(pw))).kind, 'denied', login);
     for (const login of ['nobody-here', '+nis', 'a:b', '']) {
-      assert.deepEqual(await b.authenticate(login, cred('pw')), { kind: 'unknown' }, login);
+      assert.deepEqual(await b.authenticate(login, credentials('pw')), { kind: 'unknown' }, login);
     }
   });
 
   it('sees a changed passwd file at the next login', async () => {
     const b = backend();
-    assert.equal((await b.authenticate('newbie', cred('pw'))).kind, 'unknown');
+    assert.equal((await b.authenticate('newbie', credentials('pw'))).kind, 'unknown');
     const text = await readFile(files.passwd, 'utf8');
     await writeFile(files.passwd, `${text}newbie:${await sha512Hash('pw')}:2000:100::/home/newbie:/bin/sh\n`);
-    assert.equal((await b.authenticate('newbie', cred('pw'))).kind, 'ok');
+    assert.equal((await b.authenticate('newbie', credentials('pw'))).kind, 'ok');
   });
 
   it('answers unknown and logs once when the shadow file cannot be read', async () => {
     const b = new UnixAuthenticator((l, m) => logs.push(`[${l}] ${m}`), { ...files, shadow: dir });
-    assert.deepEqual(await b.authenticate('ok', cred('pw')), { kind: 'unknown' });
-    assert.deepEqual(await b.authenticate('ok', cred('pw')), { kind: 'unknown' });
+    assert.deepEqual(await b.authenticate('ok', credentials('pw')), { kind: 'unknown' });
+    assert.deepEqual(await b.authenticate('ok', credentials('pw')), { kind: 'unknown' });
     assert.equal(logs.filter((l) => l.includes('-l unix needs root')).length, 1);
   });
 });

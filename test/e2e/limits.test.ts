@@ -10,46 +10,29 @@ import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  startServer,
-  TEST_GID,
-  TEST_UID,
-  type TestServer,
-  type TestServerOptions,
-} from '../helpers/server.js';
+import { TEST_GID, TEST_UID, type TestServer, type TestServerOptions } from '../helpers/server.js';
 import { RawFtp, type RawReply } from '../helpers/raw.js';
+import { TestScope } from '../helpers/scope.js';
 import {
   connectTo,
   curl,
   epsvPort,
   haveTool,
+  ipv6Loopback,
+  pattern,
   readAllBounded,
   waitFor,
   writeAndEnd,
 } from '../helpers/transfer-clients.js';
 import { attachLogger } from '../../src/telemetry/log.js';
 
-/** Per-test resources, released in reverse order of creation. */
-class Scope {
-  private readonly cleanups: (() => unknown)[] = [];
-
-  constructor(t: TestContext) {
-    t.after(async () => {
-      for (const fn of this.cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
-    });
-  }
-
-  defer(fn: () => unknown): void {
-    this.cleanups.push(fn);
-  }
-
+/** Per-test resources: servers with their log lines, raw control connections. */
+class Scope extends TestScope {
   /** A server whose operator log lines (the stderr format) are collected in `lines`. */
-  async server(opts: TestServerOptions = {}): Promise<TestServer & { lines: string[] }> {
-    const srv = await startServer(opts);
-    this.defer(() => srv.close());
+  override async server(opts: TestServerOptions = {}): Promise<TestServer & { lines: string[] }> {
+    const srv = await super.server(opts);
     const lines: string[] = [];
     const out = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -79,11 +62,6 @@ class Scope {
     const r230 = await ftp.login(user, pass);
     assert.equal((await ftp.cmd('TYPE I')).code, 200);
     return { ftp, r230 };
-  }
-
-  socket(s: net.Socket): net.Socket {
-    this.defer(() => s.destroy());
-    return s;
   }
 }
 
@@ -120,19 +98,6 @@ function extra(e: Extra): string {
   ]
     .map((v) => (v === undefined ? '' : String(v)))
     .join(':');
-}
-
-/** Deterministic pseudo-random bytes. */
-function pattern(size: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
 }
 
 /** Text lines of a reply without their `NNN-`/`NNN ` prefix. */
@@ -731,24 +696,6 @@ describe('bandwidth (spec §4.2, -t/-T and per-user rates)', { concurrency: true
 });
 
 // ---------------------------------------------------------------------------------------------
-/** True when ::1 is configured and bindable here (else the reason to skip). */
-async function ipv6Loopback(): Promise<string | undefined> {
-  const has = Object.values(os.networkInterfaces()).some((l) => l?.some((i) => i.address === '::1'));
-  if (!has) return '::1 is not configured on any interface of this machine';
-  const server = net.createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: '::1', port: 0 }, () => resolve());
-    });
-    return undefined;
-  } catch (err) {
-    return `cannot listen on ::1: ${String(err)}`;
-  } finally {
-    server.close();
-  }
-}
-
 /** USER/PASS expecting a refusal; returns the PASS reply. */
 async function refusedLogin(scope: Scope, srv: TestServer, user = 'joe', pass = 'secret'): Promise<RawReply> {
   const { ftp } = await scope.connect(srv);

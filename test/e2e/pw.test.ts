@@ -26,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ciSkip } from '../helpers/ci.js';
 import { hasTool, runProgram, type RunResult } from '../helpers/transfer-clients.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
@@ -38,8 +39,11 @@ const ARGON = /\$argon2id\$v=19\$m=\d+,t=\d+,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+
 /** False when the tool exists (or CI=true: then a missing tool fails loudly), else the skip reason. */
 function need(...tools: string[]): string | false {
   const missing = tools.filter((t) => !(t.startsWith('/') ? existsSync(t) : hasTool(t)));
-  if (missing.length === 0 || process.env.CI === 'true') return false;
-  return `${missing.join(', ')} not installed (apt-get install pure-ftpd python3); CI=true makes this a failure`;
+  return ciSkip(
+    missing.length === 0
+      ? undefined
+      : `${missing.join(', ')} not installed (apt-get install pure-ftpd python3); CI=true makes this a failure`,
+  );
 }
 
 /** A temp dir removed after the test. */

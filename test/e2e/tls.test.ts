@@ -33,7 +33,8 @@ import { fileURLToPath } from 'node:url';
 import { Client } from 'basic-ftp';
 import { startServer, sha512Hash, TEST_GID, TEST_UID, type TestServer } from '../helpers/server.js';
 import { RawFtp } from '../helpers/raw.js';
-import { curl, hasTool, requireTool, runProgram, waitFor } from '../helpers/transfer-clients.js';
+import { isCi } from '../helpers/ci.js';
+import { curl, hasTool, pattern, requireTool, runProgram, waitFor } from '../helpers/transfer-clients.js';
 import {
   curlVersion,
   FtpsControl,
@@ -61,17 +62,6 @@ before(async () => {
 after(async () => {
   await pki.close();
 });
-
-/** Deterministic bytes (a shifted or truncated copy never compares equal). */
-function pattern(size: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
 
 /** Starts a test server with these extra switches (the caller closes it). */
 function tlsServer(args: string[]): Promise<TestServer> {
@@ -444,8 +434,7 @@ describe('TLS data-session binding', () => {
     } finally {
       ftp.close();
     }
-    if (!hasTool('python3') && process.env.CI !== 'true')
-      return t.diagnostic('python3 part skipped: not installed');
+    if (!hasTool('python3') && !isCi()) return t.diagnostic('python3 part skipped: not installed');
     for (const passive of [true, false]) {
       const r = await ftplibTls(
         open.port,
@@ -606,7 +595,7 @@ describe('implicit FTPS (--implicit-tls)', () => {
       const down = await curl(['-k', `${base}/imp.bin`]);
       assert.ok(down.stdout.equals(body), down.stderr);
     }
-    if (hasTool('lftp') || process.env.CI === 'true') {
+    if (hasTool('lftp') || isCi()) {
       const r = await lftpTls(implicitPort, 'get imp.bin -o lftp-imp.bin', { cwd: local, implicit: true });
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(await readFile(path.join(local, 'lftp-imp.bin')), body);

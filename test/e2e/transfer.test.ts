@@ -5,16 +5,16 @@
  * the -U umask, clients that vanish mid-transfer, and the data-channel security rules (passive
  * listener life cycle, FXP, PORT bounce protection, ESTA/ESTP). Only loopback addresses are used.
  */
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
-import { startServer, type TestServer, type TestServerOptions } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
+import { TestScope } from '../helpers/scope.js';
 import { RawFtp, type RawReply } from '../helpers/raw.js';
 import {
   connectTo,
@@ -22,8 +22,10 @@ import {
   epsvPort,
   fdCount,
   haveTool,
+  ipv6Loopback,
   lftp,
   pasvPort,
+  pattern,
   python,
   readAllBounded,
   requireTool,
@@ -32,26 +34,8 @@ import {
   writeAndEnd,
 } from '../helpers/transfer-clients.js';
 
-/** Per-test resources, released in reverse order of creation. */
-class Scope {
-  private readonly cleanups: (() => unknown)[] = [];
-
-  constructor(t: TestContext) {
-    t.after(async () => {
-      for (const fn of this.cleanups.reverse()) await Promise.resolve(fn()).catch(() => undefined);
-    });
-  }
-
-  defer(fn: () => unknown): void {
-    this.cleanups.push(fn);
-  }
-
-  async server(opts: TestServerOptions = {}): Promise<TestServer> {
-    const srv = await startServer(opts);
-    this.defer(() => srv.close());
-    return srv;
-  }
-
+/** Per-test resources: raw control connections and basic-ftp clients. */
+class Scope extends TestScope {
   /** A raw control connection logged in as joe (or anonymous). */
   async raw(srv: TestServer, user = 'joe', pass = 'secret'): Promise<RawFtp> {
     const { ftp } = await RawFtp.connect(srv.port, srv.host);
@@ -60,30 +44,37 @@ class Scope {
     return ftp;
   }
 
+  /** A session paused 64 KiB into `RETR big.bin` (256 MiB, sparse), for ABOR/QUIT/cut tests. */
+  async midDownload(): Promise<{ srv: TestServer; ftp: RawFtp; data: net.Socket }> {
+    const srv = await this.server();
+    await sparseFile(path.join(srv.home('joe'), 'big.bin'), 256 * 1024 * 1024);
+    const ftp = await this.raw(srv);
+    await ftp.cmd('TYPE I');
+    const { data } = await startData(ftp, 'RETR big.bin');
+    this.socket(data);
+    await readSomeThenPause(data, 64 * 1024);
+    return { srv, ftp, data };
+  }
+
+  /** A server and a client-side directory `local` holding `up.bin`: `size` pattern() bytes. */
+  async serverWithUpload(
+    size: number,
+    seed: number,
+  ): Promise<{ srv: TestServer; local: string; content: Buffer }> {
+    const srv = await this.server();
+    const local = path.join(srv.dir, 'local');
+    await mkdir(local);
+    const content = pattern(size, seed);
+    await writeFile(path.join(local, 'up.bin'), content);
+    return { srv, local, content };
+  }
+
   async basic(srv: TestServer): Promise<Client> {
     const client = new Client(10000);
     this.defer(() => client.close());
     await client.access({ host: srv.host, port: srv.port, user: 'joe', password: 'secret' });
     return client;
   }
-
-  socket(s: net.Socket): net.Socket {
-    this.defer(() => s.destroy());
-    return s;
-  }
-}
-
-/** Deterministic pseudo-random bytes (so a shifted or truncated copy never compares equal). */
-function pattern(size: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
 }
 
 function sha(b: Buffer): string {
@@ -158,24 +149,6 @@ async function tempFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.startsWith('.pureftpd-upload.'));
 }
 
-/** True when ::1 is configured and bindable here. */
-async function ipv6Loopback(): Promise<string | undefined> {
-  const has = Object.values(os.networkInterfaces()).some((l) => l?.some((i) => i.address === '::1'));
-  if (!has) return '::1 is not configured on any interface of this machine';
-  const server = net.createServer();
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: '::1', port: 0 }, () => resolve());
-    });
-    return undefined;
-  } catch (err) {
-    return `cannot listen on ::1: ${String(err)}`;
-  } finally {
-    server.close();
-  }
-}
-
 /** A listener on a loopback address for active-mode tests: resolves the first connection's bytes. */
 async function activeTarget(
   scope: Scope,
@@ -231,12 +204,7 @@ describe('real clients: uploads and downloads', () => {
 
   it('curl in passive mode (EPSV and PASV)', async (t) => {
     if (!requireTool(t, 'curl')) return;
-    const scope = new Scope(t);
-    const srv = await scope.server();
-    const local = path.join(srv.dir, 'local');
-    await mkdir(local);
-    const content = pattern(1024 * 1024 + 3, 7);
-    await writeFile(path.join(local, 'up.bin'), content);
+    const { srv, local, content } = await new Scope(t).serverWithUpload(1024 * 1024 + 3, 7);
     const base = `ftp://127.0.0.1:${srv.port}`;
     for (const mode of [[], ['--disable-epsv']]) {
       const up = await curl([
@@ -257,12 +225,7 @@ describe('real clients: uploads and downloads', () => {
 
   it('curl in active mode (-P 127.0.0.1 with EPRT and with PORT)', async (t) => {
     if (!requireTool(t, 'curl')) return;
-    const scope = new Scope(t);
-    const srv = await scope.server();
-    const local = path.join(srv.dir, 'local');
-    await mkdir(local);
-    const content = pattern(512 * 1024 + 1, 9);
-    await writeFile(path.join(local, 'up.bin'), content);
+    const { srv, local, content } = await new Scope(t).serverWithUpload(512 * 1024 + 1, 9);
     const base = `ftp://127.0.0.1:${srv.port}`;
     for (const mode of [[], ['--disable-eprt']]) {
       const active = ['-P', '127.0.0.1', ...mode, '--user', 'joe:secret'];
@@ -277,12 +240,7 @@ describe('real clients: uploads and downloads', () => {
 
   it('lftp puts and gets in passive and active mode', async (t) => {
     if (!requireTool(t, 'lftp')) return;
-    const scope = new Scope(t);
-    const srv = await scope.server();
-    const local = path.join(srv.dir, 'local');
-    await mkdir(local);
-    const content = pattern(700 * 1024 + 5, 11);
-    await writeFile(path.join(local, 'up.bin'), content);
+    const { srv, local, content } = await new Scope(t).serverWithUpload(700 * 1024 + 5, 11);
     for (const passive of [true, false]) {
       const name = passive ? 'lftp-pasv.bin' : 'lftp-port.bin';
       const r = await lftp(srv.port, `put up.bin -o ${name}; get ${name} -o back-${name}`, {
@@ -297,12 +255,7 @@ describe('real clients: uploads and downloads', () => {
 
   it('Python ftplib stores and retrieves in passive and active mode', async (t) => {
     if (!requireTool(t, 'python3')) return;
-    const scope = new Scope(t);
-    const srv = await scope.server();
-    const local = path.join(srv.dir, 'local');
-    await mkdir(local);
-    const content = pattern(900 * 1024 + 9, 13);
-    await writeFile(path.join(local, 'up.bin'), content);
+    const { srv, local, content } = await new Scope(t).serverWithUpload(900 * 1024 + 9, 13);
     const script = `
 import ftplib, os
 for pasv in (True, False):
@@ -617,14 +570,7 @@ describe('ABOR, QUIT and STAT during a transfer', () => {
   });
 
   it('ABOR with Telnet IP/Synch bytes in front is recognised', async (t) => {
-    const scope = new Scope(t);
-    const srv = await scope.server();
-    await sparseFile(path.join(srv.home('joe'), 'big.bin'), 256 * 1024 * 1024);
-    const ftp = await scope.raw(srv);
-    await ftp.cmd('TYPE I');
-    const { data } = await startData(ftp, 'RETR big.bin');
-    scope.socket(data);
-    await readSomeThenPause(data, 64 * 1024);
+    const { ftp } = await new Scope(t).midDownload();
     // What ftp(1) and ftplib send: IAC IP, IAC (urgent) DM, then ABOR.
     ftp.write(Buffer.from([0xff, 0xf4, 0xff, 0xf2]));
     ftp.send('ABOR');
@@ -634,14 +580,7 @@ describe('ABOR, QUIT and STAT during a transfer', () => {
   });
 
   it('QUIT mid-download aborts the transfer and logs out', async (t) => {
-    const scope = new Scope(t);
-    const srv = await scope.server();
-    await sparseFile(path.join(srv.home('joe'), 'big.bin'), 256 * 1024 * 1024);
-    const ftp = await scope.raw(srv);
-    await ftp.cmd('TYPE I');
-    const { data } = await startData(ftp, 'RETR big.bin');
-    scope.socket(data);
-    await readSomeThenPause(data, 64 * 1024);
+    const { srv, ftp, data } = await new Scope(t).midDownload();
     ftp.send('QUIT');
     const r1 = await ftp.read();
     const r2 = await ftp.read();
@@ -678,13 +617,7 @@ describe('ABOR, QUIT and STAT during a transfer', () => {
   });
 
   it('a client closing the data connection mid-download gets 426 and the session goes on', async (t) => {
-    const scope = new Scope(t);
-    const srv = await scope.server();
-    await sparseFile(path.join(srv.home('joe'), 'big.bin'), 256 * 1024 * 1024);
-    const ftp = await scope.raw(srv);
-    await ftp.cmd('TYPE I');
-    const { data } = await startData(ftp, 'RETR big.bin');
-    await readSomeThenPause(data, 64 * 1024);
+    const { ftp, data } = await new Scope(t).midDownload();
     data.destroy();
     const r = await ftp.read();
     assert.equal(r.code, 426, r.text);

@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { ciSkip } from './ci.js';
 
 /** What a client run produced. */
 export interface ToolResult {
@@ -56,8 +57,11 @@ export function findTool(name: string): string | undefined {
  * false (under CI=true a missing tool is not skipped, so the test fails and the gap is seen).
  */
 export function toolSkip(tool: string, hint = `apt-get install ${tool}`): string | false {
-  if (findTool(tool) !== undefined || process.env.CI === 'true') return false;
-  return `${tool} is not installed (${hint}); set CI=true to make this a failure`;
+  return ciSkip(
+    findTool(tool) === undefined
+      ? `${tool} is not installed (${hint}); set CI=true to make this a failure`
+      : undefined,
+  );
 }
 
 /** Runs a program; never rejects for a non-zero exit, only when it cannot be started. */
@@ -167,6 +171,18 @@ export function pythonPath(): string | undefined {
 }
 
 /**
+ * The end of the `try:` of every ftplib program of the tests: an ftplib error is printed as
+ * `FTPERR <reply>` with exit status 3 (what the tests check), and the connection is always closed.
+ */
+export const FTPLIB_ERROR_EXIT: readonly string[] = [
+  'except ftplib.all_errors as e:',
+  "    print('FTPERR', e)",
+  '    sys.exit(3)',
+  'finally:',
+  '    ftp.close()',
+];
+
+/**
  * Runs Python code with `ftp` connected to the server (ftplib.FTP, 10 s timeout). The code runs
  * inside a function; an ftplib error is printed as `FTPERR <reply>` and exits with status 3.
  */
@@ -183,11 +199,7 @@ export function ftplib(port: number, body: string, opts: RunOptions = {}): Promi
     `ftp.connect('127.0.0.1', ${port}, timeout=10)`,
     'try:',
     '    main(ftp)',
-    'except ftplib.all_errors as e:',
-    "    print('FTPERR', e)",
-    '    sys.exit(3)',
-    'finally:',
-    '    ftp.close()',
+    ...FTPLIB_ERROR_EXIT,
   ].join('\n');
   return runTool(pythonPath() ?? 'python3', ['-c', program], opts);
 }

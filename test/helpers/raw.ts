@@ -12,21 +12,94 @@ export interface RawReply {
   text: string;
 }
 
-/** A control connection driven line by line. */
-export class RawFtp {
+/**
+ * The replies of a control connection as its text arrives: complete lines in, whole (multi-line)
+ * replies out, in order. Shared by RawFtp and the FTPS client of tls.ts.
+ */
+export class ReplyQueue {
   private buffer = '';
+  private partial: string[] = [];
   private readonly replies: RawReply[] = [];
   private waiters: (() => void)[] = [];
-  private partial: string[] = [];
+  /** True once the connection closed. */
   closed = false;
+
+  /** Adds received text; a reply is complete at its `NNN ` line with the code of its first line. */
+  push(text: string): void {
+    this.buffer += text;
+    let i: number;
+    while ((i = this.buffer.indexOf('\n')) !== -1) {
+      const line = this.buffer.slice(0, i).replace(/\r$/, '');
+      this.buffer = this.buffer.slice(i + 1);
+      this.partial.push(line);
+      const m = /^(\d{3})([ -])/.exec(line);
+      const code = /^(\d{3})/.exec(this.partial[0]!)?.[1];
+      if (m !== null && m[2] === ' ' && code !== undefined && m[1] === code) {
+        this.replies.push({ code: Number(code), lines: this.partial, text: this.partial.join('\n') });
+        this.partial = [];
+      }
+    }
+    this.wake();
+  }
+
+  /** Records that the connection closed: waiting reads fail, waitClosed() returns. */
+  close(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  /** Number of complete replies not read yet. */
+  get pending(): number {
+    return this.replies.length;
+  }
+
+  /** Waits for the next reply (rejects after timeoutMs or when the connection closes first). */
+  async read(timeoutMs = 10000): Promise<RawReply> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.replies.length === 0) {
+      if (this.closed) throw new Error(`connection closed (partial: ${this.partial.join('|')})`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timeout waiting for a reply');
+      await this.wait(left);
+    }
+    return this.replies.shift()!;
+  }
+
+  /** Waits for the connection to close. */
+  async waitClosed(timeoutMs = 10000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error('timeout waiting for close');
+      await this.wait(50);
+    }
+  }
+
+  /** Resolves at the next arrival or close, or after `ms`. */
+  private wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
+  }
+}
+
+/** A control connection driven line by line. */
+export class RawFtp {
+  private readonly replies = new ReplyQueue();
 
   private constructor(readonly socket: net.Socket) {
     socket.setEncoding('utf8');
-    socket.on('data', (d: string) => this.onData(d));
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
+    socket.on('data', (d: string) => this.replies.push(d));
+    socket.on('close', () => this.replies.close());
     socket.on('error', () => undefined);
   }
 
@@ -42,28 +115,9 @@ export class RawFtp {
     return { ftp, greeting };
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const fn of w) fn();
-  }
-
-  private onData(d: string): void {
-    this.buffer += d;
-    let i: number;
-    while ((i = this.buffer.indexOf('\n')) !== -1) {
-      const line = this.buffer.slice(0, i).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(i + 1);
-      this.partial.push(line);
-      const m = /^(\d{3})([ -])/.exec(line);
-      const first = this.partial[0]!;
-      const code = /^(\d{3})/.exec(first)?.[1];
-      if (m !== null && m[2] === ' ' && code !== undefined && m[1] === code) {
-        this.replies.push({ code: Number(code), lines: this.partial, text: this.partial.join('\n') });
-        this.partial = [];
-      }
-    }
-    this.wake();
+  /** True once the server (or we) closed the connection. */
+  get closed(): boolean {
+    return this.replies.closed;
   }
 
   /** Sends raw bytes (no CRLF added). */
@@ -77,21 +131,8 @@ export class RawFtp {
   }
 
   /** Waits for the next reply (rejects after timeoutMs or when the connection closes first). */
-  async read(timeoutMs = 10000): Promise<RawReply> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.replies.length === 0) {
-      if (this.closed) throw new Error(`connection closed (partial: ${this.partial.join('|')})`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timeout waiting for a reply');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    return this.replies.shift()!;
+  read(timeoutMs = 10000): Promise<RawReply> {
+    return this.replies.read(timeoutMs);
   }
 
   /** Sends a command and returns its reply. */
@@ -101,18 +142,8 @@ export class RawFtp {
   }
 
   /** Waits for the server to close the connection. */
-  async waitClosed(timeoutMs = 10000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed) {
-      if (Date.now() > deadline) throw new Error('timeout waiting for close');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 50);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  waitClosed(timeoutMs = 10000): Promise<void> {
+    return this.replies.waitClosed(timeoutMs);
   }
 
   /** Logs in with USER/PASS; throws unless 230. */

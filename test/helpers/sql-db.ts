@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { isCi } from './ci.js';
 
 /** One row of the users table. */
 export interface SqlUser {
@@ -214,7 +215,7 @@ export function standardQueries(fx: SqlFixture, crypt: string): string[] {
 export async function sqlFixtures(): Promise<{ mysql: SqlFixture | string; pgsql: SqlFixture | string }> {
   const both = { mysql: await mysqlFixture(), pgsql: await pgsqlFixture() };
   const missing = Object.values(both).filter((f): f is string => typeof f === 'string');
-  if (missing.length > 0 && process.env.CI === 'true') {
+  if (missing.length > 0 && isCi()) {
     for (const f of Object.values(both)) if (typeof f !== 'string') await f.close();
     throw new Error(`CI=true and ${missing.join('; ')}`);
   }

@@ -1,7 +1,6 @@
 /**
- * Real system accounts for the unix/PAM tests (useradd, chpasswd, chage, usermod, userdel -r),
- * plus the skip rule shared by the backend tests: a missing service or privilege skips the test
- * with its reason on a developer machine, but with CI=true the test runs and fails loudly.
+ * Real system accounts for the unix/PAM tests (useradd, chpasswd, chage, usermod, userdel -r);
+ * systemAccountsUnavailable() says why they cannot be made here, for ciSkip() (ci.ts).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,12 +8,6 @@ import { access, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-
-/** `skip` option for node:test: the reason, or false when the test must run (available, or CI). */
-export function ciSkip(reason: string | undefined): string | false {
-  if (reason === undefined || process.env.CI === 'true') return false;
-  return reason;
-}
 
 /** Why real system accounts cannot be created here, or undefined. */
 export async function systemAccountsUnavailable(): Promise<string | undefined> {

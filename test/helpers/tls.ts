@@ -10,8 +10,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { pythonPath } from './clients.js';
-import type { RawReply } from './raw.js';
+import { FTPLIB_ERROR_EXIT, pythonPath } from './clients.js';
+import { ReplyQueue, type RawReply } from './raw.js';
 import { runProgram, type RunResult } from './transfer-clients.js';
 
 /** Certificates of one test run (PEM files in `dir`). */
@@ -131,18 +131,11 @@ export function secured(socket: tls.TLSSocket, timeoutMs = 10000): Promise<tls.T
  * after the handshake, so the latest `session` event wins over getSession()).
  */
 export class FtpsControl {
-  private buffer = '';
-  private partial: string[] = [];
-  private readonly replies: RawReply[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly replies = new ReplyQueue();
   private latestSession?: Buffer;
-  closed = false;
 
-  private readonly onData = (d: Buffer): void => this.parse(d.toString('utf8'));
-  private readonly onClose = (): void => {
-    this.closed = true;
-    this.wake();
-  };
+  private readonly onData = (d: Buffer): void => this.replies.push(d.toString('utf8'));
+  private readonly onClose = (): void => this.replies.close();
 
   private constructor(public socket: net.Socket) {
     this.attach(socket);
@@ -183,51 +176,20 @@ export class FtpsControl {
     socket.on('error', () => undefined);
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const fn of w) fn();
-  }
-
-  private parse(text: string): void {
-    this.buffer += text;
-    let i: number;
-    while ((i = this.buffer.indexOf('\n')) !== -1) {
-      const line = this.buffer.slice(0, i).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(i + 1);
-      this.partial.push(line);
-      const code = /^(\d{3})/.exec(this.partial[0]!)?.[1];
-      const m = /^(\d{3})([ -])/.exec(line);
-      if (m !== null && m[2] === ' ' && m[1] === code) {
-        this.replies.push({ code: Number(code), lines: this.partial, text: this.partial.join('\n') });
-        this.partial = [];
-      }
-    }
-    this.wake();
+  /** True once the connection closed. */
+  get closed(): boolean {
+    return this.replies.closed;
   }
 
   /** The next reply (rejects after timeoutMs, or when the connection closes first). */
-  async read(timeoutMs = 10000): Promise<RawReply> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.replies.length === 0) {
-      if (this.closed) throw new Error(`connection closed (partial: ${this.partial.join('|')})`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timeout waiting for a reply');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    return this.replies.shift()!;
+  read(timeoutMs = 10000): Promise<RawReply> {
+    return this.replies.read(timeoutMs);
   }
 
   /** True when a reply is waiting (after a short pause that lets one arrive). */
   async hasReply(waitMs = 300): Promise<boolean> {
     await new Promise((r) => setTimeout(r, waitMs));
-    return this.replies.length > 0;
+    return this.replies.pending > 0;
   }
 
   /** Sends one command line. */
@@ -415,11 +377,7 @@ export function ftplibTls(port: number, body: string, opts: FtplibTlsOptions): P
     '    ftp.prot_p()',
     "    ftp.set_pasv(os.environ.get('PASSIVE') == '1')",
     ...body.split('\n').map((l) => `    ${l}`),
-    'except ftplib.all_errors as e:',
-    "    print('FTPERR', e)",
-    '    sys.exit(3)',
-    'finally:',
-    '    ftp.close()',
+    ...FTPLIB_ERROR_EXIT,
   ].join('\n');
   return runProgram(pythonPath() ?? 'python3', ['-c', program], {
     cwd: opts.cwd,

@@ -3,10 +3,13 @@
  * few raw data-channel helpers. Every child process is bounded by a timeout and killed with it;
  * a missing tool skips the test with the reason, except under CI=true where it fails.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 import { readdirSync } from 'node:fs';
 import type { TestContext } from 'node:test';
+import { isCi } from './ci.js';
+import { findTool } from './clients.js';
 import type { RawFtp } from './raw.js';
 
 /** What a finished child process left behind. */
@@ -47,16 +50,9 @@ export function runProgram(
   });
 }
 
-const toolCache = new Map<string, boolean>();
-
 /** True when a program is on the PATH. */
 export function hasTool(name: string): boolean {
-  let known = toolCache.get(name);
-  if (known === undefined) {
-    known = spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-    toolCache.set(name, known);
-  }
-  return known;
+  return findTool(name) !== undefined;
 }
 
 /**
@@ -65,7 +61,7 @@ export function hasTool(name: string): boolean {
  */
 export function requireTool(t: TestContext, name: string): boolean {
   if (hasTool(name)) return true;
-  if (process.env.CI === 'true') throw new Error(`${name} is required under CI=true but is not installed`);
+  if (isCi()) throw new Error(`${name} is required under CI=true but is not installed`);
   t.skip(`${name} is not installed on this machine`);
   return false;
 }
@@ -76,7 +72,7 @@ export function requireTool(t: TestContext, name: string): boolean {
  */
 export function haveTool(t: TestContext, name: string): boolean {
   if (hasTool(name)) return true;
-  if (process.env.CI === 'true') throw new Error(`${name} is required under CI=true but is not installed`);
+  if (isCi()) throw new Error(`${name} is required under CI=true but is not installed`);
   t.diagnostic(`part skipped: ${name} is not installed on this machine`);
   return false;
 }
@@ -248,4 +244,35 @@ export function writeAndEnd(s: net.Socket, data: Buffer | string, timeoutMs = 15
     });
     s.end(data);
   });
+}
+
+/** Undefined when ::1 is configured and can be listened on here, else the reason to skip. */
+export async function ipv6Loopback(): Promise<string | undefined> {
+  const has = Object.values(os.networkInterfaces()).some((l) => l?.some((i) => i.address === '::1'));
+  if (!has) return '::1 is not configured on any interface of this machine';
+  const server = net.createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '::1', port: 0 }, () => resolve());
+    });
+    return undefined;
+  } catch (err) {
+    return `cannot listen on ::1: ${String(err)}`;
+  } finally {
+    server.close();
+  }
+}
+
+/** Deterministic pseudo-random bytes (xorshift32): a shifted or truncated copy never compares equal. */
+export function pattern(size: number, seed = 1): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    b[i] = x & 0xff;
+  }
+  return b;
 }

@@ -8,20 +8,12 @@ import { PureDbAuthenticator } from '../../src/auth/backends/puredb.js';
 import { cryptWithSetting } from '../../src/auth/hashes/index.js';
 import { passwdFileEntries } from '../../src/auth/passwd-line.js';
 import { PDB_BROKEN_MESSAGE, writePureDb } from '../../src/auth/pdb.js';
-import type { Credentials } from '../../src/auth/types.js';
+import { credentials } from '../helpers/credentials.js';
 import { FtpError } from '../../src/errors.js';
 import { purePw, purePwSkip } from './pure-pw.helper.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsftpd-auth-backends-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-const cred = (password: string): Credentials => ({
-  password,
-  remoteIp: '127.0.0.1',
-  localIp: '127.0.0.1',
-  localPort: 21,
-  tls: false,
-});
 
 let passwdText = '';
 before(async () => {
@@ -44,7 +36,7 @@ async function commonChecks(
   auth: PureDbAuthenticator | PasswdFileAuthenticator,
   warnings: string[],
 ): Promise<void> {
-  const ok = await auth.authenticate('joe', cred('secret'));
+  const ok = await auth.authenticate('joe', credentials('secret'));
   assert.equal(ok.kind, 'ok');
   assert.ok(ok.kind === 'ok');
   const a = ok.account;
@@ -62,26 +54,32 @@ async function commonChecks(
   assert.match(warnings[0], /ftp\.example\.com/);
   assert.doesNotMatch(warnings[0], /secret/);
 
-  assert.deepEqual(await auth.authenticate('joe', cred('wrong')), { kind: 'denied', reason: 'bad password' });
-  assert.deepEqual(await auth.authenticate('nobody', cred('secret')), { kind: 'unknown' });
+  assert.deepEqual(await auth.authenticate('joe', credentials('wrong')), {
+    kind: 'denied',
+    reason: 'bad password',
+  });
+  assert.deepEqual(await auth.authenticate('nobody', credentials('secret')), { kind: 'unknown' });
   assert.deepEqual(
-    await auth.authenticate('JOE', cred('secret')),
+    await auth.authenticate('JOE', credentials('secret')),
     { kind: 'unknown' },
     'logins are case-sensitive',
   );
   for (const login of ['root', 'wheel', 'broken', 'badtime']) {
-    const r = await auth.authenticate(login, cred('secret'));
+    const r = await auth.authenticate(login, credentials('secret'));
     assert.equal(r.kind, 'denied', login);
   }
-  assert.deepEqual(await auth.authenticate('root', cred('nope')), { kind: 'denied', reason: 'bad password' });
+  assert.deepEqual(await auth.authenticate('root', credentials('nope')), {
+    kind: 'denied',
+    reason: 'bad password',
+  });
   for (const login of ['a'.repeat(128), 'jo:e', 'joe\n', '', 'j\x00oe']) {
     assert.deepEqual(
-      await auth.authenticate(login, cred('secret')),
+      await auth.authenticate(login, credentials('secret')),
       { kind: 'unknown' },
       JSON.stringify(login),
     );
   }
-  const plain = await auth.authenticate('plain', cred('secret'));
+  const plain = await auth.authenticate('plain', credentials('secret'));
   assert.ok(plain.kind === 'ok');
   assert.equal(plain.account.chroot, false);
   assert.equal(plain.account.home, '/home/plain');
@@ -97,8 +95,8 @@ test('PureDbAuthenticator: accounts from a .pdb', async () => {
     await commonChecks(auth, warnings);
     // mkdb replaces the file: the next login sees it, no restart.
     await writePureDb(pdb, passwdFileEntries(passwdText.replace(/^plain:/m, 'renamed:')));
-    assert.deepEqual(await auth.authenticate('plain', cred('secret')), { kind: 'unknown' });
-    assert.equal((await auth.authenticate('renamed', cred('secret'))).kind, 'ok');
+    assert.deepEqual(await auth.authenticate('plain', credentials('secret')), { kind: 'unknown' });
+    assert.equal((await auth.authenticate('renamed', credentials('secret'))).kind, 'ok');
   } finally {
     await auth.close();
   }
@@ -106,7 +104,7 @@ test('PureDbAuthenticator: accounts from a .pdb', async () => {
 
 test('PureDbAuthenticator: a missing or broken .pdb is a 421, not "unknown"', async () => {
   const auth = new PureDbAuthenticator(join(dir, 'missing.pdb'));
-  await assert.rejects(auth.authenticate('joe', cred('x')), (err: unknown) => {
+  await assert.rejects(auth.authenticate('joe', credentials('x')), (err: unknown) => {
     assert.ok(err instanceof FtpError);
     assert.equal(err.reply, 421);
     assert.equal(err.text, PDB_BROKEN_MESSAGE);
@@ -121,7 +119,7 @@ test('PasswdFileAuthenticator: accounts from the text file, reloaded on change',
   const auth = new PasswdFileAuthenticator(file, { onWarning: (m) => warnings.push(m), checkIntervalMs: 0 });
   assert.equal(auth.name, 'passwd');
   assert.deepEqual(
-    await auth.authenticate('joe', cred('secret')),
+    await auth.authenticate('joe', credentials('secret')),
     { kind: 'unknown' },
     'missing file: no users',
   );
@@ -131,21 +129,21 @@ test('PasswdFileAuthenticator: accounts from the text file, reloaded on change',
   // Replace atomically, as pure-pw does (tmp + rename).
   writeFileSync(`${file}.tmp`, passwdText.replace(/^plain:/m, 'renamed:'));
   renameSync(`${file}.tmp`, file);
-  assert.deepEqual(await auth.authenticate('plain', cred('secret')), { kind: 'unknown' });
-  assert.equal((await auth.authenticate('renamed', cred('secret'))).kind, 'ok');
+  assert.deepEqual(await auth.authenticate('plain', credentials('secret')), { kind: 'unknown' });
+  assert.equal((await auth.authenticate('renamed', credentials('secret'))).kind, 'ok');
   rmSync(file);
-  assert.deepEqual(await auth.authenticate('renamed', cred('secret')), { kind: 'unknown' });
+  assert.deepEqual(await auth.authenticate('renamed', credentials('secret')), { kind: 'unknown' });
 });
 
 test('PasswdFileAuthenticator: at most one check per interval', async () => {
   const file = join(dir, 'throttled.passwd');
   writeFileSync(file, passwdText);
   const auth = new PasswdFileAuthenticator(file, { checkIntervalMs: 60_000 });
-  assert.equal((await auth.authenticate('plain', cred('secret'))).kind, 'ok');
+  assert.equal((await auth.authenticate('plain', credentials('secret'))).kind, 'ok');
   writeFileSync(file, '');
-  assert.equal((await auth.authenticate('plain', cred('secret'))).kind, 'ok', 'not re-read yet');
+  assert.equal((await auth.authenticate('plain', credentials('secret'))).kind, 'ok', 'not re-read yet');
   await auth.refresh(true);
-  assert.deepEqual(await auth.authenticate('plain', cred('secret')), { kind: 'unknown' });
+  assert.deepEqual(await auth.authenticate('plain', credentials('secret')), { kind: 'unknown' });
 });
 
 test(
@@ -179,8 +177,8 @@ test(
     const auth = new PureDbAuthenticator(pdb);
     try {
       const [good, bad] = await Promise.all([
-        auth.authenticate('ann', cred('pw')),
-        auth.authenticate('ann', cred('pW')),
+        auth.authenticate('ann', credentials('pw')),
+        auth.authenticate('ann', credentials('pW')),
       ]);
       assert.ok(good.kind === 'ok');
       assert.equal(good.account.home, '/srv/ann');

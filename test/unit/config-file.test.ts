@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig, type Config } from '../../src/config/index.js';
+import { refuses, validConfig } from '../helpers/config.js';
 
 let dir = '';
 before(async () => (dir = await mkdtemp(join(tmpdir(), 'tsftpd-config-'))));
@@ -15,21 +15,6 @@ async function conf(name: string, ...lines: string[]): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, lines.join('\n') + '\n');
   return path;
-}
-
-async function load(...argv: string[]): Promise<Readonly<Config>> {
-  const result = await loadConfig(argv);
-  assert.ok('config' in result, `expected a config for ${JSON.stringify(argv)}`);
-  return result.config;
-}
-
-async function refuses(argv: string[], message: string | RegExp): Promise<void> {
-  await assert.rejects(loadConfig(argv), (err: unknown) => {
-    assert.ok(err instanceof Error && err.name === 'ConfigError', String(err));
-    if (typeof message === 'string') assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
 }
 
 describe('pure-ftpd.conf', () => {
@@ -62,7 +47,7 @@ describe('pure-ftpd.conf', () => {
       'FollowSymlinksOut yes',
       'LogFormat json',
     );
-    const c = await load(file);
+    const c = await validConfig(file);
     assert.deepEqual(
       [c.chrootEveryone, c.createHomeDir, c.noAnonymous, c.keepAllFiles, c.noRename, c.displayDotFiles],
       [true, true, true, true, false, false],
@@ -86,7 +71,7 @@ describe('pure-ftpd.conf', () => {
       'PAMAuthentication no',
       'ExtAuth /run/authd.sock',
     );
-    assert.deepEqual((await load('--config', file)).auth, [
+    assert.deepEqual((await validConfig('--config', file)).auth, [
       { method: 'unix' },
       { method: 'puredb', arg: '/etc/pure-ftpd/pureftpd.pdb' },
       { method: 'extauth', arg: '/run/authd.sock' },
@@ -100,7 +85,7 @@ describe('pure-ftpd.conf', () => {
       'Include does-not-exist.conf',
       'NoRename yes',
     );
-    const c = await load(file);
+    const c = await validConfig(file);
     assert.deepEqual([c.noChmod, c.noRename], [true, true]);
     const loop = await conf('loop.conf', 'Include loop.conf');
     await refuses([loop], new RegExp(`^tsftpd: ${loop}:1: Include: more than 16 levels of files$`));
@@ -142,11 +127,13 @@ describe('TLS keys (spec §1.3, docs/tls.md)', () => {
       'ImplicitTLS 990',
       'NoTLSSessionBinding yes',
     );
-    const c = await load(file);
+    const c = await validConfig(file);
     assert.deepEqual([c.tls, c.certFile, c.keyFile], [2, '/etc/ssl/ftp.pem', '/etc/ssl/ftp.key']);
     assert.deepEqual([c.tlsClientCert, c.tlsCiphers, c.tlsSessionBinding], [true, 'HIGH:!aNULL', false]);
     assert.deepEqual(c.implicitTls, [{ port: 990 }]);
-    const single = await load(await conf('tls1.conf', 'TLS 1', 'CertFile /etc/ssl/private/pure-ftpd.pem'));
+    const single = await validConfig(
+      await conf('tls1.conf', 'TLS 1', 'CertFile /etc/ssl/private/pure-ftpd.pem'),
+    );
     assert.deepEqual(
       [single.certFile, single.keyFile, single.tlsSessionBinding],
       ['/etc/ssl/private/pure-ftpd.pem', undefined, true],
@@ -164,19 +151,19 @@ describe('precedence: defaults < file < flags', () => {
       'VerboseLog yes',
       'Bind 127.0.0.1,21',
     );
-    const fileOnly = await load('--config', file);
+    const fileOnly = await validConfig('--config', file);
     assert.deepEqual([fileOnly.maxClients, fileOnly.chrootEveryone, fileOnly.verboseLog], [10, true, 1]);
-    const c = await load('-c', '20', '--config', file, '-l', 'unix', '-S', '2121');
+    const c = await validConfig('-c', '20', '--config', file, '-l', 'unix', '-S', '2121');
     assert.equal(c.maxClients, 20);
     assert.equal(c.chrootEveryone, true);
     assert.deepEqual(c.auth, [{ method: 'unix' }]);
     assert.deepEqual(c.bind, { host: '127.0.0.1', port: 2121 });
-    assert.deepEqual((await load('--config', file, '-S', '::1,')).bind, { host: '::1', port: 21 });
-    assert.equal((await load('--config', file, '-dd')).verboseLog, 2);
+    assert.deepEqual((await validConfig('--config', file, '-S', '::1,')).bind, { host: '::1', port: 21 });
+    assert.equal((await validConfig('--config', file, '-dd')).verboseLog, 2);
   });
   it('one lone argument is a config file; --config only once', async () => {
     const file = await conf('lone.conf', 'NoChmod yes');
-    assert.equal((await load(file)).noChmod, true);
+    assert.equal((await validConfig(file)).noChmod, true);
     await refuses(['--config', file, '--config', file], 'tsftpd: --config: given more than once');
     await refuses([file, file], `tsftpd: invalid argument: ${JSON.stringify(file)}`);
   });

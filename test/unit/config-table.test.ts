@@ -3,15 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultConfig, helpText, loadConfig, SWITCHES, type Config } from '../../src/config/index.js';
 import { parseServices } from '../../src/config/services.js';
-
-async function refuses(argv: string[], message: string | RegExp): Promise<void> {
-  await assert.rejects(loadConfig(argv), (err: unknown) => {
-    assert.ok(err instanceof Error && err.name === 'ConfigError', String(err));
-    if (typeof message === 'string') assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
-}
+import { refuses } from '../helpers/config.js';
 
 /** A valid value for every switch that takes one, to check that each Config field has a switch. */
 // prettier-ignore

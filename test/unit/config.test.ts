@@ -2,34 +2,20 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { defaultConfig, loadConfig, quickstartConfig, type Config } from '../../src/config/index.js';
-
-async function load(...argv: string[]): Promise<Readonly<Config>> {
-  const result = await loadConfig(argv);
-  assert.ok('config' in result, `expected a config for ${JSON.stringify(argv)}`);
-  return result.config;
-}
-
-async function refuses(argv: string[], message: string | RegExp): Promise<void> {
-  await assert.rejects(loadConfig(argv), (err: unknown) => {
-    assert.ok(err instanceof Error && err.name === 'ConfigError', String(err));
-    if (typeof message === 'string') assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
-}
+import { defaultConfig, quickstartConfig, type Config } from '../../src/config/index.js';
+import { refuses, validConfig } from '../helpers/config.js';
 
 describe('defaults', () => {
   it('no switches gives Pure-FTPd defaults, deeply frozen', async () => {
-    const config = await load();
+    const config = await validConfig();
     assert.deepEqual(config, defaultConfig());
     assert.equal(config.bind.port, 21);
     assert.deepEqual(config.umask, { file: 0o133, dir: 0o022 });
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.bind) && Object.isFrozen(config.auth));
   });
   it('--quickstart anywhere switches the defaults; flags still win', async () => {
-    assert.deepEqual(await load('--quickstart'), quickstartConfig());
-    const config = await load('-A', '--quickstart', '-S', '2200');
+    assert.deepEqual(await validConfig('--quickstart'), quickstartConfig());
+    const config = await validConfig('-A', '--quickstart', '-S', '2200');
     assert.equal(config.bind.port, 2200);
     assert.equal(config.anonymousRoot, resolve('public'));
     assert.equal(config.passwdFile, resolve('pureftpd.passwd'));
@@ -50,15 +36,15 @@ describe('-S bind', () => {
     [',ftp', { port: 21 }],
   ];
   for (const [value, bind] of cases) {
-    it(`-S ${value}`, async () => assert.deepEqual((await load('-S', value)).bind, bind));
+    it(`-S ${value}`, async () => assert.deepEqual((await validConfig('-S', value)).bind, bind));
   }
   it('every spelling', async () => {
     for (const argv of [['-S2121'], ['--bind', '2121'], ['--bind=2121'], ['--bi=2121']]) {
-      assert.equal((await load(...argv)).bind.port, 2121);
+      assert.equal((await validConfig(...argv)).bind.port, 2121);
     }
   });
   it('keeps the first address and the last port, like Pure-FTPd', async () => {
-    assert.deepEqual((await load('-S', '127.0.0.1,21', '-S', '::1,2121')).bind, {
+    assert.deepEqual((await validConfig('-S', '127.0.0.1,21', '-S', '::1,2121')).bind, {
       host: '127.0.0.1',
       port: 2121,
     });
@@ -83,7 +69,7 @@ describe('-S bind', () => {
 
 describe('value switches', () => {
   it('-c, -C, -I, -p, -P, -U, -L, -g, -f', async () => {
-    const c = await load(
+    const c = await validConfig(
       '-c5',
       '-C',
       '2',
@@ -100,27 +86,27 @@ describe('value switches', () => {
     assert.deepEqual(c.passivePorts, { first: 40000, last: 40100 });
     assert.equal(c.forcePassiveIp, '192.0.2.1');
     assert.deepEqual(c.umask, { file: 0o077, dir: 0o022 });
-    const d = await load('-L', '100:3', '-g', 'run/x.pid', '-f', 'LOCAL3', '-P', 'ftp.example.com');
+    const d = await validConfig('-L', '100:3', '-g', 'run/x.pid', '-f', 'LOCAL3', '-P', 'ftp.example.com');
     assert.deepEqual(d.limitRecursion, { files: 100, depth: 3 });
     assert.equal(d.pidFile, resolve('run/x.pid'));
     assert.equal(d.syslogFacility, 'local3');
     assert.equal(d.forcePassiveIp, 'ftp.example.com');
-    assert.equal((await load('-f', 'none')).syslogFacility, 'none');
+    assert.equal((await validConfig('-f', 'none')).syslogFacility, 'none');
   });
   it('-I 0 or junk means 15 minutes (spec §1.2)', async () => {
-    for (const v of ['0', 'abc', '']) assert.equal((await load('-I', v)).maxIdleSeconds, 900);
+    for (const v of ['0', 'abc', '']) assert.equal((await validConfig('-I', v)).maxIdleSeconds, 900);
   });
   it('-U single mask and one-sided forms', async () => {
-    assert.deepEqual((await load('-U', '022')).umask, { file: 0o022, dir: 0o022 });
-    assert.deepEqual((await load('-U', ':077')).umask, { file: 0o133, dir: 0o077 });
-    assert.deepEqual((await load('-U', '0177:')).umask, { file: 0o177, dir: 0o022 });
+    assert.deepEqual((await validConfig('-U', '022')).umask, { file: 0o022, dir: 0o022 });
+    assert.deepEqual((await validConfig('-U', ':077')).umask, { file: 0o133, dir: 0o077 });
+    assert.deepEqual((await validConfig('-U', '0177:')).umask, { file: 0o177, dir: 0o022 });
   });
   it('-c is capped at half the passive range (spec §6.4)', async () => {
-    assert.equal((await load('-c', '500', '-p', '40000:40009')).maxClients, 5);
-    assert.equal((await load('-p', '40000:40000')).maxClients, 1);
+    assert.equal((await validConfig('-c', '500', '-p', '40000:40009')).maxClients, 5);
+    assert.equal((await validConfig('-p', '40000:40000')).maxClients, 1);
   });
   it('long-only options', async () => {
-    const c = await load(
+    const c = await validConfig(
       '--anonymous-root',
       'pub',
       '--passwd-file=pw',
@@ -133,7 +119,7 @@ describe('value switches', () => {
       [c.anonymousRoot, c.passwdFile, c.authDelayMs, c.logFormat],
       [resolve('pub'), resolve('pw'), 0, 'json'],
     );
-    assert.equal((await load('--follow-symlinks-out')).followSymlinksOut, true);
+    assert.equal((await validConfig('--follow-symlinks-out')).followSymlinksOut, true);
   });
   it('errors name the switch as written and the value', async () => {
     await refuses(['-p', '80:90'], 'tsftpd: -p 80:90: the first passive port must be >= 1024');
@@ -161,14 +147,21 @@ describe('value switches', () => {
 
 describe('-l authentication chain', () => {
   it('keeps order, matches methods case-insensitively, resolves files', async () => {
-    const c = await load('-l', 'PureDB:etc/users.pdb', '--login=unix', '-lpam', '-l', 'mysql:/etc/my.conf');
+    const c = await validConfig(
+      '-l',
+      'PureDB:etc/users.pdb',
+      '--login=unix',
+      '-lpam',
+      '-l',
+      'mysql:/etc/my.conf',
+    );
     assert.deepEqual(c.auth, [
       { method: 'puredb', arg: resolve('etc/users.pdb') },
       { method: 'unix' },
       { method: 'pam' },
       { method: 'mysql', arg: '/etc/my.conf' },
     ]);
-    assert.deepEqual((await load('-l', 'unix:ignored')).auth, [{ method: 'unix' }]);
+    assert.deepEqual((await validConfig('-l', 'unix:ignored')).auth, [{ method: 'unix' }]);
   });
   it('refuses unknown methods and missing files', async () => {
     await refuses(['-l', 'puredb'], 'tsftpd: -l puredb: puredb needs a file: -l puredb:/path/to/file');
@@ -190,10 +183,10 @@ describe('flags and clusters', () => {
     ['-b', 'brokenClients', true], ['-A', 'chrootEveryone', true], ['-j', 'createHomeDir', true],
   ];
   for (const [flag, field, value] of flags) {
-    it(`${flag} sets ${field}`, async () => assert.equal((await load(flag))[field], value));
+    it(`${flag} sets ${field}`, async () => assert.equal((await validConfig(flag))[field], value));
   }
   it('clusters, with a value at the end of a cluster', async () => {
-    const c = await load('-AjE', '-dHp40000:40100', '-Bc', '7');
+    const c = await validConfig('-AjE', '-dHp40000:40100', '-Bc', '7');
     assert.deepEqual(
       [
         c.chrootEveryone,
@@ -209,23 +202,23 @@ describe('flags and clusters', () => {
     assert.deepEqual(c.passivePorts, { first: 40000, last: 40100 });
   });
   it('-d counts up to two, like Pure-FTPd', async () => {
-    assert.equal((await load('-dd')).verboseLog, 2);
-    assert.equal((await load('-d', '-d', '-d')).verboseLog, 2);
+    assert.equal((await validConfig('-dd')).verboseLog, 2);
+    assert.equal((await validConfig('-d', '-d', '-d')).verboseLog, 2);
   });
   it('Pure-FTPd long names and readable names', async () => {
-    assert.equal((await load('--chrooteveryone')).chrootEveryone, true);
-    assert.equal((await load('--chroot-everyone')).chrootEveryone, true);
-    assert.equal((await load('--maxclientsnumber', '9')).maxClients, 9);
-    assert.equal((await load('--max-clients=9')).maxClients, 9);
+    assert.equal((await validConfig('--chrooteveryone')).chrootEveryone, true);
+    assert.equal((await validConfig('--chroot-everyone')).chrootEveryone, true);
+    assert.equal((await validConfig('--maxclientsnumber', '9')).maxClients, 9);
+    assert.equal((await validConfig('--max-clients=9')).maxClients, 9);
   });
   it('the last of -e/-E and of -w/-W wins; -X implies -x (spec §1.2, §6.3)', async () => {
-    const a = await load('-E', '-e');
+    const a = await validConfig('-E', '-e');
     assert.deepEqual([a.anonymousOnly, a.noAnonymous], [true, false]);
-    const b = await load('-W', '-w');
+    const b = await validConfig('-W', '-w');
     assert.deepEqual([b.allowUserFxp, b.allowAnonymousFxp], [true, false]);
-    const c = await load('-w', '-W');
+    const c = await validConfig('-w', '-W');
     assert.deepEqual([c.allowUserFxp, c.allowAnonymousFxp], [true, true]);
-    assert.equal((await load('-X')).prohibitDotFilesWrite, true);
+    assert.equal((await validConfig('-X')).prohibitDotFilesWrite, true);
   });
   it('-4 with -6, or with an address of the other family, is refused', async () => {
     await refuses(['-4', '-6'], 'tsftpd: -4 and -6 cannot be used together');

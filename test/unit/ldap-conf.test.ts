@@ -11,8 +11,8 @@ import {
   escapeFilterValue,
   isValidLdapLogin,
   libldapTlsDefaults,
-  parseKeywordFile,
   parseLdapConfig,
+  parseLdapKeywords,
   type LdapConfigSources,
 } from '../../src/auth/backends/ldap-conf.js';
 
@@ -46,7 +46,7 @@ describe('ldap configuration', () => {
     assert.equal(c.baseDn, 'ou=b');
     assert.equal(c.port, 1389);
     // generic_parser takes whatever follows the keyword, even without a blank.
-    assert.equal(parseKeywordFile('LDAPPort389\n', ['LDAPPort'], 'f').get('LDAPPort')?.value, '389');
+    assert.equal(parseLdapKeywords('LDAPPort389\n', 'f').get('LDAPPort')?.value, '389');
   });
 
   it('names the file and the line in every error', () => {

@@ -23,10 +23,9 @@ import {
   recordToAccount,
   splitPasswdFields,
 } from '../../src/auth/passwd-line.js';
-import { loadConfig } from '../../src/config/index.js';
-import type { Config } from '../../src/config/types.js';
 import type { Account, Cidr } from '../../src/auth/types.js';
 import { FtpError } from '../../src/errors.js';
+import { validConfig } from '../helpers/config.js';
 
 function account(over: Partial<Account> = {}): Account {
   return {
@@ -325,15 +324,9 @@ describe('ratios (spec §5.2)', () => {
   });
 });
 
-async function config(args: string[]): Promise<Readonly<Config>> {
-  const loaded = await loadConfig(args);
-  assert.ok('config' in loaded);
-  return loaded.config;
-}
-
 describe('effectiveLimits: account values win over switches', () => {
   it('quota per field; none for root and anonymous', async () => {
-    const c = await config(['-n', '3:1']);
+    const c = await validConfig('-n', '3:1');
     assert.deepEqual(effectiveLimits(account(), c).quota, { files: 3, bytes: 1024 * 1024 });
     assert.deepEqual(effectiveLimits(account({ quota: { files: 10 } }), c).quota, {
       files: 10,
@@ -342,30 +335,30 @@ describe('effectiveLimits: account values win over switches', () => {
     assert.deepEqual(effectiveLimits(account({ quota: { bytes: 5 } }), c).quota, { files: 3, bytes: 5 });
     assert.equal(effectiveLimits(account({ uid: 0 }), c).quota, undefined);
     assert.equal(effectiveLimits(account({ anonymous: true, quota: { files: 1 } }), c).quota, undefined);
-    assert.deepEqual(effectiveLimits(account({ quota: { files: 7 } }), await config([])).quota, {
+    assert.deepEqual(effectiveLimits(account({ quota: { files: 7 } }), await validConfig()).quota, {
       files: 7,
       bytes: undefined,
     });
-    assert.equal(effectiveLimits(account(), await config([])).quota, undefined);
+    assert.equal(effectiveLimits(account(), await validConfig()).quota, undefined);
   });
 
   it('ratio: account, else -q for anonymous and -Q for users (root exempt)', async () => {
-    const c = await config(['-q', '1:5', '-Q', '1:2']);
+    const c = await validConfig('-q', '1:5', '-Q', '1:2');
     assert.deepEqual(effectiveLimits(account(), c).ratio, { up: 1, down: 2 });
     assert.deepEqual(effectiveLimits(account({ anonymous: true }), c).ratio, { up: 1, down: 5 });
     assert.deepEqual(effectiveLimits(account({ ratio: { up: 3, down: 4 } }), c).ratio, { up: 3, down: 4 });
     assert.equal(effectiveLimits(account({ uid: 0 }), c).ratio, undefined);
-    assert.equal('ratio' in effectiveLimits(account(), await config(['-q', '1:5'])), false);
+    assert.equal('ratio' in effectiveLimits(account(), await validConfig('-q', '1:5')), false);
   });
 
   it('bandwidth: -t anonymous only, -T everyone, an account value forces throttling', async () => {
-    const t = await config(['-t', '100']);
+    const t = await validConfig('-t', '100');
     assert.equal(effectiveLimits(account(), t).bandwidth, undefined);
     assert.deepEqual(effectiveLimits(account({ anonymous: true }), t).bandwidth, {
       up: 102400,
       down: 102400,
     });
-    const T = await config(['-T', '50:']);
+    const T = await validConfig('-T', '50:');
     assert.deepEqual(effectiveLimits(account(), T).bandwidth, { up: 51200, down: undefined });
     assert.deepEqual(effectiveLimits(account({ anonymous: true }), T).bandwidth, {
       up: 51200,
@@ -375,7 +368,7 @@ describe('effectiveLimits: account values win over switches', () => {
       up: 51200,
       down: 4096,
     });
-    assert.deepEqual(effectiveLimits(account({ bandwidth: { down: 4096 } }), await config([])).bandwidth, {
+    assert.deepEqual(effectiveLimits(account({ bandwidth: { down: 4096 } }), await validConfig()).bandwidth, {
       up: undefined,
       down: 4096,
     });
@@ -386,11 +379,11 @@ describe('effectiveLimits: account values win over switches', () => {
   });
 
   it('max sessions: account, else the first value of -y; anonymous has the -y total instead', async () => {
-    const c = await config(['-y', '3:20']);
+    const c = await validConfig('-y', '3:20');
     assert.equal(effectiveLimits(account(), c).maxSessions, 3);
     assert.equal(effectiveLimits(account({ maxSessions: 1 }), c).maxSessions, 1);
     assert.equal(effectiveLimits(account({ anonymous: true }), c).maxSessions, undefined);
-    assert.equal(effectiveLimits(account(), await config([])).maxSessions, undefined);
+    assert.equal(effectiveLimits(account(), await validConfig()).maxSessions, undefined);
   });
 });
 

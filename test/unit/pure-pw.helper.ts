@@ -4,14 +4,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ciSkip } from '../helpers/ci.js';
 
 /** The real pure-pw (Debian package pure-ftpd). */
 export const PURE_PW = '/usr/bin/pure-pw';
 
 /** node:test `skip` value: a reason when pure-pw is absent outside CI, else false (CI then fails loudly). */
 export function purePwSkip(): string | false {
-  if (existsSync(PURE_PW) || process.env.CI === 'true') return false;
-  return `${PURE_PW} not installed (apt-get install pure-ftpd); set CI=true to make this a failure`;
+  return ciSkip(
+    existsSync(PURE_PW)
+      ? undefined
+      : `${PURE_PW} not installed (apt-get install pure-ftpd); set CI=true to make this a failure`,
+  );
 }
 
 /** Runs pure-pw with `args`, feeding `input` on stdin; returns stdout. */

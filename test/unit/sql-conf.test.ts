@@ -11,7 +11,7 @@ import path from 'node:path';
 import {
   SqlConfigError,
   loadSqlSettings,
-  parseKeywordFile,
+  parseSqlKeywords,
   parseSqlSettings,
 } from '../../src/auth/backends/sql-conf.js';
 import {
@@ -22,9 +22,10 @@ import {
   isValidSqlLogin,
   placeholderValues,
   positive,
+  resolveId,
 } from '../../src/auth/backends/sql-common.js';
 import { checkSqlPassword } from '../../src/auth/backends/sql-auth.js';
-import { IdFile, resolveId } from '../../src/auth/backends/system-ids.js';
+import { SystemDb } from '../../src/auth/system-db.js';
 import { cryptWithSetting, hashPassword } from '../../src/auth/hashes/index.js';
 
 const MINIMAL = [
@@ -44,19 +45,19 @@ test('generic_parser: prefix match, any case, comments, blanks, last value wins,
     '\t# indented comment',
     'MySQLPort 3307\r',
   ].join('\n');
-  const m = parseKeywordFile(text, 'x.conf', ['MYSQLServer', 'MYSQLPort']);
+  const m = parseSqlKeywords(text, 'x.conf', ['MYSQLServer', 'MYSQLPort']);
   assert.deepEqual(m.get('MYSQLServer'), { value: 'other.example', line: 4 });
   assert.deepEqual(m.get('MYSQLPort'), { value: '3307', line: 6 });
 });
 
 test('generic_parser: an unknown keyword or a keyword without value names the file and line', () => {
   assert.throws(
-    () => parseKeywordFile('MYSQLServer a\nMYSQLServr b\n', '/etc/m.conf', ['MYSQLServer']),
+    () => parseSqlKeywords('MYSQLServer a\nMYSQLServr b\n', '/etc/m.conf', ['MYSQLServer']),
     (e: Error) =>
       e instanceof SqlConfigError && e.message.startsWith('/etc/m.conf:2: unknown keyword "MYSQLServr"'),
   );
   assert.throws(
-    () => parseKeywordFile('\n\nMYSQLServer   \n', '/etc/m.conf', ['MYSQLServer']),
+    () => parseSqlKeywords('\n\nMYSQLServer   \n', '/etc/m.conf', ['MYSQLServer']),
     /^SqlConfigError: \/etc\/m\.conf:3: MYSQLServer has no value/,
   );
 });
@@ -201,7 +202,8 @@ test('uid/gid: numbers or names, 0 and unknown names refused', async () => {
   try {
     const file = path.join(dir, 'passwd');
     await writeFile(file, 'root:x:0:0::/root:/bin/sh\nftpuser:x:2001:2000::/home:/bin/false\n');
-    const db = new IdFile(file);
+    const users = new SystemDb({ passwd: file, group: path.join(dir, 'group') });
+    const db = async (name: string) => (await users.userByName(name))?.uid;
     assert.equal(await resolveId('1000', db), 1000);
     assert.equal(await resolveId('ftpuser', db), 2001);
     assert.equal(await resolveId('0', db), undefined);

@@ -4,7 +4,7 @@
  * holding CR, LF or NUL is never written (it could forge a key); a reply without `end`, with an
  * auth_ok other than -1/0/1, or accepting uid/gid ≤ 0 or no home is a refusal, never a login.
  */
-import { recordToAccount, type PasswdRecord } from '../passwd-line.js';
+import { directoryRecordResult } from '../passwd-line.js';
 import type { AuthResult, Credentials } from '../types.js';
 
 /** Pure-FTPd reads at most this much of a reply (one read into a 4096-byte buffer). */
@@ -162,22 +162,20 @@ export function replyToResult(reply: ExtAuthReply, login: string, backend: strin
     return { kind: 'denied', reason: `extauth: uid/gid out of range` };
   // Optional values only apply when > 0, as for the other backends (spec §4.2).
   const pos = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
-  const record: PasswdRecord = {
-    login,
-    hash: '',
-    uid,
-    gid,
-    gecos: '',
-    home: dir,
-    bandwidthUp: pos(reply.bandwidthUp),
-    bandwidthDown: pos(reply.bandwidthDown),
-    ratioUp: pos(reply.ratioUp),
-    ratioDown: pos(reply.ratioDown),
-    maxSessions: pos(reply.maxSessions),
-    quotaFiles: pos(reply.quotaFiles),
-    quotaBytes: pos(reply.quotaBytes),
-  };
-  const result = recordToAccount(record, backend);
-  if ('error' in result) return { kind: 'denied', reason: result.error };
-  return { kind: 'ok', account: result.account };
+  return directoryRecordResult(
+    {
+      login,
+      uid,
+      gid,
+      home: dir,
+      bandwidthUp: pos(reply.bandwidthUp),
+      bandwidthDown: pos(reply.bandwidthDown),
+      ratioUp: pos(reply.ratioUp),
+      ratioDown: pos(reply.ratioDown),
+      maxSessions: pos(reply.maxSessions),
+      quotaFiles: pos(reply.quotaFiles),
+      quotaBytes: pos(reply.quotaBytes),
+    },
+    backend,
+  );
 }

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { FilterParser } from 'ldapts';
+import { parseKeywordFile, type KeywordLineProblem, type KeywordValue } from './pure-conf.js';
 
 /** A configuration error; the message already names the file and, when it applies, the line. */
 export class BackendConfigError extends Error {
@@ -16,50 +17,8 @@ export class BackendConfigError extends Error {
   }
 }
 
-/** One value of a keyword file, with the line it came from (for later error messages). */
-export interface KeywordValue {
-  value: string;
-  line: number;
-}
-
-/** Longest line accepted (Pure-FTPd reads LINE_MAX = 2048 bytes; longer lines are a mistake). */
-const MAX_LINE = 4096;
-
-/**
- * Pure-FTPd's generic_parser() (spec §3.6, shared by LDAP and SQL): `Keyword value` lines, leading
- * blanks skipped, `#` and blank lines ignored; keywords are tried in table order and matched
- * case-insensitively as a *prefix* of the line; the value is the rest, trimmed, and may not be
- * empty. An unknown keyword aborts start-up. A repeated keyword keeps its last value.
- */
-export function parseKeywordFile(
-  text: string,
-  keywords: readonly string[],
-  file: string,
-): Map<string, KeywordValue> {
-  const out = new Map<string, KeywordValue>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const where = `${file}:${i + 1}`;
-    const line = lines[i]!.replace(/^\s+/, '');
-    if (line === '' || line.charCodeAt(0) < 0x20 || line.startsWith('#')) continue;
-    if (line.length > MAX_LINE) throw new BackendConfigError(`${where}: line too long`);
-    const keyword = keywords.find((k) => line.slice(0, k.length).toLowerCase() === k.toLowerCase());
-    if (keyword === undefined) {
-      throw new BackendConfigError(`${where}: unknown keyword "${line.split(/\s/, 1)[0]}"`);
-    }
-    // Trailing blanks and control characters are cut, as generic_parser does.
-    const value = line
-      .slice(keyword.length)
-      .replace(/^\s+/, '')
-      .replace(/[\s\p{Cc}]+$/u, '');
-    if (value === '') throw new BackendConfigError(`${where}: ${keyword} needs a value`);
-    out.set(keyword, { value, line: i + 1 });
-  }
-  return out;
-}
-
 /** Pure-FTPd's LDAP keywords (log_ldap_p.h order), then tsftpd's own additions (documented). */
-export const LDAP_KEYWORDS = [
+const LDAP_KEYWORDS = [
   'LDAPScheme',
   'LDAPServer',
   'LDAPPort',
@@ -79,6 +38,30 @@ export const LDAP_KEYWORDS = [
   'LDAPTimeout',
   'LDAPTLSCACertFile',
 ] as const;
+
+/** Longest line accepted (Pure-FTPd reads LINE_MAX = 2048 bytes; longer lines are a mistake). */
+const MAX_LINE = 4096;
+
+/** How the LDAP backend words a refused line. */
+function ldapLineError(where: string, problem: KeywordLineProblem): BackendConfigError {
+  switch (problem.kind) {
+    case 'unknown-keyword':
+      return new BackendConfigError(`${where}: unknown keyword "${problem.word}"`);
+    case 'no-value':
+      return new BackendConfigError(`${where}: ${problem.keyword} needs a value`);
+    case 'too-long':
+      return new BackendConfigError(`${where}: line too long`);
+  }
+}
+
+/** The keywords of an LDAP file (generic_parser, pure-conf.ts); throws BackendConfigError. */
+export function parseLdapKeywords(text: string, file: string): Map<string, KeywordValue> {
+  return parseKeywordFile(text, file, {
+    keywords: LDAP_KEYWORDS,
+    refuse: ldapLineError,
+    maxLineLength: MAX_LINE,
+  });
+}
 
 /** The validated LDAP settings. */
 export interface LdapConfig {
@@ -115,7 +98,7 @@ export interface LdapConfig {
 }
 
 /** Pure-FTPd's default filter (spec §3.7). */
-export const DEFAULT_LDAP_FILTER = '(&(objectClass=posixAccount)(uid=\\L))';
+const DEFAULT_LDAP_FILTER = '(&(objectClass=posixAccount)(uid=\\L))';
 /** Default of the tsftpd-only LDAPTimeout key, in seconds. */
 const DEFAULT_TIMEOUT_SECONDS = 10;
 /** Debian's slapd socket, used for `ldapi` when LDAPServer is left at its default. */
@@ -179,7 +162,7 @@ export interface LdapConfigSources {
 
 /** Parses and validates an LDAP configuration (`file` is only used in messages). */
 export function parseLdapConfig(text: string, file: string, sources: LdapConfigSources = {}): LdapConfig {
-  const keys = parseKeywordFile(text, LDAP_KEYWORDS, file);
+  const keys = parseLdapKeywords(text, file);
   const get = (k: (typeof LDAP_KEYWORDS)[number]): string | undefined => keys.get(k)?.value;
   const fail = (k: string, reason: string): never => {
     const line = keys.get(k as (typeof LDAP_KEYWORDS)[number])?.line;

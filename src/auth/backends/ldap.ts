@@ -14,7 +14,7 @@ import { Client, ResultCodeError, type Entry } from 'ldapts';
 import { FtpError } from '../../errors.js';
 import type { LogLevel } from '../../telemetry/bus.js';
 import { MAX_PASSWORD_LENGTH, isArgon2Hash, verifyPassword } from '../hashes/index.js';
-import { recordToAccount } from '../passwd-line.js';
+import { directoryRecordResult } from '../passwd-line.js';
 import type { AuthResult, Authenticator, Credentials } from '../types.js';
 import { buildLdapFilter, isValidLdapLogin, type LdapConfig } from './ldap-conf.js';
 
@@ -193,14 +193,12 @@ export class LdapAuthenticator implements Authenticator {
     const mb = positive('FTPQuotaMBytes');
     const kbUp = positive('FTPUploadBandwidth');
     const kbDown = positive('FTPDownloadBandwidth');
-    // recordToAccount applies the shared rules: uid/gid 0 refused, absolute home, `/./` chroot split.
-    const converted = recordToAccount(
+    // The shared rules apply (passwd-line.ts): uid/gid 0 refused, absolute home, `/./` chroot split.
+    return directoryRecordResult(
       {
         login,
-        hash: '',
         uid,
         gid,
-        gecos: '',
         home,
         quotaFiles: positive('FTPQuotaFiles'),
         quotaBytes: mb === undefined ? undefined : mb * 1024 * 1024,
@@ -211,8 +209,6 @@ export class LdapAuthenticator implements Authenticator {
       },
       this.name,
     );
-    if ('error' in converted) return { kind: 'denied', reason: converted.error };
-    return { kind: 'ok', account: converted.account };
   }
 
   /** FTPxid, else xidNumber, else the default; the default always wins when forced and set. */

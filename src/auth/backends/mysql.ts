@@ -8,13 +8,14 @@ import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Authenticator } from '../types.js';
 import {
-  SqlAuthenticator,
   SqlUnavailableError,
+  createSqlAuthenticator,
   type SqlBackendOptions,
   type SqlDriver,
   type SqlQueryFn,
 } from './sql-auth.js';
-import { loadSqlSettings, type SqlSettings } from './sql-conf.js';
+import { cellText, describeSqlError } from './sql-common.js';
+import type { SqlSettings } from './sql-conf.js';
 
 /** libmysqlclient's default socket, used for `MYSQLServer localhost` without MYSQLSocket. */
 const DEFAULT_SOCKET = '/run/mysqld/mysqld.sock';
@@ -25,15 +26,8 @@ function isConnectionError(err: unknown): boolean {
   return e.fatal === true || e.code === 'PROTOCOL_SEQUENCE_TIMEOUT' || e.code === 'ER_SERVER_SHUTDOWN';
 }
 
-/** The error text for logs: mysql2's code and message (never a password: it is not in the query). */
-function describe(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e.code === 'string' ? `${e.code}: ` : '';
-  return `${code}${typeof e.message === 'string' ? e.message : String(err)}`;
-}
-
 /** A mysql2 pool used by the SQL authenticator. */
-export class MysqlDriver implements SqlDriver {
+class MysqlDriver implements SqlDriver {
   /** host:port or the socket path. */
   readonly where: string;
   private readonly pool: Pool;
@@ -67,7 +61,9 @@ export class MysqlDriver implements SqlDriver {
     // An idle pooled connection that dies emits 'error'; without a listener it would crash us.
     // (The core pool hands out the callback-style connection, which is the EventEmitter.)
     this.pool.pool.on('connection', (conn) => {
-      conn.on('error', (err: unknown) => this.warn(`connection to ${this.where} lost: ${describe(err)}`));
+      conn.on('error', (err: unknown) =>
+        this.warn(`connection to ${this.where} lost: ${describeSqlError(err)}`),
+      );
     });
   }
 
@@ -77,7 +73,7 @@ export class MysqlDriver implements SqlDriver {
     try {
       conn = await this.pool.getConnection();
     } catch (err) {
-      throw new SqlUnavailableError(describe(err), { cause: err });
+      throw new SqlUnavailableError(describeSqlError(err), { cause: err });
     }
     let broken = false;
     const guard = async <R>(op: () => Promise<R>): Promise<R> => {
@@ -85,7 +81,7 @@ export class MysqlDriver implements SqlDriver {
         return await op();
       } catch (err) {
         broken = true;
-        throw new SqlUnavailableError(describe(err), { cause: err });
+        throw new SqlUnavailableError(describeSqlError(err), { cause: err });
       }
     };
     const query: SqlQueryFn = async (q, values) => {
@@ -95,9 +91,9 @@ export class MysqlDriver implements SqlDriver {
       } catch (err) {
         if (isConnectionError(err)) {
           broken = true;
-          throw new SqlUnavailableError(describe(err), { cause: err });
+          throw new SqlUnavailableError(describeSqlError(err), { cause: err });
         }
-        this.warn(`${q.keyword} (${this.settings.file}:${q.line}) failed: ${describe(err)}`);
+        this.warn(`${q.keyword} (${this.settings.file}:${q.line}) failed: ${describeSqlError(err)}`);
         return undefined;
       }
       return singleValue(rows);
@@ -130,24 +126,14 @@ export class MysqlDriver implements SqlDriver {
 }
 
 /** The value of a one-row, one-column result (spec §3.6); undefined otherwise or when NULL/empty. */
-export function singleValue(rows: unknown): string | undefined {
+function singleValue(rows: unknown): string | undefined {
   if (!Array.isArray(rows) || rows.length !== 1) return undefined;
   const row: unknown = rows[0];
   if (!Array.isArray(row) || row.length !== 1) return undefined;
-  const v: unknown = row[0];
-  if (v === null || v === undefined) return undefined;
-  const text = Buffer.isBuffer(v) ? v.toString('utf8') : v instanceof Date ? v.toISOString() : String(v);
-  return text === '' ? undefined : text;
+  return cellText(row[0]);
 }
 
 /** Builds the `-l mysql:FILE` backend; throws SqlConfigError (file:line) on a bad configuration. */
 export function createMysqlAuthenticator(file: string, opts: SqlBackendOptions = {}): Authenticator {
-  const settings = loadSqlSettings(file, 'mysql');
-  const timeoutMs = opts.timeoutMs ?? 5000;
-  return new SqlAuthenticator(
-    'mysql',
-    settings,
-    () => new MysqlDriver(settings, timeoutMs, opts.onWarning),
-    opts,
-  );
+  return createSqlAuthenticator('mysql', file, MysqlDriver, opts);
 }

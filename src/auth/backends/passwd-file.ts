@@ -5,11 +5,18 @@
  * interval; a missing file means no users; the lines indexed are exactly those `pure-pw mkdb`
  * would index, and the first line of a login wins, as in a `.pdb` lookup.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { errnoCode } from '../../errors.js';
+import { CachedFile } from '../cached-file.js';
 import { isAcceptableLogin, passwdFileEntries } from '../passwd-line.js';
 import type { AuthResult, Authenticator, Credentials } from '../types.js';
 import { checkPasswdEntry, type PasswdBackendOptions } from './puredb.js';
+
+/** Login → the rest of its line, for the lines `pure-pw mkdb` would index (the first line wins). */
+function indexAccounts(text: string): ReadonlyMap<string, string> {
+  const users = new Map<string, string>();
+  for (const [login, rest] of passwdFileEntries(text)) if (!users.has(login)) users.set(login, rest);
+  return users;
+}
 
 /** Authenticates virtual users against a pureftpd.passwd file, reloaded when it changes. */
 export class PasswdFileAuthenticator implements Authenticator {
@@ -17,18 +24,23 @@ export class PasswdFileAuthenticator implements Authenticator {
   readonly name = 'passwd';
   /** Path of the passwd file. */
   readonly path: string;
-  private readonly checkIntervalMs: number;
   private readonly onWarning?: (message: string) => void;
-  private users = new Map<string, string>();
-  private loadedId: string | undefined;
-  private lastCheck = -Infinity;
-  private loading: Promise<void> | undefined;
+  private readonly file: CachedFile<ReadonlyMap<string, string>>;
+  private users: ReadonlyMap<string, string> = new Map();
 
   /** `checkIntervalMs` defaults to 1000: at most one stat per second whatever the login rate. */
   constructor(path: string, opts: PasswdBackendOptions = {}) {
     this.path = path;
-    this.checkIntervalMs = opts.checkIntervalMs ?? 1000;
     this.onWarning = opts.onWarning;
+    this.file = new CachedFile(path, indexAccounts, {
+      missing: new Map(),
+      checkIntervalMs: opts.checkIntervalMs ?? 1000,
+      // A transient error (EACCES, EIO...) keeps the last good copy rather than locking everyone out.
+      onReadError: (err) =>
+        this.onWarning?.(
+          `passwd: cannot read ${path}: ${errnoCode(err) ?? String(err)}; keeping the previous accounts`,
+        ),
+    });
   }
 
   /** Unknown login → next backend; wrong password, uid/gid 0 or malformed line → denied. */
@@ -45,37 +57,8 @@ export class PasswdFileAuthenticator implements Authenticator {
     return this.users.size;
   }
 
-  /** Reloads the file now if it changed (also used at start-up to fail early on a bad path). */
+  /** Reloads the file if it changed; `force` looks now even if the interval has not passed. */
   async refresh(force = false): Promise<void> {
-    // A login that arrives while a reload runs must wait for it, not see the old (maybe empty) map.
-    if (this.loading !== undefined) return this.loading;
-    if (!force && Date.now() - this.lastCheck < this.checkIntervalMs) return;
-    this.loading ??= this.reload().finally(() => (this.loading = undefined));
-    await this.loading;
-  }
-
-  private async reload(): Promise<void> {
-    this.lastCheck = Date.now();
-    try {
-      const st = await stat(this.path);
-      const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-      if (id === this.loadedId) return;
-      const text = await readFile(this.path, 'utf8');
-      const users = new Map<string, string>();
-      for (const [login, rest] of passwdFileEntries(text)) if (!users.has(login)) users.set(login, rest);
-      this.users = users;
-      this.loadedId = id;
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') {
-        this.users = new Map();
-        this.loadedId = undefined;
-        return;
-      }
-      // A transient error (EACCES, EIO...) keeps the last good copy rather than locking everyone out.
-      this.onWarning?.(
-        `passwd: cannot read ${this.path}: ${code ?? String(err)}; keeping the previous accounts`,
-      );
-    }
+    this.users = await this.file.get(force);
   }
 }

@@ -7,13 +7,14 @@
 import pg from 'pg';
 import type { Authenticator } from '../types.js';
 import {
-  SqlAuthenticator,
   SqlUnavailableError,
+  createSqlAuthenticator,
   type SqlBackendOptions,
   type SqlDriver,
   type SqlQueryFn,
 } from './sql-auth.js';
-import { loadSqlSettings, type SqlSettings } from './sql-conf.js';
+import { cellText, describeSqlError } from './sql-common.js';
+import type { SqlSettings } from './sql-conf.js';
 
 /**
  * SQLSTATE classes meaning "the database is unusable" rather than "this query is wrong":
@@ -29,23 +30,14 @@ function isConnectionError(err: unknown): boolean {
   return UNAVAILABLE_CLASSES.has(code.slice(0, 2));
 }
 
-function describe(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e.code === 'string' ? `${e.code}: ` : '';
-  return `${code}${typeof e.message === 'string' && e.message !== '' ? e.message : String(err)}`;
-}
-
 /** The value of a one-row, one-column result (spec §3.6); undefined otherwise or when NULL/empty. */
 function singleValue(result: pg.QueryResult<unknown[]>): string | undefined {
   if (result.fields.length !== 1 || result.rows.length !== 1) return undefined;
-  const v = result.rows[0][0];
-  if (v === null || v === undefined) return undefined;
-  const text = Buffer.isBuffer(v) ? v.toString('utf8') : v instanceof Date ? v.toISOString() : String(v);
-  return text === '' ? undefined : text;
+  return cellText(result.rows[0][0]);
 }
 
 /** A node-postgres pool used by the SQL authenticator. */
-export class PgsqlDriver implements SqlDriver {
+class PgsqlDriver implements SqlDriver {
   /** host:port, for log lines. */
   readonly where: string;
   private readonly pool: pg.Pool;
@@ -71,7 +63,7 @@ export class PgsqlDriver implements SqlDriver {
     });
     // An idle client whose server went away emits 'error' on the pool; unhandled, it would crash us.
     this.pool.on('error', (err) =>
-      this.onWarning?.(`pgsql: idle connection to ${this.where} lost: ${describe(err)}`),
+      this.onWarning?.(`pgsql: idle connection to ${this.where} lost: ${describeSqlError(err)}`),
     );
   }
 
@@ -81,11 +73,11 @@ export class PgsqlDriver implements SqlDriver {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      throw new SqlUnavailableError(describe(err), { cause: err });
+      throw new SqlUnavailableError(describeSqlError(err), { cause: err });
     }
     // Without this, an error on a checked-out client (server killed mid-query) is unhandled.
     const onError = (err: Error): void =>
-      this.onWarning?.(`pgsql: connection to ${this.where} lost: ${describe(err)}`);
+      this.onWarning?.(`pgsql: connection to ${this.where} lost: ${describeSqlError(err)}`);
     client.on('error', onError);
     let broken = false;
     let aborted = false;
@@ -95,7 +87,7 @@ export class PgsqlDriver implements SqlDriver {
       } catch (err) {
         if (isConnectionError(err)) {
           broken = true;
-          throw new SqlUnavailableError(describe(err), { cause: err });
+          throw new SqlUnavailableError(describeSqlError(err), { cause: err });
         }
         throw err;
       }
@@ -108,7 +100,9 @@ export class PgsqlDriver implements SqlDriver {
       } catch (err) {
         if (err instanceof SqlUnavailableError) throw err;
         aborted = true;
-        this.onWarning?.(`pgsql: ${q.keyword} (${this.settings.file}:${q.line}) failed: ${describe(err)}`);
+        this.onWarning?.(
+          `pgsql: ${q.keyword} (${this.settings.file}:${q.line}) failed: ${describeSqlError(err)}`,
+        );
         return undefined;
       }
     };
@@ -135,12 +129,5 @@ export class PgsqlDriver implements SqlDriver {
 
 /** Builds the `-l pgsql:FILE` backend; throws SqlConfigError (file:line) on a bad configuration. */
 export function createPgsqlAuthenticator(file: string, opts: SqlBackendOptions = {}): Authenticator {
-  const settings = loadSqlSettings(file, 'pgsql');
-  const timeoutMs = opts.timeoutMs ?? 5000;
-  return new SqlAuthenticator(
-    'pgsql',
-    settings,
-    () => new PgsqlDriver(settings, timeoutMs, opts.onWarning),
-    opts,
-  );
+  return createSqlAuthenticator('pgsql', file, PgsqlDriver, opts);
 }

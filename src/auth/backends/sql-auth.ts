@@ -9,7 +9,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { FtpError } from '../../errors.js';
 import { isArgon2Hash, verifyPassword } from '../hashes/index.js';
-import { recordToAccount, type PasswdRecord } from '../passwd-line.js';
+import { directoryRecordResult } from '../passwd-line.js';
+import { systemDb } from '../system-db.js';
 import type { AuthResult, Authenticator, Credentials } from '../types.js';
 import {
   KILOBYTE,
@@ -18,9 +19,16 @@ import {
   isValidSqlLogin,
   placeholderValues,
   positive,
+  resolveId,
+  type SqlDialect,
 } from './sql-common.js';
-import type { ConfiguredQuery, CryptMethod, QueryName, SqlSettings } from './sql-conf.js';
-import { resolveId, systemIds, type SystemIds } from './system-ids.js';
+import {
+  loadSqlSettings,
+  type ConfiguredQuery,
+  type CryptMethod,
+  type QueryName,
+  type SqlSettings,
+} from './sql-conf.js';
 
 /** The database cannot be used at all (down, unreachable, refused our credentials, timed out). */
 export class SqlUnavailableError extends Error {
@@ -47,12 +55,10 @@ export interface SqlBackendOptions {
   deadlineMs?: number;
   /** Bound of connecting and of each query, in ms (default 5000). */
   timeoutMs?: number;
-  /** System user/group databases for uid/gid names (tests). */
-  ids?: SystemIds;
 }
 
 /** The text Pure-FTPd-compatible clients see when the database is unusable. */
-export const SQL_DOWN_TEXT = 'Temporary authentication failure, try again later';
+const SQL_DOWN_TEXT = 'Temporary authentication failure, try again later';
 
 /** While the database stays down, the same log line is repeated at most this often. */
 const DOWN_LOG_INTERVAL_MS = 60_000;
@@ -88,9 +94,8 @@ export async function checkSqlPassword(
 }
 
 /** Authenticates against the queries of a MySQL/PostgreSQL configuration. */
-export class SqlAuthenticator implements Authenticator {
+class SqlAuthenticator implements Authenticator {
   private driver: SqlDriver | undefined;
-  private readonly ids: SystemIds;
   private readonly deadlineMs: number;
   private downSince: number | undefined;
   private lastDownLog = -Infinity;
@@ -102,7 +107,6 @@ export class SqlAuthenticator implements Authenticator {
     private readonly createDriver: () => SqlDriver,
     private readonly opts: SqlBackendOptions = {},
   ) {
-    this.ids = opts.ids ?? systemIds();
     this.deadlineMs = opts.deadlineMs ?? 8000;
     for (const w of settings.warnings) opts.onWarning?.(`${name}: ${w}`);
   }
@@ -121,28 +125,26 @@ export class SqlAuthenticator implements Authenticator {
     if (!(await checkSqlPassword(this.settings.crypt, cred.password, stored))) {
       return { kind: 'denied', reason: 'bad password' };
     }
-    const uid = await resolveId(uidText, this.ids.users);
-    const gid = await resolveId(gidText, this.ids.groups);
+    const uid = await resolveId(uidText, async (name) => (await systemDb().userByName(name))?.uid);
+    const gid = await resolveId(gidText, async (name) => (await systemDb().groupByName(name))?.gid);
     if (uid === undefined || gid === undefined) {
       return { kind: 'denied', reason: `uid/gid of ${login} is 0 (root) or not a known user/group` };
     }
-    const record: PasswdRecord = {
-      login,
-      hash: '',
-      uid,
-      gid,
-      gecos: '',
-      home,
-      quotaFiles: positive(values.GetQTAFS),
-      quotaBytes: positive(values.GetQTASZ, MEGABYTE),
-      ratioUp: positive(values.GetRatioUL),
-      ratioDown: positive(values.GetRatioDL),
-      bandwidthUp: positive(values.GetBandwidthUL, KILOBYTE),
-      bandwidthDown: positive(values.GetBandwidthDL, KILOBYTE),
-    };
-    const result = recordToAccount(record, this.name);
-    if ('error' in result) return { kind: 'denied', reason: result.error };
-    return { kind: 'ok', account: result.account };
+    return directoryRecordResult(
+      {
+        login,
+        uid,
+        gid,
+        home,
+        quotaFiles: positive(values.GetQTAFS),
+        quotaBytes: positive(values.GetQTASZ, MEGABYTE),
+        ratioUp: positive(values.GetRatioUL),
+        ratioDown: positive(values.GetRatioDL),
+        bandwidthUp: positive(values.GetBandwidthUL, KILOBYTE),
+        bandwidthDown: positive(values.GetBandwidthDL, KILOBYTE),
+      },
+      this.name,
+    );
   }
 
   /** Runs every configured query in one session, under the deadline; throws FtpError 421. */
@@ -228,4 +230,23 @@ export class SqlAuthenticator implements Authenticator {
   async close(): Promise<void> {
     await this.driver?.close();
   }
+}
+
+/** A dialect's pool over `settings`, with every network step bounded by `timeoutMs`. */
+export type SqlDriverClass = new (
+  settings: SqlSettings,
+  timeoutMs: number,
+  onWarning?: (message: string) => void,
+) => SqlDriver;
+
+/** Builds a `-l mysql:FILE` or `-l pgsql:FILE` backend; throws SqlConfigError (file:line) on a bad file. */
+export function createSqlAuthenticator(
+  dialect: SqlDialect,
+  file: string,
+  Driver: SqlDriverClass,
+  opts: SqlBackendOptions = {},
+): Authenticator {
+  const settings = loadSqlSettings(file, dialect);
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  return new SqlAuthenticator(dialect, settings, () => new Driver(settings, timeoutMs, opts.onWarning), opts);
 }

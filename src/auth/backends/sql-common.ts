@@ -195,3 +195,33 @@ export function positive(value: string | undefined, unit = 1): number | undefine
 export const MEGABYTE = 1024 * 1024;
 /** MYSQLGetBandwidthUL/DL are in kilobytes per second (spec §3.6). */
 export const KILOBYTE = 1024;
+
+/**
+ * A stored uid/gid: digits are the id (strtoul), anything else (or 0) is a name given to `idOfName`
+ * (getpwnam/getgrnam), as Pure-FTPd does. Undefined when it resolves to nothing or to 0 (root is
+ * refused, spec §3.1).
+ */
+export async function resolveId(
+  value: string,
+  idOfName: (name: string) => Promise<number | undefined>,
+): Promise<number | undefined> {
+  const m = /^\s*\+?(\d+)/.exec(value);
+  const n = m === null ? 0 : Number(m[1]);
+  if (n > 0) return n <= 0xffffffff ? n : undefined;
+  const id = await idOfName(value.trim());
+  return id !== undefined && id > 0 ? id : undefined;
+}
+
+/** The text of a result cell (spec §3.6): undefined for NULL or empty; bytes as UTF-8, dates ISO 8601. */
+export function cellText(v: unknown): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  const text = Buffer.isBuffer(v) ? v.toString('utf8') : v instanceof Date ? v.toISOString() : String(v);
+  return text === '' ? undefined : text;
+}
+
+/** A driver error for logs: its code and message (never a password: none is ever in a query). */
+export function describeSqlError(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? `${e.code}: ` : '';
+  return `${code}${typeof e.message === 'string' && e.message !== '' ? e.message : String(err)}`;
+}

@@ -1,12 +1,13 @@
 /**
  * The MySQL / PostgreSQL configuration files of `-l mysql:FILE` and `-l pgsql:FILE` (spec §3.6),
- * read with Pure-FTPd's generic_parser rules: `Keyword value` per line, keyword matched
+ * read with Pure-FTPd's generic_parser (pure-conf.ts): `Keyword value` per line, keyword matched
  * case-insensitively as a prefix of the line, `#` comment lines, later lines override earlier
  * ones. Guarantees: an unknown keyword, a keyword without value, a query that cannot be bound or a
  * missing mandatory key aborts start-up with one message naming the file and the line; every query
  * is compiled once into a parameterised statement (sql-common.ts), never filled in with text.
  */
 import { readFileSync } from 'node:fs';
+import { parseKeywordFile, type KeywordLineProblem, type KeywordValue } from './pure-conf.js';
 import { compileQuery, type CompiledQuery, type SqlDialect } from './sql-common.js';
 
 /** MYSQLCrypt / PGSQLCrypt values (spec §3.6); anything else means cleartext, as in Pure-FTPd. */
@@ -75,50 +76,24 @@ const QUERY_NAMES: readonly QueryName[] = [
   'GetBandwidthUL', 'GetBandwidthDL',
 ]; // prettier-ignore
 
-/** One value read from the file, with its 1-based line number. */
-export interface ConfEntry {
-  value: string;
-  line: number;
+/** How the SQL backends word a refused line (Pure-FTPd's "Invalid SQL configuration file"). */
+function sqlLineError(where: string, problem: KeywordLineProblem): SqlConfigError {
+  const what =
+    problem.kind === 'unknown-keyword'
+      ? `unknown keyword "${problem.word}"`
+      : problem.kind === 'no-value'
+        ? `${problem.keyword} has no value`
+        : 'line too long';
+  return new SqlConfigError(`${where}: ${what} (Invalid SQL configuration file)`);
 }
 
-/** isspace(3) in the C locale, as generic_parser uses it. */
-const isSpace = (c: string): boolean => c === ' ' || (c >= '\t' && c <= '\r');
-/** ISCTRLCODE: C0 controls and DEL. */
-const isControl = (c: string): boolean => c < ' ' || c === '\x7f';
-
-/**
- * Pure-FTPd's generic_parser: returns the last value of each keyword (by its name in `keywords`).
- * Throws SqlConfigError naming the file and line for an unknown keyword or a keyword without value.
- */
-export function parseKeywordFile(
+/** The keywords of a SQL file (generic_parser, pure-conf.ts); throws SqlConfigError. */
+export function parseSqlKeywords(
   text: string,
   file: string,
   keywords: readonly string[],
-): Map<string, ConfEntry> {
-  const found = new Map<string, ConfEntry>();
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i];
-    let start = 0;
-    while (start < raw.length && isSpace(raw[start])) start++;
-    // Empty lines, lines starting with a control character and `#` lines are skipped.
-    if (start === raw.length || isControl(raw[start]) || raw[start] === '#') continue;
-    const line = raw.slice(start);
-    const keyword = keywords.find((k) => line.slice(0, k.length).toLowerCase() === k.toLowerCase());
-    const where = `${file}:${i + 1}`;
-    if (keyword === undefined) {
-      const word = /^\S*/.exec(line)?.[0] ?? line;
-      throw new SqlConfigError(`${where}: unknown keyword "${word}" (Invalid SQL configuration file)`);
-    }
-    let end = line.length;
-    while (end > keyword.length && (isSpace(line[end - 1]) || isControl(line[end - 1]))) end--;
-    const value = line.slice(keyword.length, end).replace(/^\s+/, '');
-    if (value === '') {
-      throw new SqlConfigError(`${where}: ${keyword} has no value (Invalid SQL configuration file)`);
-    }
-    found.set(keyword, { value, line: i + 1 });
-  }
-  return found;
+): Map<string, KeywordValue> {
+  return parseKeywordFile(text, file, { keywords, refuse: sqlLineError });
 }
 
 /** atoi(3): leading blanks, optional sign, digits; 0 when there are none. */
@@ -128,7 +103,7 @@ export function atoi(text: string): number {
 }
 
 /** The crypt method named by MYSQLCrypt/PGSQLCrypt (strcasecmp); unknown names fall back to cleartext. */
-export function cryptMethod(value: string | undefined): { method: CryptMethod; known: boolean } {
+function cryptMethod(value: string | undefined): { method: CryptMethod; known: boolean } {
   const v = (value ?? 'cleartext').toLowerCase();
   const known = v === 'argon2' || v === 'scrypt' || v === 'crypt' || v === 'any' || v === 'cleartext';
   return { method: known ? (v as CryptMethod) : 'cleartext', known };
@@ -138,8 +113,8 @@ export function cryptMethod(value: string | undefined): { method: CryptMethod; k
 export function parseSqlSettings(text: string, file: string, dialect: SqlDialect): SqlSettings {
   const prefix = dialect === 'mysql' ? 'MYSQL' : 'PGSQL';
   const names = (dialect === 'mysql' ? MYSQL_KEYS : PGSQL_KEYS).map((k) => prefix + k);
-  const conf = parseKeywordFile(text, file, names);
-  const get = (key: string): ConfEntry | undefined => conf.get(prefix + key);
+  const conf = parseSqlKeywords(text, file, names);
+  const get = (key: string): KeywordValue | undefined => conf.get(prefix + key);
   const warnings: string[] = [];
   const defaultPort = dialect === 'mysql' ? 3306 : 5432;
   const portValue = get('Port');

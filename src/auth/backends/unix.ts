@@ -9,32 +9,19 @@
  * that exist only in another NSS source (LDAP, sssd) are unknown here; use `-l pam` for them.
  */
 import { verifyPassword } from '../hashes/index.js';
+import { CachedFile } from '../cached-file.js';
 import { isAcceptableLogin, recordToAccount } from '../passwd-line.js';
+import { EMPTY_USERS, userTable, type UserTable } from '../system-db.js';
 import type { Account, AuthResult, Authenticator, Credentials } from '../types.js';
 import type { BackendLog } from './ldap.js';
 import {
-  CachedFile,
   DEFAULT_SHELLS,
-  parsePasswd,
+  SYSTEM_FILES,
   parseShadow,
   parseShells,
-  type PasswdEntry,
   type ShadowEntry,
+  type UnixFiles,
 } from './unix-files.js';
-
-/** Where the files are (tests point these at their own copies). */
-export interface UnixFiles {
-  passwd: string;
-  shadow: string;
-  shells: string;
-}
-
-/** The system's files. */
-export const SYSTEM_FILES: UnixFiles = {
-  passwd: '/etc/passwd',
-  shadow: '/etc/shadow',
-  shells: '/etc/shells',
-};
 
 /** Pure-FTPd's FAKE_SHELL: accounts with this shell may use FTP without being in /etc/shells. */
 const FTP_SHELL = 'ftp';
@@ -45,7 +32,7 @@ function today(now: number): number {
 }
 
 /** Why a shadow entry refuses the login today, or undefined. */
-export function shadowRefusal(entry: ShadowEntry, now = Date.now()): string | undefined {
+function shadowRefusal(entry: ShadowEntry, now = Date.now()): string | undefined {
   const d = today(now);
   // shadow(5)/pam_unix: the account is expired from the expire day on (0 = expired since 1970).
   if (entry.expire !== undefined && d >= entry.expire) return 'account expired';
@@ -61,7 +48,7 @@ export function shadowRefusal(entry: ShadowEntry, now = Date.now()): string | un
 export class UnixAuthenticator implements Authenticator {
   /** Backend name as given to `-l`. */
   readonly name = 'unix';
-  private readonly passwd: CachedFile<Map<string, PasswdEntry>>;
+  private readonly passwd: CachedFile<UserTable>;
   private readonly shadow: CachedFile<Map<string, ShadowEntry>>;
   private readonly shells: CachedFile<ReadonlySet<string>>;
   private shadowWarned = false;
@@ -71,15 +58,20 @@ export class UnixAuthenticator implements Authenticator {
     files: UnixFiles = SYSTEM_FILES,
     private readonly now: () => number = Date.now,
   ) {
-    this.passwd = new CachedFile(files.passwd, parsePasswd, new Map());
-    this.shadow = new CachedFile(files.shadow, parseShadow, new Map());
-    this.shells = new CachedFile<ReadonlySet<string>>(files.shells, parseShells, DEFAULT_SHELLS);
+    // One stat per login (cheap next to crypt(3)): `useradd` or `passwd` counts at the next login.
+    const atEveryLogin = { checkIntervalMs: 0 };
+    this.passwd = new CachedFile(files.passwd, userTable, { ...atEveryLogin, missing: EMPTY_USERS });
+    this.shadow = new CachedFile(files.shadow, parseShadow, { ...atEveryLogin, missing: new Map() });
+    this.shells = new CachedFile<ReadonlySet<string>>(files.shells, parseShells, {
+      ...atEveryLogin,
+      missing: DEFAULT_SHELLS,
+    });
   }
 
   /** Checks the login in Pure-FTPd's order: shell, expiry, password. */
   async authenticate(login: string, cred: Credentials): Promise<AuthResult> {
     if (!isAcceptableLogin(login)) return { kind: 'unknown' };
-    const pw = (await this.passwd.get()).get(login);
+    const pw = (await this.passwd.get()).byName.get(login);
     if (pw === undefined) return { kind: 'unknown' };
     if (pw.shell.toLowerCase() !== FTP_SHELL && !(await this.shells.get()).has(pw.shell)) {
       return { kind: 'denied', reason: `shell ${pw.shell || '(none)'} is not in /etc/shells` };

@@ -7,9 +7,16 @@
  * a `$...$` crypt string (locked `!`/`*`, `x`, empty, old DES) becomes `*`, a hash that never
  * matches; GECOS is cut at its first comma.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import {
+  DEFAULT_SHELLS,
+  SYSTEM_FILES,
+  parseShadow,
+  parseShells,
+  type UnixFiles,
+} from '../../auth/backends/unix-files.js';
+import { parsePasswd } from '../../auth/system-db.js';
 import { Output } from '../output.js';
-import { SYSTEM_FILES, loginShells, shadowHashes, systemUsers, type SystemFiles } from '../system-db.js';
 
 /** pure-pwconvert's FAKE_SHELL: accepted even when not in /etc/shells. */
 const FTP_SHELL = 'ftp';
@@ -24,19 +31,25 @@ async function isDirectory(path: string): Promise<boolean> {
 
 /** Prints the lines; always succeeds (status 0), as pure-pwconvert. */
 export async function importSystem(
-  files: SystemFiles = SYSTEM_FILES,
+  files: UnixFiles = SYSTEM_FILES,
   out: Output = new Output(),
 ): Promise<number> {
-  const [users, shells, shadow] = await Promise.all([
-    systemUsers(files),
-    loginShells(files),
-    shadowHashes(files),
+  // Read once, as binary strings: the lines are printed byte-for-byte. Unreadable files count as
+  // empty, except /etc/shells (getusershell's defaults) and /etc/shadow (the passwd field is used).
+  const read = (file: string): Promise<string | undefined> => readFile(file, 'latin1').catch(() => undefined);
+  const [passwdText, shellsText, shadowText] = await Promise.all([
+    read(files.passwd),
+    read(files.shells),
+    read(files.shadow),
   ]);
+  const users = parsePasswd(passwdText ?? '');
+  const shells = shellsText === undefined ? DEFAULT_SHELLS : parseShells(shellsText);
+  const shadow = shadowText === undefined ? undefined : parseShadow(shadowText);
   for (const u of users) {
     if (u.uid <= 0 || u.gid <= 0) continue;
     if (!(await isDirectory(Buffer.from(u.home, 'latin1').toString('utf8')))) continue;
-    if (u.shell.toLowerCase() !== FTP_SHELL && !shells.includes(u.shell)) continue;
-    const stored = shadow?.get(u.name) ?? u.passwd;
+    if (u.shell.toLowerCase() !== FTP_SHELL && !shells.has(u.shell)) continue;
+    const stored = shadow?.get(u.name)?.hash ?? u.passwd;
     const hash = stored.startsWith('$') ? stored : '*';
     const comma = u.gecos.indexOf(',');
     const gecos = comma === -1 ? u.gecos : u.gecos.slice(0, comma);

@@ -7,7 +7,8 @@
 import { isStorableIpList, parseTimeWindowHHMM } from '../../auth/passwd-line.js';
 import { getopt } from '../getopt.js';
 import { errorLine, toBinary } from '../output.js';
-import { cUnsigned, groupByName, userByName } from '../system-db.js';
+import { systemDb } from '../../auth/system-db.js';
+import { cUnsigned } from '../c-number.js';
 import {
   DEFAULT_CONCURRENT_LOGINS,
   DEFAULT_MEMORY_MB,
@@ -17,7 +18,7 @@ import {
 } from './hash-cost.js';
 
 /** pure-pw's getopt string plus the hashing options -C and -M. */
-export const PW_OPTSTRING = 'c:d:D:f:F:g:hi:I:mn:N:q:Q:r:R:t:T:u:y:z:C:M:';
+const PW_OPTSTRING = 'c:d:D:f:F:g:hi:I:mn:N:q:Q:r:R:t:T:u:y:z:C:M:';
 
 /** A numeric setting: a value, `null` to clear it (empty argument), undefined when not given. */
 type Setting = number | null | undefined;
@@ -145,7 +146,7 @@ export async function parsePwArgs(args: readonly string[]): Promise<PwRequest> {
         break;
       case 'g': {
         if (c.gid > 0 && c.uid <= 0) throw new PwUsageError('You already gave a gid', 1);
-        const group = await groupByName(toBinary(v));
+        const group = await systemDb('latin1').groupByName(toBinary(v));
         c.gid = group !== undefined ? group.gid : Number(cUnsigned(v, 32));
         break;
       }
@@ -196,7 +197,7 @@ export async function parsePwArgs(args: readonly string[]): Promise<PwRequest> {
       }
       case 'u': {
         if (c.uid > 0) throw new PwUsageError('You already gave an uid', 1);
-        const user = await userByName(toBinary(v));
+        const user = await systemDb('latin1').userByName(toBinary(v));
         if (user !== undefined) {
           c.uid = user.uid;
           if (c.gid <= 0) c.gid = user.gid;

@@ -8,7 +8,7 @@ import { splitPasswdFields, type PasswdRecord } from '../../auth/passwd-line.js'
 import { AtomicWriter, TempFileBusyError, hasCode } from '../atomic-file.js';
 import { readLineBatches, stripCarriageReturn } from '../line-reader.js';
 import { errorLine, strerror, toBinary } from '../output.js';
-import { cUnsigned } from '../system-db.js';
+import { cUnsigned } from '../c-number.js';
 
 /** The temp name pure-pw uses, so that both tools exclude each other (spec §3.2). */
 export function tempNameOf(file: string): string {
@@ -20,7 +20,7 @@ export function tempNameOf(file: string): string {
  * uid, gid (> 0), gecos and an absolute home are required; the rest is optional. Bandwidths and
  * quotas count when their field is non-empty, ratios and max sessions only when > 0.
  */
-export function parsePwLine(line: string): PasswdRecord | undefined {
+function parsePwLine(line: string): PasswdRecord | undefined {
   const f = splitPasswdFields(line);
   if (f.length < 6 || f[0] === '' || f[1] === '' || f[2] === '' || f[3] === '') return undefined;
   const uid = Number(cUnsigned(f[2], 32));

@@ -5,7 +5,7 @@
  */
 import { parseTimeWindowHHMM, type PasswdRecord } from '../../auth/passwd-line.js';
 import { Output, errorLine, strerror } from '../output.js';
-import { groupById, userById } from '../system-db.js';
+import { systemDb } from '../../auth/system-db.js';
 import { forEachAccount } from './passwd-file.js';
 
 /** "enabled" when the setting is in force, as pure-pw labels it. */
@@ -15,8 +15,8 @@ function state(on: boolean): string {
 
 /** The text of `pw show` for one account (binary string, with the blank lines around it). */
 export async function formatShow(r: PasswdRecord): Promise<string> {
-  const user = await userById(r.uid);
-  const group = await groupById(r.gid);
+  const user = await systemDb('latin1').userById(r.uid);
+  const group = await systemDb('latin1').groupById(r.gid);
   const time = r.timeWindow === undefined ? undefined : parseTimeWindowHHMM(r.timeWindow);
   const hhmm = (n: number): string => String(n).padStart(4, '0');
   // pure-pw prints `-` only for a list field the line does not reach; an empty field stays empty.
