@@ -21,6 +21,16 @@
       "sources": ["native/dirscan.c"],
       "libraries": ["-lpthread"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-pthread"]
+    },
+    {
+      "target_name": "tsftpd_pump",
+      "sources": ["native/pump.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "tsftpd_syslog",
+      "sources": ["native/syslog.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ],
   "conditions": [

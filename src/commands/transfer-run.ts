@@ -7,6 +7,7 @@
 import type net from 'node:net';
 import { FtpError } from '../errors.js';
 import { openDataSocket } from '../data/connect.js';
+import { pumpedSockets } from '../data/pump.js';
 import { secureDataConnection, type SecureData } from '../tls/session-tls.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { Session, Transfer } from '../session/session.js';
@@ -26,6 +27,8 @@ export interface TransferJob {
   move(data: net.Socket, signal: AbortSignal): Promise<number>;
   /** Runs after a complete move (uploads commit here); returns the 226 reply. */
   succeed(bytes: number, seconds: number): Promise<Reply>;
+  /** Bytes moved so far when the mover bypasses the socket's own counters (the native pump). */
+  progress?: () => number | undefined;
   /** Cleans up after a failure or an abort. */
   fail(err: unknown): Promise<void>;
 }
@@ -75,7 +78,9 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
     startedAt: Date.now(),
     offset: job.offset,
     total: job.total,
-    bytes: () => (data === undefined ? 0 : job.direction === 'download' ? data.bytesWritten : data.bytesRead),
+    bytes: () =>
+      job.progress?.() ??
+      (data === undefined ? 0 : job.direction === 'download' ? data.bytesWritten : data.bytesRead),
   };
   s.transfer = t;
   s.server.bus.emit('transfer-start', {
@@ -119,7 +124,10 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
     // unblocks a mover that waits for a client that stopped reading.
     const socket = data;
     socket.on('error', () => undefined);
-    abort.signal.addEventListener('abort', () => socket.destroy(), { once: true });
+    // A socket lent to the native upload pump is closed only after the pump returns (data/pump.ts).
+    abort.signal.addEventListener('abort', () => void (pumpedSockets.has(socket) || socket.destroy()), {
+      once: true,
+    });
     const started = Date.now();
     bytes = await job.move(data, abort.signal);
     const seconds = (Date.now() - started) / 1000;

@@ -47,6 +47,8 @@ export function defaultConfig(): Config {
     followSymlinksOut: false,
     quickstart: false,
     logFormat: 'text',
+    logPid: false,
+    syslogSocket: '/dev/log',
     throttleAnonymous: false,
     throttleUsers: false,
     tls: 0,

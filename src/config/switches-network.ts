@@ -147,7 +147,7 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
     pureName: 'syslogfacility',
     name: 'syslog-facility',
     arg: 'facility',
-    help: 'log to syslog with this facility (ftp, daemon, local0..local7, ...); none: no syslog',
+    help: 'log to syslog with this facility (ftp, daemon, local0..local7, ...) instead of stderr; none: stderr',
     conf: [{ key: 'SyslogFacility', form: 'value' }],
     apply: (c, v) => {
       const facility = v.toLowerCase();
@@ -159,6 +159,21 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
       }
       c.syslogFacility = facility;
     },
+  },
+  {
+    short: '1',
+    pureName: 'logpid',
+    name: 'log-pid',
+    help: 'add the process id to syslog records',
+    conf: [{ key: 'LogPID', form: 'bool' }],
+    apply: (c) => void (c.logPid = true),
+  },
+  {
+    name: 'syslog-socket',
+    arg: 'path',
+    help: 'the local syslog socket used with -f (default /dev/log)',
+    conf: [{ key: 'SyslogSocket', form: 'value' }],
+    apply: (c, v, ctx) => void (c.syslogSocket = parsePath(v, ctx.cwd, 'the syslog socket')),
   },
   {
     short: 'd',

@@ -37,9 +37,6 @@ function unsupported(
 
 /** Pure-FTPd 1.0.50 switches not implemented yet. */
 export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
-  unsupported('1', 'logpid', 'log-pid', undefined, 'add the PID to syslog lines', [
-    { key: 'LogPID', form: 'bool' },
-  ]),
   unsupported('3', 'extcert', 'ext-cert', 'socket', 'get certificates from pure-certd', [
     { key: 'ExtCert', form: 'value' },
   ]),

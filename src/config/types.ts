@@ -100,6 +100,10 @@ export interface Config {
   logFormat: 'text' | 'json';
   /** -f: syslog facility or 'none'; tsftpd logs to stderr unless a facility is given. */
   syslogFacility?: string;
+  /** -1: add the PID to syslog records. */
+  logPid: boolean;
+  /** --syslog-socket: the local syslog datagram socket. */
+  syslogSocket: string;
   /** -n: virtual quota for every non-anonymous account (bytes from the switch's MB). */
   quota?: { files?: number; bytes?: number };
   /** -q: upload/download ratio for anonymous sessions. */

@@ -139,7 +139,8 @@ export class PassiveListener {
     const s = this.socket!;
     this.socket = undefined;
     this.closed = true;
-    s.resume();
+    // Left paused (pauseOnConnect): whoever reads it starts reading; a resumed socket without a
+    // listener would drop what the client sends first.
     return s;
   }
 

@@ -92,7 +92,15 @@ export async function runServer(argv: string[]): Promise<number> {
   if (config.daemonize) return daemonize(argv);
 
   const bus = new EventBus();
-  attachLogger(bus, { format: config.logFormat, verbose: config.verboseLog });
+  const facility = config.syslogFacility;
+  attachLogger(bus, {
+    format: config.logFormat,
+    verbose: config.verboseLog,
+    syslog:
+      facility === undefined || facility === 'none'
+        ? undefined
+        : { facility, ident: 'tsftpd', logPid: config.logPid, socketPath: config.syslogSocket },
+  });
   if (config.quickstart && config.anonymousRoot !== undefined) await preparePublic(config.anonymousRoot);
   let auth;
   try {

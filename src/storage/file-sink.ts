@@ -75,6 +75,29 @@ export class FileSink extends Writable {
       );
   }
 
+  /**
+   * Hands the descriptor to an external writer (the native upload pump): `first` is written through
+   * the sink, every write finishes, and the next offset is returned. Call advance() with what the
+   * external writer wrote, then end() the sink as usual (it closes the file).
+   */
+  async external(first: Buffer[]): Promise<{ fd: number; position: number; append: boolean }> {
+    for (const chunk of first) {
+      this.batch.push(chunk);
+      this.batchBytes += chunk.length;
+      this.bytesWritten += chunk.length;
+    }
+    this.issue();
+    await this.settle();
+    if (this.failure !== undefined) throw this.failure;
+    return { fd: this.file.fd, position: this.position, append: this.append };
+  }
+
+  /** Accounts for bytes an external writer put at the current offset. */
+  advance(bytes: number): void {
+    this.position += bytes;
+    this.bytesWritten += bytes;
+  }
+
   /** Starts writing the gathered batch at the next offset. */
   private issue(): void {
     if (this.batchBytes === 0 || this.failure !== undefined) return;

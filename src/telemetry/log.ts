@@ -1,20 +1,33 @@
 /**
- * The operator log: Pure-FTPd's line shape `(<account|?>@<host>) [LEVEL] text` (spec §9.1) on
- * stderr, or one JSON object per line with `--log-format json`. Passwords never reach it: the
- * session logs `PASS <*>` (spec §9.1 DEBUG) and events carry no credentials.
+ * The operator log: Pure-FTPd's line shape `(<account|?>@<host>) [LEVEL] text` (spec §9.1), written
+ * to stderr (text, or one JSON object per line with `--log-format json`) or to syslog (-f). Passwords
+ * never reach it: the session logs `PASS <*>` (spec §9.1 DEBUG) and events carry no credentials.
+ * Lines are gathered and written once per event-loop turn (bounded), so a burst of 10,000
+ * disconnects costs one write, not 10,000.
  */
 import type { Writable } from 'node:stream';
 import type { EventBus, LogLevel, SessionRef } from './bus.js';
+import { syslogSink, type SyslogOptions } from './syslog.js';
 
-/** Options of the stderr logger. */
+/** Options of the logger. */
 export interface LoggerOptions {
   format: 'text' | 'json';
   /** -d: 0 none, 1 commands, 2 commands and replies. */
   verbose: number;
+  /** Where text/json lines go (default stderr); ignored when `syslog` is set. */
   out?: Writable;
+  /** -f: log to syslog instead of stderr. */
+  syslog?: SyslogOptions;
 }
 
-function who(s: SessionRef | undefined): string {
+/** Receives formatted log records; `flush` writes what was gathered. */
+export interface LogSink {
+  write(level: LogLevel, session: SessionRef | undefined, message: string): void;
+  flush(): void;
+}
+
+/** The `(account@host) ` prefix of Pure-FTPd's lines (spec §9.1). */
+export function who(s: SessionRef | undefined): string {
   if (s === undefined) return '';
   return `(${s.account ?? '?'}@${s.remoteIp}) `;
 }
@@ -22,11 +35,8 @@ function who(s: SessionRef | undefined): string {
 /** Log text gathered before a write is forced. */
 const LOG_BUFFER_BYTES = 64 * 1024;
 
-/** Subscribes a logger to the bus; returns the unsubscribe function. */
-export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
-  const out = opts.out ?? process.stderr;
-  // stderr on a pipe or file is written synchronously: lines are gathered and written once per
-  // event-loop turn, so a burst (10,000 disconnects) costs one write, not 10,000 (bounded buffer).
+/** Text or JSON lines on a stream, written once per event-loop turn. */
+function streamSink(out: Writable, format: 'text' | 'json'): LogSink {
   let pending: string[] = [];
   let pendingBytes = 0;
   const flush = (): void => {
@@ -42,19 +52,28 @@ export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
     pendingBytes += line.length;
     if (pendingBytes >= LOG_BUFFER_BYTES) flush();
   };
-  const write = (level: LogLevel, session: SessionRef | undefined, message: string): void => {
-    if (opts.format === 'json') {
-      const rec: Record<string, unknown> = { time: new Date().toISOString(), level, message };
-      if (session) {
-        rec.session = session.id;
-        rec.ip = session.remoteIp;
-        if (session.account !== undefined) rec.account = session.account;
+  return {
+    flush,
+    write(level, session, message) {
+      if (format === 'json') {
+        const rec: Record<string, unknown> = { time: new Date().toISOString(), level, message };
+        if (session) {
+          rec.session = session.id;
+          rec.ip = session.remoteIp;
+          if (session.account !== undefined) rec.account = session.account;
+        }
+        emit(JSON.stringify(rec) + '\n');
+      } else {
+        emit(`${new Date().toISOString()} tsftpd: ${who(session)}[${level}] ${message}\n`);
       }
-      emit(JSON.stringify(rec) + '\n');
-    } else {
-      emit(`${new Date().toISOString()} tsftpd: ${who(session)}[${level}] ${message}\n`);
-    }
+    },
   };
+}
+
+/** Subscribes a logger to the bus; returns the unsubscribe function. */
+export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
+  const sink = opts.syslog ? syslogSink(opts.syslog) : streamSink(opts.out ?? process.stderr, opts.format);
+  const write = sink.write.bind(sink);
   const offs = [
     bus.on('log', (e) => write(e.level, e.session, e.message)),
     bus.on('connect', (e) => write('INFO', e.session, `New connection from ${e.session.remoteIp}`)),
@@ -82,6 +101,6 @@ export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
   if (opts.verbose >= 2) offs.push(bus.on('reply', (e) => write('DEBUG', e.session, e.line)));
   return () => {
     offs.forEach((off) => off());
-    flush();
+    sink.flush();
   };
 }

@@ -14,6 +14,7 @@ const SAMPLES: Record<string, string> = {
   'passwd-file': '/pw', 'auth-delay': '5', umask: '077:077', 'limit-recursion': '9:9', 'min-uid': '1000',
   quota: '1000:10', 'anonymous-ratio': '1:5', 'user-ratio': '2:3', 'anonymous-bandwidth': '8',
   'user-bandwidth': '16:32', 'per-user-limits': '3:20', tls: '1', 'cert-file': '/c.pem,/k.pem',
+  'syslog-socket': '/run/log.sock',
   'tls-cipher-suite': '-C:HIGH', 'implicit-tls': '127.0.0.1,990',
 };
 
@@ -74,7 +75,7 @@ describe('switch table', () => {
 describe('command-line syntax', () => {
   it('Pure-FTPd switches not implemented yet say so', async () => {
     await refuses(['-3', '/run/certd.sock'], 'tsftpd: -3: not supported yet');
-    await refuses(['-A1'], 'tsftpd: -1: not supported yet');
+    await refuses(['-AZ'], 'tsftpd: -Z: not supported yet');
     await refuses(['-n', '1000'], 'tsftpd: -n 1000: expected files:MB, for example 1000:10');
     await refuses(['--ext-cert=/run/certd.sock'], 'tsftpd: --ext-cert: not supported yet');
     await refuses(['--anti-warez'], 'tsftpd: --anti-warez: not supported yet');

@@ -1,0 +1,214 @@
+/*
+ * tsftpd_pump: moves an upload from a TCP socket to a file on a thread of libuv's pool, with large
+ * recv()/pwrite() calls, the way Pure-FTPd's own loop does. Node.js reads sockets 64 KiB per
+ * JavaScript callback, which caps a plain upload far below the disk and loopback speeds
+ * (docs/performance.md); the server uses this pump only for plain binary uploads with no
+ * throttling, TLS or ASCII conversion.
+ *
+ * Guarantees: the socket is only read here while JavaScript has stopped reading it; the pump never
+ * writes more than `limit` bytes (the quota budget) and reports when the client sent more; it stops
+ * within POLL_MS of cancel() (ABOR, QUIT, a lost control connection) and after `idleMs` without data;
+ * every byte it acknowledged is on disk (pwrite loop) before it reports success.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <node_api.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (1024 * 1024)
+#define POLL_MS 100
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int sock;
+  int file;
+  int64_t offset;   /* -1: O_APPEND file, write() instead of pwrite() */
+  int64_t limit;    /* most bytes accepted; -1 = none */
+  int64_t idle_ms;
+  atomic_int cancelled;
+  _Atomic int64_t bytes; /* read by progress() while the pump runs */
+  int eof;
+  int err;
+  int over_limit;
+  int timed_out;
+  int refs; /* the async work and the JS cancel function; freed at 0 (both on the JS thread) */
+} PumpJob;
+
+static void unref_job(PumpJob *job) {
+  if (--job->refs == 0) free(job);
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int write_all(PumpJob *job, const char *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = job->offset < 0 ? write(job->file, buf + done, len - done)
+                                : pwrite(job->file, buf + done, len - done, job->offset + job->bytes + (int64_t)done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    done += (size_t)n;
+  }
+  return 0;
+}
+
+static void pump_execute(napi_env env, void *data) {
+  (void)env;
+  PumpJob *job = data;
+  char *buf = malloc(CHUNK);
+  if (buf == NULL) {
+    job->err = ENOMEM;
+    return;
+  }
+  int64_t last = now_ms();
+  for (;;) {
+    if (atomic_load(&job->cancelled)) break;
+    struct pollfd p = {job->sock, POLLIN, 0};
+    int r = poll(&p, 1, POLL_MS);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      job->err = errno;
+      break;
+    }
+    if (r == 0) {
+      if (job->idle_ms > 0 && now_ms() - last >= job->idle_ms) {
+        job->timed_out = 1;
+        break;
+      }
+      continue;
+    }
+    ssize_t n = recv(job->sock, buf, CHUNK, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+      job->err = errno;
+      break;
+    }
+    if (n == 0) {
+      job->eof = 1;
+      break;
+    }
+    last = now_ms();
+    size_t keep = (size_t)n;
+    if (job->limit >= 0 && job->bytes + n > job->limit) {
+      keep = (size_t)(job->limit - job->bytes);
+      job->over_limit = 1;
+    }
+    int e = keep > 0 ? write_all(job, buf, keep) : 0;
+    if (e != 0) {
+      job->err = e;
+      break;
+    }
+    job->bytes += (int64_t)keep;
+    if (job->over_limit) break;
+  }
+  free(buf);
+}
+
+static void pump_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  PumpJob *job = data;
+  napi_value result, v;
+  napi_create_object(env, &result);
+  napi_create_double(env, (double)job->bytes, &v);
+  napi_set_named_property(env, result, "bytes", v);
+  napi_get_boolean(env, job->eof, &v);
+  napi_set_named_property(env, result, "eof", v);
+  napi_create_int32(env, job->err, &v);
+  napi_set_named_property(env, result, "err", v);
+  napi_get_boolean(env, job->over_limit, &v);
+  napi_set_named_property(env, result, "overLimit", v);
+  napi_get_boolean(env, job->timed_out, &v);
+  napi_set_named_property(env, result, "timedOut", v);
+  napi_get_boolean(env, atomic_load(&job->cancelled), &v);
+  napi_set_named_property(env, result, "cancelled", v);
+  napi_resolve_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  unref_job(job);
+}
+
+static void finalize_job(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  unref_job(data);
+}
+
+static napi_value progress_fn(napi_env env, napi_callback_info info) {
+  void *data = NULL;
+  napi_get_cb_info(env, info, NULL, NULL, NULL, &data);
+  PumpJob *job = data;
+  napi_value v;
+  napi_create_double(env, (double)atomic_load(&job->bytes), &v);
+  return v;
+}
+
+static napi_value cancel_fn(napi_env env, napi_callback_info info) {
+  void *data = NULL;
+  napi_get_cb_info(env, info, NULL, NULL, NULL, &data);
+  PumpJob *job = data;
+  atomic_store(&job->cancelled, 1);
+  return NULL;
+}
+
+/* receiveToFile(sockFd, fileFd, offset (-1 = append), limit (-1 = none), idleMs): { promise, cancel, progress } */
+static napi_value receive_to_file(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "receiveToFile(sock, file, offset, limit, idleMs) expected");
+    return NULL;
+  }
+  PumpJob *job = calloc(1, sizeof(PumpJob));
+  if (job == NULL) return NULL;
+  napi_get_value_int32(env, argv[0], &job->sock);
+  napi_get_value_int32(env, argv[1], &job->file);
+  napi_get_value_int64(env, argv[2], &job->offset);
+  napi_get_value_int64(env, argv[3], &job->limit);
+  napi_get_value_int64(env, argv[4], &job->idle_ms);
+  atomic_init(&job->cancelled, 0);
+  job->refs = 2;
+  if (job->sock < 0 || job->file < 0) {
+    free(job);
+    napi_throw_type_error(env, NULL, "invalid descriptors");
+    return NULL;
+  }
+  napi_value result, promise, cancel, progress, name, holder;
+  napi_create_object(env, &result);
+  napi_create_promise(env, &job->deferred, &promise);
+  /* The job is freed when both the work has completed and the cancel function was collected. */
+  napi_create_external(env, job, finalize_job, NULL, &holder);
+  napi_create_function(env, "cancel", NAPI_AUTO_LENGTH, cancel_fn, job, &cancel);
+  napi_set_named_property(env, cancel, "job", holder);
+  napi_create_function(env, "progress", NAPI_AUTO_LENGTH, progress_fn, job, &progress);
+  /* progress() reaches the job only while cancel (which holds it) is alive: keep it there. */
+  napi_set_named_property(env, progress, "cancel", cancel);
+  napi_set_named_property(env, result, "progress", progress);
+  napi_set_named_property(env, result, "promise", promise);
+  napi_set_named_property(env, result, "cancel", cancel);
+  napi_create_string_utf8(env, "tsftpd_pump", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, pump_execute, pump_complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"receiveToFile", NULL, receive_to_file, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  napi_define_properties(env, exports, 1, props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

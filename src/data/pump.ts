@@ -1,0 +1,133 @@
+/**
+ * The upload fast path: a plain binary upload (no TLS, no ASCII conversion, no throttling) is
+ * moved from the socket to the file by the tsftpd_pump addon on the thread pool with 1 MiB
+ * recv()/pwrite() calls (native/pump.c) — Node's own socket reads (64 KiB per callback) capped
+ * uploads well below Pure-FTPd's. The pump honours the quota budget, ABOR/QUIT (cancel) and the
+ * idle timeout; the other paths stay as they are when the addon is missing.
+ */
+import type net from 'node:net';
+import { FtpError } from '../errors.js';
+import { loadAddon } from '../native-addons.js';
+import { FileSink } from '../storage/file-sink.js';
+
+interface PumpResult {
+  bytes: number;
+  eof: boolean;
+  err: number;
+  overLimit: boolean;
+  timedOut: boolean;
+  cancelled: boolean;
+}
+
+interface PumpJob {
+  promise: Promise<PumpResult>;
+  cancel(): void;
+  progress(): number;
+}
+
+interface PumpAddon {
+  receiveToFile(sock: number, file: number, offset: number, limit: number, idleMs: number): PumpJob;
+}
+
+/**
+ * Sockets whose descriptor a pump is using: they must not be closed until it returns (a closed and
+ * reused descriptor number would make the pump read another connection).
+ */
+export const pumpedSockets = new WeakSet<net.Socket>();
+
+let addon: Promise<PumpAddon | undefined> | undefined;
+
+function pumpAddon(): Promise<PumpAddon | undefined> {
+  addon ??= loadAddon<PumpAddon>('tsftpd_pump', 'run "npm install"').catch(() => undefined);
+  return addon;
+}
+
+/** The kernel descriptor of a plain TCP socket (libuv's handle keeps it; TLS sockets have none). */
+function socketFd(socket: net.Socket): number | undefined {
+  // net.Socket does not expose its descriptor publicly; TCP handles carry it as `fd` on Unix.
+  const handle = (socket as unknown as { _handle?: { fd?: unknown } })._handle;
+  return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : undefined;
+}
+
+/** True when the upload can take the native path. */
+export async function canPump(socket: net.Socket, sink: unknown): Promise<boolean> {
+  return sink instanceof FileSink && socketFd(socket) !== undefined && (await pumpAddon()) !== undefined;
+}
+
+/**
+ * Receives the whole upload into the sink's file; resolves with the bytes received, or throws like
+ * the stream path (AbortError, 552 over quota, 426 timeout, the socket's error code).
+ * @param progress receives a function giving the bytes received so far (for STAT)
+ */
+export async function pumpUpload(
+  socket: net.Socket,
+  sink: FileSink,
+  limit: number | undefined,
+  signal: AbortSignal,
+  idleMs: number,
+  progress: (read: () => number) => void,
+): Promise<number> {
+  const native = (await pumpAddon())!;
+  const fd = socketFd(socket)!;
+  // pause() alone does not stop libuv from reading into the stream's buffer (only its high-water
+  // mark does): stop the handle itself, so every byte after what is drained below reaches the pump.
+  const handle = (socket as unknown as { _handle: { readStop(): number; reading: boolean } })._handle;
+  socket.pause();
+  handle.reading = false;
+  handle.readStop();
+  // The pump has its own idle timeout; Node's would close the descriptor under it.
+  socket.setTimeout(0);
+  // Bytes that reached JavaScript before the pause go first, through the sink.
+  const early: Buffer[] = [];
+  for (
+    let c: Buffer | null = socket.read() as Buffer | null;
+    c !== null;
+    c = socket.read() as Buffer | null
+  ) {
+    early.push(c);
+  }
+  // read() may have asked libuv to read again: stop it once more, before any I/O can happen.
+  handle.reading = false;
+  handle.readStop();
+  const earlyBytes = early.reduce((n, c) => n + c.length, 0);
+  if (limit !== undefined && earlyBytes > limit) {
+    throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
+  }
+  const target = await sink.external(early);
+  const job = native.receiveToFile(
+    fd,
+    target.fd,
+    target.append ? -1 : target.position,
+    limit === undefined ? -1 : limit - earlyBytes,
+    idleMs,
+  );
+  progress(() => earlyBytes + job.progress());
+  const onAbort = (): void => job.cancel();
+  signal.addEventListener('abort', onAbort, { once: true });
+  pumpedSockets.add(socket);
+  let r: PumpResult;
+  try {
+    r = await job.promise;
+  } finally {
+    pumpedSockets.delete(socket);
+    signal.removeEventListener('abort', onAbort);
+  }
+  sink.advance(r.bytes);
+  if (r.cancelled) throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+  if (r.overLimit) throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
+  if (r.timedOut) {
+    throw new FtpError(
+      'ERR_DATA_CONNECTION',
+      426,
+      `Timeout (no new data for ${Math.round(idleMs / 1000)} seconds)`,
+    );
+  }
+  if (r.err !== 0)
+    throw Object.assign(new Error(`upload failed: errno ${r.err}`), {
+      code: r.err === 104 ? 'ECONNRESET' : 'EIO',
+    });
+  await new Promise<void>((resolve, reject) =>
+    sink.end((err?: Error | null) => (err ? reject(err) : resolve())),
+  );
+  return earlyBytes + r.bytes;
+}
