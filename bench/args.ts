@@ -22,10 +22,21 @@ export interface BenchOptions {
 }
 
 /** The groups a run can select with --only. */
-export const GROUPS = ['loopback', 'download', 'upload', 'small-1', 'small-16', 'login', 'list', 'sessions'];
+export const GROUPS = [
+  'loopback',
+  'download',
+  'upload',
+  'tls',
+  'small-1',
+  'small-16',
+  'login',
+  'list',
+  'sessions',
+];
 
 /** Usage text. */
 export const USAGE = `usage: npm run bench -- [options]
+       npm run bench -- users [options]   (1.5 M-account database, see users --help)
   --quick            short version: 256 MiB file, 500 small files, 1,000 sessions only, 1 run
   --smoke            seconds-long sanity run, tsftpd only (used by npm test)
   --runs N           runs per metric (default 3; 1 with --quick)

@@ -15,7 +15,13 @@ import { judge, metricDefs, series, type MetricResult } from './metrics.js';
 import type { BenchResult, LoopEntry } from './results.js';
 import { log, runGroup, Samples, type GroupEnv } from './rounds.js';
 import { waitForQuiet, type Limits } from './safety.js';
-import { pureFtpdInstalled, writeAccounts, type ServerEnv, type ServerKind } from './servers.js';
+import {
+  makeTlsBundle,
+  pureFtpdInstalled,
+  writeAccounts,
+  type ServerEnv,
+  type ServerKind,
+} from './servers.js';
 import { snapshotServer } from './snapshot.js';
 
 /** Where the package lives (this file runs from dist/bench/). */
@@ -23,7 +29,7 @@ export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.
 
 function selectedGroups(opts: BenchOptions): string[] {
   const sessions = opts.sessionCounts.map((n) => `sessions-${n}`);
-  const all = ['loopback', 'download', 'upload', 'small-1', 'small-16', 'login', 'list', ...sessions];
+  const all = ['loopback', 'download', 'upload', 'tls', 'small-1', 'small-16', 'login', 'list', ...sessions];
   if (!opts.only) return all;
   return all.filter((g) => opts.only!.includes(g.startsWith('sessions-') ? 'sessions' : g));
 }
@@ -97,6 +103,7 @@ export async function runBenchmark(opts: BenchOptions, argv: string[], limits: L
       nofile: limits.serverFiles,
       listMax: opts.sizes.listEntries + 1000,
       tsftpdMain: snapshot.main,
+      tlsBundle: selectedGroups(opts).includes('tls') ? await makeTlsBundle(workDir) : undefined,
     };
     const bigReal = path.join(data.root, data.bigFile);
     const uploadBlock = (await readFile(bigReal)).subarray(0, Math.min(1 << 20, opts.sizes.fileBytes));

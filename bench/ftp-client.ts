@@ -1,9 +1,11 @@
 /**
  * A small, fast FTP control-channel client for the benchmark, shared by every server under test so
  * that differences come from the servers, not the clients. Raw sockets, Nagle off, replies parsed
- * from latin1 text (RFC 959 §4.2: a multi-line reply ends with "ddd " on its last line).
+ * from latin1 text (RFC 959 §4.2: a multi-line reply ends with "ddd " on its last line). AUTH TLS
+ * (RFC 4217 §4) upgrades the connection in place and keeps the TLS session for data connections.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 
 /** One FTP reply. */
 export interface FtpReply {
@@ -46,12 +48,28 @@ export class FtpControl {
   private readonly ready: FtpReply[] = [];
   private waiter: { resolve: (r: FtpReply) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
+  private current: net.Socket;
+  /** The latest TLS session of the control connection (TLS 1.3 tickets arrive after the handshake). */
+  private latestSession: Buffer | undefined;
+  private readonly onChunk = (d: string): void => this.onData(d);
+  private readonly onError = (err: Error): void => this.fail(err);
+  private readonly onClose = (): void => this.fail(new Error('control connection closed'));
 
-  private constructor(readonly socket: net.Socket) {
+  private constructor(socket: net.Socket) {
+    this.current = socket;
+    this.attach(socket);
+  }
+
+  /** The control connection: the plain socket, or its TLS socket after startTls(). */
+  get socket(): net.Socket {
+    return this.current;
+  }
+
+  private attach(socket: net.Socket): void {
     socket.setEncoding('latin1');
-    socket.on('data', (d: string) => this.onData(d));
-    socket.on('error', (err) => this.fail(err));
-    socket.on('close', () => this.fail(new Error('control connection closed')));
+    socket.on('data', this.onChunk);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
   }
 
   /** Connects and reads the 220 greeting. */
@@ -97,7 +115,7 @@ export class FtpControl {
     this.buffer += chunk;
     if (this.buffer.length > MAX_REPLY_BYTES) {
       this.fail(new Error('reply too long'));
-      this.socket.destroy();
+      this.current.destroy();
       return;
     }
     let start = 0;
@@ -126,7 +144,7 @@ export class FtpControl {
 
   /** Sends one command line (several may be pipelined before their replies are read). */
   send(line: string): void {
-    this.socket.write(`${line}\r\n`, 'latin1');
+    this.current.write(`${line}\r\n`, 'latin1');
   }
 
   /** The next reply, in order. */
@@ -181,6 +199,60 @@ export class FtpControl {
     return Number(m[1]);
   }
 
+  /**
+   * AUTH TLS, then the client handshake on the same TCP connection (the server's certificate is not
+   * verified: the benchmark makes a self-signed one). Resolves with the TLS socket.
+   */
+  async startTls(options: tls.ConnectionOptions = {}, timeoutMs = 10_000): Promise<tls.TLSSocket> {
+    await this.expect('AUTH TLS', 234, timeoutMs);
+    if (this.buffer !== '' || this.ready.length > 0) throw new Error('AUTH TLS: data after the 234 reply');
+    const plain = this.current;
+    plain.off('data', this.onChunk);
+    plain.off('error', this.onError);
+    plain.off('close', this.onClose);
+    const secure = tls.connect({ socket: plain, rejectUnauthorized: false, ...options });
+    secure.on('session', (s: Buffer) => (this.latestSession = s));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error('TLS handshake timeout')), timeoutMs);
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        secure.off('secureConnect', ok);
+        secure.off('error', done);
+        if (err) {
+          secure.destroy();
+          reject(err);
+        } else resolve();
+      };
+      const ok = (): void => done();
+      secure.once('secureConnect', ok);
+      secure.once('error', done);
+    });
+    this.current = secure;
+    this.attach(secure);
+    return secure;
+  }
+
+  /**
+   * The TLS session a data connection should resume; under TLS 1.3 waits (at most `waitMs`) for the
+   * server's first ticket. Undefined before startTls() or when the server issues no session.
+   */
+  async tlsSession(waitMs = 500): Promise<Buffer | undefined> {
+    const socket = this.current;
+    if (!(socket instanceof tls.TLSSocket)) return undefined;
+    if (this.latestSession === undefined && socket.getProtocol() === 'TLSv1.3') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, waitMs);
+        function done(): void {
+          clearTimeout(timer);
+          socket.off('session', done);
+          resolve();
+        }
+        socket.once('session', done);
+      });
+    }
+    return this.latestSession ?? socket.getSession();
+  }
+
   /** QUIT politely, then drop the socket whatever the answer. */
   async quit(timeoutMs = 10_000): Promise<void> {
     try {
@@ -195,6 +267,6 @@ export class FtpControl {
 
   /** Closes the connection at once. */
   destroy(): void {
-    this.socket.destroy();
+    this.current.destroy();
   }
 }

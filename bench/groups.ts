@@ -6,6 +6,8 @@ import type { BenchOptions } from './args.js';
 import type { DataSet } from './fixtures.js';
 import type { RunningServer } from './servers.js';
 import { idleSessions, type IdleResult } from './sessions.js';
+import { SERVER_NAMES } from './servers.js';
+import { downloadTls, uploadTls, type TlsSample } from './tls-transfer.js';
 import {
   downloadThroughput,
   listingTime,
@@ -55,6 +57,10 @@ export async function warmUp(group: string, ctx: GroupContext): Promise<void> {
         group === 'small-1' ? 1 : opts.parallel,
       );
       return;
+    case 'tls':
+      await downloadTls(ep, data.bigFile, opts.sizes.fileBytes, Math.ceil(opts.sizes.fileBytes / 8));
+      await uploadTls(ep, data.uploadDir, Math.ceil(opts.sizes.fileBytes / 8), ctx.uploadBlock);
+      return;
     case 'login':
       await loginRate(ep, Math.ceil(opts.logins / 10), 16);
       return;
@@ -70,6 +76,12 @@ export async function warmUp(group: string, ctx: GroupContext): Promise<void> {
   }
 }
 
+/** Records once per server and direction what TLS the data connections negotiated (fairness check). */
+function noteTls(ctx: GroupContext, direction: string, sample: TlsSample): void {
+  const note = `${SERVER_NAMES[ctx.server.kind]} TLS ${direction} data connection: ${sample.tls}`;
+  if (!ctx.notes.includes(note)) ctx.notes.push(note);
+}
+
 /** Runs one group once; values by metric id. */
 export async function runGroupOnce(group: string, ctx: GroupContext): Promise<Record<string, number>> {
   const { opts, data, endpoint: ep } = ctx;
@@ -79,6 +91,13 @@ export async function runGroupOnce(group: string, ctx: GroupContext): Promise<Re
       return { download: await downloadThroughput(ep, data.bigFile, sizes.fileBytes) };
     case 'upload':
       return { upload: await uploadThroughput(ep, data.uploadDir, sizes.fileBytes, ctx.uploadBlock) };
+    case 'tls': {
+      const down = await downloadTls(ep, data.bigFile, sizes.fileBytes);
+      const up = await uploadTls(ep, data.uploadDir, sizes.fileBytes, ctx.uploadBlock);
+      noteTls(ctx, 'download', down);
+      noteTls(ctx, 'upload', up);
+      return { 'download-tls': down.mibps, 'upload-tls': up.mibps };
+    }
     case 'small-1':
       return { 'small-1': await smallFiles(ep, data.smallFiles, sizes.smallBytes, 1) };
     case 'small-16':

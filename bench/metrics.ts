@@ -1,6 +1,6 @@
 /**
- * What the benchmark reports: metric definitions with their issue #3 targets, the result shapes
- * written to JSON, and the arithmetic (median, min–max, ratio tsftpd / Pure-FTPd, target met).
+ * What the benchmark reports: metric definitions with their issue #3 targets (#5 for TLS), the result
+ * shapes written to JSON, and the arithmetic (median, min–max, ratio tsftpd / Pure-FTPd, target met).
  */
 import type { ServerKind } from './servers.js';
 
@@ -130,11 +130,27 @@ export function metricDefs(sessionCounts: number[]): MetricDef[] {
       target: ratioTarget('>=', 1, '≥ 1.0×'),
     },
     {
+      id: 'download-tls',
+      label: 'download, big file, TLS',
+      unit: 'MiB/s',
+      better: 'higher',
+      group: 'tls',
+      target: ratioTarget('>=', 1, '≥ 1.0×'),
+    },
+    {
       id: 'upload',
       label: 'upload, big file',
       unit: 'MiB/s',
       better: 'higher',
       group: 'upload',
+      target: ratioTarget('>=', 1, '≥ 1.0×'),
+    },
+    {
+      id: 'upload-tls',
+      label: 'upload, big file, TLS',
+      unit: 'MiB/s',
+      better: 'higher',
+      group: 'tls',
       target: ratioTarget('>=', 1, '≥ 1.0×'),
     },
     {

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Writes docs/performance.md and docs/performance-chart.svg from a results JSON. Called at the end
- * of a full `npm run bench`, or by hand: `node dist/bench/report.js [bench/results/latest.json]`.
+ * Writes docs/performance.md and docs/performance-chart.svg from a results JSON (plus a section from
+ * bench/results/users.json when `npm run bench -- users` wrote one). Called at the end of a full
+ * `npm run bench` and of a users run, or by hand: `node dist/bench/report.js [bench/results/latest.json]`.
  * Text below the END_MARK line of an existing docs/performance.md is kept (hand-written analysis).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -15,8 +16,10 @@ import {
   markdownTable,
   notRunLines,
   tableRows,
+  tlsLines,
   type BenchResult,
 } from './results.js';
+import { usersMarkdown, type UsersResult } from './users-report.js';
 
 /** Everything after this line in docs/performance.md survives regeneration. */
 export const END_MARK = '<!-- end of generated report: hand-written notes below are kept -->';
@@ -52,8 +55,8 @@ function verdicts(r: BenchResult): string[] {
   return out;
 }
 
-/** The Markdown report. */
-export function reportMarkdown(r: BenchResult, chartFile: string | undefined): string {
+/** The Markdown report; `users`: the latest users run (bench/results/users.json), when there is one. */
+export function reportMarkdown(r: BenchResult, chartFile: string | undefined, users?: UsersResult): string {
   const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const detail = detailRows(r);
   const notes = [...notRunLines(r), ...r.notes];
@@ -77,7 +80,7 @@ export function reportMarkdown(r: BenchResult, chartFile: string | undefined): s
     '',
     markdownTable(HEADER, tableRows(r)),
     '',
-    ...ceilingLines(r).map((l) => `- ${l}`),
+    ...[...ceilingLines(r), ...tlsLines(r)].map((l) => `- ${l}`),
     '',
     ...(chartFile ? [`![tsftpd vs Pure-FTPd per metric](${chartFile})`, ''] : []),
     '### Targets',
@@ -95,6 +98,7 @@ export function reportMarkdown(r: BenchResult, chartFile: string | undefined): s
     markdownTable(detail.header, detail.rows),
     '',
     ...(notes.length > 0 ? ['### Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
+    ...(users ? usersMarkdown(users) : []),
     '## How it is measured',
     '',
     '- `npm run build && npm run bench` (full, a few minutes); `-- --quick` for a short run; `-- --help` for options;',
@@ -108,6 +112,10 @@ export function reportMarkdown(r: BenchResult, chartFile: string | undefined): s
     '  (bench/ftp-client.ts, passive EPSV, 4 MiB read buffer).',
     '- Throughput is timed from RETR/STOR to the 226 reply; uploads are deleted afterwards. The client runs on',
     '  the same machine and competes for the same CPUs, for both servers alike.',
+    '- TLS rows (issue #5): both servers run with `-Y 1 -2 bundle.pem` (one self-signed RSA 2048 certificate',
+    '  per run); the client (Node `tls`, same OpenSSL for both) sends AUTH TLS, PBSZ 0, PROT P, and its data',
+    "  connections resume the control connection's TLS session (tsftpd refuses others by default). Same file",
+    '  and upload block as the plain rows; the negotiated protocol and cipher are in the notes.',
     '- RSS is summed over every process of the server (Pure-FTPd forks two per session, so shared pages are',
     '  counted once per process, as `ps` would); PSS splits shared pages between processes and is the fairer',
     '  memory figure for a forking server.',
@@ -131,10 +139,13 @@ export async function writeReport(r: BenchResult, root: string): Promise<string[
     await writeFile(svgFile, svg);
     written.push(svgFile);
   }
+  const usersFile = path.join(root, 'bench', 'results', 'users.json');
+  const usersText = await readFile(usersFile, 'utf8').catch(() => undefined);
+  const users = usersText === undefined ? undefined : (JSON.parse(usersText) as UsersResult);
   const old = await readFile(mdFile, 'utf8').catch(() => '');
   const at = old.indexOf(END_MARK);
   const kept = at === -1 ? '' : old.slice(at + END_MARK.length).replace(/^\n/, '');
-  await writeFile(mdFile, reportMarkdown(r, svg ? 'performance-chart.svg' : undefined) + kept);
+  await writeFile(mdFile, reportMarkdown(r, svg ? 'performance-chart.svg' : undefined, users) + kept);
   written.push(mdFile);
   return written;
 }

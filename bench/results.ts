@@ -144,6 +144,23 @@ export function ceilingLines(result: BenchResult): string[] {
   return out;
 }
 
+/** TLS throughput as a share of the same server's plain throughput: one line per direction. */
+export function tlsLines(result: BenchResult): string[] {
+  const out: string[] = [];
+  for (const id of ['download', 'upload']) {
+    const plain = result.metrics.find((x) => x.id === id);
+    const secure = result.metrics.find((x) => x.id === `${id}-tls`);
+    const parts = (['tsftpd', 'pureftpd'] as const).flatMap((s) => {
+      const p = plain?.values[s]?.median;
+      const t = secure?.values[s]?.median;
+      if (p === undefined || t === undefined || p === 0) return [];
+      return [`${s === 'tsftpd' ? 'tsftpd' : 'Pure-FTPd'} ${(t / p).toFixed(2)}×`];
+    });
+    if (parts.length > 0) out.push(`${id} over TLS / plain ${id}, same server: ${parts.join(', ')}`);
+  }
+  return out;
+}
+
 /** Per-group event-loop delay and CPU rows. */
 export function detailRows(result: BenchResult): { header: string[]; rows: string[][] } {
   const groups = [...new Set([...result.loop.map((l) => l.group), ...result.cpu.map((c) => c.group)])];

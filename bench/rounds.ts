@@ -55,7 +55,7 @@ const stall = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS)
 
 async function runRound(group: string, kind: ServerKind, g: GroupEnv, round: string): Promise<RoundOutcome> {
   const profileDir = g.profileRoot && kind === 'tsftpd' ? path.join(g.profileRoot, group) : undefined;
-  const server = await startServer(kind, g.env, { profileDir });
+  const server = await startServer(kind, g.env, { profileDir, tls: group === 'tls' });
   try {
     const { user, password } = g.env.account;
     const endpoint = { host: server.host, port: server.port, user, password };

@@ -3,6 +3,7 @@
  * `npm run bench`: tsftpd against Pure-FTPd on this machine (see bench/README.md). Raises its own
  * file-descriptor limit by re-running itself through `sh -c 'ulimit -n N; exec ...'` (Node cannot
  * call setrlimit), prints the table, writes the JSON and, after a full run, docs/performance.md.
+ * `npm run bench -- users` is a separate mode: the 1.5-million-account database (users.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { parseArgs, USAGE, type BenchOptions } from './args.js';
 import { PACKAGE_ROOT, runBenchmark } from './bench.js';
 import { fileLimit, killAllChildrenNow } from './proc.js';
 import { writeReport } from './report.js';
+import { runUsers } from './users.js';
 import {
   ceilingLines,
   detailRows,
@@ -19,6 +21,7 @@ import {
   notRunLines,
   tableRows,
   textTable,
+  tlsLines,
   toJson,
   type BenchResult,
 } from './results.js';
@@ -51,7 +54,7 @@ function printResult(result: BenchResult): void {
   out.push(`load average at start ${load(result.loadAverage.start)}, at end ${load(result.loadAverage.end)}`);
   out.push('');
   out.push(textTable(HEADER, tableRows(result)));
-  const ceiling = ceilingLines(result);
+  const ceiling = [...ceilingLines(result), ...tlsLines(result)];
   if (ceiling.length > 0) out.push('', ...ceiling);
   const detail = detailRows(result);
   if (detail.rows.length > 0) out.push('', textTable(detail.header, detail.rows));
@@ -64,7 +67,28 @@ function isFullRun(opts: BenchOptions): boolean {
   return opts.mode === 'full' && !opts.only && !opts.tsftpdOnly && !opts.profile;
 }
 
+/** Every server and helper we started dies with us, whatever ends the run. */
+function installCleanup(): void {
+  const onSignal = (): void => {
+    killAllChildrenNow();
+    process.stderr.write('bench: interrupted, every server stopped\n');
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAllChildrenNow);
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'users') {
+    installCleanup();
+    try {
+      return await runUsers(argv.slice(1));
+    } catch (err) {
+      process.stderr.write(`bench users: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
   let opts: BenchOptions | 'help';
   try {
     opts = parseArgs(argv);
@@ -81,14 +105,7 @@ async function main(argv: string[]): Promise<number> {
   if (limit.soft < need && limit.hard > limit.soft && process.env[REEXEC_MARK] === undefined) {
     return reexec(Math.min(limit.hard, WANTED_FILES), argv);
   }
-  const onSignal = (): void => {
-    killAllChildrenNow();
-    process.stderr.write('bench: interrupted, every server stopped\n');
-    process.exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', killAllChildrenNow);
+  installCleanup();
   const result = await runBenchmark(opts, argv, {
     clientFiles: limit.soft,
     serverFiles: Math.max(limit.soft, Math.min(limit.hard, WANTED_FILES)),

@@ -4,7 +4,7 @@
  * .pdb). Both get the same account (same SHA-512 crypt hash), the same data root, loopback only.
  */
 import { type ChildProcess } from 'node:child_process';
-import { access, open, readFile, writeFile } from 'node:fs/promises';
+import { access, open, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,8 @@ export const SERVER_NAMES: Record<ServerKind, string> = { tsftpd: 'tsftpd', pure
 
 /** Where Debian installs Pure-FTPd. */
 export const PURE_FTPD = '/usr/sbin/pure-ftpd';
-const PURE_PW = '/usr/bin/pure-pw';
+/** Where Debian installs pure-pw. */
+export const PURE_PW = '/usr/bin/pure-pw';
 
 /** The benchmark account, identical for both servers. */
 export interface Account {
@@ -46,6 +47,8 @@ export interface ServerEnv {
   listMax: number;
   /** tsftpd's main.js (a snapshot of dist/src, see snapshot.ts). */
   tsftpdMain: string;
+  /** Certificate and key in one PEM file, for servers started with TLS (see makeTlsBundle). */
+  tlsBundle?: string;
 }
 
 /** A server started for one group of measurements. */
@@ -125,10 +128,41 @@ async function waitReady(child: ChildProcess, port: number, log: string): Promis
   throw new Error(`server did not start on port ${port}: ${text.split('\n').slice(-5).join(' | ')}`);
 }
 
+/**
+ * Makes a self-signed certificate and its key (RSA 2048, CN=localhost, 2 days) in one PEM file, the
+ * form both servers take with `-2 FILE`; mode 0600 (Pure-FTPd reads it as root before dropping).
+ */
+export async function makeTlsBundle(workDir: string): Promise<string> {
+  const key = path.join(workDir, 'tls-key.pem');
+  const cert = path.join(workDir, 'tls-cert.pem');
+  const subject = ['-subj', '/CN=localhost', '-days', '2'];
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    ...subject,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  const bundle = path.join(workDir, 'tls-bundle.pem');
+  const pem = (await readFile(cert, 'utf8')) + (await readFile(key, 'utf8'));
+  await writeFile(bundle, pem, { mode: 0o600 });
+  await Promise.all([rm(key, { force: true }), rm(cert, { force: true })]);
+  return bundle;
+}
+
 /** Options of one server start. */
 export interface StartOptions {
   /** tsftpd only: write a V8 CPU profile into this directory at exit. */
   profileDir?: string;
+  /** Explicit FTPS allowed (`-Y 1 -2 env.tlsBundle`): AUTH TLS optional, as plain FTP still works. */
+  tls?: boolean;
+  /** Authentication switches replacing the default ones (--passwd-file for tsftpd, -l puredb: for Pure-FTPd). */
+  auth?: string[];
 }
 
 /** Starts a server of the given kind on a fresh port and waits for its greeting. */
@@ -153,11 +187,16 @@ export async function startServer(
     '-L',
     `${env.listMax}:5`,
   ];
+  if (opts.tls) {
+    if (env.tlsBundle === undefined) throw new Error('TLS requested without a certificate bundle');
+    common.push('-Y', '1', '-2', env.tlsBundle);
+  }
   let child: ChildProcess;
   if (kind === 'tsftpd') {
     const prof = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
     const preload = pathToFileURL(path.join(distDir, 'bench', 'loop-monitor.js')).href;
-    const args = [...prof, '--import', preload, env.tsftpdMain, ...common, '--passwd-file', env.passwdFile];
+    const auth = opts.auth ?? ['--passwd-file', env.passwdFile];
+    const args = [...prof, '--import', preload, env.tsftpdMain, ...common, ...auth];
     const childEnv = {
       ...process.env,
       TSFTPD_BENCH_LOOP_FILE: loopFile,
@@ -172,8 +211,8 @@ export async function startServer(
       childEnv,
     );
   } else {
-    if (env.pdbFile === undefined) throw new Error('Pure-FTPd needs pure-pw to build its .pdb');
-    const args = [...common, '-C', '20000', '-l', `puredb:${env.pdbFile}`];
+    if (env.pdbFile === undefined && !opts.auth) throw new Error('Pure-FTPd needs pure-pw to build its .pdb');
+    const args = [...common, '-C', '20000', ...(opts.auth ?? ['-l', `puredb:${env.pdbFile}`])];
     child = spawnWithFileLimit(env.nofile, PURE_FTPD, args, ['ignore', logFile.fd, logFile.fd]);
   }
   await logFile.close();

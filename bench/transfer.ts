@@ -86,7 +86,7 @@ export async function retrieve(
 }
 
 /** Resolves when the socket can take more data, or is gone (its error is reported elsewhere). */
-function drained(socket: net.Socket): Promise<void> {
+export function drained(socket: net.Socket): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       socket.off('drain', done);
