@@ -6,7 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { sendFile } from '../data/sendfile.js';
-import { canPump, pumpUpload } from '../data/pump.js';
+import { pumpUpload, reservePump } from '../data/pump.js';
 import type { FileSink } from '../storage/file-sink.js';
 import { FtpError, errnoText } from '../errors.js';
 import { throttle } from '../data/throttle.js';
@@ -154,9 +154,11 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
     move: async (data, signal) => {
       const plain = s.rates.up === undefined && s.type === 'I' && s.tls?.prot !== 'P';
       try {
-        if (plain && (await canPump(data, sink.stream))) {
-          // The native pump: 1 MiB recv/pwrite on the thread pool (data/pump.ts).
+        const slot = plain ? await reservePump(data, sink.stream) : undefined;
+        if (slot !== undefined) {
+          // The native pump: 4 MiB recv/pwrite on the thread pool (data/pump.ts), a bounded few at once.
           return await pumpUpload(
+            slot,
             data,
             sink.stream as FileSink,
             budget,

@@ -1,9 +1,14 @@
 /**
  * The upload fast path: a plain binary upload (no TLS, no ASCII conversion, no throttling) is
- * moved from the socket to the file by the tsftpd_pump addon on the thread pool with 1 MiB
+ * moved from the socket to the file by the tsftpd_pump addon on the thread pool with 4 MiB
  * recv()/pwrite() calls (native/pump.c) — Node's own socket reads (64 KiB per callback) capped
  * uploads well below Pure-FTPd's. The pump honours the quota budget, ABOR/QUIT (cancel) and the
  * idle timeout; the other paths stay as they are when the addon is missing.
+ *
+ * A running pump holds one thread of libuv's pool for the whole upload, however slowly the client
+ * sends. So only a quarter of the pool may pump at once (PUMP_SLOTS); further uploads take the
+ * stream path, and a handful of slow uploaders can never starve the file I/O, directory scans and
+ * password hashing of every other session.
  */
 import type net from 'node:net';
 import { FtpError } from '../errors.js';
@@ -37,6 +42,26 @@ export const pumpedSockets = new WeakSet<net.Socket>();
 
 let addon: Promise<PumpAddon | undefined> | undefined;
 
+/** libuv's pool size (src/threadpool.ts sets it before the pool starts). */
+function poolSize(): number {
+  const n = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 1024) : 4;
+}
+
+/** Uploads that may hold a pool thread at once: a quarter of the pool, at least one. */
+export const PUMP_SLOTS = Math.max(1, Math.floor(poolSize() / 4));
+let pumpsRunning = 0;
+
+/** Pumps running now (for tests and STAT-like reporting). */
+export function runningPumps(): number {
+  return pumpsRunning;
+}
+
+/** A reserved pump slot: give it back exactly once. */
+export interface PumpSlot {
+  release(): void;
+}
+
 function pumpAddon(): Promise<PumpAddon | undefined> {
   addon ??= loadAddon<PumpAddon>('tsftpd_pump', 'run "npm install"').catch(() => undefined);
   return addon;
@@ -49,17 +74,49 @@ function socketFd(socket: net.Socket): number | undefined {
   return typeof handle?.fd === 'number' && handle.fd >= 0 ? handle.fd : undefined;
 }
 
-/** True when the upload can take the native path. */
-export async function canPump(socket: net.Socket, sink: unknown): Promise<boolean> {
-  return sink instanceof FileSink && socketFd(socket) !== undefined && (await pumpAddon()) !== undefined;
+/**
+ * Reserves a pump slot when the upload can take the native path (a plain TCP socket into a
+ * FileSink, the addon loaded, a slot free); undefined sends the upload down the stream path.
+ */
+export async function reservePump(socket: net.Socket, sink: unknown): Promise<PumpSlot | undefined> {
+  if (!(sink instanceof FileSink) || socketFd(socket) === undefined) return undefined;
+  if ((await pumpAddon()) === undefined) return undefined;
+  // Checked and taken after the last await: two sessions cannot both take the last slot.
+  if (pumpsRunning >= PUMP_SLOTS) return undefined;
+  pumpsRunning++;
+  let held = true;
+  return {
+    release: () => {
+      if (!held) return;
+      held = false;
+      pumpsRunning--;
+    },
+  };
 }
 
 /**
  * Receives the whole upload into the sink's file; resolves with the bytes received, or throws like
- * the stream path (AbortError, 552 over quota, 426 timeout, the socket's error code).
+ * the stream path (AbortError, 552 over quota, 426 timeout, the socket's error code). The slot
+ * (from reservePump) is released when the native job has returned, whatever the outcome.
  * @param progress receives a function giving the bytes received so far (for STAT)
  */
 export async function pumpUpload(
+  slot: PumpSlot,
+  socket: net.Socket,
+  sink: FileSink,
+  limit: number | undefined,
+  signal: AbortSignal,
+  idleMs: number,
+  progress: (read: () => number) => void,
+): Promise<number> {
+  try {
+    return await runPump(socket, sink, limit, signal, idleMs, progress);
+  } finally {
+    slot.release();
+  }
+}
+
+async function runPump(
   socket: net.Socket,
   sink: FileSink,
   limit: number | undefined,

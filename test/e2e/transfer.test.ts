@@ -16,6 +16,7 @@ import { Client } from 'basic-ftp';
 import type { TestServer } from '../helpers/server.js';
 import { TestScope } from '../helpers/scope.js';
 import { RawFtp, type RawReply } from '../helpers/raw.js';
+import { PUMP_SLOTS, runningPumps } from '../../src/data/pump.js';
 import {
   connectTo,
   curl,
@@ -857,6 +858,50 @@ describe('clients that vanish mid-transfer', () => {
     assert.ok(await waitFor(() => srv.server.sessionCount === 0));
     const settled = await waitFor(() => fdCount() <= baseline, 5000);
     assert.ok(settled, `fd count ${fdCount()} did not return to the baseline ${baseline}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('slow uploaders and the thread pool', () => {
+  it('only a few uploads hold pool threads at once; a trickle of uploads never starves other sessions', async (t) => {
+    const scope = new Scope(t);
+    const srv = await scope.server();
+    const home = srv.home('joe');
+    await writeFile(path.join(home, 'small.txt'), 'hello');
+    // More uploads than this process's pool has threads (4 unless UV_THREADPOOL_SIZE says otherwise):
+    // had every one of them taken a pool thread, logins, listings and downloads would wait for them.
+    const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const count = pool + 2;
+    const uploads: { ftp: RawFtp; data: net.Socket; content: Buffer }[] = [];
+    for (let i = 0; i < count; i++) {
+      const ftp = await scope.raw(srv);
+      await ftp.cmd('TYPE I');
+      const { data } = await startData(ftp, `STOR slow${i}.bin`);
+      scope.socket(data);
+      const content = pattern(300_000, i + 7);
+      data.write(content.subarray(0, 100)); // a few bytes, then silence
+      uploads.push({ ftp, data, content });
+    }
+    assert.ok(await waitFor(() => runningPumps() === PUMP_SLOTS), `running pumps: ${runningPumps()}`);
+    // A new session: its password check, home lookup, listing and download all need the pool.
+    const other = await scope.raw(srv);
+    const list = await rawRetr(other, 'NLST');
+    assert.equal(list.final.code, 226);
+    assert.match(list.bytes.toString(), /small\.txt/);
+    const got = await rawRetr(other, 'RETR small.txt');
+    assert.equal(got.bytes.toString(), 'hello');
+    assert.equal(runningPumps(), PUMP_SLOTS, 'the slow uploads are still running');
+    // Every upload, pumped or streamed, completes with every byte on disk.
+    for (const [i, u] of uploads.entries()) {
+      await writeAndEnd(u.data, u.content.subarray(100));
+      assert.equal((await u.ftp.read()).code, 226, `upload ${i}`);
+      assert.ok(
+        (await readFile(path.join(home, `slow${i}.bin`))).equals(u.content),
+        `content of upload ${i}`,
+      );
+    }
+    assert.equal(runningPumps(), 0);
   });
 });
 
