@@ -346,7 +346,9 @@ static void open_execute(napi_env env, void *data) {
     job->err = -1;
     return;
   }
-  int fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO or device opens at once (and is refused below) instead of holding this
+   * pool thread until a writer appears; regular files ignore the flag. */
+  int fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   free(real);
   if (fd < 0) {
     job->err = errno;

@@ -54,7 +54,7 @@ export interface LocalStorageOptions {
  * must still be the same inode, so a file swapped in meanwhile is never truncated.
  */
 async function truncateAppend(a: { real: string; size: number; ino: number }): Promise<void> {
-  const fh = await fsp.open(a.real, C.O_WRONLY | C.O_NOFOLLOW).catch(() => undefined);
+  const fh = await fsp.open(a.real, C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK).catch(() => undefined);
   if (fh === undefined) return;
   try {
     const st = await fh.stat();
@@ -156,7 +156,8 @@ export class LocalStorage implements Storage {
       if (fast !== undefined) return fast;
     }
     const real = await this.jail.toRealFollow(p);
-    const fh = await fsp.open(real, C.O_RDONLY | C.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO swapped in opens at once and is refused, never holding a pool thread.
+    const fh = await fsp.open(real, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw new FtpError('ERR_NOT_FILE', 550, 'I can only retrieve regular files');
@@ -219,7 +220,7 @@ export class LocalStorage implements Storage {
     }
     if (resumed && offset === size && !o.atomic && !o.autoRename) {
       // Appending keeps every previous byte; no temp file is needed.
-      const fh = await fsp.open(real, C.O_WRONLY | C.O_APPEND | C.O_NOFOLLOW);
+      const fh = await fsp.open(real, C.O_WRONLY | C.O_APPEND | C.O_NOFOLLOW | C.O_NONBLOCK);
       const st = await fh.stat();
       if (!st.isFile() || st.ino !== existing!.ino) {
         await fh.close();

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
@@ -902,6 +904,25 @@ describe('slow uploaders and the thread pool', () => {
       );
     }
     assert.equal(runningPumps(), 0);
+  });
+
+  it('RETR of a FIFO is refused at once and holds no pool thread', async (t) => {
+    const scope = new Scope(t);
+    const srv = await scope.server();
+    const home = srv.home('joe');
+    await promisify(execFile)('mkfifo', [path.join(home, 'pipe')]);
+    await writeFile(path.join(home, 'small.txt'), 'hello');
+    const ftp = await scope.raw(srv);
+    // More attempts than the pool has threads: a blocking open() would have taken one each.
+    const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    for (let i = 0; i < pool + 2; i++) {
+      await epsvPort(ftp);
+      const r = await ftp.cmd('RETR pipe');
+      assert.equal(r.code, 550, r.text);
+      assert.match(r.text, /regular file/);
+    }
+    const got = await rawRetr(ftp, 'RETR small.txt');
+    assert.equal(got.bytes.toString(), 'hello');
   });
 });
 
