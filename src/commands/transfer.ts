@@ -156,7 +156,7 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
       try {
         const slot = plain ? await reservePump(data, sink.stream) : undefined;
         if (slot !== undefined) {
-          // The native pump: 4 MiB recv/pwrite on the thread pool (data/pump.ts), a bounded few at once.
+          // The native pump: 1 MiB recv/pwrite on the thread pool (data/pump.ts), a bounded few at once.
           return await pumpUpload(
             slot,
             data,

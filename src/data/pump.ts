@@ -1,6 +1,6 @@
 /**
  * The upload fast path: a plain binary upload (no TLS, no ASCII conversion, no throttling) is
- * moved from the socket to the file by the tsftpd_pump addon on the thread pool with 4 MiB
+ * moved from the socket to the file by the tsftpd_pump addon on the thread pool with 1 MiB
  * recv()/pwrite() calls (native/pump.c) — Node's own socket reads (64 KiB per callback) capped
  * uploads well below Pure-FTPd's. The pump honours the quota budget, ABOR/QUIT (cancel) and the
  * idle timeout; the other paths stay as they are when the addon is missing.
