@@ -1,8 +1,9 @@
 /*
- * tsftpd_pump: moves an upload from a TCP socket to a file on a thread of libuv's pool, with large
+ * tsftpd_pump: moves plain transfers on a thread of libuv's pool. sendFromFile: a download, file to
+ * socket with sendfile(2). receiveToFile: an upload, socket to file, with large
  * recv()/pwrite() calls, the way Pure-FTPd's own loop does. Node.js reads sockets 64 KiB per
  * JavaScript callback, which caps a plain upload far below the disk and loopback speeds
- * (docs/performance.md); the server uses this pump only for plain binary uploads with no
+ * (docs/performance.md); the server uses the pump only for plain binary transfers with no
  * throttling, TLS or ASCII conversion.
  *
  * Guarantees: the socket is only read here while JavaScript has stopped reading it; the pump never
@@ -18,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +46,7 @@ typedef struct {
   int over_limit;
   int timed_out;
   int refs; /* the async work and the JS cancel function; freed at 0 (both on the JS thread) */
+  int sending; /* 1: file -> socket (sendFromFile), 0: socket -> file (receiveToFile) */
 } PumpJob;
 
 static void unref_job(PumpJob *job) {
@@ -120,6 +123,52 @@ static void pump_execute(napi_env env, void *data) {
   free(buf);
 }
 
+/*
+ * Download direction: sendfile(2) from the file to the (non-blocking) socket, from `offset` for
+ * `limit` bytes, waiting for POLLOUT when the socket buffer is full. The kernel copies page-cache
+ * pages straight into the socket: no read into user memory, no JavaScript per chunk. A file that
+ * shrinks meanwhile ends the transfer early (eof); the caller reports what was sent.
+ */
+static void send_execute(napi_env env, void *data) {
+  (void)env;
+  PumpJob *job = data;
+  int64_t last = now_ms();
+  off_t off = (off_t)job->offset;
+  while (job->bytes < job->limit) {
+    if (atomic_load(&job->cancelled)) break;
+    int64_t want = job->limit - job->bytes;
+    ssize_t n = sendfile(job->sock, job->file, &off, (size_t)(want < CHUNK ? want : CHUNK));
+    if (n > 0) {
+      atomic_fetch_add(&job->bytes, (int64_t)n);
+      last = now_ms();
+      continue;
+    }
+    if (n == 0) {
+      job->eof = 1; /* the file is shorter than announced */
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      job->err = errno;
+      break;
+    }
+    struct pollfd p = {job->sock, POLLOUT, 0};
+    int r = poll(&p, 1, POLL_MS);
+    if (r < 0 && errno != EINTR) {
+      job->err = errno;
+      break;
+    }
+    if (r == 0 && job->idle_ms > 0 && now_ms() - last >= job->idle_ms) {
+      job->timed_out = 1;
+      break;
+    }
+    if (r > 0 && (p.revents & (POLLERR | POLLHUP)) && !(p.revents & POLLOUT)) {
+      job->err = EPIPE;
+      break;
+    }
+  }
+}
+
 static void pump_complete(napi_env env, napi_status status, void *data) {
   (void)status;
   PumpJob *job = data;
@@ -165,29 +214,8 @@ static napi_value cancel_fn(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* receiveToFile(sockFd, fileFd, offset (-1 = append), limit (-1 = none), idleMs): { promise, cancel, progress } */
-static napi_value receive_to_file(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 5) {
-    napi_throw_type_error(env, NULL, "receiveToFile(sock, file, offset, limit, idleMs) expected");
-    return NULL;
-  }
-  PumpJob *job = calloc(1, sizeof(PumpJob));
-  if (job == NULL) return NULL;
-  napi_get_value_int32(env, argv[0], &job->sock);
-  napi_get_value_int32(env, argv[1], &job->file);
-  napi_get_value_int64(env, argv[2], &job->offset);
-  napi_get_value_int64(env, argv[3], &job->limit);
-  napi_get_value_int64(env, argv[4], &job->idle_ms);
-  atomic_init(&job->cancelled, 0);
-  job->refs = 2;
-  if (job->sock < 0 || job->file < 0) {
-    free(job);
-    napi_throw_type_error(env, NULL, "invalid descriptors");
-    return NULL;
-  }
+/* Builds the job, its promise and its cancel/progress functions, and queues it on the pool. */
+static napi_value start_job(napi_env env, PumpJob *job) {
   napi_value result, promise, cancel, progress, name, holder;
   napi_create_object(env, &result);
   napi_create_promise(env, &job->deferred, &promise);
@@ -202,16 +230,66 @@ static napi_value receive_to_file(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, result, "promise", promise);
   napi_set_named_property(env, result, "cancel", cancel);
   napi_create_string_utf8(env, "tsftpd_pump", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, pump_execute, pump_complete, job, &job->work);
+  napi_create_async_work(env, NULL, name, job->sending ? send_execute : pump_execute, pump_complete, job,
+                         &job->work);
   napi_queue_async_work(env, job->work);
   return result;
+}
+
+/* Reads the five numeric arguments shared by both directions into a new job (NULL: thrown). */
+static PumpJob *new_job(napi_env env, napi_callback_info info, const char *usage) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  PumpJob *job = calloc(1, sizeof(PumpJob));
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  napi_get_value_int32(env, argv[0], &job->sock);
+  napi_get_value_int32(env, argv[1], &job->file);
+  napi_get_value_int64(env, argv[2], &job->offset);
+  napi_get_value_int64(env, argv[3], &job->limit);
+  napi_get_value_int64(env, argv[4], &job->idle_ms);
+  atomic_init(&job->cancelled, 0);
+  job->refs = 2;
+  if (job->sock < 0 || job->file < 0) {
+    free(job);
+    napi_throw_type_error(env, NULL, "invalid descriptors");
+    return NULL;
+  }
+  return job;
+}
+
+/* receiveToFile(sockFd, fileFd, offset (-1 = append), limit (-1 = none), idleMs): { promise, cancel, progress } */
+static napi_value receive_to_file(napi_env env, napi_callback_info info) {
+  PumpJob *job = new_job(env, info, "receiveToFile(sock, file, offset, limit, idleMs) expected");
+  return job == NULL ? NULL : start_job(env, job);
+}
+
+/* sendFromFile(sockFd, fileFd, offset, length, idleMs): { promise, cancel, progress } */
+static napi_value send_from_file(napi_env env, napi_callback_info info) {
+  PumpJob *job = new_job(env, info, "sendFromFile(sock, file, offset, length, idleMs) expected");
+  if (job == NULL) return NULL;
+  if (job->offset < 0 || job->limit < 0) {
+    free(job);
+    napi_throw_range_error(env, NULL, "offset and length must not be negative");
+    return NULL;
+  }
+  job->sending = 1;
+  return start_job(env, job);
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"receiveToFile", NULL, receive_to_file, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendFromFile", NULL, send_from_file, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 1, props);
+  napi_define_properties(env, exports, 2, props);
   return exports;
 }
 

@@ -6,8 +6,8 @@
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { sendFile } from '../data/sendfile.js';
-import { pumpUpload, reservePump } from '../data/pump.js';
-import type { FileSink } from '../storage/file-sink.js';
+import { pumpDownload, pumpUpload, reservePump } from '../data/pump.js';
+import { FileSink } from '../storage/file-sink.js';
 import { FtpError, errnoText } from '../errors.js';
 import { throttle } from '../data/throttle.js';
 import { checkRatio } from '../policy/ratio.js';
@@ -84,6 +84,7 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
   }
   const remaining = size - offset;
   let source: Readable | undefined;
+  let progress: (() => number) | undefined;
   return runTransfer(s, {
     direction: 'download',
     path: p,
@@ -94,6 +95,28 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
       const stages: Transform[] = [];
       if (s.type === 'A') stages.push(toNetworkAscii());
       if (s.rates.down !== undefined) stages.push(throttle(s.rates.down));
+      if (stages.length === 0 && handle.data === undefined && handle.fd !== undefined) {
+        // Big plain files: sendfile(2) on the thread pool (data/pump.ts), a bounded few at once.
+        const slot = await reservePump(data, s.tls?.prot !== 'P');
+        if (slot !== undefined) {
+          try {
+            return await pumpDownload(
+              slot,
+              data,
+              handle.fd,
+              offset,
+              remaining,
+              signal,
+              s.idleSeconds * 1000,
+              (sent) => {
+                progress = sent;
+              },
+            );
+          } finally {
+            await handle.close();
+          }
+        }
+      }
       if (stages.length === 0 && (handle.data !== undefined || handle.read !== undefined)) {
         return sendFile(handle, data, offset, remaining, signal);
       }
@@ -101,6 +124,7 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
       await pump(source, stages, data, signal);
       return data.bytesWritten;
     },
+    progress: () => progress?.(),
     succeed: async (bytes, seconds) => {
       s.downloadedBytes += bytes;
       return reply(226, ...doneLines(s, bytes, seconds));
@@ -154,7 +178,7 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
     move: async (data, signal) => {
       const plain = s.rates.up === undefined && s.type === 'I' && s.tls?.prot !== 'P';
       try {
-        const slot = plain ? await reservePump(data, sink.stream) : undefined;
+        const slot = await reservePump(data, plain && sink.stream instanceof FileSink);
         if (slot !== undefined) {
           // The native pump: 1 MiB recv/pwrite on the thread pool (data/pump.ts), a bounded few at once.
           return await pumpUpload(

@@ -1,5 +1,11 @@
 /**
- * The upload fast path: a plain binary upload (no TLS, no ASCII conversion, no throttling) is
+ * The native data paths, for plain binary transfers (no TLS, no ASCII conversion, no throttling).
+ *
+ * Downloads of files too big to be read with their open go out with sendfile(2) on the thread pool
+ * (sendFromFile in native/pump.c): page-cache pages go straight into the socket, no chunk passes
+ * through JavaScript.
+ *
+ * Uploads: a plain binary upload is
  * moved from the socket to the file by the tsftpd_pump addon on the thread pool with 1 MiB
  * recv()/pwrite() calls (native/pump.c) — Node's own socket reads (64 KiB per callback) capped
  * uploads well below Pure-FTPd's. The pump honours the quota budget, ABOR/QUIT (cancel) and the
@@ -13,7 +19,7 @@
 import type net from 'node:net';
 import { FtpError } from '../errors.js';
 import { loadAddon } from '../native-addons.js';
-import { FileSink } from '../storage/file-sink.js';
+import type { FileSink } from '../storage/file-sink.js';
 
 interface PumpResult {
   bytes: number;
@@ -32,6 +38,7 @@ interface PumpJob {
 
 interface PumpAddon {
   receiveToFile(sock: number, file: number, offset: number, limit: number, idleMs: number): PumpJob;
+  sendFromFile(sock: number, file: number, offset: number, length: number, idleMs: number): PumpJob;
 }
 
 /**
@@ -75,11 +82,12 @@ function socketFd(socket: net.Socket): number | undefined {
 }
 
 /**
- * Reserves a pump slot when the upload can take the native path (a plain TCP socket into a
- * FileSink, the addon loaded, a slot free); undefined sends the upload down the stream path.
+ * Reserves a pump slot when the transfer can take the native path (`eligible`: the caller's
+ * conditions hold; a plain TCP socket; the addon loaded; a slot free); undefined sends the
+ * transfer down the stream path.
  */
-export async function reservePump(socket: net.Socket, sink: unknown): Promise<PumpSlot | undefined> {
-  if (!(sink instanceof FileSink) || socketFd(socket) === undefined) return undefined;
+export async function reservePump(socket: net.Socket, eligible: boolean): Promise<PumpSlot | undefined> {
+  if (!eligible || socketFd(socket) === undefined) return undefined;
   if ((await pumpAddon()) === undefined) return undefined;
   // Checked and taken after the last await: two sessions cannot both take the last slot.
   if (pumpsRunning >= PUMP_SLOTS) return undefined;
@@ -114,6 +122,77 @@ export async function pumpUpload(
   } finally {
     slot.release();
   }
+}
+
+/** The error a failed native job stands for, like the stream paths' (426 replies for all of them). */
+function jobError(r: PumpResult, idleMs: number, what: string): Error | undefined {
+  if (r.cancelled) return Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+  if (r.timedOut) {
+    return new FtpError(
+      'ERR_DATA_CONNECTION',
+      426,
+      `Timeout (no new data for ${Math.round(idleMs / 1000)} seconds)`,
+    );
+  }
+  if (r.err !== 0) {
+    const code = r.err === 104 ? 'ECONNRESET' : r.err === 32 ? 'EPIPE' : 'EIO';
+    return Object.assign(new Error(`${what} failed: errno ${r.err}`), { code });
+  }
+  return undefined;
+}
+
+/** Runs a job with ABOR/QUIT cancelling it; the socket is lent to it meanwhile (pumpedSockets). */
+async function lend(socket: net.Socket, job: PumpJob, signal: AbortSignal): Promise<PumpResult> {
+  const onAbort = (): void => job.cancel();
+  signal.addEventListener('abort', onAbort, { once: true });
+  pumpedSockets.add(socket);
+  try {
+    return await job.promise;
+  } finally {
+    pumpedSockets.delete(socket);
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Sends `length` bytes of the open file `fileFd` from `offset` with sendfile(2), then ends the
+ * socket; resolves with the bytes sent (fewer when the file shrank meanwhile), or throws like the
+ * stream path. The slot is released when the native job has returned. The caller closes the file.
+ * @param progress receives a function giving the bytes sent so far (for STAT)
+ */
+export async function pumpDownload(
+  slot: PumpSlot,
+  socket: net.Socket,
+  fileFd: number,
+  offset: number,
+  length: number,
+  signal: AbortSignal,
+  idleMs: number,
+  progress: (sent: () => number) => void,
+): Promise<number> {
+  let r: PumpResult;
+  try {
+    const native = (await pumpAddon())!;
+    const fd = socketFd(socket);
+    if (fd === undefined) throw Object.assign(new Error('data connection closed'), { code: 'EPIPE' });
+    // The pump has its own idle timeout; Node's, seeing no writes of its own, would close the socket.
+    socket.setTimeout(0);
+    const job = native.sendFromFile(fd, fileFd, offset, length, idleMs);
+    progress(() => job.progress());
+    r = await lend(socket, job, signal);
+  } finally {
+    slot.release();
+  }
+  const failure = jobError(r, idleMs, 'download');
+  if (failure !== undefined) throw failure;
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.end(() => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return r.bytes;
 }
 
 async function runPump(
@@ -159,30 +238,11 @@ async function runPump(
     idleMs,
   );
   progress(() => earlyBytes + job.progress());
-  const onAbort = (): void => job.cancel();
-  signal.addEventListener('abort', onAbort, { once: true });
-  pumpedSockets.add(socket);
-  let r: PumpResult;
-  try {
-    r = await job.promise;
-  } finally {
-    pumpedSockets.delete(socket);
-    signal.removeEventListener('abort', onAbort);
-  }
+  const r = await lend(socket, job, signal);
   sink.advance(r.bytes);
-  if (r.cancelled) throw Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
-  if (r.overLimit) throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
-  if (r.timedOut) {
-    throw new FtpError(
-      'ERR_DATA_CONNECTION',
-      426,
-      `Timeout (no new data for ${Math.round(idleMs / 1000)} seconds)`,
-    );
-  }
-  if (r.err !== 0)
-    throw Object.assign(new Error(`upload failed: errno ${r.err}`), {
-      code: r.err === 104 ? 'ECONNRESET' : 'EIO',
-    });
+  if (r.overLimit && !r.cancelled) throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
+  const failure = jobError(r, idleMs, 'upload');
+  if (failure !== undefined) throw failure;
   await new Promise<void>((resolve, reject) =>
     sink.end((err?: Error | null) => (err ? reject(err) : resolve())),
   );

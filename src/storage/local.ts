@@ -164,6 +164,7 @@ export class LocalStorage implements Storage {
       let open = true;
       return {
         size: st.size,
+        fd: fh.fd,
         read: async (buf, length, position) => (await fh.read(buf, 0, length, position)).bytesRead,
         stream: () => {
           open = false;

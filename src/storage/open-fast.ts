@@ -64,6 +64,7 @@ export async function openFast(
     });
   return {
     size,
+    fd,
     read: (buf, length, position) =>
       new Promise((resolve, reject) => {
         if (!open) return reject(systemError(constants.errno.EBADF));

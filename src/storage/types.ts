@@ -44,6 +44,8 @@ export interface ReadHandle {
   data?: Buffer;
   /** Positional read into `buf` (large files); resolves with the bytes read (0 at the end). */
   read?(buf: Buffer, length: number, position: number): Promise<number>;
+  /** The open descriptor (large files), for sendfile(2); valid until close() or stream(). */
+  fd?: number;
   /** A stream from the offset given to openRead(); it releases the file when done. */
   stream(): Readable;
   /** Releases the file (safe to call more than once). */

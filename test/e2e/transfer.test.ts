@@ -865,7 +865,73 @@ describe('clients that vanish mid-transfer', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('slow uploaders and the thread pool', () => {
+/** Resumes a paused data connection and counts its bytes until the server closes it. */
+function countToEnd(data: net.Socket, timeoutMs = 20_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const timer = setTimeout(
+      () => reject(new Error(`data connection still open after ${got} bytes`)),
+      timeoutMs,
+    );
+    data.on('data', (c: Buffer) => (got += c.length));
+    data.once('end', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+    data.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    data.resume();
+  });
+}
+
+describe('native data paths (sendfile, upload pump) and the thread pool', () => {
+  it('big downloads (sendfile): every byte, from a REST offset too', async (t) => {
+    const scope = new Scope(t);
+    const srv = await scope.server();
+    const content = pattern(3 * 1024 * 1024 + 17, 11);
+    await writeFile(path.join(srv.home('joe'), 'big.bin'), content);
+    const ftp = await scope.raw(srv);
+    await ftp.cmd('TYPE I');
+    const whole = await rawRetr(ftp, 'RETR big.bin');
+    assert.equal(whole.final.code, 226);
+    assert.ok(whole.bytes.equals(content), 'whole file');
+    assert.equal((await ftp.cmd('REST 1234567')).code, 350);
+    const tail = await rawRetr(ftp, 'RETR big.bin');
+    assert.equal(tail.final.code, 226);
+    assert.ok(tail.bytes.equals(content.subarray(1234567)), 'from the offset');
+    assert.equal(runningPumps(), 0);
+  });
+
+  it('stalled big downloads hold at most the pump slots; other sessions keep the pool', async (t) => {
+    const scope = new Scope(t);
+    const srv = await scope.server();
+    const home = srv.home('joe');
+    const size = 64 * 1024 * 1024;
+    await sparseFile(path.join(home, 'big.bin'), size);
+    await writeFile(path.join(home, 'small.txt'), 'hello');
+    const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const downloads: { ftp: RawFtp; data: net.Socket; first: number }[] = [];
+    for (let i = 0; i < pool + 2; i++) {
+      const ftp = await scope.raw(srv);
+      await ftp.cmd('TYPE I');
+      const { data } = await startData(ftp, 'RETR big.bin');
+      scope.socket(data);
+      const first = await readSomeThenPause(data, 64 * 1024); // then stop reading: sends block
+      downloads.push({ ftp, data, first });
+    }
+    assert.ok(await waitFor(() => runningPumps() === PUMP_SLOTS), `running pumps: ${runningPumps()}`);
+    const other = await scope.raw(srv);
+    const got = await rawRetr(other, 'RETR small.txt');
+    assert.equal(got.bytes.toString(), 'hello');
+    for (const [i, d] of downloads.entries()) {
+      assert.equal(d.first + (await countToEnd(d.data)), size, `bytes of download ${i}`);
+      assert.equal((await d.ftp.read()).code, 226, `download ${i}`);
+    }
+    assert.equal(runningPumps(), 0);
+  });
+
   it('only a few uploads hold pool threads at once; a trickle of uploads never starves other sessions', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
