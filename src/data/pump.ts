@@ -108,22 +108,6 @@ export async function reservePump(socket: net.Socket, eligible: boolean): Promis
  * (from reservePump) is released when the native job has returned, whatever the outcome.
  * @param progress receives a function giving the bytes received so far (for STAT)
  */
-export async function pumpUpload(
-  slot: PumpSlot,
-  socket: net.Socket,
-  sink: FileSink,
-  limit: number | undefined,
-  signal: AbortSignal,
-  idleMs: number,
-  progress: (read: () => number) => void,
-): Promise<number> {
-  try {
-    return await runPump(socket, sink, limit, signal, idleMs, progress);
-  } finally {
-    slot.release();
-  }
-}
-
 /** The error a failed native job stands for, like the stream paths' (426 replies for all of them). */
 function jobError(r: PumpResult, idleMs: number, what: string): Error | undefined {
   if (r.cancelled) return Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
@@ -195,7 +179,14 @@ export async function pumpDownload(
   return r.bytes;
 }
 
-async function runPump(
+/**
+ * Receives the whole upload into the sink's file; resolves with the bytes received, or throws like
+ * the stream path (AbortError, 552 over quota, 426 timeout, the socket's error code). The slot
+ * (from reservePump) is released when the native job has returned, whatever the outcome.
+ * @param progress receives a function giving the bytes received so far (for STAT)
+ */
+export async function pumpUpload(
+  slot: PumpSlot,
   socket: net.Socket,
   sink: FileSink,
   limit: number | undefined,
@@ -203,42 +194,48 @@ async function runPump(
   idleMs: number,
   progress: (read: () => number) => void,
 ): Promise<number> {
-  const native = (await pumpAddon())!;
-  const fd = socketFd(socket)!;
-  // pause() alone does not stop libuv from reading into the stream's buffer (only its high-water
-  // mark does): stop the handle itself, so every byte after what is drained below reaches the pump.
-  const handle = (socket as unknown as { _handle: { readStop(): number; reading: boolean } })._handle;
-  socket.pause();
-  handle.reading = false;
-  handle.readStop();
-  // The pump has its own idle timeout; Node's would close the descriptor under it.
-  socket.setTimeout(0);
-  // Bytes that reached JavaScript before the pause go first, through the sink.
-  const early: Buffer[] = [];
-  for (
-    let c: Buffer | null = socket.read() as Buffer | null;
-    c !== null;
-    c = socket.read() as Buffer | null
-  ) {
-    early.push(c);
+  let earlyBytes: number;
+  let r: PumpResult;
+  try {
+    const native = (await pumpAddon())!;
+    const fd = socketFd(socket)!;
+    // pause() alone does not stop libuv from reading into the stream's buffer (only its high-water
+    // mark does): stop the handle itself, so every byte after what is drained below reaches the pump.
+    const handle = (socket as unknown as { _handle: { readStop(): number; reading: boolean } })._handle;
+    socket.pause();
+    handle.reading = false;
+    handle.readStop();
+    // The pump has its own idle timeout; Node's would close the descriptor under it.
+    socket.setTimeout(0);
+    // Bytes that reached JavaScript before the pause go first, through the sink.
+    const early: Buffer[] = [];
+    for (
+      let c: Buffer | null = socket.read() as Buffer | null;
+      c !== null;
+      c = socket.read() as Buffer | null
+    ) {
+      early.push(c);
+    }
+    // read() may have asked libuv to read again: stop it once more, before any I/O can happen.
+    handle.reading = false;
+    handle.readStop();
+    earlyBytes = early.reduce((n, c) => n + c.length, 0);
+    if (limit !== undefined && earlyBytes > limit) {
+      throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
+    }
+    const target = await sink.external(early);
+    const job = native.receiveToFile(
+      fd,
+      target.fd,
+      target.append ? -1 : target.position,
+      limit === undefined ? -1 : limit - earlyBytes,
+      idleMs,
+    );
+    progress(() => earlyBytes + job.progress());
+    r = await lend(socket, job, signal);
+  } finally {
+    slot.release();
   }
-  // read() may have asked libuv to read again: stop it once more, before any I/O can happen.
-  handle.reading = false;
-  handle.readStop();
-  const earlyBytes = early.reduce((n, c) => n + c.length, 0);
-  if (limit !== undefined && earlyBytes > limit) {
-    throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
-  }
-  const target = await sink.external(early);
-  const job = native.receiveToFile(
-    fd,
-    target.fd,
-    target.append ? -1 : target.position,
-    limit === undefined ? -1 : limit - earlyBytes,
-    idleMs,
-  );
-  progress(() => earlyBytes + job.progress());
-  const r = await lend(socket, job, signal);
   sink.advance(r.bytes);
   if (r.overLimit && !r.cancelled) throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
   const failure = jobError(r, idleMs, 'upload');
