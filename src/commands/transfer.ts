@@ -236,10 +236,14 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
     },
     fail: async () => {
       // Spec §5.1: an upload stopped by the quota leaves nothing behind (a partial new file would count).
-      await sink.abort({ discard: overQuota });
+      // A new file that never received a byte (no data connection, ABOR before any data) is removed
+      // too: a failed upload must not leave empty files behind, as Pure-FTPd, which opens the file
+      // only once the data connection is up, never does.
+      const discard = overQuota || (sink.created && sink.startOffset + writtenBytes() === 0);
+      await sink.abort({ discard });
       // What an interrupted in-place upload keeps for a resume uses room like a finished upload;
       // uncounted, repeated interrupted uploads would fill the disk past the quota.
-      if (!overQuota && !counted && sink.inPlace) await recordQuota(s, sink.created ? 1 : 0, writtenBytes());
+      if (!discard && !counted && sink.inPlace) await recordQuota(s, sink.created ? 1 : 0, writtenBytes());
     },
   });
 }
