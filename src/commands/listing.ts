@@ -315,6 +315,7 @@ async function list(s: Session, arg: string): Promise<Reply | void> {
   const st = await newState(s, flags);
   return runTransfer(s, {
     direction: 'download',
+    listing: true,
     path: s.cwd,
     offset: 0,
     move: async (data) => {
@@ -353,6 +354,7 @@ async function nlst(s: Session, arg: string): Promise<Reply | void> {
   let truncated = false;
   return runTransfer(s, {
     direction: 'download',
+    listing: true,
     path: dir,
     offset: 0,
     move: async (data) => {
@@ -389,6 +391,7 @@ async function mlsd(s: Session, _arg: string, p: VPath): Promise<Reply | void> {
   let truncated = false;
   return runTransfer(s, {
     direction: 'download',
+    listing: true,
     path: p,
     offset: 0,
     move: async (data) => {

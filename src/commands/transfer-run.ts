@@ -16,6 +16,8 @@ import type { VPath } from '../storage/types.js';
 /** What a command asks the runner to do. */
 export interface TransferJob {
   direction: 'upload' | 'download';
+  /** A directory listing (LIST, NLST, MLSD) rather than a file transfer. */
+  listing?: boolean;
   path: VPath;
   offset: number;
   total?: number;
@@ -86,6 +88,7 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
   s.server.bus.emit('transfer-start', {
     session: s.ref,
     direction: job.direction,
+    listing: job.listing === true,
     path: job.path,
     offset: job.offset,
   });
@@ -157,6 +160,7 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
     s.server.bus.emit('transfer-end', {
       session: s.ref,
       direction: job.direction,
+      listing: job.listing === true,
       path: job.path,
       realPath: s.storage?.describe(job.path) ?? job.path,
       bytes,

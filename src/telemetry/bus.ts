@@ -24,10 +24,19 @@ export interface Events {
   disconnect: { session: SessionRef; reason: string };
   login: { session: SessionRef; account: string; anonymous: boolean; backend: string };
   'login-failed': { session: SessionRef; login: string; reason: string };
-  'transfer-start': { session: SessionRef; direction: 'upload' | 'download'; path: string; offset: number };
+  'transfer-start': {
+    session: SessionRef;
+    direction: 'upload' | 'download';
+    /** A directory listing (LIST, NLST, MLSD), not a file transfer. */
+    listing: boolean;
+    path: string;
+    offset: number;
+  };
   'transfer-end': {
     session: SessionRef;
     direction: 'upload' | 'download';
+    /** A directory listing (LIST, NLST, MLSD): not logged as a download, nor counted as one. */
+    listing: boolean;
     path: string;
     realPath: string;
     bytes: number;

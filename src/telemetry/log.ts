@@ -85,6 +85,7 @@ export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
       write('WARNING', e.session, `Authentication failed for user [${e.login}] (${e.reason})`),
     ),
     bus.on('transfer-end', (e) => {
+      if (e.listing) return; // Pure-FTPd logs file transfers only
       const rate = e.seconds > 0 ? (e.bytes / 1024 / e.seconds).toFixed(2) : '0.00';
       const verb = e.direction === 'upload' ? 'uploaded' : 'downloaded';
       const status = e.ok ? '' : ' [aborted]';

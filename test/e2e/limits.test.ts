@@ -978,3 +978,27 @@ describe('home directories (spec §6.2)', () => {
     assert.equal((await ftp.cmd('CWD ~')).text, '250 OK. Current directory is /');
   });
 });
+
+describe('operator log of transfers (spec §9.1)', () => {
+  it('file transfers are logged as downloaded/uploaded; listings are not, nor counted as downloads', async (t) => {
+    const scope = new Scope(t);
+    const srv = await scope.server();
+    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'twelve bytes');
+    const { ftp } = await scope.login(srv);
+    for (const verb of ['LIST', 'NLST', 'MLSD']) {
+      const { data, first } = await startData(scope, ftp, verb);
+      assert.equal(first.code, 150, first.text);
+      await readAllBounded(data);
+      assert.equal((await ftp.read()).code, 226);
+    }
+    assert.equal((await retr(scope, ftp, 'f.txt')).final?.code, 226);
+    assert.equal((await stor(scope, ftp, 'g.txt', Buffer.from('up'))).final?.code, 226);
+    const quit = await ftp.cmd('QUIT');
+    assert.equal(quit.lines[0], '221-Goodbye. You uploaded 1 and downloaded 1 kbytes.');
+    assert.ok(await waitFor(() => srv.lines.some((l) => l.includes('Logout.'))));
+    const transfers = srv.lines.filter((l) => / (down|up)loaded {2}\(/.test(l));
+    assert.equal(transfers.length, 2, transfers.join('\n'));
+    assert.match(transfers[0]!, /\[NOTICE\] .*\/f\.txt downloaded {2}\(12 bytes, [\d.]+KB\/sec\)$/);
+    assert.match(transfers[1]!, /\[NOTICE\] .*\/g\.txt uploaded {2}\(2 bytes, [\d.]+KB\/sec\)$/);
+  });
+});
