@@ -6,6 +6,14 @@
  * one round trip per download instead of five. The confinement rule is the jail's (storage/jail.ts):
  * the canonical path must be the root or below it on a '/' boundary.
  *
+ * openFileNow: the same open on the calling (JavaScript) thread, but only when the kernel can do it
+ * without waiting: openat2(RESOLVE_CACHED | RESOLVE_BENEATH) resolves the path from the dentry cache
+ * alone (EAGAIN otherwise) and never outside the root, and preadv2(RWF_NOWAIT) reads a small file
+ * only from the page cache. Anything else (not cached, a symlink that needs the jail's own check, not
+ * a regular file, any error) returns undefined and the caller uses openFile, so every error and every
+ * slow path keeps the pool job's exact behaviour. It saves the pool round trip (~170 µs here) on the
+ * common case of a cached small file.
+ *
  * Why: a listing of N entries through fs.promises costs N thread-pool round trips and N promises;
  * Pure-FTPd lists 10,000 entries in ~40 ms with direct lstat calls. Doing the whole scan in one
  * background job gives the same cost without blocking the event loop.
@@ -23,9 +31,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <pthread.h>
+
+#ifndef RESOLVE_CACHED
+#define RESOLVE_CACHED 0x20
+#endif
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
 
 /* Per entry: mode, size, mtime (ms), nlink, uid, gid, ino, dev. */
 #define FIELDS 8
@@ -454,12 +473,98 @@ static napi_value open_file(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+/* ---- openFileNow ---- */
+
+static int openat2_now(int dirfd, const char *path, int flags, uint64_t resolve) {
+#ifdef SYS_openat2
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (uint64_t)flags;
+  how.resolve = resolve;
+  return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+#else
+  (void)dirfd;
+  (void)path;
+  (void)flags;
+  (void)resolve;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/* openFileNow(root, path, offset, maxInline): {err: 0, size, mode, data} or {err: 0, fd, size, mode}
+ * when it could be done without blocking, else undefined (then call openFile). */
+static napi_value open_file_now(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], undef;
+  napi_get_undefined(env, &undef);
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return undef;
+  int64_t offset = 0, max_inline = 0;
+  napi_get_value_int64(env, argv[2], &offset);
+  napi_get_value_int64(env, argv[3], &max_inline);
+  char *root = dup_string(env, argv[0]);
+  char *path = dup_string(env, argv[1]);
+  napi_value result = undef;
+  int rootfd = -1, fd = -1;
+  if (root == NULL || path == NULL || offset < 0) goto done;
+  /* The path below the root, as the jail built it (root + virtual path). */
+  size_t n = strcmp(root, "/") == 0 ? 0 : strlen(root);
+  if (strncmp(path, root, n) != 0 || path[n] != '/' || path[n + 1] == '\0') goto done;
+  const char *rel = path + n + 1;
+  rootfd = openat2_now(AT_FDCWD, root, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_CACHED | RESOLVE_NO_MAGICLINKS);
+  if (rootfd < 0) goto done;
+  fd = openat2_now(rootfd, rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC,
+                   RESOLVE_CACHED | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0) goto done;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) goto done;
+  int64_t remaining = (int64_t)st.st_size - offset;
+  napi_value obj, v;
+  if (remaining >= 0 && remaining <= max_inline) {
+    void *buf = NULL;
+    napi_value data;
+    if (napi_create_buffer(env, (size_t)(remaining > 0 ? remaining : 0), &buf, &data) != napi_ok) goto done;
+    int64_t got = 0;
+    while (got < remaining) {
+      struct iovec iov = {(char *)buf + got, (size_t)(remaining - got)};
+      ssize_t r = preadv2(fd, &iov, 1, (off_t)(offset + got), RWF_NOWAIT);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) goto done; /* not in the page cache (EAGAIN), unsupported, or shrank: the pool decides */
+      got += r;
+    }
+    napi_create_object(env, &obj);
+    napi_create_int32(env, 0, &v);
+    napi_set_named_property(env, obj, "err", v);
+    napi_set_named_property(env, obj, "data", data);
+  } else {
+    napi_create_object(env, &obj);
+    napi_create_int32(env, 0, &v);
+    napi_set_named_property(env, obj, "err", v);
+    napi_create_int32(env, fd, &v);
+    napi_set_named_property(env, obj, "fd", v);
+    fd = -1; /* now the caller's */
+  }
+  napi_create_double(env, (double)st.st_size, &v);
+  napi_set_named_property(env, obj, "size", v);
+  napi_create_double(env, (double)st.st_mode, &v);
+  napi_set_named_property(env, obj, "mode", v);
+  result = obj;
+done:
+  if (fd >= 0) close(fd);
+  if (rootfd >= 0) close(rootfd);
+  free(root);
+  free(path);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"scanDir", NULL, scan_dir, NULL, NULL, NULL, napi_enumerable, NULL},
       {"openFile", NULL, open_file, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openFileNow", NULL, open_file_now, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, 3, props);
   return exports;
 }
 

@@ -1,5 +1,6 @@
 /**
- * Opening a file for download in one thread-pool job (native/dirscan.c openFile): realpath, the
+ * Opening a file for download without a thread-pool round trip when the kernel has everything
+ * cached (native/dirscan.c openFileNow), else in one thread-pool job (openFile): realpath, the
  * jail's confinement check, open(O_NOFOLLOW), fstat, and for small files the content itself. The
  * rules are exactly those of Jail.toRealFollow + open(O_NOFOLLOW) in local.ts, which remains the
  * path when the addon is missing. The raw descriptor is closed exactly once (guarded).
@@ -36,7 +37,11 @@ export async function openFast(
 ): Promise<ReadHandle | undefined> {
   const native = await fsAddon();
   if (native === undefined) return undefined;
-  const r = await native.openFile(root, lexicalPath, offset, INLINE_MAX);
+  // A cached file opens on this thread without waiting (openat2 RESOLVE_CACHED, preadv2 RWF_NOWAIT);
+  // anything else, errors included, goes to the pool job, which has the final word.
+  const r =
+    native.openFileNow(root, lexicalPath, offset, INLINE_MAX) ??
+    (await native.openFile(root, lexicalPath, offset, INLINE_MAX));
   if (r.err === -1) {
     throw new FtpError('ERR_JAIL', 550, 'No such file or directory', {
       detail: `symlink leaves the root: ${lexicalPath}`,

@@ -34,6 +34,8 @@ interface RawOpen {
 interface FsAddon {
   scanDir(dir: string, max: number, order: number): Promise<RawScan>;
   openFile(root: string, path: string, offset: number, maxInline: number): Promise<RawOpen>;
+  /** The same open when the kernel can do it without waiting (cached), else undefined. */
+  openFileNow(root: string, path: string, offset: number, maxInline: number): RawOpen | undefined;
 }
 
 const ORDER_CODES: Record<ScanOrder, number> = { none: 0, name: 1, mtime: 2, size: 3 };
