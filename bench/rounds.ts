@@ -1,6 +1,7 @@
 /**
- * Running one measurement group: rounds alternate between the servers (tsftpd, Pure-FTPd, tsftpd, ...)
- * so that a busy spell of the machine hits both alike; each round starts its server fresh, warms it
+ * Running one measurement group: rounds alternate between the servers, and so does the one that
+ * goes first (tsftpd, Pure-FTPd, Pure-FTPd, tsftpd, ...), so that a busy spell of the machine and
+ * the state a previous group left hit both alike; each round starts its server fresh, warms it
  * up, measures once and stops every process of it, so only one server runs at a time.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -99,7 +100,9 @@ export async function runGroup(
     await mkdir(path.join(g.profileRoot, group), { recursive: true });
   }
   for (let r = 0; r < runs; r++) {
-    for (const kind of servers) {
+    // Who goes first alternates: the first server of a round meets whatever the previous group left
+    // (page cache full of its files, dirty pages); the second one finds it cleaned up.
+    for (const kind of r % 2 === 0 ? servers : [...servers].reverse()) {
       if (stopped.has(kind)) continue;
       // Pure-FTPd above 1,000 sessions forks thousands of processes for minutes: one round only.
       if (kind === 'pureftpd' && n > 1000 && r > 0) {
