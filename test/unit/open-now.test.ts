@@ -46,6 +46,10 @@ describe('openFileNow (non-blocking open on the event loop)', () => {
     await symlink('/etc/passwd', path.join(root, 'abs'));
     await symlink('../outside.txt', path.join(root, 'rel'));
     await symlink(path.join(root, 'a.txt'), path.join(root, 'absin'));
+    await symlink('a.txt', path.join(root, 'inlink'));
+    await symlink('sub', path.join(root, 'subdir-link'));
+    await writeFile(path.join(root, 'sub', 'b.txt'), 'b');
+    await readFile(path.join(root, 'subdir-link', 'b.txt'));
     await promisify(execFile)('mkfifo', [path.join(root, 'fifo')]);
     // Read once so the page cache and the dentry cache hold them.
     await readFile(path.join(root, 'a.txt'));
@@ -80,7 +84,7 @@ describe('openFileNow (non-blocking open on the event loop)', () => {
   });
 
   it('leaves symlinks, special files, directories and missing names to the pool job', () => {
-    for (const name of ['abs', 'rel', 'absin', 'fifo', 'sub', 'missing', 'sub/missing']) {
+    for (const name of ['abs', 'rel', 'absin', 'inlink', 'subdir-link/b.txt', 'fifo', 'sub', 'missing']) {
       assert.equal(now(path.join(root, name)), undefined, name);
     }
   });
