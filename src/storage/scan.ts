@@ -23,7 +23,7 @@ interface RawScan {
 }
 
 /** What openFile returns (see native/dirscan.c): err 0, or errno, -1 outside the root, -2 not a file. */
-interface RawOpen {
+export interface RawOpen {
   err: number;
   fd?: number;
   size?: number;
@@ -31,7 +31,7 @@ interface RawOpen {
   data?: Buffer;
 }
 
-interface FsAddon {
+export interface FsAddon {
   scanDir(dir: string, max: number, order: number): Promise<RawScan>;
   openFile(root: string, path: string, offset: number, maxInline: number): Promise<RawOpen>;
   /** The same open when the kernel can do it without waiting (cached), else undefined. */

@@ -12,20 +12,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { loadAddon } from '../../src/native-addons.js';
-
-interface RawOpen {
-  err: number;
-  fd?: number;
-  size?: number;
-  mode?: number;
-  data?: Buffer;
-}
-
-interface FsAddon {
-  openFile(root: string, path: string, offset: number, maxInline: number): Promise<RawOpen>;
-  openFileNow(root: string, path: string, offset: number, maxInline: number): RawOpen | undefined;
-}
+import { fsAddon, type FsAddon, type RawOpen } from '../../src/storage/scan.js';
 
 const INLINE = 128 * 1024;
 
@@ -36,7 +23,9 @@ describe('openFileNow (non-blocking open on the event loop)', () => {
   const big = Buffer.alloc(INLINE + 1, 7);
 
   before(async () => {
-    fs = await loadAddon<FsAddon>('tsftpd_fs', 'run "npm install"');
+    const native = await fsAddon();
+    assert.ok(native !== undefined, 'the tsftpd_fs addon is built by npm install');
+    fs = native;
     dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-open-now-'));
     root = path.join(dir, 'root');
     await mkdir(path.join(root, 'sub'), { recursive: true });
