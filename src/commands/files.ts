@@ -9,6 +9,7 @@ import { mdtmString } from '../storage/list-format.js';
 import type { CommandSpec } from './spec.js';
 import { recordQuota } from '../session/limits.js';
 import { resolvePathArg } from './table.js';
+import { isUploadTemp } from '../policy/names.js';
 
 /** Parses `YYYYMMDDHHMMSS[.fff]` as UTC (RFC 3659 §2.3); undefined when invalid. */
 export function parseTimeVal(text: string): Date | undefined {
@@ -32,7 +33,8 @@ async function dele(s: Session, arg: string, p: VPath): Promise<Reply> {
     return reply(550, `Could not delete ${arg}: ${errnoText(err)}`);
   }
   s.server.bus.log(s.ref, 'NOTICE', `Deleted ${s.storage!.describe(p)}`);
-  const quota = await recordQuota(s, -1, -size);
+  // A stale upload temp file was never counted (uploads through a temp file count at commit).
+  const quota = isUploadTemp(p) ? [] : await recordQuota(s, -1, -size);
   return reply(250, `Deleted ${arg}`, ...quota);
 }
 
@@ -112,7 +114,7 @@ export const fileCommands: CommandSpec[] = [
     verb: 'DELE',
     login: true,
     arg: 'required',
-    path: { access: 'write', file: true },
+    path: { access: 'write', file: true, removes: true },
     help: 'DELE <sp> file',
     run: dele,
   },

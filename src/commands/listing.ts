@@ -28,6 +28,7 @@ import { dotNamesReadable } from '../policy/names.js';
 import { runTransfer } from './transfer-run.js';
 import { yieldIfBusy } from '../session/yield.js';
 import { ownerResolver, type OwnerResolver } from './owners.js';
+import { nameToBytes } from '../storage/name-bytes.js';
 
 /** Most names one directory scan keeps in memory for sorting (a hard bound whatever -L says). */
 const MAX_SCAN = 1_000_000;
@@ -57,7 +58,7 @@ function socketSink(socket: net.Socket): LineSink & { buffered: string[]; flush(
       const chunk = sink.buffered.join('');
       sink.buffered = [];
       sink.size = 0;
-      if (!socket.write(chunk)) {
+      if (!socket.write(nameToBytes(chunk))) {
         await new Promise<void>((resolve, reject) => {
           const cleanup = (): void => {
             socket.off('drain', onDrain);

@@ -18,6 +18,8 @@ export interface PathRule {
   creates?: boolean;
   /** Names a regular file: a trailing slash is refused, as open(2) refuses it (RETR STOR APPE DELE SIZE MDTM). */
   file?: boolean;
+  /** Removes the name (DELE): a stale upload temp file may be named (the storage refuses live ones). */
+  removes?: boolean;
 }
 
 /** One FTP command. */

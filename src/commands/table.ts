@@ -132,7 +132,7 @@ function resolvePathRule(s: Session, rule: PathRule, arg: string): string {
       ? new FtpError('ERR_IS_DIR', 553, "Can't open that file: Is a directory")
       : new FtpError('ERR_NOT_DIR', 550, `${arg}: Not a directory`);
   }
-  checkName(path, rule.access, namePolicy(s), arg, rule.dir);
+  checkName(path, rule.access, namePolicy(s), arg, rule.dir, rule.removes);
   return path;
 }
 
@@ -146,9 +146,13 @@ export function resolvePathArg(s: Session, arg: string, access: 'read' | 'write'
   return p;
 }
 
-/** Leading and trailing whitespace of a new name become `_` (spec §2.1), so names stay visible. */
+/**
+ * Leading and trailing ASCII spaces of a new name become `_` (spec §2.1), so names stay visible.
+ * Only U+0020: other blanks (no-break, ideographic spaces) are part of the name, as in Pure-FTPd;
+ * control characters never get here (the line reader made them `_`).
+ */
 function blanksToUnderscores(arg: string): string {
-  return arg.replace(/^\s+|\s+$/g, (m) => '_'.repeat(m.length));
+  return arg.replace(/^ +| +$/g, (m) => '_'.repeat(m.length));
 }
 
 /** The name-policy inputs of a session. */

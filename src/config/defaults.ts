@@ -45,6 +45,7 @@ export function defaultConfig(): Config {
     // Pure-FTPd's failed-login delay unit (spec §12).
     authDelayMs: 3000,
     followSymlinksOut: false,
+    weakJail: false,
     quickstart: false,
     logFormat: 'text',
     logPid: false,

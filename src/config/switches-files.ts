@@ -118,4 +118,10 @@ export const FILE_SWITCHES: readonly SwitchSpec[] = [
     conf: [{ key: 'FollowSymlinksOut', form: 'bool' }],
     apply: (c) => void (c.followSymlinksOut = true),
   },
+  {
+    name: 'weak-jail',
+    help: 'on kernels without openat2 (Linux < 5.6), confine accounts by a weaker userland path walk instead of refusing them',
+    conf: [{ key: 'WeakJail', form: 'bool' }],
+    apply: (c) => void (c.weakJail = true),
+  },
 ];

@@ -94,6 +94,8 @@ export interface Config {
   authDelayMs: number;
   /** --follow-symlinks-out: follow admin-placed symlinks that point outside an account's root. */
   followSymlinksOut: boolean;
+  /** --weak-jail: without openat2, confine by a userland walk instead of refusing confined accounts. */
+  weakJail: boolean;
   /** --quickstart: the `npm start` preset (port 2121, ./public, ./pureftpd.passwd). */
   quickstart: boolean;
   /** --log-format: text (Pure-FTPd style) or json lines on stderr. */

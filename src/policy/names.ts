@@ -40,11 +40,24 @@ export function isReservedName(name: string): boolean {
   return name.startsWith('.pureftpd-');
 }
 
+/** True for the temp file name of an upload (spec §6.4 `.pureftpd-upload.*`). */
+export function isUploadTemp(p: VPath): boolean {
+  return p.slice(p.lastIndexOf('/') + 1).startsWith('.pureftpd-upload.');
+}
+
 /**
  * Throws 553 when the policy forbids this access to the path (spec §6.3).
  * @param shown the argument as the client typed it, for the reply text
+ * @param removal the command removes the name (DELE)
  */
-export function checkName(p: VPath, access: Access, policy: NamePolicy, shown: string, isDir = false): void {
+export function checkName(
+  p: VPath,
+  access: Access,
+  policy: NamePolicy,
+  shown: string,
+  isDir = false,
+  removal = false,
+): void {
   const refuse = (): never => {
     throw new FtpError(
       'ERR_BAD_NAME',
@@ -53,7 +66,8 @@ export function checkName(p: VPath, access: Access, policy: NamePolicy, shown: s
     );
   };
   const last = p.slice(p.lastIndexOf('/') + 1);
-  if (access === 'write' && isReservedName(last)) refuse();
+  // A stale upload temp file (a crash left it) may be deleted; the storage refuses a live one.
+  if (access === 'write' && isReservedName(last) && !(removal && isUploadTemp(p))) refuse();
   if (access === 'write' && policy.quota === true && p.includes('.ftpquota')) refuse();
   if (!hasDotComponent(p)) return;
   if (policy.anonymous) {

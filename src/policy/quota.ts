@@ -3,14 +3,15 @@
  * Guarantees: updates for one root are serialised in this process (read-modify-write never loses a
  * count), the file is replaced atomically (temp + rename, mode 0600), uploads stop as soon as they
  * exceed the byte budget, and directories count as files. Names containing `.ftpquota` cannot be
- * written while quotas apply (the gate's name policy).
+ * written while quotas apply (the gate's name policy). The file is read and written through the
+ * account's confined root, as the account (confined.ts), never by path as the server.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { close, write } from 'node:fs';
 import { constants as C } from 'node:fs';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { FtpError, errnoCode } from '../errors.js';
+import { ConfinedRoot, type Identity } from '../storage/confined.js';
 
 /** The name of the bookkeeping file (spec §5.1). */
 export const QUOTA_FILE = '.ftpquota';
@@ -30,16 +31,40 @@ export interface QuotaUsage {
 /** The `.ftpquota` file of one root, with serialised updates. */
 export class QuotaFile {
   private chain: Promise<unknown> = Promise.resolve();
+  private opened?: Promise<ConfinedRoot>;
 
+  /**
+   * @param root canonical root directory of the account
+   * @param identity who reads and writes the file (when the server runs as root)
+   * @param weak accept the weaker confinement on kernels without openat2 (--weak-jail)
+   */
   constructor(
     readonly root: string,
-    private readonly owner?: { uid: number; gid: number },
+    private readonly identity?: Identity,
+    private readonly weak = false,
   ) {}
+
+  private confined(): Promise<ConfinedRoot> {
+    this.opened ??= ConfinedRoot.open(this.root, { confine: true, weak: this.weak, identity: this.identity });
+    this.opened.catch(() => (this.opened = undefined));
+    return this.opened;
+  }
+
+  /** Releases the root descriptor (the last session of the account ended). */
+  close(): void {
+    void this.opened?.then(
+      (r) => r.close(),
+      () => undefined,
+    );
+    this.opened = undefined;
+  }
 
   /** Current usage (a missing or unreadable file counts as 0 0). */
   async read(): Promise<QuotaUsage> {
     try {
-      const text = await readFile(path.join(this.root, QUOTA_FILE), 'utf8');
+      const opened = await (await this.confined()).read(`/${QUOTA_FILE}`, 0, 4096);
+      if (opened.fd !== undefined) close(opened.fd, () => undefined);
+      const text = (opened.data ?? Buffer.alloc(0)).toString('latin1');
       const m = /^\s*(\d+)\s+(\d+)/.exec(text);
       if (m === null) return { files: 0, bytes: 0 };
       return { files: Number(m[1]), bytes: Number(m[2]) };
@@ -82,18 +107,23 @@ export class QuotaFile {
   }
 
   private async write(u: QuotaUsage): Promise<void> {
-    const temp = path.join(this.root, `.pureftpd-quota.${randomBytes(4).toString('hex')}`);
-    const fh = await open(temp, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    const root = await this.confined();
+    const temp = `/.pureftpd-quota.${randomBytes(4).toString('hex')}`;
+    const { fd } = await root.open(temp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600, false);
+    const data = Buffer.from(`${u.files} ${u.bytes}\n`);
     try {
-      await fh.writeFile(`${u.files} ${u.bytes}\n`);
-      if (this.owner) await fh.chown(this.owner.uid, this.owner.gid).catch(() => undefined);
+      await new Promise<void>((resolve, reject) =>
+        write(fd, data, 0, data.length, 0, (err, n) =>
+          err ? reject(err) : n === data.length ? resolve() : reject(new Error('short write')),
+        ),
+      );
     } finally {
-      await fh.close();
+      await new Promise<void>((resolve) => close(fd, () => resolve()));
     }
     try {
-      await rename(temp, path.join(this.root, QUOTA_FILE));
+      await root.rename(temp, `/${QUOTA_FILE}`);
     } catch (err) {
-      await unlink(temp).catch(() => undefined);
+      await root.unlink(temp).catch(() => undefined);
       throw err;
     }
   }
@@ -102,13 +132,13 @@ export class QuotaFile {
 const files = new Map<string, { file: QuotaFile; refs: number }>();
 
 /** The shared QuotaFile of a root (one per root in this process); release() when the session ends. */
-export function acquireQuotaFile(root: string, owner?: { uid: number; gid: number }): QuotaFile {
+export function acquireQuotaFile(root: string, identity?: Identity, weak = false): QuotaFile {
   const hit = files.get(root);
   if (hit) {
     hit.refs++;
     return hit.file;
   }
-  const file = new QuotaFile(root, owner);
+  const file = new QuotaFile(root, identity, weak);
   files.set(root, { file, refs: 1 });
   return file;
 }
@@ -116,7 +146,10 @@ export function acquireQuotaFile(root: string, owner?: { uid: number; gid: numbe
 /** Gives back a QuotaFile taken with acquireQuotaFile(). */
 export function releaseQuotaFile(root: string): void {
   const hit = files.get(root);
-  if (hit && --hit.refs <= 0) files.delete(root);
+  if (hit && --hit.refs <= 0) {
+    files.delete(root);
+    hit.file.close();
+  }
 }
 
 function percent(used: number, max: number): number {

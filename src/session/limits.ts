@@ -8,6 +8,7 @@ import type { Account } from '../auth/types.js';
 import { effectiveLimits, type EffectiveLimits } from '../policy/limits.js';
 import { acquireQuotaFile, checkRoom, quotaStatusLines, releaseQuotaFile } from '../policy/quota.js';
 import type { Session } from './session.js';
+import type { Identity } from '../storage/confined.js';
 
 /** Lines for the 230 reply (spec §2.3 PASS): bandwidth and ratio notes, and quota status lines. */
 export interface LimitLines {
@@ -50,6 +51,7 @@ export async function attachLimits(
   account: Account,
   limits: EffectiveLimits,
   root: string,
+  identity?: Identity,
 ): Promise<LimitLines> {
   const { state, rateLimiters } = s.server;
   if (limits.maxSessions !== undefined && !account.anonymous) {
@@ -90,8 +92,7 @@ export async function attachLimits(
     lines.ratio.push(`You must respect a ${limits.ratio.up}:${limits.ratio.down} (UL/DL) ratio`);
   }
   if (limits.quota !== undefined) {
-    const owner = s.server.processUid === 0 ? { uid: account.uid, gid: account.gid } : undefined;
-    s.quota = acquireQuotaFile(root, owner);
+    s.quota = acquireQuotaFile(root, identity, s.server.config.weakJail);
     s.onClose(() => releaseQuotaFile(root));
     lines.after.push(...quotaStatusLines(await s.quota.read(), limits.quota));
   }

@@ -3,8 +3,11 @@
  * Guarantees: a line never exceeds `maxLength` bytes in memory (a longer one is reported as an
  * overflow and the rest of it discarded up to the next LF); Telnet IAC sequences are removed, `IAC IAC` stays one
  * 0xFF byte; CRLF and bare LF both end a line; the CR before LF is dropped and every other control
- * byte becomes `_`; several lines in one packet (pipelining) come out in order.
+ * byte becomes `_`; several lines in one packet (pipelining) come out in order; bytes that are not
+ * UTF-8 survive as name-bytes.ts escapes, so a Latin-1 file name keeps its exact bytes.
  */
+
+import { bytesToName } from '../storage/name-bytes.js';
 
 const IAC = 0xff;
 const WILL = 0xfb;
@@ -92,7 +95,7 @@ export class LineReader {
 
   private finish(): FramedLine | undefined {
     const overflow = this.overflowing;
-    const text = overflow ? '' : this.buffer.toString('utf8', 0, this.length);
+    const text = overflow ? '' : bytesToName(this.buffer, 0, this.length);
     this.length = 0;
     this.overflowing = false;
     this.reported = false;

@@ -2,13 +2,16 @@
  * Turning an authenticated account into a working session (spec §6.1, §6.2): the root directory
  * and chroot decision, home creation (-j), the start directory, the storage and the 230 reply.
  * Security note: while the server has no privilege separation, a server running as root confines
- * every account to its home, because the kernel cannot enforce the account's own permissions.
+ * every account to its home, and every file operation of the session runs with the account's
+ * identity (uid, gid, initgroups) as the thread's file-system credentials (confined.ts).
  */
 import { mkdir, realpath, stat, chmod, chown } from 'node:fs/promises';
 import path from 'node:path';
 import type { Account } from '../auth/types.js';
 import { FtpError } from '../errors.js';
 import { LocalStorage } from '../storage/local.js';
+import { ConfinedRoot, type Identity } from '../storage/confined.js';
+import { systemDb } from '../auth/system-db.js';
 import type { Storage } from '../storage/types.js';
 import { resolveVirtual } from '../storage/jail.js';
 import { reply, type Reply } from './reply.js';
@@ -73,6 +76,35 @@ async function ensureHome(s: Session, account: Account, dir: string): Promise<vo
   if (s.server.processUid === 0) await chown(dir, account.uid, account.gid);
 }
 
+/** Who the account's file operations act as when the server runs as root (Pure-FTPd: initgroups). */
+async function identityOf(account: Account): Promise<Identity> {
+  const groups = account.anonymous ? [account.gid] : await systemDb().groupIdsOf(account.login, account.gid);
+  return { uid: account.uid, gid: account.gid, groups };
+}
+
+/** Opens the session's root: confined (kernel-enforced) unless the account is not chrooted. */
+async function openRoot(
+  s: Session,
+  account: Account,
+  root: string,
+  chroot: boolean,
+  identity: Identity | undefined,
+): Promise<ConfinedRoot> {
+  const cfg = s.server.config;
+  try {
+    return await ConfinedRoot.open(root, {
+      confine: chroot && root !== '/' && !cfg.followSymlinksOut,
+      weak: cfg.weakJail,
+      identity,
+    });
+  } catch (err) {
+    if (err instanceof FtpError) throw err;
+    throw new FtpError('ERR_NOT_FOUND', 421, 'Home directory not available - aborting', {
+      detail: `home directory ${root} of ${account.login} cannot be opened: ${String(err)}`,
+    });
+  }
+}
+
 /** Reads a .banner/.message file through the storage: bounded lines, control chars scrubbed. */
 export async function readMessageFile(storage: Storage, p: string): Promise<string[]> {
   try {
@@ -110,14 +142,18 @@ export async function establishLogin(s: Session, account: Account): Promise<Repl
   const place = placement(s, account, limits.quota !== undefined);
   await ensureHome(s, account, place.chroot ? place.root : account.home);
   const root = await realpath(place.root);
-  const limitLines = await attachLimits(s, account, limits, root);
-  const asRoot = s.server.processUid === 0;
+  const identity = s.server.processUid === 0 ? await identityOf(account) : undefined;
+  const confined = await openRoot(s, account, root, place.chroot, identity);
+  let limitLines: Awaited<ReturnType<typeof attachLimits>>;
+  try {
+    limitLines = await attachLimits(s, account, limits, root, identity);
+  } catch (err) {
+    confined.close();
+    throw err;
+  }
   const storage = new LocalStorage({
-    root,
-    followSymlinksOut: cfg.followSymlinksOut,
+    root: confined,
     umask: cfg.umask,
-    owner: asRoot ? { uid: account.uid, gid: account.gid } : undefined,
-    identity: asRoot ? { uid: account.uid, gids: [account.gid] } : undefined,
     tempTag:
       Math.floor(s.startedAt / 1000)
         .toString(16)
@@ -136,6 +172,7 @@ export async function establishLogin(s: Session, account: Account): Promise<Repl
   }
   s.account = account;
   s.storage = storage;
+  s.onClose(() => storage.close());
   s.chrooted = place.chroot;
   s.home = place.chroot ? '/' : resolveVirtual('/', place.home);
   s.cwd = start;

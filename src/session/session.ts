@@ -14,6 +14,7 @@ import type { PassiveListener } from '../data/passive.js';
 import type { ActiveTarget } from '../data/active.js';
 import { LineReader, parseCommand, type ParsedCommand } from './line-reader.js';
 import { formatReply, reply, type Reply, type ReplyLine } from './reply.js';
+import { nameToBytes } from '../storage/name-bytes.js';
 import { executeCommand, isDuringTransferVerb } from '../commands/table.js';
 import type { EffectiveLimits } from '../policy/limits.js';
 import type { QuotaFile } from '../policy/quota.js';
@@ -154,7 +155,7 @@ export class Session {
       for (const line of text.split('\r\n'))
         if (line) this.server.bus.emit('reply', { session: this.ref, line });
     }
-    this.socket.write(text);
+    this.socket.write(nameToBytes(text));
   }
 
   /** Shorthand for send(reply(code, ...lines)). */

@@ -7,7 +7,7 @@
  * a kept partial file never has a hole. An O_APPEND descriptor gets one write at a time (its writes
  * go to the end whatever the offset, so their order is their placement).
  */
-import type { FileHandle } from 'node:fs/promises';
+import { close, ftruncate, writev } from 'node:fs';
 import { Writable } from 'node:stream';
 
 /** Bytes gathered before a write is issued. */
@@ -15,7 +15,7 @@ const BATCH_BYTES = 1024 * 1024;
 /** Writes in flight at once for a positional sink (libuv's pool runs them in parallel). */
 const MAX_IN_FLIGHT = 3;
 
-/** A Writable over a FileHandle; `bytesWritten` counts bytes accepted so far. */
+/** A Writable over a file descriptor; `bytesWritten` counts bytes accepted so far. */
 export class FileSink extends Writable {
   bytesWritten = 0;
   private position: number;
@@ -28,12 +28,12 @@ export class FileSink extends Writable {
   private fileClosed = false;
 
   /**
-   * @param file the open target (closed by the sink when it finishes or is destroyed)
+   * @param fd the open target (closed by the sink when it finishes or is destroyed)
    * @param start offset of the first byte
    * @param append the descriptor was opened with O_APPEND
    */
   constructor(
-    private readonly file: FileHandle,
+    private readonly fd: number,
     start: number,
     private readonly append: boolean,
   ) {
@@ -89,7 +89,7 @@ export class FileSink extends Writable {
     this.issue();
     await this.settle();
     if (this.failure !== undefined) throw this.failure;
-    return { fd: this.file.fd, position: this.position, append: this.append };
+    return { fd: this.fd, position: this.position, append: this.append };
   }
 
   /** Accounts for bytes an external writer put at the current offset. */
@@ -125,7 +125,9 @@ export class FileSink extends Writable {
     let left = length;
     let pos = at;
     while (left > 0) {
-      const { bytesWritten } = await this.file.writev(rest, this.append ? undefined : pos);
+      const bytesWritten = await new Promise<number>((resolve, reject) =>
+        writev(this.fd, rest, this.append ? null : pos, (err, n) => (err ? reject(err) : resolve(n))),
+      );
       if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
       left -= bytesWritten;
       pos += bytesWritten;
@@ -148,10 +150,10 @@ export class FileSink extends Writable {
     this.fileClosed = true;
     try {
       if (this.failure !== undefined && !this.append && Number.isFinite(this.failedAt)) {
-        await this.file.truncate(this.failedAt).catch(() => undefined);
+        await new Promise<void>((resolve) => ftruncate(this.fd, this.failedAt, () => resolve()));
       }
     } finally {
-      await this.file.close().catch(() => undefined);
+      await new Promise<void>((resolve) => close(this.fd, () => resolve()));
     }
   }
 }

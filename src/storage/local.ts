@@ -1,18 +1,23 @@
 /**
- * Local filesystem Storage: every path goes through the Jail; final components are opened with
- * O_NOFOLLOW; uploads that replace existing data go through a temp file in the same directory so an
- * aborted or failed upload never destroys the previous content (spec §6.4 -0, REST uploads).
+ * Local filesystem Storage (SECURITY.md lists this file). Every path goes through the account's
+ * ConfinedRoot (confined.ts): the kernel resolves it below the root and judges it with the
+ * account's identity. Uploads that replace existing data go through a temp file in the same
+ * directory so an aborted or failed upload never destroys the previous content (spec §6.4 -0, REST
+ * uploads); replacing a file needs write permission on that file (as Pure-FTPd's open(2) would),
+ * and a replacement never carries setuid, setgid or sticky bits over.
  */
-import { constants as C, type Stats } from 'node:fs';
-import * as fsp from 'node:fs/promises';
-import path from 'node:path';
+import { close, ftruncate } from 'node:fs';
+import { constants as C } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { createReadStream, read } from 'node:fs';
 import { FtpError, errnoCode } from '../errors.js';
-import { Jail, baseName, joinVirtual, parentOf } from './jail.js';
-import { scanDirectory } from './scan.js';
-import { openFast } from './open-fast.js';
+import { baseName, joinVirtual, parentOf } from './jail.js';
+import { ConfinedRoot, systemError } from './confined.js';
+import { NativeScan, SCAN_ORDERS, NAMES_ONLY } from './scan.js';
 import { FileSink } from './file-sink.js';
+import { isLiveTemp, liveTemps } from './temp-files.js';
 import type {
   DirScan,
   ScanOrder,
@@ -27,171 +32,127 @@ import type {
 
 /** Read chunk size: large chunks keep the data path fast (ARCHITECTURE §6). */
 export const READ_CHUNK = 1024 * 1024;
-/** How many lstat() calls one listing keeps in flight. */
-const STAT_CONCURRENCY = 32;
+/** Files up to this size are read in the same job as the open. */
+export const INLINE_MAX = 128 * 1024;
 /** Upper bound of autorename attempts (name.1 ... name.N). */
 const MAX_AUTORENAME = 9999;
+/** Most names a name-only directory read returns (NLST, globs). */
+const MAX_NAMES = 1_000_000;
 /** Prefix of temp upload files; clients may not use it (see policy). */
 export const TEMP_PREFIX = '.pureftpd-upload.';
+/** Mode bits never carried over to a replaced file (Pure-FTPd's chmod mask, spec §12). */
+const SPECIAL_BITS = 0o7000;
 
 /** Options of one session's local storage. */
 export interface LocalStorageOptions {
-  /** Canonical root of the account. */
-  root: string;
-  followSymlinksOut: boolean;
+  /** The account root, opened at login; closed by close(). */
+  root: ConfinedRoot;
   umask: { file: number; dir: number };
-  /** Owner given to new files and directories (set when the server runs as root). */
-  owner?: { uid: number; gid: number };
-  /** Identity used for write-permission checks when the process is root; undefined: ask the kernel. */
-  identity?: { uid: number; gids: number[] };
   /** Tag made of session start and server port, for temp names (spec §6.4). */
   tempTag: string;
 }
 
-/**
- * Cuts a discarded in-place append back to the size the file had before it (spec §5.1: an upload
- * stopped by the quota leaves nothing behind). The name is reopened without following symlinks and
- * must still be the same inode, so a file swapped in meanwhile is never truncated.
- */
-async function truncateAppend(a: { real: string; size: number; ino: number }): Promise<void> {
-  const fh = await fsp.open(a.real, C.O_WRONLY | C.O_NOFOLLOW | C.O_NONBLOCK).catch(() => undefined);
-  if (fh === undefined) return;
-  try {
-    const st = await fh.stat();
-    if (st.isFile() && st.ino === a.ino && st.size > a.size) await fh.truncate(a.size);
-  } finally {
-    await fh.close();
-  }
+function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve) => close(fd, () => resolve()));
 }
 
-function entryFrom(name: string, st: Stats, linkTarget?: string): Entry {
-  const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+/** A download handle over a raw descriptor; the descriptor is closed exactly once. */
+function fdHandle(fd: number, size: number, offset: number): ReadHandle {
+  let open = true;
+  // Reads no bigger than the file: a 200 KiB file must not cost a 1 MiB buffer (GC churn).
+  const chunk = Math.max(16 * 1024, Math.min(READ_CHUNK, size - offset));
   return {
-    name,
-    type,
-    size: st.size,
-    mtime: st.mtime,
-    mode: st.mode,
-    nlink: st.nlink,
-    uid: st.uid,
-    gid: st.gid,
-    dev: st.dev,
-    ino: st.ino,
-    linkTarget,
+    size,
+    fd,
+    read: (buf, length, position) =>
+      new Promise((resolve, reject) => {
+        if (!open) return reject(systemError(9)); // EBADF
+        read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+      }),
+    stream: () => {
+      // The stream owns the descriptor from now on and closes it itself.
+      open = false;
+      return createReadStream('', { fd, start: offset, autoClose: true, highWaterMark: chunk });
+    },
+    close: async () => {
+      if (!open) return;
+      open = false;
+      await closeFd(fd);
+    },
   };
-}
-
-/** True when mode bits grant `want` (2 = write, 1 = search) to identity (root bypasses). */
-export function permits(st: Stats, who: { uid: number; gids: number[] }, want: number): boolean {
-  if (who.uid === 0) return true;
-  let bits: number;
-  if (st.uid === who.uid) bits = (st.mode >> 6) & 7;
-  else if (who.gids.includes(st.gid)) bits = (st.mode >> 3) & 7;
-  else bits = st.mode & 7;
-  return (bits & want) === want;
 }
 
 /** Storage on the local filesystem below one root directory. */
 export class LocalStorage implements Storage {
-  readonly jail: Jail;
+  private readonly root: ConfinedRoot;
+  /** Uploads not yet committed or aborted: the root stays open for their clean-up. */
+  private openSinks = 0;
+  private closing = false;
 
   constructor(private readonly opts: LocalStorageOptions) {
-    this.jail = new Jail(opts.root, opts.followSymlinksOut);
+    this.root = opts.root;
+  }
+
+  /** Releases the root once every upload of the session is committed or aborted (the session ended). */
+  close(): void {
+    this.closing = true;
+    if (this.openSinks === 0) this.root.close();
+  }
+
+  private sinkSettled(): void {
+    if (--this.openSinks === 0 && this.closing) this.root.close();
   }
 
   describe(p: VPath): string {
-    return this.jail.lexical(p);
+    const base = this.root.realPath;
+    if (p === '/') return base;
+    return base === '/' ? p : base + p;
   }
 
-  async stat(p: VPath): Promise<Entry> {
-    const real = await this.jail.toRealFollow(p);
-    return entryFrom(baseName(p), await fsp.stat(real));
+  stat(p: VPath): Promise<Entry> {
+    return this.root.stat(p, true);
   }
 
-  async lstat(p: VPath): Promise<Entry> {
-    const real = await this.jail.toRealEntry(p);
-    const st = await fsp.lstat(real);
-    const target = st.isSymbolicLink() ? await fsp.readlink(real).catch(() => undefined) : undefined;
-    return entryFrom(baseName(p), st, target);
+  lstat(p: VPath): Promise<Entry> {
+    return this.root.stat(p, false);
   }
 
   async *names(p: VPath): AsyncIterable<string> {
-    const real = await this.jail.toRealFollow(p);
-    const dir = await fsp.opendir(real, { bufferSize: 128 });
-    for await (const dirent of dir) yield dirent.name;
+    const scan = new NativeScan(await this.root.scan(p, MAX_NAMES, NAMES_ONLY));
+    for (let i = 0; i < scan.count; i++) yield scan.name(i);
   }
 
   async scan(dir: VPath, max: number, order: ScanOrder = 'none'): Promise<DirScan> {
-    return scanDirectory(await this.jail.toRealFollow(dir), max, order);
+    return new NativeScan(await this.root.scan(dir, max, SCAN_ORDERS[order]));
   }
 
   async statMany(dir: VPath, names: readonly string[]): Promise<(Entry | undefined)[]> {
-    const realDir = await this.jail.toRealFollow(dir);
-    const out: (Entry | undefined)[] = new Array(names.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < names.length) {
-        const i = next++;
-        const name = names[i]!;
-        // `..` of the root is the root itself, as in a real chroot: the host's parent never shows.
-        const full = name === '..' && realDir === this.jail.root ? realDir : path.join(realDir, name);
-        try {
-          const st = await fsp.lstat(full);
-          const target = st.isSymbolicLink() ? await fsp.readlink(full).catch(() => undefined) : undefined;
-          out[i] = entryFrom(name, st, target);
-        } catch {
-          out[i] = undefined; // vanished between readdir and lstat
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, names.length) }, worker));
-    return out;
+    if (names.length === 0) return [];
+    // `..` of the root is the root itself, as in a real chroot: the host's parent never shows.
+    const asked = dir === '/' ? names.map((n) => (n === '..' ? '.' : n)) : names;
+    const scan = new NativeScan(await this.root.lstatNames(dir, asked));
+    return names.map((name, i) => (scan.missing(i) ? undefined : { ...scan.entry(i), name }));
   }
 
   async openRead(p: VPath, offset: number): Promise<ReadHandle> {
-    // Reads no bigger than the file: a 4 KiB file must not cost a 1 MiB buffer (GC churn).
-    const chunkFor = (size: number): number => Math.max(16 * 1024, Math.min(READ_CHUNK, size - offset));
-    if (!this.opts.followSymlinksOut) {
-      const fast = await openFast(this.jail.root, this.jail.lexical(p), offset, READ_CHUNK);
-      if (fast !== undefined) return fast;
+    const opened = await this.root.read(p, offset, INLINE_MAX);
+    const size = opened.entry.size;
+    if (opened.data !== undefined) {
+      const data = opened.data;
+      return { size, data, stream: () => Readable.from([data]), close: async () => undefined };
     }
-    const real = await this.jail.toRealFollow(p);
-    // O_NONBLOCK: a FIFO swapped in opens at once and is refused, never holding a pool thread.
-    const fh = await fsp.open(real, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new FtpError('ERR_NOT_FILE', 550, 'I can only retrieve regular files');
-      let open = true;
-      return {
-        size: st.size,
-        fd: fh.fd,
-        read: async (buf, length, position) => (await fh.read(buf, 0, length, position)).bytesRead,
-        stream: () => {
-          open = false;
-          return fh.createReadStream({ start: offset, highWaterMark: chunkFor(st.size), autoClose: true });
-        },
-        close: async () => {
-          if (!open) return;
-          open = false;
-          await fh.close().catch(() => undefined);
-        },
-      };
-    } catch (err) {
-      await fh.close();
-      throw err;
-    }
+    return fdHandle(opened.fd!, size, offset);
   }
 
-  async openWrite(p: VPath, o: WriteOptions): Promise<UploadSink> {
+  async openWrite(p: VPath, o: WriteOptions, retried = false): Promise<UploadSink> {
     if (o.unique) return this.openUnique(p);
-    const real = await this.jail.toRealEntry(p);
-    let existing: Stats | undefined;
+    let existing: Entry | undefined;
     try {
-      existing = await fsp.lstat(real);
+      existing = await this.root.stat(p, false);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
-    if (existing !== undefined && !existing.isFile()) {
+    if (existing !== undefined && existing.type !== 'file') {
       throw new FtpError('ERR_NOT_FILE', 553, 'Not a regular file');
     }
     if (existing !== undefined && o.refuseNonEmpty && existing.size > 0) {
@@ -205,60 +166,73 @@ export class LocalStorage implements Storage {
     if (existing === undefined && !o.atomic && !o.autoRename) {
       // A new file is written in place: a partial file stays for a later resume (REST/APPE).
       try {
-        const fh = await fsp.open(real, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, this.fileMode());
-        await this.chownNew(fh);
-        await fh.chmod(this.fileMode());
-        return this.sink(p, new FileSink(fh, 0, false), {
+        const { fd } = await this.root.open(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL, this.fileMode(), false);
+        return this.sink(p, new FileSink(fd, 0, false), {
           previousSize: 0,
           startOffset: 0,
           created: true,
-          partial: real,
+          partial: p,
         });
       } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-        return this.openWrite(p, o); // lost a race with another upload: treat as existing
+        if (errnoCode(err) !== 'EEXIST' || retried) throw err;
+        return this.openWrite(p, o, true); // lost a race with another upload: treat as existing
       }
     }
     if (resumed && offset === size && !o.atomic && !o.autoRename) {
       // Appending keeps every previous byte; no temp file is needed.
-      const fh = await fsp.open(real, C.O_WRONLY | C.O_APPEND | C.O_NOFOLLOW | C.O_NONBLOCK);
-      const st = await fh.stat();
-      if (!st.isFile() || st.ino !== existing!.ino) {
-        await fh.close();
+      const { fd, entry } = await this.root.open(p, C.O_WRONLY | C.O_APPEND | C.O_NONBLOCK, 0, false);
+      if (entry.type !== 'file' || entry.ino !== existing!.ino) {
+        await closeFd(fd);
         throw new FtpError('ERR_NOT_FILE', 553, 'Not a regular file');
       }
-      return this.sink(p, new FileSink(fh, size, true), {
+      return this.sink(p, new FileSink(fd, size, true), {
         previousSize: size,
         startOffset: size,
         created: false,
-        appended: { real, size, ino: st.ino },
+        appended: { path: p, size, ino: entry.ino },
       });
     }
-    // Everything else goes through a temp file renamed (or linked) over the target at commit.
-    const temp = path.join(path.dirname(real), this.tempName());
-    if (resumed && offset > 0) {
-      await fsp.copyFile(real, temp, C.COPYFILE_EXCL);
-      await fsp.truncate(temp, offset);
+    // Replacing a file needs the right to write it, not only its directory (Pure-FTPd opens the
+    // target itself): the kernel says so by opening it for writing as the account.
+    let source: number | undefined;
+    if (existing !== undefined && !o.autoRename) {
+      const probe = await this.root.open(p, C.O_WRONLY | C.O_NONBLOCK, 0, false);
+      await closeFd(probe.fd);
+      if (resumed && offset > 0) source = (await this.root.open(p, C.O_RDONLY | C.O_NONBLOCK, 0, false)).fd;
     }
-    const flags = C.O_WRONLY | C.O_CREAT | C.O_NOFOLLOW | (resumed && offset > 0 ? C.O_APPEND : C.O_EXCL);
-    const mode = existing ? existing.mode & 0o7777 : this.fileMode();
-    const fh = await fsp.open(temp, flags, mode);
-    if (existing) await fh.chown(existing.uid, existing.gid).catch(() => undefined);
-    else await this.chownNew(fh);
-    await fh.chmod(mode);
-    return this.sink(p, new FileSink(fh, resumed ? offset : 0, resumed && offset > 0), {
+    // Everything else goes through a temp file renamed (or linked) over the target at commit.
+    const temp = joinVirtual(parentOf(p), this.tempName());
+    const mode = existing ? existing.mode & 0o777 & ~SPECIAL_BITS : this.fileMode();
+    let fd: number;
+    try {
+      fd = (await this.root.open(temp, C.O_WRONLY | C.O_CREAT | C.O_EXCL, mode, false)).fd;
+    } catch (err) {
+      if (source !== undefined) await closeFd(source);
+      throw err;
+    }
+    const key = this.tempKey(temp);
+    liveTemps.add(key);
+    try {
+      if (source !== undefined) await this.root.copy(source, fd, offset);
+    } catch (err) {
+      await closeFd(fd);
+      await this.root.unlink(temp).catch(() => undefined);
+      liveTemps.delete(key);
+      throw err;
+    } finally {
+      if (source !== undefined) await closeFd(source);
+    }
+    return this.sink(p, new FileSink(fd, resumed ? offset : 0, false), {
       // -r lands on a new name: nothing is replaced, whatever exists under the asked name.
       previousSize: o.autoRename ? 0 : size,
       startOffset: resumed ? offset : 0,
       created: existing === undefined || o.autoRename,
       temp,
-      real,
       autoRename: o.autoRename,
     });
   }
 
   private async openUnique(dir: VPath): Promise<UploadSink> {
-    const realDir = await this.jail.toRealFollow(dir);
     for (let attempt = 0; attempt < 16; attempt++) {
       const now = Date.now();
       const name =
@@ -266,16 +240,14 @@ export class LocalStorage implements Storage {
           .toString(16)
           .padStart(8, '0')}.` +
         `${(now % 256).toString(16).padStart(2, '0')}.${randomBytes(2).toString('hex')}`;
+      const p = joinVirtual(dir, name);
       try {
-        const real = path.join(realDir, name);
-        const fh = await fsp.open(real, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, this.fileMode());
-        await this.chownNew(fh);
-        await fh.chmod(this.fileMode());
-        return this.sink(joinVirtual(dir, name), new FileSink(fh, 0, false), {
+        const { fd } = await this.root.open(p, C.O_WRONLY | C.O_CREAT | C.O_EXCL, this.fileMode(), false);
+        return this.sink(p, new FileSink(fd, 0, false), {
           previousSize: 0,
           startOffset: 0,
           created: true,
-          partial: real,
+          partial: p,
         });
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') throw err;
@@ -291,20 +263,23 @@ export class LocalStorage implements Storage {
       previousSize: number;
       startOffset: number;
       created: boolean;
-      temp?: string;
-      real?: string;
-      partial?: string;
+      temp?: VPath;
+      partial?: VPath;
       /** An in-place append: the file, its size before the upload and its inode. */
-      appended?: { real: string; size: number; ino: number };
+      appended?: { path: VPath; size: number; ino: number };
       autoRename?: boolean;
     },
   ): UploadSink {
     let done = false;
+    this.openSinks++;
     const closed = (): Promise<void> =>
       new Promise((resolve) => {
         if (stream.closed || stream.destroyed) resolve();
         else stream.once('close', () => resolve());
       });
+    const forget = (): void => {
+      if (s.temp !== undefined) liveTemps.delete(this.tempKey(s.temp));
+    };
     return {
       stream,
       target,
@@ -313,126 +288,138 @@ export class LocalStorage implements Storage {
       created: s.created,
       inPlace: s.temp === undefined,
       commit: async () => {
+        if (done) return target;
         done = true;
-        await closed();
-        if (s.temp === undefined || s.real === undefined) return target;
-        if (s.autoRename !== true) {
-          await fsp.rename(s.temp, s.real);
-          return target;
+        try {
+          await closed();
+          if (s.temp === undefined) return target;
+          if (s.autoRename !== true) {
+            const temp = s.temp;
+            await this.root.rename(temp, target).catch(async (err: unknown) => {
+              await this.root.unlink(temp).catch(() => undefined);
+              throw err;
+            });
+            return target;
+          }
+          return await this.linkFirstFree(s.temp, target);
+        } finally {
+          forget();
+          this.sinkSettled();
         }
-        return this.linkFirstFree(s.temp, s.real, target);
       },
       abort: async (opts) => {
         if (done) return;
         done = true;
-        if (!stream.destroyed) stream.destroy();
-        await closed();
-        if (s.temp !== undefined) await fsp.unlink(s.temp).catch(() => undefined);
-        else if (opts?.discard && s.partial !== undefined) await fsp.unlink(s.partial).catch(() => undefined);
-        else if (opts?.discard && s.appended !== undefined) await truncateAppend(s.appended);
+        try {
+          if (!stream.destroyed) stream.destroy();
+          await closed();
+          if (s.temp !== undefined) {
+            await this.root.unlink(s.temp).catch(() => undefined);
+          } else if (opts?.discard && s.partial !== undefined) {
+            await this.root.unlink(s.partial).catch(() => undefined);
+          } else if (opts?.discard && s.appended !== undefined) {
+            await this.truncateAppend(s.appended);
+          }
+        } finally {
+          forget();
+          this.sinkSettled();
+        }
       },
     };
   }
 
+  /**
+   * Cuts a discarded in-place append back to the size the file had before it (spec §5.1: an upload
+   * stopped by the quota leaves nothing behind). The name is reopened without following symlinks and
+   * must still be the same inode, so a file swapped in meanwhile is never truncated.
+   */
+  private async truncateAppend(a: { path: VPath; size: number; ino: number }): Promise<void> {
+    const opened = await this.root.open(a.path, C.O_WRONLY | C.O_NONBLOCK, 0, false).catch(() => undefined);
+    if (opened === undefined) return;
+    if (opened.entry.type === 'file' && opened.entry.ino === a.ino && opened.entry.size > a.size) {
+      await new Promise<void>((resolve) => ftruncate(opened.fd, a.size, () => resolve()));
+    }
+    await closeFd(opened.fd);
+  }
+
   /** -r: hard-links the finished temp file to the first free name among name, name.1, name.2, ... */
-  private async linkFirstFree(temp: string, real: string, target: VPath): Promise<VPath> {
+  private async linkFirstFree(temp: VPath, target: VPath): Promise<VPath> {
     for (let n = 0; n <= MAX_AUTORENAME; n++) {
-      const suffix = n === 0 ? '' : `.${n}`;
+      const name = n === 0 ? target : `${target}.${n}`;
       try {
-        await fsp.link(temp, real + suffix);
-        await fsp.unlink(temp);
-        return target + suffix;
+        await this.root.link(temp, name);
+        await this.root.unlink(temp);
+        return name;
       } catch (err) {
         if (errnoCode(err) !== 'EEXIST') {
-          await fsp.unlink(temp).catch(() => undefined);
+          await this.root.unlink(temp).catch(() => undefined);
           throw err;
         }
       }
     }
-    await fsp.unlink(temp).catch(() => undefined);
+    await this.root.unlink(temp).catch(() => undefined);
     throw new FtpError('ERR_EXISTS', 553, 'Too many files with this name');
   }
 
   async mkdir(p: VPath): Promise<void> {
-    const real = await this.jail.toRealEntry(p);
-    await fsp.mkdir(real, 0o777 & ~this.opts.umask.dir);
-    if (this.opts.owner)
-      await fsp.lchown(real, this.opts.owner.uid, this.opts.owner.gid).catch(() => undefined);
-    // The process umask must not narrow -U (Pure-FTPd runs with umask 0, spec §6.4); fchmod through
-    // an O_NOFOLLOW handle so a swapped-in symlink is never followed.
-    const want = 0o777 & ~this.opts.umask.dir;
-    if (((await fsp.lstat(real)).mode & 0o7777) === want) return;
-    const dh = await fsp.open(real, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW).catch(() => undefined);
-    try {
-      await dh?.chmod(want);
-    } finally {
-      await dh?.close();
-    }
+    // Pure-FTPd creates with 0777 & ~umask, exactly (it runs with umask 0, spec §6.4).
+    await this.root.mkdir(p, 0o777 & ~this.opts.umask.dir);
   }
 
   async rmdir(p: VPath): Promise<void> {
     if (p === '/') throw new FtpError('ERR_PERMISSION', 550, 'Permission denied');
-    await fsp.rmdir(await this.jail.toRealEntry(p));
+    await this.root.rmdir(p);
   }
 
   async unlink(p: VPath): Promise<void> {
-    const real = await this.jail.toRealEntry(p);
-    const st = await fsp.lstat(real);
-    if (st.isDirectory()) throw new FtpError('ERR_IS_DIR', 550, 'Is a directory');
-    await fsp.unlink(real);
+    if (p === '/') throw new FtpError('ERR_IS_DIR', 550, 'Is a directory');
+    if (isLiveTemp(this.tempKey(p))) {
+      throw new FtpError('ERR_BAD_NAME', 553, `Prohibited file name: ${baseName(p)}`, {
+        detail: `an upload in progress writes ${this.describe(p)}`,
+      });
+    }
+    try {
+      await this.root.unlink(p);
+    } catch (err) {
+      if (errnoCode(err) === 'EISDIR') throw new FtpError('ERR_IS_DIR', 550, 'Is a directory');
+      throw err;
+    }
   }
 
   async rename(from: VPath, to: VPath): Promise<void> {
     if (from === '/' || to === '/') throw new FtpError('ERR_PERMISSION', 550, 'Permission denied');
-    const a = await this.jail.toRealEntry(from);
-    const b = await this.jail.toRealEntry(to);
-    await fsp.rename(a, b);
+    await this.root.rename(from, to);
   }
 
   async chmod(p: VPath, mode: number): Promise<void> {
-    const real = await this.jail.toRealFollow(p);
-    // "chmod 0 /" protection (spec §12): the root of the jail always keeps owner rwx.
-    await fsp.chmod(real, real === this.jail.root ? mode | 0o700 : mode);
+    await this.root.chmod(p, mode);
   }
 
   async setTimes(p: VPath, mtime: Date): Promise<void> {
-    const real = await this.jail.toRealFollow(p);
-    await fsp.utimes(real, mtime, mtime);
+    await this.root.setTimes(p, mtime);
   }
 
-  async statfs(p: VPath): Promise<StatFs> {
-    const real = await this.jail.toRealFollow(p);
-    const s = await fsp.statfs(real);
-    return { total: s.blocks * s.bsize, free: s.bavail * s.bsize };
+  statfs(p: VPath): Promise<StatFs> {
+    return this.root.statfs(p);
   }
 
-  async canWrite(dir: VPath): Promise<boolean> {
-    try {
-      const real = await this.jail.toRealFollow(dir);
-      if (this.opts.identity === undefined) {
-        await fsp.access(real, C.W_OK | C.X_OK);
-        return true;
-      }
-      return permits(await fsp.stat(real), this.opts.identity, 3);
-    } catch {
-      return false;
-    }
+  canWrite(dir: VPath): Promise<boolean> {
+    return this.root.access(dir, C.W_OK | C.X_OK);
   }
 
   private fileMode(): number {
     // Pure-FTPd creates files with 0777 & ~umask (so -U 022:022 gives 0755 files, spec §6.4); it runs
-    // with a process umask of 0, so every creation here sets the mode explicitly after open/mkdir.
+    // with a process umask of 0, so every creation here gets its mode explicitly.
     return 0o777 & ~this.opts.umask.file;
-  }
-
-  private async chownNew(fh: fsp.FileHandle): Promise<void> {
-    if (this.opts.owner) await fh.chown(this.opts.owner.uid, this.opts.owner.gid).catch(() => undefined);
   }
 
   private tempName(): string {
     return `${TEMP_PREFIX}${this.opts.tempTag}.${process.pid.toString(16)}.${randomBytes(4).toString('hex')}`;
   }
+
+  private tempKey(p: VPath): string {
+    return this.describe(p);
+  }
 }
 
-/** The parent directory of a path, re-exported for handlers that check write permission. */
 export { parentOf };

@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -110,6 +110,7 @@ describe('-l extauth with tsftpd authd', () => {
     base = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-extauth-'));
     await chmod(base, 0o755); // the -u/-g test runs the program as nobody
     await mkdir(path.join(base, 'alice'));
+    await chown(path.join(base, 'alice'), TEST_UID, TEST_GID);
     await writeFile(path.join(base, 'auth.sh'), script(base), { mode: 0o755 });
     sock = path.join(base, 'authd.sock');
     authd = await startAuthd([

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,9 +62,11 @@ for (const [dialect, fx] of Object.entries(fixtures)) {
 
     before(async () => {
       base = await mkdtemp(path.join(os.tmpdir(), `tsftpd-${dialect}-`));
+      await chmod(base, 0o755); // accounts of other uids enter their homes below it
       const sha = (pw: string): Promise<string> => cryptWithSetting(pw, '$6$tsftpdsalt').then((h) => h!);
       const home = async (name: string): Promise<string> => {
         await mkdir(path.join(base, name), { recursive: true });
+        await chown(path.join(base, name), TEST_UID, TEST_GID);
         return path.join(base, name);
       };
       const ids = { uid: TEST_UID, gid: TEST_GID };
@@ -244,6 +246,7 @@ describe(
       const my = await mysqlFixture();
       const pgf = await pgsqlFixture();
       const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-chain-'));
+      await chown(dir, TEST_UID, TEST_GID);
       let srv: TestServer | undefined;
       try {
         const [mf, pf] = [my as SqlFixture, pgf as SqlFixture];

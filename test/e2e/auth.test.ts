@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
-import { startServer, TEST_GID, TEST_UID, type TestServer } from '../helpers/server.js';
+import { chownTree, startServer, TEST_GID, TEST_UID, type TestServer } from '../helpers/server.js';
 import { RawFtp, type RawReply } from '../helpers/raw.js';
 import { curl, ftplib, ftpUrl, lftp, runTool, toolSkip } from '../helpers/clients.js';
 import { PURE_PW, purePwSkip } from '../unit/pure-pw.helper.js';
@@ -390,6 +390,7 @@ describe('a user database made by the real pure-pw (-l puredb:FILE)', { skip: pu
     home = path.join(base, 'home', 'alice');
     await mkdir(home, { recursive: true });
     await writeFile(path.join(home, 'hello.txt'), 'from alice\n');
+    await chownTree(home, TEST_UID, TEST_GID);
     const passwd = path.join(base, 'pureftpd.passwd');
     const pdb = path.join(base, 'pureftpd.pdb');
     const add = await runTool(

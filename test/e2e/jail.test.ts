@@ -12,7 +12,7 @@ import { chmod, mkdir, readFile, readdir, stat, symlink, utimes, writeFile } fro
 import { Writable } from 'node:stream';
 import path from 'node:path';
 import { Client, FTPError } from 'basic-ftp';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { TEST_GID, TEST_UID, chownTree, startServer, type TestServer } from '../helpers/server.js';
 import { RawFtp, type RawReply } from '../helpers/raw.js';
 import { curl, ftplib, ftpUrl, lftp, toolSkip } from '../helpers/clients.js';
 
@@ -56,6 +56,9 @@ async function populateUser(srv: TestServer): Promise<{ home: string; outside: s
   await symlink(path.join(outside, 'secret.txt'), path.join(home, 'secretlink'));
   await symlink(path.join(outside, 'target.txt'), path.join(home, 'targetlink'));
   await symlink('sub', path.join(home, 'inlink'));
+  // Everything belongs to the account, the outside tree too: only the jail may keep it out.
+  await chownTree(home, TEST_UID, TEST_GID);
+  await chownTree(outside, TEST_UID, TEST_GID);
   return { home, outside };
 }
 
@@ -67,7 +70,9 @@ async function populateAnon(srv: TestServer): Promise<void> {
   await mkdir(path.join(root, 'incoming'));
   await chmod(path.join(root, 'incoming'), 0o777);
   await writeFile(path.join(root, 'incoming', 'full'), 'keep me\n');
-  await writeFile(path.join(root, 'incoming', 'empty0'), '');
+  // Writable by the anonymous account: replacing a file needs the right to write it (as Pure-FTPd).
+  await writeFile(path.join(root, 'incoming', 'empty0'), '', { mode: 0o666 });
+  await chmod(path.join(root, 'incoming', 'empty0'), 0o666);
   // The anonymous root itself is read-only for the anonymous account whoever runs the tests.
   await chmod(root, 0o555);
 }

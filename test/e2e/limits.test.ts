@@ -12,7 +12,7 @@ import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/pr
 import net from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { TEST_GID, TEST_UID, type TestServer, type TestServerOptions } from '../helpers/server.js';
+import { TEST_GID, TEST_UID, type TestServer, type TestServerOptions, putFile } from '../helpers/server.js';
 import { RawFtp, type RawReply } from '../helpers/raw.js';
 import { TestScope } from '../helpers/scope.js';
 import {
@@ -370,7 +370,7 @@ describe('virtual quotas (spec §5.1)', () => {
     assert.equal((await stor(scope, ftp, 'one', '1')).final?.code, 226);
     assert.equal(await quotaFile(srv.home('joe')), '1 1\n');
     // An existing .ftpquota is read at login.
-    await writeFile(path.join(srv.home('ann'), '.ftpquota'), '2 2048\n');
+    await putFile(path.join(srv.home('ann'), '.ftpquota'), '2 2048\n');
     const ann = await scope.login(srv, 'ann', 'pw');
     assert.deepEqual(texts(ann.r230).slice(-2), [
       '2 files used (20%) - authorized: 10 files',
@@ -439,7 +439,7 @@ describe('ratios (spec §5.2)', () => {
   it('-Q for users: greeting, 230 line, 550 three lines, allowed again after uploading enough', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({ args: ['-Q', '1:2'] });
-    await writeFile(path.join(srv.home('joe'), 'ten.bin'), pattern(10 * 1024, 1));
+    await putFile(path.join(srv.home('joe'), 'ten.bin'), pattern(10 * 1024, 1));
     const { ftp, greeting } = await scope.connect(srv);
     assert.ok(greeting.lines.includes('220-RATIOS ARE ENABLED FOR EVERYONE:'), greeting.text);
     assert.ok(
@@ -478,7 +478,7 @@ describe('ratios (spec §5.2)', () => {
         { login: 'ann', password: 'pw' },
       ],
     });
-    await writeFile(path.join(srv.home('joe'), 'f'), pattern(3072));
+    await putFile(path.join(srv.home('joe'), 'f'), pattern(3072));
     const joe = await scope.login(srv);
     assert.equal(joe.r230.lines[0], '230-You must respect a 2:3 (UL/DL) ratio');
     const r = await retr(scope, joe.ftp, 'f');
@@ -498,7 +498,7 @@ describe('ratios (spec §5.2)', () => {
     await writeFile(path.join(srv.anonRoot, 'pub.bin'), pattern(6 * 1024));
     await mkdir(path.join(srv.anonRoot, 'incoming'));
     await chmod(path.join(srv.anonRoot, 'incoming'), 0o777);
-    await writeFile(path.join(srv.home('joe'), 'mine'), 'mine');
+    await putFile(path.join(srv.home('joe'), 'mine'), 'mine');
     const { ftp, greeting } = await scope.connect(srv);
     assert.ok(greeting.lines.includes('220-ANONYMOUS USERS ARE SUBJECT TO AN UL/DL RATIO:'), greeting.text);
     assert.ok(greeting.lines.includes('220-to download 5 Mb, uploading 1 Mb of goodies is mandatory.'));
@@ -595,7 +595,7 @@ describe('bandwidth (spec §4.2, -t/-T and per-user rates)', { concurrency: true
   it('-T 200: a 5 s download runs at 200 KB/s within 10% (raw client and curl)', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({ args: ['-T', '200'] });
-    await writeFile(path.join(srv.home('joe'), 'big'), pattern(FIVE_SECONDS));
+    await putFile(path.join(srv.home('joe'), 'big'), pattern(FIVE_SECONDS));
     const { ftp, r230 } = await scope.login(srv);
     assert.equal(r230.lines[0], '230-Your bandwidth usage is restricted');
     const m = await timedRetr(scope, ftp, 'big');
@@ -638,7 +638,7 @@ describe('bandwidth (spec §4.2, -t/-T and per-user rates)', { concurrency: true
     const srv = await scope.server({
       users: [{ login: 'joe', password: 'secret', extra: extra({ bwDown: RATE }) }],
     });
-    await writeFile(path.join(srv.home('joe'), 'half'), pattern(FIVE_SECONDS / 2));
+    await putFile(path.join(srv.home('joe'), 'half'), pattern(FIVE_SECONDS / 2));
     const a = await scope.login(srv);
     const b = await scope.login(srv);
     assert.equal(b.r230.lines[0], '230-Your bandwidth usage is restricted');
@@ -662,8 +662,8 @@ describe('bandwidth (spec §4.2, -t/-T and per-user rates)', { concurrency: true
     // 4 s transfers (they run alongside the 5 s ones, so they cost no time).
     const size = 400 * KB;
     await writeFile(path.join(srv.anonRoot, 'pub'), pattern(size));
-    await writeFile(path.join(srv.home('joe'), 'f'), pattern(size));
-    await writeFile(path.join(srv.home('fast'), 'f'), pattern(4 * size));
+    await putFile(path.join(srv.home('joe'), 'f'), pattern(size));
+    await putFile(path.join(srv.home('fast'), 'f'), pattern(4 * size));
     const anon = await scope.login(srv, 'ftp', '');
     assert.deepEqual(texts(anon.r230), ['Your bandwidth usage is restricted', 'Anonymous user logged in']);
     const joe = await scope.login(srv);
@@ -684,7 +684,7 @@ describe('bandwidth (spec §4.2, -t/-T and per-user rates)', { concurrency: true
   it('-T 100: (up:down with an empty side) limits uploads only', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({ args: ['-T', '100:'] });
-    await writeFile(path.join(srv.home('joe'), 'f'), pattern(400 * KB));
+    await putFile(path.join(srv.home('joe'), 'f'), pattern(400 * KB));
     const { ftp, r230 } = await scope.login(srv);
     assert.equal(r230.lines[0], '230-Your bandwidth usage is restricted');
     const down = await timedRetr(scope, ftp, 'f');
@@ -966,7 +966,7 @@ describe('home directories (spec §6.2)', () => {
     const scope = new Scope(t);
     const srv = await scope.server({ users: [{ login: 'joe', password: 'secret', start: 'pub/incoming' }] });
     const home = srv.home('joe');
-    await writeFile(path.join(home, 'top.txt'), 'top');
+    await putFile(path.join(home, 'top.txt'), 'top');
     const { ftp, r230 } = await scope.login(srv);
     assert.deepEqual(texts(r230), ['OK. Current directory is /pub/incoming']);
     assert.equal((await ftp.cmd('PWD')).text, '257 "/pub/incoming" is your current location');
@@ -983,7 +983,7 @@ describe('operator log of transfers (spec §9.1)', () => {
   it('file transfers are logged as downloaded/uploaded; listings are not, nor counted as downloads', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'twelve bytes');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'twelve bytes');
     const { ftp } = await scope.login(srv);
     for (const verb of ['LIST', 'NLST', 'MLSD']) {
       const { data, first } = await startData(scope, ftp, verb);

@@ -7,10 +7,10 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, putFile } from '../helpers/server.js';
 import { RawFtp, readAll, withTimeout, type RawReply } from '../helpers/raw.js';
 
 const FILE_TEXT = 'hello\n';
@@ -36,7 +36,7 @@ let srv: TestServer;
 
 before(async () => {
   srv = await startServer();
-  await writeFile(path.join(srv.home('joe'), 'f.txt'), FILE_TEXT);
+  await putFile(path.join(srv.home('joe'), 'f.txt'), FILE_TEXT);
 });
 
 after(async () => {
@@ -329,7 +329,7 @@ describe('after login', () => {
   it('SITE CHMOD, bare CHMOD, SITE UTIME (both forms), MFMT change the file on disk', async () => {
     const ftp = await loggedIn(srv);
     const f = path.join(srv.home('joe'), 'modes.txt');
-    await writeFile(f, 'x');
+    await putFile(f, 'x');
     assert.equal((await ftp.cmd('SITE CHMOD 640 modes.txt')).text, '200 Permissions changed on modes.txt');
     assert.equal((await stat(f)).mode & 0o7777, 0o640);
     assert.equal((await ftp.cmd('CHMOD 604 modes.txt')).code, 200);
@@ -351,7 +351,7 @@ describe('after login', () => {
 
   it('RNFR twice announces the aborted rename; RNTO moves on disk', async () => {
     const ftp = await loggedIn(srv);
-    await writeFile(path.join(srv.home('joe'), 'r1'), 'x');
+    await putFile(path.join(srv.home('joe'), 'r1'), 'x');
     assert.equal((await ftp.cmd('RNFR r1')).code, 350);
     const again = await ftp.cmd('RNFR r1');
     assert.deepEqual(again.lines, [
@@ -651,7 +651,7 @@ describe('reply compatibility with Pure-FTPd (spec §2)', () => {
   it(`runs a ${COMPAT_SCRIPT.length}-command script with the documented reply codes`, async () => {
     const s = await startServer();
     try {
-      await writeFile(path.join(s.home('joe'), 'f.txt'), FILE_TEXT);
+      await putFile(path.join(s.home('joe'), 'f.txt'), FILE_TEXT);
       const { ftp } = await RawFtp.connect(s.port);
       try {
         for (const row of COMPAT_SCRIPT) {

@@ -31,7 +31,7 @@ import { Readable, Writable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { Client } from 'basic-ftp';
-import { startServer, sha512Hash, TEST_GID, TEST_UID, type TestServer } from '../helpers/server.js';
+import { startServer, sha512Hash, TEST_GID, TEST_UID, type TestServer, putFile } from '../helpers/server.js';
 import { RawFtp } from '../helpers/raw.js';
 import { isCi } from '../helpers/ci.js';
 import { curl, hasTool, pattern, requireTool, runProgram, waitFor } from '../helpers/transfer-clients.js';
@@ -354,7 +354,7 @@ describe('TLS data-session binding', () => {
   let srv: TestServer;
   before(async () => {
     srv = await tlsServer(['-Y', '1', '-2', pki.server]);
-    await writeFile(path.join(srv.home('joe'), 'hello.txt'), 'hello over TLS\n');
+    await putFile(path.join(srv.home('joe'), 'hello.txt'), 'hello over TLS\n');
   });
   after(() => srv.close());
 
@@ -425,7 +425,7 @@ describe('TLS data-session binding', () => {
   it('with --no-tls-session-binding plain ftplib FTP_TLS and fresh sessions are accepted', async (t) => {
     const open = await tlsServer(['-Y', '1', '-2', pki.server, '--no-tls-session-binding']);
     t.after(() => open.close());
-    await writeFile(path.join(open.home('joe'), 'hello.txt'), 'unbound\n');
+    await putFile(path.join(open.home('joe'), 'hello.txt'), 'unbound\n');
     const ftp = await secureLogin(open.port);
     try {
       const fresh = await tlsRetr(ftp, 'RETR hello.txt', {});
@@ -460,7 +460,7 @@ describe('truncated TLS uploads (close_notify)', () => {
     const target = path.join(srv.home('joe'), 'keep.bin');
     for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
       const opts = { minVersion: version, maxVersion: version };
-      await writeFile(target, 'previous content');
+      await putFile(target, 'previous content');
       const ftp = await secureLogin(srv.port, opts);
       try {
         // Cut: TLS data, then the TCP connection closes with no close_notify (what an attacker
@@ -541,7 +541,7 @@ describe('TLS policy levels (-Y 0, 2, 3)', () => {
   it('-Y 3: data commands and MLST need PROT P (521), then work', async (t) => {
     const srv = await tlsServer(['-Y', '3', '-2', pki.server]);
     t.after(() => srv.close());
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'y3\n');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'y3\n');
     const { ftp: clear } = await RawFtp.connect(srv.port);
     try {
       assert.equal((await clear.cmd('USER joe')).code, 421);
@@ -876,7 +876,7 @@ describe('tsftpd gencert and certificate reload (child process)', () => {
     await utimes(certFile, mtime, mtime);
     const home = path.join(dir, 'joe');
     await mkdir(home);
-    await writeFile(path.join(home, 'f.txt'), 'still here\n');
+    await putFile(path.join(home, 'f.txt'), 'still here\n');
     const passwd = path.join(dir, 'passwd');
     await writeFile(passwd, `joe:${await sha512Hash('secret')}:${TEST_UID}:${TEST_GID}::${home}/./:\n`, {
       mode: 0o600,

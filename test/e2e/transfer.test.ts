@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { Client } from 'basic-ftp';
-import type { TestServer } from '../helpers/server.js';
+import { putFile, type TestServer } from '../helpers/server.js';
 import { TestScope } from '../helpers/scope.js';
 import { RawFtp, type RawReply } from '../helpers/raw.js';
 import { PUMP_SLOTS, runningPumps } from '../../src/data/pump.js';
@@ -340,7 +340,7 @@ describe('resume', () => {
     const scope = new Scope(t);
     const srv = await scope.server();
     const content = pattern(100_000, 3);
-    await writeFile(path.join(srv.home('joe'), 'r.bin'), content);
+    await putFile(path.join(srv.home('joe'), 'r.bin'), content);
     const ftp = await scope.raw(srv);
     assert.equal((await ftp.cmd('TYPE I')).code, 200);
     const rest = await ftp.cmd('REST 40000');
@@ -375,7 +375,7 @@ describe('resume', () => {
     const local = path.join(srv.dir, 'local');
     await mkdir(local);
     const content = pattern(600_000, 21);
-    await writeFile(path.join(srv.home('joe'), 'down.bin'), content);
+    await putFile(path.join(srv.home('joe'), 'down.bin'), content);
     await writeFile(path.join(local, 'down.bin'), content.subarray(0, 250_000));
     const url = `ftp://127.0.0.1:${srv.port}`;
     const down = await curl([
@@ -391,7 +391,7 @@ describe('resume', () => {
     assert.equal(sha(await readFile(path.join(local, 'down.bin'))), sha(content));
 
     await writeFile(path.join(local, 'up.bin'), content);
-    await writeFile(path.join(srv.home('joe'), 'up.bin'), content.subarray(0, 123_456));
+    await putFile(path.join(srv.home('joe'), 'up.bin'), content.subarray(0, 123_456));
     const up = await curl([
       '--user',
       'joe:secret',
@@ -410,7 +410,7 @@ describe('resume', () => {
     const srv = await scope.server();
     const home = srv.home('joe');
     const content = pattern(50_000, 5);
-    await writeFile(
+    await putFile(
       path.join(home, 'u.bin'),
       Buffer.concat([content.subarray(0, 20_000), Buffer.alloc(9000, 0x41)]),
     );
@@ -423,12 +423,12 @@ describe('resume', () => {
     assert.deepEqual(await tempFiles(home), []);
 
     // REST past the end is clamped to the size (spec §2.3).
-    await writeFile(path.join(home, 'c.bin'), 'abc');
+    await putFile(path.join(home, 'c.bin'), 'abc');
     assert.equal((await ftp.cmd('REST 10')).code, 350);
     assert.equal((await rawStor(ftp, 'STOR c.bin', 'def')).code, 226);
     assert.equal(await readFile(path.join(home, 'c.bin'), 'utf8'), 'abcdef');
 
-    await writeFile(path.join(home, 'a.txt'), 'hello ');
+    await putFile(path.join(home, 'a.txt'), 'hello ');
     assert.equal((await rawStor(ftp, 'APPE a.txt', 'world')).code, 226);
     assert.equal(await readFile(path.join(home, 'a.txt'), 'utf8'), 'hello world');
     assert.equal((await rawStor(ftp, 'APPE new.txt', 'fresh')).code, 226);
@@ -443,7 +443,7 @@ describe('resume', () => {
     if (!requireTool(t, 'python3')) return;
     const scope = new Scope(t);
     const srv = await scope.server();
-    await writeFile(path.join(srv.home('joe'), 'p.txt'), '0123456789');
+    await putFile(path.join(srv.home('joe'), 'p.txt'), '0123456789');
     const script = `
 import ftplib, os, sys
 f = ftplib.FTP()
@@ -467,7 +467,7 @@ describe('ASCII mode (spec §2.5)', () => {
     const scope = new Scope(t);
     const srv = await scope.server();
     const home = srv.home('joe');
-    await writeFile(path.join(home, 'unix.txt'), 'one\ntwo\r\nthree\n\nend');
+    await putFile(path.join(home, 'unix.txt'), 'one\ntwo\r\nthree\n\nend');
     const ftp = await scope.raw(srv);
     // The initial type is ASCII (spec §15.4).
     const down = await rawRetr(ftp, 'RETR unix.txt');
@@ -495,7 +495,7 @@ describe('ASCII mode (spec §2.5)', () => {
   it('ASCII resume: REST > 1 is refused with 503, REST 1 is accepted', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
-    await writeFile(path.join(srv.home('joe'), 'a.txt'), 'ab\ncd\n');
+    await putFile(path.join(srv.home('joe'), 'a.txt'), 'ab\ncd\n');
     const ftp = await scope.raw(srv);
     assert.equal((await ftp.cmd('TYPE A')).code, 200);
     const rest = await ftp.cmd('REST 2');
@@ -515,7 +515,7 @@ describe('ASCII mode (spec §2.5)', () => {
     const scope = new Scope(t);
     const srv = await scope.server();
     const home = srv.home('joe');
-    await writeFile(path.join(home, 'lines.txt'), 'l1\nl2\n');
+    await putFile(path.join(home, 'lines.txt'), 'l1\nl2\n');
     if (haveTool(t, 'curl')) {
       const r = await curl(['--user', 'joe:secret', '--use-ascii', `ftp://127.0.0.1:${srv.port}/lines.txt`]);
       assert.equal(r.code, 0, r.stderr);
@@ -577,7 +577,7 @@ describe('ABOR, QUIT and STAT during a transfer', () => {
     const scope = new Scope(t);
     const srv = await scope.server();
     await sparseFile(path.join(srv.home('joe'), 'big.bin'), 512 * 1024 * 1024);
-    await writeFile(path.join(srv.home('joe'), 'small.txt'), 'still here');
+    await putFile(path.join(srv.home('joe'), 'small.txt'), 'still here');
     const ftp = await scope.raw(srv);
     await ftp.cmd('TYPE I');
     const { data, first } = await startData(ftp, 'RETR big.bin');
@@ -668,7 +668,7 @@ describe('ABOR, QUIT and STAT during a transfer', () => {
     const scope = new Scope(t);
     const srv = await scope.server();
     const home = srv.home('joe');
-    await writeFile(path.join(home, 'keep.txt'), 'old');
+    await putFile(path.join(home, 'keep.txt'), 'old');
     const ftp = await scope.raw(srv);
     assert.equal((await ftp.cmd('SITE IDLE 1')).code, 200);
     const { data } = await startData(ftp, 'STOR keep.txt');
@@ -687,7 +687,7 @@ describe('ABOR, QUIT and STAT during a transfer', () => {
       const scope = new Scope(t);
       const srv = await scope.server({ args });
       const home = srv.home('joe');
-      await writeFile(path.join(home, 'keep.txt'), 'precious old content');
+      await putFile(path.join(home, 'keep.txt'), 'precious old content');
       const ftp = await scope.raw(srv);
       await ftp.cmd('TYPE I');
       const { data } = await startData(ftp, 'STOR keep.txt');
@@ -736,7 +736,7 @@ describe('atomic uploads, autorename, STOU, umask (spec §6.4)', () => {
     const scope = new Scope(t);
     const srv = await scope.server({ args: ['-0'] });
     const home = srv.home('joe');
-    await writeFile(path.join(home, 'old.txt'), 'OLD');
+    await putFile(path.join(home, 'old.txt'), 'OLD');
     const ftp = await scope.raw(srv);
     await ftp.cmd('TYPE I');
     for (const name of ['fresh.txt', 'old.txt']) {
@@ -767,7 +767,7 @@ describe('atomic uploads, autorename, STOU, umask (spec §6.4)', () => {
     const scope = new Scope(t);
     const srv = await scope.server();
     const home = srv.home('joe');
-    await writeFile(path.join(home, 'r.txt'), 'KEEPxxxx');
+    await putFile(path.join(home, 'r.txt'), 'KEEPxxxx');
     const ftp = await scope.raw(srv);
     await ftp.cmd('TYPE I');
     assert.equal((await ftp.cmd('REST 4')).code, 350);
@@ -851,7 +851,7 @@ describe('clients that vanish mid-transfer', () => {
     const srv = await scope.server();
     const home = srv.home('joe');
     await sparseFile(path.join(home, 'big.bin'), 256 * 1024 * 1024);
-    await writeFile(path.join(home, 'keep.txt'), 'old content');
+    await putFile(path.join(home, 'keep.txt'), 'old content');
     // Warm up: the first session opens whatever the server keeps open for good.
     const warm = await scope.raw(srv);
     await rawRetr(warm, 'RETR keep.txt');
@@ -928,7 +928,7 @@ describe('native data paths (sendfile, upload pump) and the thread pool', () => 
     const scope = new Scope(t);
     const srv = await scope.server();
     const content = pattern(3 * 1024 * 1024 + 17, 11);
-    await writeFile(path.join(srv.home('joe'), 'big.bin'), content);
+    await putFile(path.join(srv.home('joe'), 'big.bin'), content);
     const ftp = await scope.raw(srv);
     await ftp.cmd('TYPE I');
     const whole = await rawRetr(ftp, 'RETR big.bin');
@@ -947,7 +947,7 @@ describe('native data paths (sendfile, upload pump) and the thread pool', () => 
     const home = srv.home('joe');
     const size = 64 * 1024 * 1024;
     await sparseFile(path.join(home, 'big.bin'), size);
-    await writeFile(path.join(home, 'small.txt'), 'hello');
+    await putFile(path.join(home, 'small.txt'), 'hello');
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
     const downloads: { ftp: RawFtp; data: net.Socket; first: number }[] = [];
     for (let i = 0; i < pool + 2; i++) {
@@ -973,7 +973,7 @@ describe('native data paths (sendfile, upload pump) and the thread pool', () => 
     const scope = new Scope(t);
     const srv = await scope.server();
     const home = srv.home('joe');
-    await writeFile(path.join(home, 'small.txt'), 'hello');
+    await putFile(path.join(home, 'small.txt'), 'hello');
     // More uploads than this process's pool has threads (4 unless UV_THREADPOOL_SIZE says otherwise):
     // had every one of them taken a pool thread, logins, listings and downloads would wait for them.
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
@@ -1014,7 +1014,7 @@ describe('native data paths (sendfile, upload pump) and the thread pool', () => 
     const srv = await scope.server();
     const home = srv.home('joe');
     await promisify(execFile)('mkfifo', [path.join(home, 'pipe')]);
-    await writeFile(path.join(home, 'small.txt'), 'hello');
+    await putFile(path.join(home, 'small.txt'), 'hello');
     const ftp = await scope.raw(srv);
     // More attempts than the pool has threads: a blocking open() would have taken one each.
     const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
@@ -1035,7 +1035,7 @@ describe('passive listeners (spec §2.5)', () => {
   it('accepts one connection, then stops listening', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'data');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'data');
     const ftp = await scope.raw(srv);
     const port = await pasvPort(ftp);
     assert.ok(port >= 20000 && port <= 29999, `port ${port} outside -p 20000:29999`);
@@ -1052,7 +1052,7 @@ describe('passive listeners (spec §2.5)', () => {
   it('an unused listener closes after the idle timeout; a transfer waiting for it gets 425', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'x');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'x');
     const ftp = await scope.raw(srv);
     assert.equal((await ftp.cmd('SITE IDLE 1')).code, 200);
     const port = await epsvPort(ftp);
@@ -1089,7 +1089,7 @@ describe('passive listeners (spec §2.5)', () => {
   it('refuses a passive connection from another address unless FXP (-w) is on', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'secret data');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'secret data');
     const ftp = await scope.raw(srv);
     const port = await epsvPort(ftp);
     const thief = scope.socket(await connectTo(port, '127.0.0.1', '127.0.0.2'));
@@ -1105,7 +1105,7 @@ describe('passive listeners (spec §2.5)', () => {
     );
 
     const fxp = await scope.server({ args: ['-w'] });
-    await writeFile(path.join(fxp.home('joe'), 'f.txt'), 'fxp data');
+    await putFile(path.join(fxp.home('joe'), 'f.txt'), 'fxp data');
     const ftp2 = await scope.raw(fxp);
     const port2 = await epsvPort(ftp2);
     const third = scope.socket(await connectTo(port2, '127.0.0.1', '127.0.0.2'));
@@ -1139,7 +1139,7 @@ describe('active mode bounce rules (spec §2.5)', () => {
     assert.equal((await ftp.cmd('PORT 127,0,0,1,0,0')).lines[0], '501 Syntax error in IP address');
     assert.equal((await ftp.cmd('EPRT |3|x|40000|')).lines[0], '522 Only IPv4 and IPv6 are supported (1,2)');
     // A refused PORT leaves no data connection behind.
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'x');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'x');
     assert.equal((await ftp.cmd('RETR f.txt')).lines[0], '425 No data connection');
     assert.equal(
       (await ftp.cmd(`PORT ${portArg('127.0.0.1', 40000)}`)).lines[0],
@@ -1154,7 +1154,7 @@ describe('active mode bounce rules (spec §2.5)', () => {
   it('with -w, PORT to 127.0.0.2 is an FXP transfer that really connects there', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({ args: ['-w'] });
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'to a third host');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'to a third host');
     const ftp = await scope.raw(srv);
     const target = await activeTarget(scope, '127.0.0.2');
     const r = await ftp.cmd(`PORT ${portArg('127.0.0.2', target.port)}`);
@@ -1187,7 +1187,7 @@ describe('active mode bounce rules (spec §2.5)', () => {
   it('an active connection that cannot be made gives 150 then 425', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'x');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'x');
     const ftp = await scope.raw(srv);
     // A port nobody listens on: bind one, then close it.
     const probe = net.createServer();
@@ -1210,7 +1210,7 @@ describe('ESTA / ESTP', () => {
   it('ESTA reports the established passive connection, ESTP the active one', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
-    await writeFile(path.join(srv.home('joe'), 'f.txt'), 'est');
+    await putFile(path.join(srv.home('joe'), 'f.txt'), 'est');
     const ftp = await scope.raw(srv);
     assert.equal((await ftp.cmd('ESTA')).code, 520);
     const port = await epsvPort(ftp);

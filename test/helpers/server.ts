@@ -2,7 +2,7 @@
  * Starts a real tsftpd server in-process on 127.0.0.1 (port 0) with a temp directory tree, for
  * end-to-end tests. Every server, temp dir and socket is released by close().
  */
-import { mkdtemp, mkdir, rm, writeFile, chmod } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, writeFile, chmod, chown } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
@@ -77,6 +77,17 @@ export async function sha512Hash(password: string): Promise<string> {
   return h;
 }
 
+/** Writes a fixture file inside a home, owned by the test account as a user's own file would be. */
+export async function putFile(file: string, data: string | Buffer): Promise<void> {
+  await writeFile(file, data);
+  if (process.getuid?.() === 0) await chown(file, TEST_UID, TEST_GID);
+}
+
+/** chown -R of a directory tree the test made (no symlinks followed). */
+export async function chownTree(top: string, uid: number, gid: number): Promise<void> {
+  await run('chown', ['-R', '-h', `${uid}:${gid}`, top]);
+}
+
 /** Starts a server; the default user is joe/secret (chrooted). */
 export async function startServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-test-'));
@@ -106,6 +117,13 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   bus.on('log', (e) => logs.push(`[${e.level}] ${e.message}`));
   const auth = buildAuthChain(config, bus, { PURE_DBFILE: path.join(dir, 'none.pdb') });
   const anonymous = opts.anonymous === false ? undefined : await resolveAnonymous(anonRoot);
+  if (process.getuid?.() === 0) {
+    // As root, sessions act as their accounts (the kernel judges every file operation): the
+    // homes belong to the test accounts, the anonymous root to the anonymous account, as on a server.
+    for (const u of users)
+      await chownTree(path.join(dir, u.home ?? path.join('home', u.login)), TEST_UID, TEST_GID);
+    if (anonymous !== undefined) await chown(anonRoot, anonymous.uid, anonymous.gid);
+  }
   // As run.ts does: a certificate store when TLS is on (-Y > 0 or --implicit-tls).
   const tls =
     config.tls > 0 || config.implicitTls.length > 0
