@@ -27,7 +27,8 @@ async function chmod(s: Session, arg: string): Promise<Reply> {
   try {
     // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (spec §5.1).
     const keep = s.quota !== undefined && (await s.storage!.stat(p)).type === 'dir' ? 0o500 : 0;
-    await s.storage!.chmod(p, mode | keep);
+    // Setuid, setgid and sticky bits are never set through FTP (Pure-FTPd masks them).
+    await s.storage!.chmod(p, (mode & 0o777) | keep);
   } catch (err) {
     return reply(550, `Could not change perms on ${file}: ${errnoText(err)}`);
   }

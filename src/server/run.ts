@@ -16,6 +16,7 @@ import { buildAuthChain } from '../auth/build.js';
 import { defaultUserFiles } from '../auth/default-files.js';
 import { resolveAnonymous } from '../auth/anonymous.js';
 import { errnoCode } from '../errors.js';
+import { confinementNotice } from '../storage/confined.js';
 import { FtpServer } from './server.js';
 import { CertificateStore } from '../tls/certificates.js';
 
@@ -155,8 +156,14 @@ export async function runServer(argv: string[]): Promise<number> {
   }
   if (config.pidFile !== undefined) await writePidFile(config.pidFile);
   if (process.geteuid?.() === 0) {
-    bus.log(undefined, 'WARNING', 'running as root: every account is confined to its home directory');
+    bus.log(
+      undefined,
+      'WARNING',
+      'running as root: every account is confined to its home directory and acts with its own uid, gid and groups',
+    );
   }
+  const confinement = await confinementNotice(config.weakJail);
+  if (confinement !== undefined) bus.log(undefined, 'WARNING', confinement);
   const port = addresses[0]?.port ?? config.bind.port;
   const anonText = anonymous ? `anonymous read-only: ${anonymous.root}` : 'anonymous: off';
   const users = defaultUserFiles(config.quickstart);

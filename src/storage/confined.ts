@@ -110,6 +110,16 @@ export async function kernelConfinement(): Promise<boolean> {
   return (await fsAddon()).hasOpenat2();
 }
 
+/** What the start-up log says when accounts cannot be confined by the kernel; undefined when they can. */
+export async function confinementNotice(weak: boolean): Promise<string | undefined> {
+  if (await kernelConfinement()) return undefined;
+  return weak
+    ? 'this kernel has no openat2 (Linux < 5.6): accounts are confined by a userland path walk (--weak-jail), ' +
+        'which a directory moved out of a home during a lookup can defeat'
+    : 'this kernel has no openat2 (Linux < 5.6): logins of accounts confined to a home are refused; ' +
+        '--weak-jail accepts a weaker userland check';
+}
+
 const ERRNO_NAMES = new Map<number, string>(
   Object.entries(OS.errno).map(([name, value]) => [value as number, name]),
 );
