@@ -149,7 +149,7 @@ describe('the jail holds while directories and files are swapped with symlinks',
           assert.notEqual((await ftp.cmd('SIZE race/dl/victim')).code, 213);
           assert.notEqual((await ftp.cmd('MDTM race/d/victim')).code, 213);
           // race/fs is the inside file half of the time: an answer may only ever be the inside one's.
-        assert.doesNotMatch((await ftp.cmd('MDTM race/fs')).text, /^213 2001/);
+          assert.doesNotMatch((await ftp.cmd('MDTM race/fs')).text, /^213 2001/);
         }),
       ]);
       assert.ok(served > 0, 'no RETR got through: the test would prove nothing');
