@@ -5,7 +5,8 @@
  * every account to its home, and every file operation of the session runs with the account's
  * identity (uid, gid, initgroups) as the thread's file-system credentials (confined.ts).
  */
-import { mkdir, realpath, stat, chmod, chown } from 'node:fs/promises';
+import { mkdir, open, realpath, stat } from 'node:fs/promises';
+import { constants as C } from 'node:fs';
 import path from 'node:path';
 import type { Account } from '../auth/types.js';
 import { FtpError } from '../errors.js';
@@ -72,8 +73,15 @@ async function ensureHome(s: Session, account: Account, dir: string): Promise<vo
   await mkdir(dir, { mode: 0o700 }).catch((err: unknown) => {
     if ((err as { code?: string }).code !== 'EEXIST') throw err;
   });
-  await chmod(dir, 0o777 & ~s.server.config.umask.dir);
-  if (s.server.processUid === 0) await chown(dir, account.uid, account.gid);
+  // Through a descriptor opened without following symlinks: a symlink swapped in for the new home
+  // must never make root chmod or chown what it points to.
+  const handle = await open(dir, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+  try {
+    await handle.chmod(0o777 & ~s.server.config.umask.dir);
+    if (s.server.processUid === 0) await handle.chown(account.uid, account.gid);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Who the account's file operations act as when the server runs as root (Pure-FTPd: initgroups). */
