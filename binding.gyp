@@ -1,20 +1,16 @@
 {
   "variables": {
-    "has_sodium%": "<!(sh -c 'test -f /usr/include/sodium.h && echo 1 || echo 0')",
     "has_pam%": "<!(sh -c 'test -f /usr/include/security/pam_appl.h && echo 1 || echo 0')"
+  },
+  "target_defaults": {
+    "defines": ["NAPI_VERSION=8"]
   },
   "targets": [
     {
       "target_name": "tsftpd_crypt",
       "sources": ["native/crypt.c"],
-      "libraries": ["-lcrypt"],
-      "cflags": ["-O2", "-Wall", "-Wextra"],
-      "conditions": [
-        ["has_sodium==1", {
-          "defines": ["HAVE_SODIUM=1"],
-          "libraries": ["-lsodium"]
-        }]
-      ]
+      "libraries": ["-lcrypt", "-ldl", "-lpthread"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-pthread"]
     },
     {
       "target_name": "tsftpd_fs",

@@ -5,19 +5,71 @@
  * comparison is constant-time, and the copy of the password held here is zeroed before it
  * is freed. Whatever schemes the system's libcrypt knows are accepted: yescrypt ($y$),
  * gost-yescrypt ($gy$), scrypt ($7$), bcrypt ($2b$/$2y$/$2a$), SHA-512/256 crypt ($6$/$5$),
- * MD5 crypt ($1$), sha1crypt and DES. When libsodium's headers are present at build time
- * (HAVE_SODIUM), Argon2 strings are verified and made by libsodium itself — the library Pure-FTPd
- * uses, with its AVX2 code path — so pure-pw's hashes cost the same here as in Pure-FTPd.
+ * MD5 crypt ($1$), sha1crypt and DES. When libsodium (libsodium.so.23) is installed, Argon2
+ * strings are verified and made by libsodium itself — the library Pure-FTPd uses, with its AVX2
+ * code path — so pure-pw's hashes cost the same here as in Pure-FTPd. libsodium is opened with
+ * dlopen(3) when the addon loads, never linked: the same binary (the prebuilt one shipped in the
+ * npm package included) works on a machine without it, and then exports `sodiumError` instead of
+ * the two sodium functions (the JavaScript side uses the `argon2` package).
  * No cryptography is implemented in this file.
  */
 #define _GNU_SOURCE
 #include <crypt.h>
+#include <dlfcn.h>
 #include <node_api.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef HAVE_SODIUM
-#include <sodium.h>
-#endif
+
+/* libsodium's entry points used here (their prototypes, from sodium/crypto_pwhash.h). */
+typedef int (*sodium_init_fn)(void);
+typedef size_t (*sodium_size_fn)(void);
+typedef int (*sodium_int_fn)(void);
+typedef int (*pwhash_str_verify_fn)(const char *str, const char *passwd, unsigned long long passwdlen);
+typedef int (*pwhash_str_alg_fn)(char *out, const char *passwd, unsigned long long passwdlen,
+                                 unsigned long long opslimit, size_t memlimit, int alg);
+
+static struct {
+  pwhash_str_verify_fn verify; /* NULL: libsodium is not available (see sodium_error) */
+  pwhash_str_alg_fn hash;
+  size_t strbytes; /* crypto_pwhash_STRBYTES */
+  int argon2id13;  /* crypto_pwhash_ALG_ARGON2ID13 */
+} sodium;
+static char sodium_error[256];
+
+/* Opens libsodium once, at module load; on failure the reason is kept in sodium_error. */
+static void load_sodium(void) {
+  static const char *const names[] = {"libsodium.so.23", "libsodium.so"};
+  void *lib = NULL;
+  for (size_t i = 0; i < sizeof names / sizeof names[0] && lib == NULL; i++) {
+    lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    /* The first name's error is the useful one (the soname a Debian libsodium23 provides). */
+    const char *why = lib == NULL ? dlerror() : NULL;
+    if (i == 0 && why != NULL) snprintf(sodium_error, sizeof sodium_error, "%s", why);
+  }
+  if (lib == NULL) return;
+  sodium_init_fn init = (sodium_init_fn)dlsym(lib, "sodium_init");
+  sodium_size_fn strbytes = (sodium_size_fn)dlsym(lib, "crypto_pwhash_strbytes");
+  sodium_int_fn alg = (sodium_int_fn)dlsym(lib, "crypto_pwhash_alg_argon2id13");
+  pwhash_str_verify_fn verify = (pwhash_str_verify_fn)dlsym(lib, "crypto_pwhash_str_verify");
+  pwhash_str_alg_fn hash = (pwhash_str_alg_fn)dlsym(lib, "crypto_pwhash_str_alg");
+  if (init == NULL || strbytes == NULL || alg == NULL || verify == NULL || hash == NULL) {
+    snprintf(sodium_error, sizeof sodium_error, "libsodium is older than 1.0.13 (no crypto_pwhash_str_alg)");
+    dlclose(lib);
+    return;
+  }
+  if (init() < 0) {
+    snprintf(sodium_error, sizeof sodium_error, "sodium_init() failed");
+    dlclose(lib);
+    return;
+  }
+  /* Kept open for the life of the process: the function pointers point into it. */
+  sodium.strbytes = strbytes();
+  sodium.argon2id13 = alg();
+  sodium.verify = verify;
+  sodium.hash = hash;
+}
 
 typedef struct {
   napi_async_work work;
@@ -52,19 +104,20 @@ static int const_time_equal(const char *a, const char *b) {
 static void execute(napi_env env, void *data) {
   (void)env;
   CryptJob *job = data;
-#ifdef HAVE_SODIUM
   if (job->verify == 2) {
-    job->ok = crypto_pwhash_str_verify(job->setting, job->password, strlen(job->password)) == 0;
+    job->ok = sodium.verify(job->setting, job->password, strlen(job->password)) == 0;
     return;
   }
   if (job->verify == 3) {
-    char out[crypto_pwhash_STRBYTES];
-    if (crypto_pwhash_str_alg(out, job->password, strlen(job->password), job->opslimit, job->memlimit,
-                              crypto_pwhash_ALG_ARGON2ID13) == 0)
+    char *out = calloc(1, sodium.strbytes);
+    if (out == NULL) return;
+    if (sodium.hash(out, job->password, strlen(job->password), job->opslimit, job->memlimit,
+                    sodium.argon2id13) == 0 &&
+        memchr(out, '\0', sodium.strbytes) != NULL)
       job->output = strdup(out);
+    free(out);
     return;
   }
-#endif
   struct crypt_data *cd = calloc(1, sizeof(struct crypt_data));
   if (cd == NULL) return;
   char *out = crypt_r(job->password, job->setting, cd);
@@ -156,12 +209,10 @@ static napi_value verify_fn(napi_env env, napi_callback_info info) { return star
 /* crypt(password, setting): Promise<string | null> */
 static napi_value crypt_fn(napi_env env, napi_callback_info info) { return start(env, info, 0); }
 
-#ifdef HAVE_SODIUM
 /* sodiumVerify(password, argon2String): Promise<boolean> — libsodium's crypto_pwhash_str_verify */
 static napi_value sodium_verify_fn(napi_env env, napi_callback_info info) { return start(env, info, 2); }
 /* sodiumHash(password, '', opslimit, memlimitBytes): Promise<string | null> — Argon2id, like pure-pw */
 static napi_value sodium_hash_fn(napi_env env, napi_callback_info info) { return start(env, info, 3); }
-#endif
 
 /* gensalt(prefix, rounds): string | null — a fresh setting from the system's entropy source */
 static napi_value gensalt_fn(napi_env env, napi_callback_info info) {
@@ -187,15 +238,21 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gensalt", NULL, gensalt_fn, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-#ifdef HAVE_SODIUM
-  if (sodium_init() >= 0) {
+  /* Module init runs once per process and once per worker thread; libsodium is looked up once. */
+  static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+  pthread_once(&sodium_once, load_sodium);
+  if (sodium.verify != NULL) {
     napi_property_descriptor sodium_props[] = {
         {"sodiumVerify", NULL, sodium_verify_fn, NULL, NULL, NULL, napi_enumerable, NULL},
         {"sodiumHash", NULL, sodium_hash_fn, NULL, NULL, NULL, napi_enumerable, NULL},
     };
     napi_define_properties(env, exports, 2, sodium_props);
+  } else {
+    /* sodiumError: why libsodium is not used (the JavaScript side then uses the argon2 package). */
+    napi_value why;
+    napi_create_string_utf8(env, sodium_error, NAPI_AUTO_LENGTH, &why);
+    napi_set_named_property(env, exports, "sodiumError", why);
   }
-#endif
   return exports;
 }
 

@@ -19,6 +19,7 @@ import { errnoCode } from '../errors.js';
 import { confinementNotice } from '../storage/confined.js';
 import { FtpServer } from './server.js';
 import { CertificateStore } from '../tls/certificates.js';
+import { checkNativeParts, offLine } from './native-check.js';
 
 const PUBLIC_README = `This is the public directory of tsftpd.
 
@@ -91,6 +92,12 @@ export async function runServer(argv: string[]): Promise<number> {
   }
   const config = loaded.config;
   if (config.daemonize) return daemonize(argv);
+  // A configured feature whose native addon cannot load stops the start (docs/native.md).
+  const native = await checkNativeParts(config);
+  if (native.errors.length > 0) {
+    for (const e of native.errors) process.stderr.write(`tsftpd: ${e}\n`);
+    return 2;
+  }
 
   const bus = new EventBus();
   const facility = config.syslogFacility;
@@ -180,6 +187,9 @@ export async function runServer(argv: string[]): Promise<number> {
     const host = a.address.includes(':') ? `[${a.address}]` : a.address;
     process.stdout.write(`tsftpd: serving implicit FTPS on ftps://${host}:${a.port}\n`);
   }
+  const nativeOff = offLine(native);
+  if (nativeOff !== undefined) process.stdout.write(`tsftpd: ${nativeOff}\n`);
+  bus.log(undefined, 'INFO', `native addons: ${native.summary}`);
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { RawFtp } from '../helpers/raw.js';
 import { pythonPath } from '../helpers/clients.js';
 import { sha512Hash, TEST_GID, TEST_UID } from '../helpers/server.js';
+import { ciSkip } from '../helpers/ci.js';
+import { addonUnavailable } from '../helpers/native.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
@@ -37,7 +39,7 @@ function linesUntil(child: ChildProcess, done: (lines: string[]) => boolean, ms:
   });
 }
 
-describe('syslog (-f)', () => {
+describe('syslog (-f)', { skip: ciSkip(addonUnavailable('tsftpd_syslog')) }, () => {
   it('sends RFC 3164 records with the facility, the PID (-1) and Pure-FTPd bodies; passwords never', async () => {
     const python = pythonPath();
     assert.ok(python !== undefined, 'python3 is needed for the datagram listener');

@@ -75,7 +75,9 @@ test('hashPassword: Argon2id in libsodium parameter order, verifies', async () =
 });
 
 test('Argon2 strings in either parameter order, and argon2i / argon2d', async () => {
-  const npmOrder = await npmArgon2Hash('pw', { memoryCost: 1024, timeCost: 1, parallelism: 1 });
+  // argon2 0.45 writes m,p,t; 0.44 (pinned: docs/native.md) writes libsodium's m,t,p: test both orders.
+  const made = await npmArgon2Hash('pw', { memoryCost: 1024, timeCost: 1, parallelism: 1 });
+  const npmOrder = made.replace('m=1024,t=1,p=1', 'm=1024,p=1,t=1');
   assert.match(npmOrder, /m=1024,p=1,t=1/);
   assert.equal(await verifyPassword('pw', npmOrder), true);
   const sodiumOrder = npmOrder.replace('m=1024,p=1,t=1', 'm=1024,t=1,p=1');
@@ -83,6 +85,7 @@ test('Argon2 strings in either parameter order, and argon2i / argon2d', async ()
   assert.equal(await verifyPassword('px', sodiumOrder), false);
   for (const type of [argon2i, argon2d] as const) {
     const h = await npmArgon2Hash('pw', { type, memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    assert.equal(await verifyPassword('pw', h.replace('t=1,p=1', 'p=1,t=1')), true, h);
     assert.equal(await verifyPassword('pw', h.replace('p=1,t=1', 't=1,p=1')), true, h);
   }
 });

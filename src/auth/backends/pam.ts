@@ -50,7 +50,7 @@ export function isValidPamService(name: string): boolean {
 
 /** Loads the addon (built only where the PAM headers exist). */
 function loadPamAddon(): Promise<PamAddon> {
-  return loadAddon<PamAddon>('tsftpd_pam', 'install libpam0g-dev (PAM headers) and run "npm install"');
+  return loadAddon<PamAddon>('tsftpd_pam');
 }
 
 /** Options of the PAM backend. */
