@@ -1,10 +1,10 @@
 /**
- * `-B` (spec §1.2): Node cannot fork, so the server runs itself again, detached in a new session,
- * with the same arguments and a mark in its environment that makes that child serve instead of
- * daemonizing again (whether -B came from the command line or from `Daemonize yes` in a file, and
- * without a list of switches to edit out of argv). The parent waits until the child listens and has
- * written its PID file, prints what the child would have printed, and exits 0; a child that fails
- * to start has its messages printed and its exit status returned.
+ * `-B` (spec §1.2) of the server and of `tsftpd authd`: Node cannot fork, so the program runs itself
+ * again, detached in a new session, with the same arguments and a mark in its environment that makes
+ * that child serve instead of daemonizing again (whether -B came from the command line or from
+ * `Daemonize yes` in a file, and without a list of switches to edit out of argv). The parent waits
+ * until the child listens and has written its PID file, prints what the child would have printed,
+ * and exits 0; a child that fails to start has its messages printed and its exit status returned.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -77,18 +77,28 @@ export function daemonChildOutput(): StartupOutput {
   };
 }
 
+/** How the parent names what it started, in its messages. */
+export interface DaemonParentOptions {
+  /** Prefix of the parent's own messages (`tsftpd`, `tsftpd authd`). */
+  prefix?: string;
+  /** What runs in the background (`server`, `helper`). */
+  what?: string;
+  timeoutMs?: number;
+}
+
 /**
- * The parent side of -B: starts the child and resolves with the exit status once the child is ready
- * (0), has stopped (its status), or did not become ready in time (1, and the child is stopped).
- * `readyLine` is printed after the child's own lines, with the child's PID.
+ * The parent side of -B: runs `node main.js ...childArgs` detached and resolves with the exit status
+ * once the child is ready (0), has stopped (its status), or did not become ready in time (1, and the
+ * child is stopped). `readyLine` is printed after the child's own lines, with the child's PID.
  */
 export function runDaemonParent(
-  argv: readonly string[],
+  childArgs: readonly string[],
   readyLine: (pid: number) => string,
-  timeoutMs = DAEMON_READY_TIMEOUT_MS,
+  opts: DaemonParentOptions = {},
 ): Promise<number> {
+  const { prefix = 'tsftpd', what = 'server', timeoutMs = DAEMON_READY_TIMEOUT_MS } = opts;
   const script = fileURLToPath(new URL('../main.js', import.meta.url));
-  const child = spawn(process.execPath, [...process.execArgv, script, ...argv], {
+  const child = spawn(process.execPath, [...process.execArgv, script, ...childArgs], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     env: { ...process.env, [DAEMON_CHILD_ENV]: '1' },
@@ -116,7 +126,7 @@ export function runDaemonParent(
       (report.kind === 'out' ? process.stdout : process.stderr).write(`${report.text}\n`);
     });
     child.on('error', (err) => {
-      process.stderr.write(`tsftpd: cannot start the background server: ${err.message}\n`);
+      process.stderr.write(`${prefix}: cannot start the background ${what}: ${err.message}\n`);
       finish(1);
     });
     child.on('exit', (code, signal) => {
@@ -124,7 +134,7 @@ export function runDaemonParent(
       const report = (): void => {
         if (!saidSomething) {
           const how = signal === null ? `status ${code ?? 1}` : `signal ${signal}`;
-          process.stderr.write(`tsftpd: the background server stopped during start-up (${how})\n`);
+          process.stderr.write(`${prefix}: the background ${what} stopped during start-up (${how})\n`);
         }
         finish(code === null || code === 0 ? 1 : code);
       };
@@ -133,7 +143,7 @@ export function runDaemonParent(
     });
     const timer = setTimeout(() => {
       process.stderr.write(
-        `tsftpd: the background server (pid ${child.pid}) was not ready after ${timeoutMs / 1000} s; stopped it\n`,
+        `${prefix}: the background ${what} (pid ${child.pid}) was not ready after ${timeoutMs / 1000} s; stopped it\n`,
       );
       child.kill('SIGTERM');
       finish(1);

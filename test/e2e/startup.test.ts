@@ -208,6 +208,38 @@ describe('-B, the background mode (item 5)', () => {
   });
 });
 
+describe('tsftpd authd -B (the same bug class as item 5)', () => {
+  it('returns once the socket and the PID file exist', async (t) => {
+    const dir = await tempDir(t, 'authd');
+    const sock = path.join(dir, 'authd.sock');
+    const pidFile = path.join(dir, 'authd.pid');
+    const r = await runMain(['authd', '-B', '-s', sock, '-r', '/bin/true', '-p', pidFile]);
+    assert.equal(r.code, 0, r.stderr);
+    const pid = daemonPid(t, pidFile);
+    assert.match(r.stdout, new RegExp(`^tsftpd authd: running in the background, pid ${pid}\n$`));
+    assert.ok(existsSync(sock), 'no socket when -B returned');
+  });
+
+  it("returns the helper's failure and its message", async (t) => {
+    const dir = await tempDir(t, 'authd-fail');
+    const pidFile = path.join(dir, 'authd.pid');
+    const r = await runMain([
+      'authd',
+      '-B',
+      '-s',
+      path.join(dir, 'no', 'such', 'dir.sock'),
+      '-r',
+      '/bin/true',
+      '-p',
+      pidFile,
+    ]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^tsftpd authd: listen E[A-Z]+/);
+    assert.doesNotMatch(r.stdout, /running in the background/);
+    assert.equal(existsSync(pidFile), false);
+  });
+});
+
 describe('inetd (item 6)', () => {
   it('a TCP connection on standard input is refused with 421, a message and status 1', async (t) => {
     const dir = await tempDir(t, 'inetd');
