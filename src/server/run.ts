@@ -181,6 +181,17 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     tls.watchFiles();
     bus.log(undefined, 'INFO', `TLS certificate: ${tls.describe()}`);
   }
+  // Handlers first: a SIGTERM right after the PID file appears must still stop cleanly and remove it.
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      bus.log(undefined, 'INFO', `${signal} received, shutting down`);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    // SIGHUP reloads the certificate without dropping a session (docs/tls.md).
+    process.on('SIGHUP', () => void tls?.reload());
+  });
   const server = new FtpServer({ config, auth, anonymous, bus, tls });
   // Closes the listeners that did open, the sessions and the auth chain.
   const stopAll = async (): Promise<void> => {
@@ -215,16 +226,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
   // path of the configuration is already absolute.
   if (daemonChild) process.chdir('/');
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      bus.log(undefined, 'INFO', `${signal} received, shutting down`);
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    // SIGHUP reloads the certificate without dropping a session (docs/tls.md).
-    process.on('SIGHUP', () => void tls?.reload());
-  });
+  await stopped;
   await stopAll();
   if (config.pidFile !== undefined) await unlink(config.pidFile).catch(() => undefined);
   return 0;
