@@ -1,22 +1,22 @@
 #!/usr/bin/env node
 /**
  * Entry point: picks the subcommand (ARCHITECTURE §1) and nothing else. A first argument that
- * starts with `-` (or none, or a lone pure-ftpd.conf path) means "run the server".
+ * starts with `-` (or none, or a lone pure-ftpd.conf path) means "run the server"; any other word
+ * that is not a subcommand gets "unknown command" and the list.
  */
 import './threadpool.js'; // must stay the first import: sizes the pool before first use
-
-const SUBCOMMANDS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
-  pw: () => import('./tools/pw/index.js'),
-  quotacheck: () => import('./tools/quotacheck.js'),
-  authd: () => import('./tools/authd.js'),
-  gencert: () => import('./tools/gencert.js'),
-};
+import { findSubcommand, isUnknownCommand, unknownCommandMessage } from './subcommands.js';
 
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
-  if (first !== undefined && !first.startsWith('-') && first in SUBCOMMANDS) {
-    const mod = await SUBCOMMANDS[first]!();
+  const command = first === undefined ? undefined : findSubcommand(first);
+  if (command !== undefined) {
+    const mod = await command.load();
     return mod.main(argv.slice(1));
+  }
+  if (isUnknownCommand(argv)) {
+    process.stderr.write(unknownCommandMessage(first!));
+    return 2;
   }
   // Loaded only for the server: the admin tools must not depend on (or pay for) its module graph.
   const { runServer } = await import('./server/run.js');

@@ -4,12 +4,14 @@
  * /etc/pure-ftpd/pureftpd.pdb (./pureftpd.pdb with --quickstart), tolerated while it does not exist
  * yet so that `tsftpd pw mkdb` can create it later without a restart.
  */
+import { existsSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/types.js';
 import { FtpError } from '../errors.js';
 import type { EventBus } from '../telemetry/bus.js';
 import { AuthChain } from './chain.js';
+import { pdbProblemText } from './pdb.js';
 import { PureDbAuthenticator } from './backends/puredb.js';
 import { PasswdFileAuthenticator } from './backends/passwd-file.js';
 import { createMysqlAuthenticator } from './backends/mysql.js';
@@ -60,7 +62,10 @@ class OptionalPureDb implements Authenticator {
   }
 }
 
-/** Creates every backend of the chain; a bad ldap/mysql/pgsql file throws its error (file:line). */
+/**
+ * Creates every backend of the chain; a bad ldap/mysql/pgsql file throws its error (file:line). A
+ * `-l puredb` file that does not exist yet is a warning on the bus, with the command that makes it.
+ */
 export function buildAuthChain(
   config: Readonly<Config>,
   bus: EventBus,
@@ -71,9 +76,13 @@ export function buildAuthChain(
   const backends: Authenticator[] = [];
   for (const m of config.auth) {
     switch (m.method) {
-      case 'puredb':
-        backends.push(new PureDbAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
+      case 'puredb': {
+        const file = path.resolve(m.arg ?? '');
+        // Logins through it fail (421) until it exists: say so now, not only at the first login.
+        if (!existsSync(file)) warn(`-l puredb: ${pdbProblemText(file, 'missing', { code: 'ENOENT' })}`);
+        backends.push(new PureDbAuthenticator(file, { onWarning: warn }));
         break;
+      }
       // The SQL configuration is read and checked now (a bad file stops the start-up); the pool
       // itself connects on the first login.
       case 'mysql':

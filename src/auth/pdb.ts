@@ -6,7 +6,7 @@
  * with memory proportional to the number of keys and big buffered writes.
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { FtpError } from '../errors.js';
+import { errnoCode, FtpError } from '../errors.js';
 import { HEADER_BYTES, PDB_MAGIC, pureDbHash } from './pdb-writer.js';
 
 /** Pure-FTPd's MSG_PDB_BROKEN, sent with 421 when the database cannot be used. */
@@ -24,9 +24,24 @@ const WINDOW_SLOTS = 8192;
 const VALUE_READ_AHEAD = 512;
 const MAX_VALUE = 16 * 1024 * 1024;
 
+/**
+ * The log line for an unusable `.pdb`: the path, why, and the command that makes a good one
+ * (`pure-pw mkdb` in Pure-FTPd's text, which names neither the file nor tsftpd's own tool).
+ */
+export function pdbProblemText(path: string, why: string, cause?: unknown): string {
+  switch (errnoCode(cause)) {
+    case 'ENOENT':
+      return `user database ${path} does not exist; create it with: tsftpd pw mkdb ${path}`;
+    case 'EACCES':
+      return `user database ${path}: permission denied (${why})`;
+    default:
+      return `user database ${path}: ${why}; rebuild it with: tsftpd pw mkdb ${path}`;
+  }
+}
+
 /** The error a broken database gives: 421 and Pure-FTPd's text; `detail` (with the path) is for logs. */
 function broken(path: string, why: string, cause?: unknown): FtpError {
-  return new FtpError('ERR_IO', 421, PDB_BROKEN_MESSAGE, { detail: `${path}: ${why}`, cause });
+  return new FtpError('ERR_IO', 421, PDB_BROKEN_MESSAGE, { detail: pdbProblemText(path, why, cause), cause });
 }
 
 /** One opened version of the file; retired versions close when their last lookup ends. */

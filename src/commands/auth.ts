@@ -123,7 +123,8 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
     });
   } catch (err) {
     if (!(err instanceof FtpError)) throw err;
-    s.server.bus.log(s.ref, 'ERROR', err.text);
+    // The detail names the file and the fix; the reply text is logged once, as the disconnect reason.
+    s.server.bus.log(s.ref, 'ERROR', err.detail ?? err.text);
     s.reply(err.reply, err.text);
     if (err.reply === 421) s.close(err.text);
     return;

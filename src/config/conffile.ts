@@ -2,13 +2,15 @@
  * pure-ftpd.conf reader (spec §1.3): `Key value` lines (a `=` or `:` after the key is allowed, as in
  * Pure-FTPd's simpleconf), `#` comment lines, keys case-insensitive, yes/on/true/1 and no/off/false/0
  * booleans, `Include path` up to 16 levels with missing files skipped. Each key becomes an occurrence
- * of its switch from the table, so the file and the command line share one validation.
+ * of its switch from the table, so the file and the command line share one validation. Every bad line
+ * is reported, not only the first, with the nearest known key for a typo.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, switchError } from './errors.js';
+import { ConfigError, switchProblem } from './errors.js';
 import type { ParsedOption } from './switch-spec.js';
-import { findConfKey } from './switches.js';
+import { didYouMean } from './suggest.js';
+import { confKeyNames, findConfKey } from './switches.js';
 
 /** Include nesting limit of Pure-FTPd's simpleconf (SC_MAX_RECURSION). */
 export const MAX_INCLUDE_DEPTH = 16;
@@ -23,26 +25,51 @@ const READ_ERRORS: Record<string, string> = {
 const TRUE_WORDS = new Set(['yes', 'on', 'true', '1']);
 const FALSE_WORDS = new Set(['no', 'off', 'false', '0']);
 
+/** One line of a config file: a switch occurrence, or the printable problem of that line. */
+export type ConfEntry = { option: ParsedOption } | { problem: string };
+
 /**
- * Reads a config file and its includes into switch occurrences, in file order. Relative paths of
- * `Include` are taken from the including file's directory (Pure-FTPd uses its working directory, which
- * is `/` for a daemon: the same thing for the absolute paths real configs use).
+ * Reads a config file and its includes into switch occurrences, in file order; throws one ConfigError
+ * listing every bad line. Relative paths of `Include` are taken from the including file's directory
+ * (Pure-FTPd uses its working directory, which is `/` for a daemon: the same thing for the absolute
+ * paths real configs use).
  */
 export async function readConfFile(file: string): Promise<ParsedOption[]> {
-  const options: ParsedOption[] = [];
-  await readInto(resolve(file), 0, options, false);
-  return options;
+  const entries = await readConfEntries(file);
+  const problems = entries.flatMap((e) => ('problem' in e ? [e.problem] : []));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return entries.flatMap((e) => ('option' in e ? [e.option] : []));
 }
 
-async function readInto(file: string, depth: number, out: ParsedOption[], missingOk: boolean): Promise<void> {
+/**
+ * Like readConfFile, but a bad line becomes an entry instead of stopping the reading, so that the
+ * caller can report every problem at once; only an unreadable top-level file throws.
+ */
+export async function readConfEntries(file: string): Promise<ConfEntry[]> {
+  const entries: ConfEntry[] = [];
+  await readInto(resolve(file), 0, entries, undefined);
+  return entries;
+}
+
+/** `includedAt`: the `file:line` of the Include that named this file (a missing include is skipped). */
+async function readInto(
+  file: string,
+  depth: number,
+  out: ConfEntry[],
+  includedAt: string | undefined,
+): Promise<void> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (missingOk && code === 'ENOENT') return;
+    if (includedAt !== undefined && code === 'ENOENT') return;
     const reason = READ_ERRORS[code ?? ''] ?? (err as Error).message;
-    throw new ConfigError(`tsftpd: ${file}: cannot read the config file: ${reason}`);
+    if (includedAt === undefined) {
+      throw new ConfigError(`tsftpd: ${file}: cannot read the config file: ${reason}`);
+    }
+    out.push({ problem: `tsftpd: ${includedAt}: Include ${file}: cannot read it: ${reason}` });
+    return;
   }
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
@@ -50,38 +77,44 @@ async function readInto(file: string, depth: number, out: ParsedOption[], missin
     if (line === '' || line.startsWith('#')) continue;
     const where = `${file}:${n + 1}`;
     const match = /^([A-Za-z][A-Za-z0-9]*)(?:(?:\s*[=:]\s*|\s+)(.*))?$/.exec(line);
-    if (match === null) throw new ConfigError(`tsftpd: ${where}: syntax error: ${JSON.stringify(line)}`);
+    if (match === null) {
+      out.push({ problem: `tsftpd: ${where}: syntax error: ${JSON.stringify(line)}` });
+      continue;
+    }
     const key = match[1]!;
     const raw = match[2] ?? '';
     if (key.toLowerCase() === 'include') {
-      if (raw === '') throw new ConfigError(`tsftpd: ${where}: Include: missing path`);
-      if (depth + 1 >= MAX_INCLUDE_DEPTH) {
-        throw new ConfigError(`tsftpd: ${where}: Include: more than ${MAX_INCLUDE_DEPTH} levels of files`);
-      }
-      await readInto(resolve(dirname(file), unquote(raw)), depth + 1, out, true);
+      if (raw === '') out.push({ problem: `tsftpd: ${where}: Include: missing path` });
+      else if (depth + 1 >= MAX_INCLUDE_DEPTH) {
+        out.push({ problem: `tsftpd: ${where}: Include: more than ${MAX_INCLUDE_DEPTH} levels of files` });
+      } else await readInto(resolve(dirname(file), unquote(raw)), depth + 1, out, where);
       continue;
     }
-    const option = toOption(where, key, raw);
-    if (option !== undefined) out.push(option);
+    const entry = toEntry(where, key, raw);
+    if (entry !== undefined) out.push(entry);
   }
 }
 
 /** One `Key value` line as a switch occurrence; undefined for a false boolean (the switch is omitted). */
-function toOption(where: string, key: string, raw: string): ParsedOption | undefined {
+function toEntry(where: string, key: string, raw: string): ConfEntry | undefined {
   const found = findConfKey(key);
-  if (found === undefined) throw new ConfigError(`tsftpd: ${where}: unknown key ${JSON.stringify(key)}`);
+  if (found === undefined) {
+    return {
+      problem: `tsftpd: ${where}: unknown key ${JSON.stringify(key)}${didYouMean(key, confKeyNames())}`,
+    };
+  }
   const { spec, confKey } = found;
   const label = `${where}: ${key}`;
   if (confKey.form === 'bool') {
     const word = raw.toLowerCase();
     if (FALSE_WORDS.has(word)) return undefined;
-    if (!TRUE_WORDS.has(word)) throw switchError(label, raw, 'expected yes or no');
-    return { spec, value: confKey.value ?? '', label, shown: raw };
+    if (!TRUE_WORDS.has(word)) return { problem: switchProblem(label, raw, 'expected yes or no') };
+    return { option: { spec, value: confKey.value ?? '', label, shown: raw } };
   }
-  if (raw === '') throw switchError(label, '', 'missing value');
+  if (raw === '') return { problem: switchProblem(label, '', 'missing value') };
   // Two-number keys use a space where the switch uses a colon (spec §1.3); a colon is accepted too.
   const value = confKey.form === 'pair' ? raw.replace(/^(\S+)\s+(\S+)$/, '$1:$2') : unquote(raw);
-  return { spec, value: (confKey.prefix ?? '') + value, label, shown: raw };
+  return { option: { spec, value: (confKey.prefix ?? '') + value, label, shown: raw } };
 }
 
 /** Drops one pair of surrounding double quotes, which simpleconf allows around paths. */

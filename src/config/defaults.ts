@@ -61,13 +61,17 @@ export function defaultConfig(): Config {
   };
 }
 
-/** The `--quickstart` preset (`npm start`): port 2121, ./public and ./pureftpd.passwd made absolute. */
+/**
+ * The `--quickstart` preset (`npm start`): port 2121, ./public and ./pureftpd.passwd made absolute,
+ * and homes created at first login (-j), so that the user added as the start-up line says can log in.
+ */
 export function quickstartConfig(cwd: string = process.cwd()): Config {
   return {
     ...defaultConfig(),
     bind: { port: 2121 },
     anonymousRoot: resolve(cwd, 'public'),
     passwdFile: resolve(cwd, 'pureftpd.passwd'),
+    createHomeDir: true,
     quickstart: true,
   };
 }

@@ -5,16 +5,16 @@
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseArgv } from './argv.js';
-import { readConfFile } from './conffile.js';
+import { readConfEntries, type ConfEntry } from './conffile.js';
 import { defaultConfig, quickstartConfig } from './defaults.js';
-import { ConfigError, switchError, ValueError } from './errors.js';
+import { ConfigError, switchProblem, ValueError } from './errors.js';
 import { helpText } from './help.js';
 import { lookupService } from './services.js';
 import type { ApplyContext, ParsedOption } from './switch-spec.js';
 import type { Config } from './types.js';
 
 export { parseArgv, type ParsedArgv } from './argv.js';
-export { readConfFile } from './conffile.js';
+export { readConfEntries, readConfFile, type ConfEntry } from './conffile.js';
 export { defaultConfig, quickstartConfig } from './defaults.js';
 export { ConfigError } from './errors.js';
 export { helpText } from './help.js';
@@ -48,14 +48,30 @@ export async function loadConfig(
   const cwd = process.cwd();
   const quickstart = parsed.options.some((o) => o.spec.name === 'quickstart');
   const config = quickstart ? quickstartConfig(cwd) : defaultConfig();
-  if (configFile !== undefined) await applyOptions(config, await readConfFile(configFile), cwd);
-  await applyOptions(config, parsed.options, cwd);
+  // Every problem of the file and of the command line is gathered, so one run reports them all.
+  const problems: string[] = [];
+  if (configFile !== undefined) await applyEntries(config, await readConfEntries(configFile), cwd, problems);
+  await applyEntries(
+    config,
+    parsed.options.map((option) => ({ option })),
+    cwd,
+    problems,
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
   validate(config);
   return { config: deepFreeze(config) };
 }
 
-/** Applies one source's switch occurrences in order; help, version and --config are already handled. */
-async function applyOptions(config: Config, options: readonly ParsedOption[], cwd: string): Promise<void> {
+/**
+ * Applies one source's switch occurrences in order; help, version and --config are already handled.
+ * A bad entry adds its message to `problems` and the next one is still applied.
+ */
+async function applyEntries(
+  config: Config,
+  entries: readonly ConfEntry[],
+  cwd: string,
+  problems: string[],
+): Promise<void> {
   const seen = new Set<string>();
   const ctx: ApplyContext = {
     cwd,
@@ -66,15 +82,31 @@ async function applyOptions(config: Config, options: readonly ParsedOption[], cw
     },
     lookupService: (name) => lookupService(name),
   };
-  for (const option of options) {
+  for (const entry of entries) {
+    if ('problem' in entry) {
+      problems.push(entry.problem);
+      continue;
+    }
+    const { option } = entry;
     const { spec } = option;
-    if (spec.kind === 'unsupported') throw switchError(option.label, '', 'not supported yet');
+    if (spec.kind === 'unsupported') {
+      problems.push(switchProblem(option.label, '', 'not supported yet'));
+      continue;
+    }
     if (spec.apply === undefined) continue;
     try {
       await spec.apply(config, option.value, ctx);
     } catch (err) {
-      if (err instanceof ValueError) throw switchError(option.label, option.shown, err.message);
-      throw err;
+      if (!(err instanceof ValueError)) throw err;
+      problems.push(
+        option.swallowedSwitch
+          ? switchProblem(
+              option.label,
+              '',
+              `needs a value (${spec.arg ?? ''}), got the switch ${option.shown}`,
+            )
+          : switchProblem(option.label, option.shown, err.message),
+      );
     }
   }
 }

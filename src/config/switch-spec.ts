@@ -69,4 +69,9 @@ export interface ParsedOption {
   readonly label: string;
   /** The value as the user wrote it, for messages (may differ from `value` for file keys). */
   readonly shown: string;
+  /**
+   * The value is the next argument and is itself a switch (`-c -S ...`): getopt takes it as the
+   * value, as Pure-FTPd does, but a resulting error names the switch that swallowed it.
+   */
+  readonly swallowedSwitch?: boolean;
 }

@@ -17,7 +17,7 @@ export const META_SWITCHES: readonly SwitchSpec[] = [
   },
   {
     name: 'quickstart',
-    help: 'try-out preset: port 2121, anonymous root ./public, accounts in ./pureftpd.passwd',
+    help: 'try-out preset: port 2121, anonymous root ./public, accounts in ./pureftpd.passwd, -j',
     // The defaults themselves are chosen by loadConfig before anything else is applied.
     apply: (c) => void (c.quickstart = true),
   },

@@ -64,6 +64,16 @@ export function findLong(name: string): LongLookup {
   return { ambiguous: [...specs] };
 }
 
+/** Every pure-ftpd.conf key as Pure-FTPd spells it, for "did you mean" suggestions. */
+export function confKeyNames(): string[] {
+  return [...byConfKey.values()].map((v) => v.confKey.key);
+}
+
+/** Every long name (Pure-FTPd's and the readable ones), for "did you mean" suggestions. */
+export function longNames(): string[] {
+  return [...byLong.keys()];
+}
+
 /** The switch behind a pure-ftpd.conf key, matched case-insensitively (spec §1.3). */
 export function findConfKey(key: string): { spec: SwitchSpec; confKey: ConfKey } | undefined {
   return byConfKey.get(key.toLowerCase());

@@ -1,11 +1,14 @@
 /**
  * `tsftpd [switches]`: load the configuration, build the services, listen, and run until a signal.
- * Start-up problems (bad switch, port in use, no permission for port 21) exit non-zero with one
- * precise line; running problems are logged and never stop the server.
+ * Start-up problems (bad switch, port in use, no permission for port 21, PID file not writable, an
+ * inetd start) exit non-zero with precise lines and leave nothing listening; running problems are
+ * logged and never stop the server. With -B the same start-up runs in a background child and this
+ * process reports its outcome (daemon.ts).
  */
-import { spawn } from 'node:child_process';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, open, unlink } from 'node:fs/promises';
 import { constants as C } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/index.js';
@@ -16,16 +19,43 @@ import { buildAuthChain } from '../auth/build.js';
 import { defaultUserFiles } from '../auth/default-files.js';
 import { resolveAnonymous } from '../auth/anonymous.js';
 import { errnoCode } from '../errors.js';
-import { confinementNotice } from '../storage/confined.js';
 import { FtpServer } from './server.js';
 import { CertificateStore } from '../tls/certificates.js';
+import {
+  daemonChildOutput,
+  runDaemonParent,
+  takeDaemonChildMark,
+  terminalOutput,
+  type StartupOutput,
+} from './daemon.js';
+import { isInetdStart, refuseInetd } from './inetd.js';
 import { checkNativeParts, offLine } from './native-check.js';
+import { confinementNotice } from '../storage/confined.js';
+import {
+  addUserText,
+  adminCommand,
+  backgroundLogText,
+  listenerText,
+  logTarget,
+  otherPortHint,
+  placeText,
+  usersText,
+  type StartupFacts,
+} from './startup-text.js';
 
 const PUBLIC_README = `This is the public directory of tsftpd.
 
 Anonymous users can read everything here and cannot write. Put the files you want
 to share in this directory, or start tsftpd with --anonymous-root DIR to serve another one.
 `;
+
+/** Plain words for the usual reasons a PID file cannot be written. */
+const PID_FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'its directory does not exist',
+  EACCES: 'permission denied',
+  ELOOP: 'it is a symbolic link',
+  EISDIR: 'it is a directory',
+};
 
 /** `npm start`: make ./public with a README if it is missing. */
 async function preparePublic(dir: string): Promise<void> {
@@ -47,37 +77,47 @@ async function writePidFile(file: string): Promise<void> {
   await fh.close();
 }
 
-/** -B: re-runs the same command detached, without -B, and returns at once (Node cannot fork). */
-function daemonize(argv: string[]): number {
-  const script = fileURLToPath(new URL('../main.js', import.meta.url));
-  const args = argv.flatMap((a) => {
-    if (a === '-B' || a === '--daemonize') return [];
-    if (/^-[A-Za-z0-9]+$/.test(a) && a.includes('B') && !/[SpPcCIULgflnqQtTuyY]/.test(a.slice(1))) {
-      const rest = a.replace(/B/g, '');
-      return rest === '-' ? [] : [rest];
-    }
-    return [a];
-  });
-  const child = spawn(process.execPath, [script, ...args], { detached: true, stdio: 'ignore' });
-  child.unref();
-  process.stdout.write(`tsftpd: running in the background, pid ${child.pid}\n`);
-  return 0;
+/** The real facts the start-up messages depend on. */
+function machineFacts(): StartupFacts {
+  return { exists: existsSync, env: process.env, cwd: process.cwd() };
 }
 
-function describeListen(config: Readonly<Config>, port: number): string {
-  const host =
-    config.bind.host ?? (config.ipv4Only ? '0.0.0.0' : config.ipv6Only ? '[::]' : '0.0.0.0 and [::]');
-  return `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+/** The command the user types to run tsftpd again (for the `pw` hints). */
+function commandName(facts: StartupFacts): string {
+  const realpathOf = (file: string): string | undefined => {
+    try {
+      return realpathSync(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const script = realpathOf(fileURLToPath(new URL('../main.js', import.meta.url))) ?? '';
+  return adminCommand(facts, script, process.argv[1] ?? script, realpathOf);
 }
 
 /** Runs the FTP server; resolves with the exit code. */
 export async function runServer(argv: string[]): Promise<number> {
+  const daemonChild = takeDaemonChildMark();
+  const output = daemonChild ? daemonChildOutput() : terminalOutput();
+  try {
+    return await serve(argv, output, daemonChild);
+  } catch (err) {
+    output.err(`tsftpd: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  } finally {
+    await output.close();
+  }
+}
+
+async function serve(argv: string[], output: StartupOutput, daemonChild: boolean): Promise<number> {
+  // Before anything is printed: under inetd, standard output is the client's connection.
+  if (isInetdStart()) return refuseInetd();
   let loaded;
   try {
     loaded = await loadConfig(argv);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+      output.err(err.message);
       return 2;
     }
     throw err;
@@ -87,39 +127,46 @@ export async function runServer(argv: string[]): Promise<number> {
     return 0;
   }
   if ('version' in loaded) {
-    process.stdout.write(`${loaded.version}\n`);
+    output.out(loaded.version);
     return 0;
   }
   const config = loaded.config;
-  if (config.daemonize) return daemonize(argv);
+  const facts = machineFacts();
+  if (config.daemonize && !daemonChild) {
+    return runDaemonParent(
+      argv,
+      (pid) => `tsftpd: running in the background, pid ${pid}; ${backgroundLogText(config, facts)}`,
+    );
+  }
   // A configured feature whose native addon cannot load stops the start (docs/native.md).
   const native = await checkNativeParts(config);
   if (native.errors.length > 0) {
-    for (const e of native.errors) process.stderr.write(`tsftpd: ${e}\n`);
+    for (const e of native.errors) output.err(`tsftpd: ${e}`);
     return 2;
   }
 
   const bus = new EventBus();
-  const facility = config.syslogFacility;
+  const target = logTarget(config);
   attachLogger(bus, {
     format: config.logFormat,
     verbose: config.verboseLog,
     syslog:
-      facility === undefined || facility === 'none'
+      target.kind === 'stderr'
         ? undefined
-        : { facility, ident: 'tsftpd', logPid: config.logPid, socketPath: config.syslogSocket },
+        : { facility: target.facility, ident: 'tsftpd', logPid: config.logPid, socketPath: target.socket },
   });
   if (config.quickstart && config.anonymousRoot !== undefined) await preparePublic(config.anonymousRoot);
   let auth;
   try {
     auth = buildAuthChain(config, bus);
   } catch (err) {
-    process.stderr.write(`tsftpd: ${(err as Error).message}\n`);
+    output.err(`tsftpd: ${(err as Error).message}`);
     return 2;
   }
   const anonymous = config.noAnonymous ? undefined : await resolveAnonymous(config.anonymousRoot);
   if (config.anonymousRoot !== undefined && anonymous === undefined && !config.noAnonymous) {
-    process.stderr.write(`tsftpd: --anonymous-root ${config.anonymousRoot}: not a directory\n`);
+    output.err(`tsftpd: --anonymous-root ${config.anonymousRoot}: not a directory`);
+    await auth.close();
     return 2;
   }
   let tls: CertificateStore | undefined;
@@ -135,63 +182,15 @@ export async function runServer(argv: string[]): Promise<number> {
         (level, message) => bus.log(undefined, level, message),
       );
     } catch (err) {
-      process.stderr.write(`tsftpd: -Y ${config.tls}: ${(err as Error).message}\n`);
+      output.err(`tsftpd: -Y ${config.tls}: ${(err as Error).message}`);
       await auth.close();
       return 2;
     }
     tls.watchFiles();
     bus.log(undefined, 'INFO', `TLS certificate: ${tls.describe()}`);
   }
-  const server = new FtpServer({ config, auth, anonymous, bus, tls });
-  let addresses;
-  try {
-    addresses = await server.listen();
-  } catch (err) {
-    const code = errnoCode(err);
-    const where = describeListen(config, config.bind.port);
-    if (code === 'EACCES') {
-      process.stderr.write(
-        `tsftpd: cannot listen on ${where}: permission denied (ports below 1024 need root; try -S 2121)\n`,
-      );
-    } else if (code === 'EADDRINUSE') {
-      process.stderr.write(`tsftpd: cannot listen on ${where}: the port is already in use\n`);
-    } else {
-      process.stderr.write(`tsftpd: cannot listen on ${where}: ${(err as Error).message}\n`);
-    }
-    await auth.close();
-    return 1;
-  }
-  if (config.pidFile !== undefined) await writePidFile(config.pidFile);
-  if (process.geteuid?.() === 0) {
-    bus.log(
-      undefined,
-      'WARNING',
-      'running as root: every account is confined to its home directory and acts with its own uid, gid and groups',
-    );
-  }
-  const confinement = await confinementNotice(config.weakJail);
-  if (confinement !== undefined) bus.log(undefined, 'WARNING', confinement);
-  const port = addresses[0]?.port ?? config.bind.port;
-  const anonText = anonymous ? `anonymous read-only: ${anonymous.root}` : 'anonymous: off';
-  const users = defaultUserFiles(config.quickstart);
-  // uid 0 is refused for virtual users (spec §3.1): as root, suggest nobody's ids.
-  const owner = process.geteuid?.() === 0 ? '-u nobody' : `-u ${process.getuid?.()} -g ${process.getgid?.()}`;
-  const hint = config.quickstart
-    ? `add a user: npx tsftpd pw useradd joe ${owner} -d ${path.resolve('home/joe')} -f ${users.passwd}`
-    : `users: ${config.auth.length > 0 ? config.auth.map((a) => `${a.method}:${a.arg ?? ''}`).join(' ') : users.pdb}`;
-  process.stdout.write(
-    `tsftpd: serving FTP on ftp://${describeListen(config, port)} (${anonText}) - ${hint}\n`,
-  );
-  // The implicit-TLS listeners follow the main one (server.listen order); port 0 shows the real port.
-  for (const a of addresses.slice(1)) {
-    const host = a.address.includes(':') ? `[${a.address}]` : a.address;
-    process.stdout.write(`tsftpd: serving implicit FTPS on ftps://${host}:${a.port}\n`);
-  }
-  const nativeOff = offLine(native);
-  if (nativeOff !== undefined) process.stdout.write(`tsftpd: ${nativeOff}\n`);
-  bus.log(undefined, 'INFO', `native addons: ${native.summary}`);
-
-  await new Promise<void>((resolve) => {
+  // Handlers first: a SIGTERM right after the PID file appears must still stop cleanly and remove it.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       bus.log(undefined, 'INFO', `${signal} received, shutting down`);
       resolve();
@@ -201,8 +200,99 @@ export async function runServer(argv: string[]): Promise<number> {
     // SIGHUP reloads the certificate without dropping a session (docs/tls.md).
     process.on('SIGHUP', () => void tls?.reload());
   });
-  tls?.close();
-  await server.close();
+  const server = new FtpServer({ config, auth, anonymous, bus, tls });
+  // Closes the listeners that did open, the sessions and the auth chain.
+  const stopAll = async (): Promise<void> => {
+    tls?.close();
+    await server.close();
+  };
+  let addresses: AddressInfo[];
+  try {
+    addresses = await server.listen();
+  } catch (err) {
+    output.err(listenFailure(config, err, facts));
+    await stopAll();
+    return 1;
+  }
+  if (config.pidFile !== undefined) {
+    try {
+      await writePidFile(config.pidFile);
+    } catch (err) {
+      const code = errnoCode(err) ?? '';
+      const reason = PID_FILE_ERRORS[code] ?? (err as Error).message;
+      output.err(`tsftpd: -g ${config.pidFile}: cannot write the PID file: ${reason}`);
+      await stopAll();
+      return 1;
+    }
+  }
+  if (process.geteuid?.() === 0) {
+    bus.log(
+      undefined,
+      'WARNING',
+      'running as root: every account is confined to its home directory and acts with its own uid, gid and groups',
+    );
+  }
+  const confinement = await confinementNotice(config.weakJail);
+  if (confinement !== undefined) bus.log(undefined, 'WARNING', confinement);
+  for (const line of startupLines(config, addresses, anonymous?.root, facts)) output.out(line);
+  const nativeOff = offLine(native);
+  if (nativeOff !== undefined) output.out(`tsftpd: ${nativeOff}`);
+  bus.log(undefined, 'INFO', `native addons: ${native.summary}`);
+  await output.ready();
+  // A daemon does not keep the directory it was started from busy (spec §1.2 -B: chdir /); every
+  // path of the configuration is already absolute.
+  if (daemonChild) process.chdir('/');
+
+  await stopped;
+  await stopAll();
   if (config.pidFile !== undefined) await unlink(config.pidFile).catch(() => undefined);
   return 0;
+}
+
+/** The line for a listener that could not be opened, with what to do about it. */
+function listenFailure(config: Readonly<Config>, err: unknown, facts: StartupFacts): string {
+  const e = err as { address?: string; port?: number; message?: string };
+  const port = e.port ?? config.bind.port;
+  const where = placeText(config, e.address ?? config.bind.host, port);
+  switch (errnoCode(err)) {
+    case 'EACCES':
+      return `tsftpd: cannot listen on ${where}: permission denied (ports below 1024 need root; try -S 2121)`;
+    case 'EADDRINUSE':
+      return `tsftpd: cannot listen on ${where}: the port is already in use; ${otherPortHint(config, port, facts.env)}`;
+    case 'EADDRNOTAVAIL':
+      return `tsftpd: cannot listen on ${where}: no such address on this machine`;
+    default:
+      return `tsftpd: cannot listen on ${where}: ${e.message ?? String(err)}`;
+  }
+}
+
+/** What the server prints once it listens: one line per listener, then the users (and how to add one). */
+function startupLines(
+  config: Readonly<Config>,
+  addresses: readonly AddressInfo[],
+  anonymousRoot: string | undefined,
+  facts: StartupFacts,
+): string[] {
+  const anonText = anonymousRoot !== undefined ? `anonymous read-only: ${anonymousRoot}` : 'anonymous: off';
+  const [main, ...implicit] = addresses;
+  const lines = [
+    `tsftpd: serving FTP on ${listenerText(config, main ?? { address: '::', port: config.bind.port }, 'ftp')} (${anonText})`,
+    // The implicit-TLS listeners follow the main one (server.listen order); port 0 shows the real port.
+    ...implicit.map((a) => `tsftpd: serving implicit FTPS on ${listenerText(config, a, 'ftps')}`),
+  ];
+  const command = commandName(facts);
+  const users = defaultUserFiles(config.quickstart, facts.env);
+  lines.push(`tsftpd: ${usersText(config, users.pdb, command, facts)}`);
+  if (config.quickstart) {
+    const uid = process.geteuid?.();
+    const ids = uid === undefined ? undefined : { uid, gid: process.getegid?.() ?? uid };
+    const [intro = '', example = ''] = addUserText(
+      command,
+      config.passwdFile ?? users.passwd,
+      facts.cwd,
+      ids,
+    );
+    lines.push(`tsftpd: ${intro}`, example);
+  }
+  return lines;
 }

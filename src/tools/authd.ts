@@ -7,15 +7,20 @@
  * MAX_CONNECTIONS requests wait; every wait is bounded; on SIGTERM/SIGINT the running programs
  * are killed by PID and the socket and PID file removed. Existing pure-authd programs work as is.
  */
-import { spawn } from 'node:child_process';
 import { constants as C } from 'node:fs';
 import { chmod, lstat, open, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { getopt } from './getopt.js';
 import { systemDb } from '../auth/system-db.js';
 import { readRequest, runProgram, type AuthProgramOptions } from './authd-run.js';
+import {
+  daemonChildOutput,
+  runDaemonParent,
+  takeDaemonChildMark,
+  terminalOutput,
+  type StartupOutput,
+} from '../server/daemon.js';
 
 /** Programs run at once; pure-authd runs one, a few more keep logins flowing behind a slow one. */
 const MAX_RUNNING = 4;
@@ -94,22 +99,6 @@ async function clearStaleSocket(file: string): Promise<void> {
   await unlink(file);
 }
 
-/** Set in the environment of the re-spawned daemon so that it does not spawn again. */
-const DAEMON_ENV = 'TSFTPD_AUTHD_DAEMON';
-
-/** -B: re-runs the same command detached (Node cannot fork), as the server does. */
-function daemonize(argv: readonly string[]): number {
-  const script = fileURLToPath(new URL('../main.js', import.meta.url));
-  const child = spawn(process.execPath, [script, 'authd', ...argv], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...process.env, [DAEMON_ENV]: '1' },
-  });
-  child.unref();
-  process.stdout.write(`tsftpd authd: running in the background, pid ${child.pid}\n`);
-  return 0;
-}
-
 /** PID file as the server writes it (recreated 0644, never through a symlink). */
 async function writePidFile(file: string): Promise<void> {
   await unlink(file).catch(() => undefined);
@@ -135,8 +124,11 @@ async function listen(server: net.Server, socketPath: string): Promise<void> {
   await chmod(socketPath, 0o600);
 }
 
-/** Serves until SIGTERM/SIGINT; resolves with the exit code. */
-async function runAuthd(o: AuthdOptions, log: (m: string) => void): Promise<number> {
+/**
+ * Serves until SIGTERM/SIGINT; resolves with the exit code. Start-up failures go to `output`, which
+ * is the waiting parent under -B; `output.ready()` once the socket and the PID file exist.
+ */
+async function runAuthd(o: AuthdOptions, log: (m: string) => void, output: StartupOutput): Promise<number> {
   if (o.uid !== undefined && o.gid === undefined) log('authd: -u without -g: the program keeps our group');
   const running = new Set<number>();
   const runOpts: AuthProgramOptions = { ...o, requestTimeoutMs: 5000, log, running };
@@ -178,12 +170,13 @@ async function runAuthd(o: AuthdOptions, log: (m: string) => void): Promise<numb
     const pidFile = o.pidFile ?? (o.daemonize ? DEFAULT_PIDFILE : undefined);
     if (pidFile !== undefined) await writePidFile(pidFile);
   } catch (err) {
-    process.stderr.write(`tsftpd authd: ${(err as Error).message}\n`);
+    output.err(`tsftpd authd: ${(err as Error).message}`);
     unhook();
     server.close();
     return 1;
   }
   log(`authd: listening on ${o.socket}, running ${o.program}`);
+  await output.ready();
   await stopped;
   unhook();
   for (const pid of running) {
@@ -212,6 +205,23 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tsftpd authd: ${parsed}\n${USAGE}`);
     return 2;
   }
-  if (parsed.daemonize && process.env[DAEMON_ENV] === undefined) return daemonize(argv);
-  return runAuthd(parsed, (m) => process.stderr.write(`${m}\n`));
+  const log = (m: string): void => void process.stderr.write(`${m}\n`);
+  const daemonChild = takeDaemonChildMark();
+  if (parsed.daemonize && !daemonChild) {
+    // Waits until the helper listens, and returns its failure (as the server's -B does).
+    return runDaemonParent(
+      ['authd', ...argv],
+      (pid) => `tsftpd authd: running in the background, pid ${pid}`,
+      {
+        prefix: 'tsftpd authd',
+        what: 'helper',
+      },
+    );
+  }
+  const output = daemonChild ? daemonChildOutput() : terminalOutput();
+  try {
+    return await runAuthd(parsed, log, output);
+  } finally {
+    await output.close();
+  }
 }
