@@ -14,7 +14,7 @@
     },
     {
       "target_name": "tsftpd_fs",
-      "sources": ["native/confined.c", "native/dirscan.c"],
+      "sources": ["native/confined.c", "native/resolve.c", "native/dirscan.c"],
       "libraries": ["-lpthread"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-pthread"]
     },

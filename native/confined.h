@@ -8,6 +8,7 @@
 #include <node_api.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* How a root resolves paths (set once when the root is opened). */
 enum {
@@ -45,6 +46,23 @@ typedef struct Root {
   int finalized;
 } Root;
 
+/** Result code (beyond errno) of a lookup that would leave the root. */
+#define CONFINED_ESCAPE 1001
+
+/** Saves the process identity and detects openat2; call once at load. 0 when out of memory. */
+int confined_init(void);
+/** True when the kernel has openat2 (Linux >= 5.6). */
+int confined_has_openat2(void);
+/** Opens `path` only if the kernel can resolve it from its caches without waiting (-EAGAIN else). */
+int confined_open_cached(const Root *r, const char *path, int flags);
+/** Opens the parent of `path` (O_PATH, confined) and points *name at its final component; fd or -errno. */
+int confined_open_parent(const Root *r, const char *path, const char **name);
+/** chmod of what an O_PATH descriptor refers to; 0 or errno. */
+int confined_chmod_fd(int fd, mode_t mode);
+/** Sets the times of what a descriptor refers to; 0 or errno. */
+int confined_utimes_fd(int fd, const struct timespec times[2]);
+/** Permission check of the thread's identity on a descriptor (R_OK/W_OK/X_OK); 0 or errno. */
+int confined_access_fd(const Root *r, int fd, int want);
 /** Switches this thread's file-system identity to the root's account; 0 or an errno. */
 int confined_enter(const Root *r);
 /** Restores the process identity on this thread (aborts the process if it cannot: never run on). */
