@@ -12,6 +12,12 @@
  * npm package included) works on a machine without it, and then exports `sodiumError` instead of
  * the two sodium functions (the JavaScript side uses the `argon2` package).
  * No cryptography is implemented in this file.
+ *
+ * Inputs: every N-API call is checked (napi-check.h). A password or hash that is not a string, is
+ * longer than MAX_CRYPT_STRING bytes or holds a NUL byte is never truncated: verification answers false
+ * and hashing null, as for any other unusable input. Numbers (opslimit, memlimit, rounds) must be
+ * integers in range, and a gensalt prefix that is not a usable string throws instead of silently
+ * becoming the library's default scheme.
  */
 #define _GNU_SOURCE
 #include <crypt.h>
@@ -70,6 +76,11 @@ static void load_sodium(void) {
   sodium.verify = verify;
   sodium.hash = hash;
 }
+
+#include "napi-check.h"
+
+/* Longest password or hash accepted (bytes). */
+#define MAX_CRYPT_STRING 4096
 
 typedef struct {
   napi_async_work work;
@@ -134,17 +145,28 @@ static void execute(napi_env env, void *data) {
 }
 
 static void complete(napi_env env, napi_status status, void *data) {
-  (void)status;
   CryptJob *job = data;
-  napi_value result;
-  if (job->verify == 1 || job->verify == 2) {
-    napi_get_boolean(env, job->ok, &result);
-  } else if (job->output != NULL) {
-    napi_create_string_utf8(env, job->output, NAPI_AUTO_LENGTH, &result);
-  } else {
-    napi_get_null(env, &result);
+  napi_value result = NULL;
+  napi_status made = napi_generic_failure;
+  if (status == napi_ok) {
+    if (job->verify == 1 || job->verify == 2)
+      made = napi_get_boolean(env, job->ok, &result);
+    else if (job->output != NULL)
+      made = napi_create_string_utf8(env, job->output, NAPI_AUTO_LENGTH, &result);
+    else
+      made = napi_get_null(env, &result);
   }
-  napi_resolve_deferred(env, job->deferred, result);
+  if (made == napi_ok) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    /* The promise always settles: a login waiting on it must not hang. */
+    napi_value message = NULL, error = NULL;
+    if (napi_create_string_utf8(env, "tsftpd_crypt: the job could not complete", NAPI_AUTO_LENGTH, &message) ==
+        napi_ok)
+      napi_create_error(env, NULL, message, &error);
+    if (error == NULL) napi_get_undefined(env, &error);
+    napi_reject_deferred(env, job->deferred, error);
+  }
   napi_delete_async_work(env, job->work);
   wipe_free(job->password);
   wipe_free(job->setting);
@@ -152,55 +174,121 @@ static void complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-static char *get_string(napi_env env, napi_value v) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  if (len > 4096) return NULL;
-  char *buf = malloc(len + 1);
-  if (buf == NULL) return NULL;
-  napi_get_value_string_utf8(env, v, buf, len + 1, &len);
-  if (strlen(buf) != len) { /* embedded NUL: refuse rather than truncate */
-    wipe_free(buf);
-    return NULL;
+/* Outcome of reading a string argument. */
+typedef enum { STRING_OK, STRING_UNUSABLE, STRING_FAILED } StringRead;
+
+/*
+ * Copies a JS string argument: STRING_UNUSABLE (not a string, longer than MAX_CRYPT_STRING bytes, or with
+ * a NUL byte: refused, never truncated) and STRING_FAILED (an N-API failure, thrown) leave *out NULL.
+ */
+static StringRead get_string(napi_env env, napi_value v, char **out) {
+  *out = NULL;
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok) {
+    napi_check_throw(env, "napi_typeof");
+    return STRING_FAILED;
   }
-  return buf;
+  if (type != napi_string) return STRING_UNUSABLE;
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+    napi_check_throw(env, "napi_get_value_string_utf8");
+    return STRING_FAILED;
+  }
+  if (len > MAX_CRYPT_STRING) return STRING_UNUSABLE;
+  char *buf = malloc(len + 1);
+  if (buf == NULL) {
+    napi_throw_error(env, "ERR_NO_MEMORY", "out of memory");
+    return STRING_FAILED;
+  }
+  size_t copied = 0;
+  if (napi_get_value_string_utf8(env, v, buf, len + 1, &copied) != napi_ok || copied != len) {
+    explicit_bzero(buf, len + 1);
+    free(buf);
+    napi_check_throw(env, "napi_get_value_string_utf8");
+    return STRING_FAILED;
+  }
+  if (memchr(buf, '\0', len) != NULL) { /* embedded NUL: refuse rather than truncate */
+    explicit_bzero(buf, len + 1);
+    free(buf);
+    return STRING_UNUSABLE;
+  }
+  *out = buf;
+  return STRING_OK;
+}
+
+static void free_job(CryptJob *job) {
+  wipe_free(job->password);
+  wipe_free(job->setting);
+  free(job);
 }
 
 static napi_value start(napi_env env, napi_callback_info info, int verify) {
   size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) {
-    napi_throw_type_error(env, NULL, "two string arguments expected");
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "two string arguments expected");
     return NULL;
   }
-  CryptJob *job = calloc(1, sizeof(CryptJob));
-  if (job == NULL) return NULL;
-  job->verify = verify;
-  if (verify == 3 && argc >= 4) {
-    int64_t ops = 0, mem = 0;
-    napi_get_value_int64(env, argv[2], &ops);
-    napi_get_value_int64(env, argv[3], &mem);
-    job->opslimit = ops > 0 ? (unsigned long long)ops : 0;
-    job->memlimit = mem > 0 ? (size_t)mem : 0;
+  int64_t ops = 0, mem = 0;
+  if (verify == 3) {
+    if (argc < 4) {
+      napi_throw_type_error(env, "ERR_MISSING_ARGS", "sodiumHash(password, '', opslimit, memlimit) expected");
+      return NULL;
+    }
+    if (!napi_check_integer(env, argv[2], "opslimit", 1, UINT32_MAX, &ops) ||
+        !napi_check_integer(env, argv[3], "memlimit", 1, (int64_t)1 << 42, &mem))
+      return NULL;
   }
-  job->password = get_string(env, argv[0]);
-  job->setting = get_string(env, argv[1]);
+  CryptJob *job = calloc(1, sizeof(CryptJob));
+  if (job == NULL) {
+    napi_throw_error(env, "ERR_NO_MEMORY", "out of memory");
+    return NULL;
+  }
+  job->verify = verify;
+  job->opslimit = (unsigned long long)ops;
+  job->memlimit = (size_t)mem;
+  StringRead a = get_string(env, argv[0], &job->password);
+  StringRead b = a == STRING_FAILED ? STRING_FAILED : get_string(env, argv[1], &job->setting);
+  if (a == STRING_FAILED || b == STRING_FAILED) {
+    free_job(job);
+    return NULL;
+  }
   napi_value promise;
-  napi_create_promise(env, &job->deferred, &promise);
-  if (job->password == NULL || job->setting == NULL) {
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) {
+    free_job(job);
+    napi_check_throw(env, "napi_create_promise");
+    return NULL;
+  }
+  if (a == STRING_UNUSABLE || b == STRING_UNUSABLE) {
+    /* Unusable input never matches and hashes to nothing (see the file note). */
     napi_value r;
-    if (verify == 1 || verify == 2) napi_get_boolean(env, 0, &r); else napi_get_null(env, &r);
-    napi_resolve_deferred(env, job->deferred, r);
-    wipe_free(job->password);
-    wipe_free(job->setting);
-    free(job);
+    napi_status made = (verify == 1 || verify == 2) ? napi_get_boolean(env, 0, &r) : napi_get_null(env, &r);
+    if (made != napi_ok || napi_resolve_deferred(env, job->deferred, r) != napi_ok) {
+      free_job(job);
+      napi_check_throw(env, "napi_resolve_deferred");
+      return NULL;
+    }
+    free_job(job);
     return promise;
   }
   napi_value name;
-  napi_create_string_utf8(env, "tsftpd_crypt", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  if (napi_create_string_utf8(env, "tsftpd_crypt", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok) {
+    napi_check_throw(env, "napi_create_async_work");
+    napi_value undefined;
+    if (napi_get_undefined(env, &undefined) == napi_ok) napi_reject_deferred(env, job->deferred, undefined);
+    free_job(job);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_check_throw(env, "napi_queue_async_work");
+    napi_delete_async_work(env, job->work);
+    napi_value undefined;
+    if (napi_get_undefined(env, &undefined) == napi_ok) napi_reject_deferred(env, job->deferred, undefined);
+    free_job(job);
+    return NULL;
+  }
   return promise;
 }
 
@@ -218,16 +306,35 @@ static napi_value sodium_hash_fn(napi_env env, napi_callback_info info) { return
 static napi_value gensalt_fn(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  char *prefix = argc > 0 ? get_string(env, argv[0]) : NULL;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "gensalt(prefix, rounds) expected");
+    return NULL;
+  }
+  /* A prefix that is not a usable string must not become the library's default scheme (NULL). */
+  char *prefix = napi_check_string(env, argv[0], "prefix", 64);
+  if (prefix == NULL) return NULL;
   int64_t rounds = 0;
-  if (argc > 1) napi_get_value_int64(env, argv[1], &rounds);
+  if (argc > 1) {
+    napi_valuetype type;
+    if (napi_typeof(env, argv[1], &type) != napi_ok) {
+      free(prefix);
+      napi_check_throw(env, "napi_typeof");
+      return NULL;
+    }
+    if (type != napi_undefined && !napi_check_integer(env, argv[1], "rounds", 0, UINT32_MAX, &rounds)) {
+      free(prefix);
+      return NULL;
+    }
+  }
   char out[CRYPT_GENSALT_OUTPUT_SIZE];
   char *s = crypt_gensalt_rn(prefix, (unsigned long)rounds, NULL, 0, out, sizeof out);
   free(prefix);
   napi_value result;
-  if (s == NULL) napi_get_null(env, &result);
-  else napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &result);
+  if (s == NULL)
+    NAPI_CALL(env, napi_get_null(env, &result));
+  else
+    NAPI_CALL(env, napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &result));
   return result;
 }
 
@@ -237,7 +344,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"crypt", NULL, crypt_fn, NULL, NULL, NULL, napi_enumerable, NULL},
       {"gensalt", NULL, gensalt_fn, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   /* Module init runs once per process and once per worker thread; libsodium is looked up once. */
   static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
   pthread_once(&sodium_once, load_sodium);
@@ -246,12 +353,12 @@ static napi_value init(napi_env env, napi_value exports) {
         {"sodiumVerify", NULL, sodium_verify_fn, NULL, NULL, NULL, napi_enumerable, NULL},
         {"sodiumHash", NULL, sodium_hash_fn, NULL, NULL, NULL, napi_enumerable, NULL},
     };
-    napi_define_properties(env, exports, 2, sodium_props);
+    NAPI_CALL(env, napi_define_properties(env, exports, 2, sodium_props));
   } else {
     /* sodiumError: why libsodium is not used (the JavaScript side then uses the argon2 package). */
     napi_value why;
-    napi_create_string_utf8(env, sodium_error, NAPI_AUTO_LENGTH, &why);
-    napi_set_named_property(env, exports, "sodiumError", why);
+    NAPI_CALL(env, napi_create_string_utf8(env, sodium_error, NAPI_AUTO_LENGTH, &why));
+    NAPI_CALL(env, napi_set_named_property(env, exports, "sodiumError", why));
   }
   return exports;
 }

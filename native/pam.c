@@ -11,6 +11,8 @@
  * pam_setcred and pam_open_session are deliberately not called: their modules (pam_limits,
  * pam_loginuid, pam_systemd...) change the state of the whole process, and this process serves
  * every session at once. No authentication logic is implemented in this file.
+ * Every N-API call is checked (napi-check.h); an argument that is not a string, too long or holds a
+ * NUL byte throws (RangeError/TypeError), never reaches PAM truncated.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "napi-check.h"
 
 #define MAX_SERVICE 64
 #define MAX_LOGIN 256
@@ -159,33 +163,30 @@ static void execute(napi_env env, void *data) {
   if (rc == PAM_SUCCESS) lookup_account(job);
 }
 
-static void set_named(napi_env env, napi_value obj, const char *name, napi_value value) {
-  napi_set_named_property(env, obj, name, value);
+/* Builds the result object; false when an N-API call failed. */
+static bool pam_result(napi_env env, PamJob *job, napi_value *result) {
+  napi_value v;
+  NAPI_CALL_BOOL(env, napi_create_object(env, result));
+  NAPI_CALL_BOOL(env, napi_get_boolean(env, job->ok, &v));
+  NAPI_CALL_BOOL(env, napi_set_named_property(env, *result, "ok", v));
+  NAPI_CALL_BOOL(env, napi_create_string_utf8(env, job->step != NULL ? job->step : "", NAPI_AUTO_LENGTH, &v));
+  NAPI_CALL_BOOL(env, napi_set_named_property(env, *result, "step", v));
+  NAPI_CALL_BOOL(env, napi_create_int32(env, job->pam_code, &v));
+  NAPI_CALL_BOOL(env, napi_set_named_property(env, *result, "code", v));
+  NAPI_CALL_BOOL(env, napi_create_string_utf8(env, job->message, NAPI_AUTO_LENGTH, &v));
+  NAPI_CALL_BOOL(env, napi_set_named_property(env, *result, "message", v));
+  if (job->ok) {
+    NAPI_CALL_BOOL(env, napi_create_uint32(env, job->uid, &v));
+    NAPI_CALL_BOOL(env, napi_set_named_property(env, *result, "uid", v));
+    NAPI_CALL_BOOL(env, napi_create_uint32(env, job->gid, &v));
+    NAPI_CALL_BOOL(env, napi_set_named_property(env, *result, "gid", v));
+    NAPI_CALL_BOOL(env, napi_create_string_utf8(env, job->home, NAPI_AUTO_LENGTH, &v));
+    NAPI_CALL_BOOL(env, napi_set_named_property(env, *result, "home", v));
+  }
+  return true;
 }
 
-static void complete(napi_env env, napi_status status, void *data) {
-  (void)status;
-  PamJob *job = data;
-  napi_value result, v;
-  napi_create_object(env, &result);
-  napi_get_boolean(env, job->ok, &v);
-  set_named(env, result, "ok", v);
-  napi_create_string_utf8(env, job->step != NULL ? job->step : "", NAPI_AUTO_LENGTH, &v);
-  set_named(env, result, "step", v);
-  napi_create_int32(env, job->pam_code, &v);
-  set_named(env, result, "code", v);
-  napi_create_string_utf8(env, job->message, NAPI_AUTO_LENGTH, &v);
-  set_named(env, result, "message", v);
-  if (job->ok) {
-    napi_create_uint32(env, job->uid, &v);
-    set_named(env, result, "uid", v);
-    napi_create_uint32(env, job->gid, &v);
-    set_named(env, result, "gid", v);
-    napi_create_string_utf8(env, job->home, NAPI_AUTO_LENGTH, &v);
-    set_named(env, result, "home", v);
-  }
-  napi_resolve_deferred(env, job->deferred, result);
-  napi_delete_async_work(env, job->work);
+static void free_job(PamJob *job) {
   free(job->service);
   free(job->login);
   wipe_free(job->password);
@@ -194,50 +195,76 @@ static void complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-/* A copy of a JS string of at most `max` bytes without NUL bytes, or NULL. */
-static char *get_string(napi_env env, napi_value v, size_t max) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len > max) return NULL;
-  char *buf = malloc(len + 1);
-  if (buf == NULL) return NULL;
-  napi_get_value_string_utf8(env, v, buf, len + 1, &len);
-  if (strlen(buf) != len) {
-    wipe_free(buf);
-    return NULL;
+static void complete(napi_env env, napi_status status, void *data) {
+  PamJob *job = data;
+  napi_value result;
+  if (status == napi_ok && pam_result(env, job, &result)) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    /* The promise always settles: a login waiting on it must not hang. */
+    napi_value error = NULL, message = NULL;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+      napi_get_and_clear_last_exception(env, &error);
+    if (error == NULL && napi_create_string_utf8(env, "tsftpd_pam: the job could not complete",
+                                                 NAPI_AUTO_LENGTH, &message) == napi_ok)
+      napi_create_error(env, NULL, message, &error);
+    if (error == NULL) napi_get_undefined(env, &error);
+    napi_reject_deferred(env, job->deferred, error);
   }
-  return buf;
+  napi_delete_async_work(env, job->work);
+  free_job(job);
 }
 
 /* authenticate(service, login, password, rhost): Promise<{ok, step, code, message, uid?, gid?, home?}> */
 static napi_value authenticate_fn(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) {
-    napi_throw_type_error(env, NULL, "service, login, password and rhost expected");
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "service, login, password and rhost expected");
     return NULL;
   }
   PamJob *job = calloc(1, sizeof(PamJob));
-  if (job == NULL) return NULL;
-  job->service = get_string(env, argv[0], MAX_SERVICE);
-  job->login = get_string(env, argv[1], MAX_LOGIN);
-  job->password = get_string(env, argv[2], MAX_PASSWORD);
-  job->rhost = get_string(env, argv[3], MAX_HOST);
-  if (job->service == NULL || job->login == NULL || job->password == NULL || job->rhost == NULL ||
-      job->service[0] == '\0' || job->login[0] == '\0' || strchr(job->service, '/') != NULL) {
-    free(job->service);
-    free(job->login);
-    wipe_free(job->password);
-    free(job->rhost);
-    free(job);
-    napi_throw_range_error(env, NULL, "invalid or oversized PAM argument");
+  if (job == NULL) {
+    napi_throw_error(env, "ERR_NO_MEMORY", "out of memory");
+    return NULL;
+  }
+  /* Each copy is whole or refused with an exception (napi-check.h); the first failure stops. */
+  if ((job->service = napi_check_string(env, argv[0], "service", MAX_SERVICE)) == NULL ||
+      (job->login = napi_check_string(env, argv[1], "login", MAX_LOGIN)) == NULL ||
+      (job->password = napi_check_string(env, argv[2], "password", MAX_PASSWORD)) == NULL ||
+      (job->rhost = napi_check_string(env, argv[3], "rhost", MAX_HOST)) == NULL) {
+    free_job(job);
+    return NULL;
+  }
+  if (job->service[0] == '\0' || job->login[0] == '\0' || strchr(job->service, '/') != NULL) {
+    free_job(job);
+    napi_throw_range_error(env, "ERR_INVALID_ARG_VALUE", "invalid PAM service or empty login");
     return NULL;
   }
   napi_value promise, name;
-  napi_create_promise(env, &job->deferred, &promise);
-  napi_create_string_utf8(env, "tsftpd_pam", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
-  napi_queue_async_work(env, job->work);
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) {
+    napi_check_throw(env, "napi_create_promise");
+    free_job(job);
+    return NULL;
+  }
+  if (napi_create_string_utf8(env, "tsftpd_pam", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, job, &job->work) != napi_ok) {
+    napi_check_throw(env, "napi_create_async_work");
+    napi_value undefined;
+    if (napi_get_undefined(env, &undefined) == napi_ok) napi_reject_deferred(env, job->deferred, undefined);
+    free_job(job);
+    return NULL;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_check_throw(env, "napi_queue_async_work");
+    napi_delete_async_work(env, job->work);
+    napi_value undefined;
+    if (napi_get_undefined(env, &undefined) == napi_ok) napi_reject_deferred(env, job->deferred, undefined);
+    free_job(job);
+    return NULL;
+  }
   return promise;
 }
 
@@ -245,7 +272,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"authenticate", NULL, authenticate_fn, NULL, NULL, NULL, napi_enumerable, NULL},
   };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;
 }
 

@@ -4,9 +4,15 @@
  * passive listeners accept only the client's own address unless FXP is allowed.
  */
 import net from 'node:net';
-import { checkActiveTarget, parseEprt, parsePort, type ActiveTarget } from '../data/active.js';
-import { PassiveListener } from '../data/passive.js';
-import { connectActive } from '../data/active.js';
+import {
+  checkActiveTarget,
+  connectActive,
+  familyMismatch,
+  parseEprt,
+  parsePort,
+  type ActiveTarget,
+} from '../data/active.js';
+import { PassiveListener, parseEpsv, pasvAddress } from '../data/passive.js';
 import { fxpAllowed } from '../data/connect.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
@@ -26,6 +32,7 @@ async function openPassive(s: Session): Promise<PassiveListener> {
   return listener;
 }
 
+/** PASV takes no argument (RFC 959); one is ignored, as Pure-FTPd does. */
 async function pasv(s: Session): Promise<Reply> {
   if (s.ipv6) return reply(425, 'You cannot use PASV on IPv6 connections. Use EPSV instead.');
   if (s.epsvAll) return reply(501, 'Only EPSV is allowed after EPSV ALL');
@@ -33,29 +40,37 @@ async function pasv(s: Session): Promise<Reply> {
   const address = forced ?? s.ref.localIp;
   if (!net.isIPv4(address)) return reply(425, 'Please use an IPv6-conformant client with EPSV support');
   const listener = await openPassive(s);
-  const p = listener.port;
-  const h = address.split('.').join(',');
-  return reply(227, `Entering Passive Mode (${h},${Math.floor(p / 256)},${p % 256})`);
+  const text = pasvAddress(address, listener.port);
+  if (text === undefined) {
+    s.clearData();
+    return reply(425, "Can't open passive connection");
+  }
+  return reply(227, `Entering Passive Mode (${text})`);
 }
 
 async function epsv(s: Session, arg: string): Promise<Reply> {
-  const a = arg.trim().toUpperCase();
-  if (a === 'ALL') {
-    s.epsvAll = true;
-    // RFC 2428 §3 asks for a positive completion; Pure-FTPd's code 220 is a quirk (spec §15.6).
-    return reply(200, 'EPSV ALL OK: active mode is disabled');
+  const request = parseEpsv(arg, s.ipv6);
+  switch (request.kind) {
+    case 'all':
+      s.epsvAll = true;
+      // RFC 2428 §3 asks for a positive completion; Pure-FTPd's code 220 is a quirk (spec §15.6).
+      return reply(200, 'EPSV ALL OK: active mode is disabled');
+    case 'bad-family':
+      return reply(522, request.text);
+    case 'syntax':
+      return reply(501, 'Syntax error in EPSV argument');
+    case 'open': {
+      const listener = await openPassive(s);
+      return reply(229, `Extended Passive mode OK (|||${listener.port}|)`);
+    }
   }
-  const mine = s.ipv6 ? '2' : '1';
-  if (a !== '' && a !== mine) {
-    if (a === '1' || a === '2') return reply(522, `Network protocol not supported, use (${mine})`);
-    return reply(501, 'Syntax error in EPSV argument');
-  }
-  const listener = await openPassive(s);
-  return reply(229, `Extended Passive mode OK (|||${listener.port}|)`);
 }
 
 function setActive(s: Session, target: ActiveTarget): Reply {
   if (s.epsvAll) return reply(501, 'Active mode is disabled');
+  // RFC 2428 §2: the data connection leaves from the control connection's own address family.
+  const mismatch = familyMismatch(target, s.ipv6);
+  if (mismatch !== undefined) return reply(522, mismatch);
   const note = checkActiveTarget(target, s.ref.remoteIp, fxpAllowed(s));
   s.clearData();
   s.data = { kind: 'active', target };
@@ -109,13 +124,21 @@ async function estp(s: Session): Promise<Reply> {
   if (d === undefined || d.kind === 'passive' || (d.kind === 'connected' && d.passive)) {
     return reply(520, 'Active mode is disabled');
   }
+  // A control connection lost while connecting stops the attempt (as ESTA's wait): a socket made
+  // for a session that is gone would stay open, since nothing would ever clear it.
   const abort = new AbortController();
-  const socket =
-    d.kind === 'connected'
-      ? d.socket
-      : await connectActive(d.target, s.ref.localIp, abort.signal, s.idleSeconds * 1000);
-  s.data = { kind: 'connected', socket, passive: false };
-  return reply(225, `Connected to ${endpoint(socket.remoteAddress, socket.remotePort)}`);
+  const onClose = (): void => abort.abort();
+  s.socket.once('close', onClose);
+  try {
+    const socket =
+      d.kind === 'connected'
+        ? d.socket
+        : await connectActive(d.target, s.ref.localIp, abort.signal, s.idleSeconds * 1000);
+    s.data = { kind: 'connected', socket, passive: false };
+    return reply(225, `Connected to ${endpoint(socket.remoteAddress, socket.remotePort)}`);
+  } finally {
+    s.socket.off('close', onClose);
+  }
 }
 
 /** PASV P@SW EPSV PORT EPRT ESTA ESTP. */

@@ -175,7 +175,10 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
 function failureReply(s: Session, t: Transfer, err: unknown): Reply {
   if (t.reason !== undefined || abortish(err)) return reply(426, 'Transfer aborted. Data connection closed');
   if (err instanceof FtpError) {
-    if (err.detail) s.server.bus.log(s.ref, 'WARNING', err.detail);
+    // A file that cannot be read (or written) is a server-side failure: an ERROR line naming it.
+    if (err.code === 'ERR_IO')
+      s.server.bus.log(s.ref, 'ERROR', `transfer of ${t.path} failed: ${err.detail ?? err.text}`);
+    else if (err.detail) s.server.bus.log(s.ref, 'WARNING', err.detail);
     return reply(err.reply, ...err.preamble, err.text);
   }
   const code = (err as { code?: string }).code;

@@ -4,8 +4,8 @@
  * content of a file when they fail: the storage writes replacements through a temp file.
  */
 import { pipeline } from 'node:stream/promises';
-import type { Readable, Transform, Writable } from 'node:stream';
-import { sendFile } from '../data/sendfile.js';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { readFailure, sendFile, shortFile } from '../data/sendfile.js';
 import { pumpDownload, pumpUpload, reservePump } from '../data/pump.js';
 import { FileSink } from '../storage/file-sink.js';
 import { FtpError, errnoText } from '../errors.js';
@@ -34,6 +34,48 @@ function takeRest(s: Session): number {
 async function pump(from: Readable, stages: Transform[], to: Writable, signal: AbortSignal): Promise<void> {
   if (stages.length === 0) await pipeline(from, to, { signal });
   else await pipeline([from, ...stages, to], { signal });
+}
+
+/**
+ * The stream download path (ASCII conversion, throttling): the file's stream through the stages to
+ * the socket. A read error of the file is a 451 (readFailure), not the socket's failure, and a file
+ * that gives fewer bytes than `remaining` (it shrank) is a 451 too (shortFile): never a short 226.
+ */
+async function streamDownload(
+  handle: ReadHandle,
+  stages: Transform[],
+  data: Writable & { bytesWritten: number },
+  signal: AbortSignal,
+  offset: number,
+  remaining: number,
+  opened: (source: Readable) => void,
+): Promise<number> {
+  const source = handle.stream();
+  opened(source);
+  let fileBytes = 0;
+  const count = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      fileBytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  // The first failure tells which side broke: pipeline() then destroys every stream with it.
+  let fileFault: unknown;
+  let socketFault = false;
+  source.once('error', (err) => {
+    if (!socketFault) fileFault ??= err;
+  });
+  data.once('error', () => {
+    if (fileFault === undefined) socketFault = true;
+  });
+  try {
+    await pipeline([source, count, ...stages, data], { signal });
+  } catch (err) {
+    if (!signal.aborted && fileFault !== undefined) throw readFailure(fileFault, offset + fileBytes);
+    throw err;
+  }
+  if (fileBytes < remaining) throw shortFile(offset + fileBytes, offset + remaining);
+  return data.bytesWritten;
 }
 
 function doneLines(s: Session, bytes: number, seconds: number): string[] {
@@ -120,9 +162,9 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
       if (stages.length === 0 && (handle.data !== undefined || handle.read !== undefined)) {
         return sendFile(handle, data, offset, remaining, signal);
       }
-      source = handle.stream();
-      await pump(source, stages, data, signal);
-      return data.bytesWritten;
+      return streamDownload(handle, stages, data, signal, offset, remaining, (stream) => {
+        source = stream;
+      });
     },
     progress: () => progress?.(),
     succeed: async (bytes, seconds) => {

@@ -1,7 +1,9 @@
 /**
  * Active data connections (RFC 959 PORT, RFC 2428 EPRT) with Pure-FTPd's bounce protection
  * (spec §2.5, §12): the target must be the client's own address unless FXP is allowed, the port
- * must be >= 1024, and unspecified, broadcast and multicast addresses are refused.
+ * must be 1024-65535, and unspecified, broadcast, multicast and reserved addresses are refused.
+ * The parsers accept only well-formed targets (every byte 0-255, ports 1-65535, valid IPv4/IPv6
+ * literals without zone ids), so nothing malformed ever reaches net.connect.
  */
 import net from 'node:net';
 import { FtpError } from '../errors.js';
@@ -14,41 +16,87 @@ export interface ActiveTarget {
   family: 4 | 6;
 }
 
-/** Parses `h1,h2,h3,h4,p1,p2` (RFC 959 §4.1.2). */
+/** Largest TCP port number. */
+const MAX_PORT = 65535;
+
+/**
+ * A port number from PORT's two bytes or EPRT's decimal field: 1-65535, anything else (0, 65536 and
+ * up, signs, blanks) is undefined. Leading zeros are accepted, as Pure-FTPd does; the length bound
+ * keeps a digit flood from becoming a number at all.
+ */
+function portNumber(text: string): number | undefined {
+  if (!/^\d{1,10}$/.test(text)) return undefined;
+  const port = Number(text);
+  return port >= 1 && port <= MAX_PORT ? port : undefined;
+}
+
+/**
+ * Parses `h1,h2,h3,h4,p1,p2` (RFC 959 §4.1.2): six decimal bytes 0-255, the port (p1*256+p2) not
+ * 0. Undefined means `501 Syntax error in IP address`.
+ */
 export function parsePort(arg: string): ActiveTarget | undefined {
   const m = /^\s*(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})\s*$/.exec(arg);
   if (m === null) return undefined;
   const n = m.slice(1).map(Number);
   if (n.some((x) => x > 255)) return undefined;
-  return { host: n.slice(0, 4).join('.'), port: n[4]! * 256 + n[5]!, family: 4 };
+  const port = portNumber(String(n[4]! * 256 + n[5]!));
+  if (port === undefined) return undefined;
+  return { host: n.slice(0, 4).join('.'), port, family: 4 };
 }
 
-/** Parses `|1|a.b.c.d|port|` or `|2|ipv6|port|` (RFC 2428 §2); the delimiter is the first character. */
+/** The canonical text of an IPv6 address (`0:0::1` and `::1` compare equal), undefined if invalid. */
+export function canonicalIpv6(addr: string): string | undefined {
+  // A zone id (fe80::1%eth0) names an interface of the client's machine, meaningless here.
+  if (!net.isIPv6(addr) || addr.includes('%')) return undefined;
+  return new net.SocketAddress({ address: addr, family: 'ipv6' }).address;
+}
+
+/**
+ * Parses `<d>1<d>a.b.c.d<d>port<d>` or `<d>2<d>ipv6<d>port<d>` (RFC 2428 §2); the delimiter `<d>` is
+ * the first character (ASCII 33-126). Returns `'bad-family'` for a protocol number other than 1
+ * and 2 (an empty one too, as Pure-FTPd: `522`), undefined for anything malformed (`501`): missing
+ * or extra fields, an invalid address, an IPv6 literal with a zone id or holding an IPv4 address
+ * (`::ffff:a.b.c.d` is an IPv4 target: use family 1), a port outside 1-65535.
+ */
 export function parseEprt(arg: string): ActiveTarget | 'bad-family' | undefined {
   const d = arg.charAt(0);
   if (d === '' || d.charCodeAt(0) < 33 || d.charCodeAt(0) > 126) return undefined;
   const parts = arg.split(d);
   if (parts.length !== 5 || parts[0] !== '' || parts[4] !== '') return undefined;
   const [, fam, addr, portText] = parts as [string, string, string, string, string];
-  if (!/^\d{1,5}$/.test(portText)) return undefined;
-  const port = Number(portText);
+  if (fam !== '1' && fam !== '2') return /^\d*$/.test(fam) ? 'bad-family' : undefined;
+  const port = portNumber(portText);
+  if (port === undefined) return undefined;
   if (fam === '1') {
     // Pure-FTPd also accepts the comma form a,b,c,d (spec §2.5).
     const host = addr.replace(/,/g, '.');
     return net.isIPv4(host) ? { host, port, family: 4 } : undefined;
   }
-  if (fam === '2')
-    return net.isIPv6(addr) && !addr.includes('%') ? { host: addr, port, family: 6 } : undefined;
-  return 'bad-family';
+  const host = canonicalIpv6(addr);
+  return host === undefined || host.includes('.') ? undefined : { host, port, family: 6 };
 }
 
-/** True for addresses nobody may ask us to connect to (0.0.0.0, ::, broadcast, multicast). */
+/**
+ * The 522 reply text when a target's address family is not the control connection's (RFC 2428 §2):
+ * the data connection is made from the control connection's local address, which has one family.
+ */
+export function familyMismatch(t: ActiveTarget, sessionIpv6: boolean): string | undefined {
+  if (t.family === 6 && !sessionIpv6) return 'Network protocol not supported, use (1)';
+  if (t.family === 4 && sessionIpv6) return 'Network protocol not supported, use (2)';
+  return undefined;
+}
+
+/**
+ * True for addresses nobody may ask us to connect to: IPv4 0.0.0.0/8 ("this network": 0.0.0.0
+ * reaches the server itself), multicast 224/4, reserved 240/4 and broadcast; IPv6 unspecified `::`
+ * and multicast ff00::/8. `host` is a parsed target (dotted IPv4 or canonical IPv6).
+ */
 export function isForbiddenTarget(host: string): boolean {
   if (net.isIPv4(host)) {
     const first = Number(host.split('.')[0]);
-    return host === '0.0.0.0' || host === '255.255.255.255' || (first >= 224 && first <= 239);
+    return first === 0 || first >= 224;
   }
-  const h = host.toLowerCase();
+  const h = canonicalIpv6(host) ?? host.toLowerCase();
   return h === '::' || h.startsWith('ff');
 }
 
@@ -57,7 +105,7 @@ export function isForbiddenTarget(host: string): boolean {
  * host is allowed, or throws the Pure-FTPd reply.
  */
 export function checkActiveTarget(t: ActiveTarget, clientIp: string, fxp: boolean): string | undefined {
-  if (isForbiddenTarget(t.host) || t.port === 0) {
+  if (isForbiddenTarget(t.host) || t.port < 1 || t.port > MAX_PORT || !Number.isInteger(t.port)) {
     throw new FtpError('ERR_SYNTAX', 501, 'Syntax error in IP address');
   }
   if (t.port < 1024) throw new FtpError('ERR_POLICY', 501, "Sorry, but I won't connect to ports < 1024");
@@ -72,7 +120,12 @@ export function checkActiveTarget(t: ActiveTarget, clientIp: string, fxp: boolea
   return `FXP transfer: from ${clientIp.replace(/^::ffff:/, '')} to ${t.host}`;
 }
 
-/** Connects to the active target from the control connection's local address. */
+/**
+ * Connects to the active target from the control connection's local address. The socket is
+ * returned paused and not reading, like a passive one (pauseOnConnect): nothing the client sends,
+ * not even its FIN, is consumed before the transfer's mover takes the socket (a first upload that
+ * arrived whole and was read meanwhile made Node close the descriptor under the native pump).
+ */
 export function connectActive(
   t: ActiveTarget,
   localIp: string,
@@ -80,18 +133,31 @@ export function connectActive(
   timeoutMs: number,
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    const refused = (cause?: unknown): FtpError =>
+      new FtpError('ERR_DATA_CONNECTION', 425, `Could not open data connection to port ${t.port}`, { cause });
+    if (!Number.isInteger(t.port) || t.port < 1 || t.port > MAX_PORT) {
+      // The parsers never let such a port through; a target built elsewhere must not reach net.connect.
+      reject(refused(new RangeError(`bad port ${t.port}`)));
+      return;
+    }
+    if (signal.aborted) {
+      reject(new FtpError('ERR_ABORTED', 426, 'Transfer aborted'));
+      return;
+    }
     const local = localIp.startsWith('::ffff:') && t.family === 4 ? localIp.slice(7) : localIp;
-    const s = net.connect({ host: t.host, port: t.port, localAddress: local, noDelay: true });
+    let s: net.Socket;
+    try {
+      s = net.connect({ host: t.host, port: t.port, localAddress: local, noDelay: true });
+    } catch (err) {
+      reject(refused(err));
+      return;
+    }
+    // Paused before the connection completes: Node then never starts reading it (see above).
+    s.pause();
     const fail = (err: Error): void => {
       cleanup();
       s.destroy();
-      reject(
-        err instanceof FtpError
-          ? err
-          : new FtpError('ERR_DATA_CONNECTION', 425, `Could not open data connection to port ${t.port}`, {
-              cause: err,
-            }),
-      );
+      reject(err instanceof FtpError ? err : refused(err));
     };
     const timer = setTimeout(() => fail(new Error('connect timeout')), timeoutMs);
     const onAbort = (): void => fail(new FtpError('ERR_ABORTED', 426, 'Transfer aborted'));
@@ -104,6 +170,8 @@ export function connectActive(
     s.once('error', fail);
     s.once('connect', () => {
       cleanup();
+      // A reset before the mover takes the socket must not become an uncaught 'error' event.
+      s.on('error', () => undefined);
       resolve(s);
     });
   });

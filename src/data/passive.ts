@@ -30,6 +30,35 @@ export function sameIp(a: string, b: string): boolean {
   return strip(a) === strip(b);
 }
 
+/** What an EPSV argument asks for (RFC 2428 §3). */
+export type EpsvRequest =
+  | { kind: 'all' } // EPSV ALL: from now on only EPSV
+  | { kind: 'open' } // no argument, or the control connection's own protocol number
+  | { kind: 'bad-family'; text: string } // 522: another or an unknown protocol number
+  | { kind: 'syntax' }; // 501: not a protocol number
+
+/**
+ * Reads an EPSV argument for a control connection of the given family: empty or its own number
+ * opens a listener, `ALL` (any case) locks the session to EPSV, another number (`2` on IPv4, `1` on
+ * IPv6, `3`, ...) is `522` with the protocol to use, anything else is a syntax error. Pure-FTPd
+ * ignores the argument; RFC 2428 asks for 522, which tells the client what to use instead.
+ */
+export function parseEpsv(arg: string, sessionIpv6: boolean): EpsvRequest {
+  const a = arg.trim();
+  if (a.toUpperCase() === 'ALL') return { kind: 'all' };
+  const mine = sessionIpv6 ? '2' : '1';
+  if (a === '' || a === mine) return { kind: 'open' };
+  if (/^\d{1,10}$/.test(a))
+    return { kind: 'bad-family', text: `Network protocol not supported, use (${mine})` };
+  return { kind: 'syntax' };
+}
+
+/** The `h1,h2,h3,h4,p1,p2` text of a 227 reply (RFC 959 §4.1.2); undefined unless IPv4 and 1-65535. */
+export function pasvAddress(ip: string, port: number): string | undefined {
+  if (!net.isIPv4(ip) || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return `${ip.split('.').join(',')},${Math.floor(port / 256)},${port % 256}`;
+}
+
 async function listenOn(server: net.Server, host: string, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {

@@ -51,7 +51,7 @@ const FACILITIES: Record<string, number> = {
 
 const SEVERITIES: Record<LogLevel, number> = { ERROR: 3, WARNING: 4, NOTICE: 5, INFO: 6, DEBUG: 7 };
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-/** Longest record body kept (the addon caps lines at 2048 bytes too). */
+/** Longest record body kept (at most ~5.8 KB of UTF-8: the addon refuses records over 8 KiB). */
 const MAX_MESSAGE = 1900;
 
 /** The facility code of a name, or undefined. */
@@ -88,7 +88,12 @@ export function syslogSink(opts: SyslogOptions): LogSink {
     pending = [];
     void addon.then(async (a) => {
       if (a === undefined) return;
-      const sent = await a.send(opts.socketPath, lines);
+      let sent = 0;
+      try {
+        sent = await a.send(opts.socketPath, lines);
+      } catch {
+        // The addon refuses a socket path it cannot use whole (too long, NUL byte): lines are lost.
+      }
       if (sent < lines.length && !warned) {
         warned = true;
         process.stderr.write(
