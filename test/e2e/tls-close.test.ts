@@ -104,6 +104,7 @@ describe('ending a TLS data stream (issue 10 item 2)', () => {
     await writeFile(path.join(home, 'small.bin'), small);
     await writeFile(path.join(home, 'big.bin'), big);
     await writeFile(path.join(home, 'empty.bin'), '');
+    await writeFile(path.join(home, 'small.txt'), 'one\ntwo\n');
     await mkdir(path.join(home, 'emptydir'));
     const program = [
       'import ftplib, io, os, sys',
@@ -119,6 +120,10 @@ describe('ending a TLS data stream (issue 10 item 2)', () => {
       '        got = []',
       "        ftp.retrbinary('RETR ' + name, got.append)",
       "        print('RETR', name, len(b''.join(got)))",
+      // TYPE A: the server's ASCII path writes and ends the small file within one turn.
+      '    text = []',
+      "    ftp.retrlines('RETR small.txt', text.append)",
+      "    print('RETR small.txt', text)",
       '    lines = []',
       "    ftp.retrlines('LIST', lines.append)",
       "    print('LIST', len(lines))",
@@ -144,6 +149,7 @@ describe('ending a TLS data stream (issue 10 item 2)', () => {
         assert.equal((out.match(/^RETR small\.bin 15$/gm) ?? []).length, 3, out);
         assert.equal((out.match(/^RETR big\.bin 300000$/gm) ?? []).length, 3, out);
         assert.equal((out.match(/^RETR empty\.bin 0$/gm) ?? []).length, 3, out);
+        assert.equal((out.match(/^RETR small\.txt \['one', 'two'\]$/gm) ?? []).length, 3, out);
         assert.match(out, /^NLST \[.*'big\.bin'.*'small\.bin'/m);
         for (let i = 0; i < 3; i++) {
           const up = await readFile(path.join(home, `up-${tag}-${i}.bin`));
