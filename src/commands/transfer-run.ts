@@ -109,6 +109,7 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
           s.ref,
           job.direction,
           s.server.config.tlsSessionBinding,
+          abort.signal,
         );
       } catch (err) {
         // secureDataConnection closes a refused connection itself, gently (see closeRefused).

@@ -87,6 +87,8 @@ export interface HandshakeOptions {
   onSecure?: (socket: tls.TLSSocket) => void;
   /** Told about a TLS error after the handshake (the socket is then destroyed with it). */
   onTlsError?: (err: Error) => void;
+  /** Ends the handshake (ABOR, QUIT): destroying the TCP socket under TLS does not. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -136,13 +138,17 @@ export function serverHandshake(raw: net.Socket | Duplex, opts: HandshakeOptions
     const timer = setTimeout(() => fail(new Error('TLS handshake timeout')), HANDSHAKE_TIMEOUT_MS);
     const onError = (err: Error): void => fail(err);
     const onClose = (): void => fail(new Error('connection closed during the TLS handshake'));
+    const onAbort = (): void => fail(new Error('aborted during the TLS handshake'));
     const cleanup = (): void => {
       clearTimeout(timer);
       socket.off('error', onError);
       socket.off('close', onClose);
+      opts.signal?.removeEventListener('abort', onAbort);
     };
     socket.once('error', onError);
     socket.once('close', onClose);
+    if (opts.signal?.aborted === true) return onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('secure', () => {
       if (opts.store.socketOptions().requestCert) {
         const refusal = clientCertificateError(socket);
@@ -405,7 +411,8 @@ export interface SecureData {
 /**
  * Runs TLS on a data connection (PROT P) and enforces the session binding: with `binding`, the
  * data connection must resume a session of its own control connection or of another control
- * connection of the same account from the same address (`owner`).
+ * connection of the same account from the same address (`owner`). `signal` (ABOR) ends it at any
+ * point, the handshake included.
  */
 export async function secureDataConnection(
   raw: net.Socket,
@@ -413,6 +420,7 @@ export async function secureDataConnection(
   owner: IssuerOwner,
   direction: 'upload' | 'download',
   binding: boolean,
+  signal?: AbortSignal,
 ): Promise<SecureData> {
   const offer = await peekClientHello(raw, HANDSHAKE_TIMEOUT_MS);
   const gone = new AbortController();
@@ -436,6 +444,7 @@ export async function secureDataConnection(
       store: state.store,
       context: contextOf(state.store, issuer),
       sessions: dataSessions(state, issuer, owner),
+      signal,
       // TLS 1.3 tickets come after the handshake: held back during an upload (file note). In
       // TLS 1.2 the server's own Finished may still be on its way here, so nothing is held.
       onSecure: (s) => {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { pythonPath } from '../helpers/clients.js';
 import { ciSkip } from '../helpers/ci.js';
@@ -325,7 +326,29 @@ describe('TLS renegotiation is refused (issue 10 item 16)', () => {
   });
 });
 
-describe('TLS errors after the handshake (nearby)', () => {
+/** A ClientHello, as Node's TLS client sends it (captured by a plain TCP server). */
+async function aClientHello(): Promise<Buffer> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const got = new Promise<Buffer>((resolve) => server.once('connection', (s) => s.once('data', resolve)));
+    const client = tls.connect({
+      port: (server.address() as net.AddressInfo).port,
+      host: '127.0.0.1',
+      rejectUnauthorized: false,
+    });
+    client.on('error', () => undefined);
+    try {
+      return await got;
+    } finally {
+      client.destroy();
+    }
+  } finally {
+    server.close();
+  }
+}
+
+describe('TLS errors after the handshake, and aborted handshakes (nearby)', () => {
   it('a corrupt record on the control connection ends the session at once, with a log line', async (t) => {
     const srv = await startServer({ args: ['-Y', '1', '-2', pki.server] });
     t.after(() => srv.close());
@@ -363,26 +386,36 @@ describe('TLS errors after the handshake (nearby)', () => {
     );
   });
 
-  it('ABOR while a data connection has not started its TLS handshake: 426 then 226 at once', async (t) => {
+  it('ABOR while a data connection has not started, or not finished, its TLS handshake: 426 then 226 at once', async (t) => {
     const srv = await startServer({ args: ['-Y', '1', '-2', pki.server] });
     t.after(() => srv.close());
+    const hello = await aClientHello();
     const ftp = (await FtpsControl.connect(srv.port)).ftp;
     try {
       assert.equal((await ftp.upgrade()).code, 234);
       await ftp.login();
       assert.equal((await ftp.cmd('PROT P')).code, 200);
-      for (const verb of ['STOR quiet.bin', 'LIST']) {
-        const port = await ftp.epsv();
-        const tcp = net.connect({ host: '127.0.0.1', port });
-        tcp.on('error', () => undefined);
-        ftp.send(verb);
-        assert.equal((await ftp.read()).code, 150);
-        const started = Date.now();
-        ftp.send('ABOR');
-        assert.equal((await ftp.read(5000)).code, 426, verb);
-        assert.equal((await ftp.read(5000)).code, 226, verb);
-        assert.ok(Date.now() - started < 2000, `${verb}: took ${Date.now() - started} ms`);
-        tcp.destroy();
+      // Silent: no TLS at all. Stalled: a ClientHello, then nothing (the server waits for Finished).
+      for (const [what, first] of [
+        ['silent', undefined],
+        ['stalled', hello],
+      ] as const) {
+        for (const verb of ['STOR quiet.bin', 'LIST']) {
+          const port = await ftp.epsv();
+          const tcp = net.connect({ host: '127.0.0.1', port });
+          tcp.on('error', () => undefined);
+          tcp.resume();
+          ftp.send(verb);
+          assert.equal((await ftp.read()).code, 150);
+          if (first !== undefined) tcp.write(first);
+          await new Promise((r) => setTimeout(r, 200));
+          const started = Date.now();
+          ftp.send('ABOR');
+          assert.equal((await ftp.read(5000)).code, 426, `${what} ${verb}`);
+          assert.equal((await ftp.read(5000)).code, 226, `${what} ${verb}`);
+          assert.ok(Date.now() - started < 2000, `${what} ${verb}: took ${Date.now() - started} ms`);
+          tcp.destroy();
+        }
       }
       assert.equal((await ftp.cmd('NOOP')).code, 200);
     } finally {
