@@ -9,6 +9,7 @@ import { FtpError } from '../errors.js';
 import { openDataSocket } from '../data/connect.js';
 import { pumpedSockets } from '../data/pump.js';
 import { secureDataConnection, type SecureData } from '../tls/session-tls.js';
+import { tlsErrorText } from '../tls/control.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { Session, Transfer } from '../session/session.js';
 import type { VPath } from '../storage/types.js';
@@ -48,22 +49,12 @@ export function rateLine(bytes: number, seconds: number): string | undefined {
   return `${seconds.toFixed(3)} seconds (measured here), ${speed} per second`;
 }
 
-/** How long a TLS download waits for the client to close after our close_notify. */
+/**
+ * How long the end of a TLS transfer waits for the client's close after our close_notify. A
+ * download's 226 waits for it (the client then has every byte before the reply); an upload's 226
+ * does not (its client may wait for the 226 before closing): the socket lingers in the background.
+ */
 const TLS_CLOSE_WAIT_MS = 2000;
-
-/** Resolves when the socket closes or after `ms`, whichever comes first. */
-function closedWithin(socket: net.Socket, ms: number): Promise<void> {
-  if (socket.closed || socket.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      socket.off('close', done);
-      resolve();
-    }
-    socket.once('close', done);
-  });
-}
 
 /** Runs a transfer; returns the final reply (or nothing when the session is gone). */
 export async function runTransfer(s: Session, job: TransferJob): Promise<Reply | void> {
@@ -112,7 +103,14 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
       const onAbort = (): void => void raw.destroy();
       abort.signal.addEventListener('abort', onAbort, { once: true });
       try {
-        secured = await secureDataConnection(raw, s.tls, job.direction, s.server.config.tlsSessionBinding);
+        secured = await secureDataConnection(
+          raw,
+          s.tls,
+          s.ref,
+          job.direction,
+          s.server.config.tlsSessionBinding,
+          abort.signal,
+        );
       } catch (err) {
         // secureDataConnection closes a refused connection itself, gently (see closeRefused).
         data = undefined;
@@ -142,8 +140,12 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
         'Transfer aborted: TLS data stream ended without close_notify',
       );
     }
-    // Wait (briefly) for the client's close_notify so that it has all data before the 226.
-    if (secured !== undefined && job.direction === 'download') await closedWithin(data, TLS_CLOSE_WAIT_MS);
+    // close_notify, then the client's close (bounded), then the TCP socket (session-tls.ts).
+    if (secured !== undefined) {
+      const closing = secured.finish(TLS_CLOSE_WAIT_MS);
+      if (job.direction === 'download') await closing;
+      data = undefined; // finish() destroys it
+    }
     final = await job.succeed(bytes, seconds);
     ok = true;
   } catch (err) {
@@ -184,6 +186,11 @@ function failureReply(s: Session, t: Transfer, err: unknown): Reply {
   const code = (err as { code?: string }).code;
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
     return reply(426, 'Data connection closed; transfer aborted');
+  }
+  if (code?.startsWith('ERR_TLS_') === true || code?.startsWith('ERR_SSL_') === true) {
+    // A TLS error on the data connection after its handshake (a renegotiation request included).
+    s.server.bus.log(s.ref, 'WARNING', `data connection: ${tlsErrorText(err as Error)}`);
+    return reply(426, 'Transfer aborted: TLS error on the data connection');
   }
   s.server.bus.log(s.ref, 'ERROR', `transfer of ${t.path} failed: ${String(err)}`);
   return t.direction === 'upload' ? reply(451, 'Transfer aborted') : reply(426, 'Transfer aborted');

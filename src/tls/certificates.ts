@@ -2,16 +2,25 @@
  * The server certificate (spec §10, -2/-J): loaded at start-up, reloaded on SIGHUP or when the
  * files change, without dropping a session — sessions keep the context they started with, new
  * ones get the new certificate. A reload that fails keeps the previous certificate and is logged.
- * Each control session gets its own SecureContext (own session-ticket keys) so that a data
- * connection can only resume a TLS session of *its* control connection (see session-tls.ts).
+ * Each control session gets its own SecureContext (own session-ticket keys) so that a ticket names
+ * the control connection it was issued to (see issued-sessions.ts and session-tls.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile } from 'node:fs';
 import tls from 'node:tls';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
+import { IssuedSessions, type Issuer } from './issued-sessions.js';
 
 /** TLS 1.2 is the floor (spec §10: SSLv3, TLS 1.0 and 1.1 are refused). */
 export const MIN_TLS_VERSION = 'TLSv1.2';
+
+/**
+ * Lifetime of a TLS session, in seconds: the TLS 1.3 maximum (RFC 8446 §4.6.1). Tickets are issued
+ * once, at the control connection's handshake, and every data connection must resume one (the
+ * session binding): with OpenSSL's usual hour, a control connection older than that got 425 on
+ * every transfer. The keys die with the control connection (plus issued-sessions.ts RETAIN_MS).
+ */
+export const SESSION_LIFETIME_S = 7 * 24 * 3600;
 
 /** What the certificate store needs from the configuration. */
 export interface CertificateOptions {
@@ -57,6 +66,8 @@ async function load(opts: CertificateOptions): Promise<Material> {
 
 /** Holds the current certificate and makes per-session TLS contexts from it. */
 export class CertificateStore {
+  /** Which control connection issued which TLS session (server-wide). */
+  readonly issued = new IssuedSessions();
   private material!: Material;
   private watched: string[] = [];
   private reloadTimer?: NodeJS.Timeout;
@@ -92,8 +103,8 @@ export class CertificateStore {
     return { requestCert: this.opts.clientCert, rejectUnauthorized: this.opts.clientCert };
   }
 
-  /** A new context with its own session-ticket keys (one per control session). */
-  newContext(): tls.SecureContext {
+  /** A context with the ticket keys and session id context of one control connection. */
+  newContext(issuer: Issuer): tls.SecureContext {
     const m = this.material;
     return tls.createSecureContext({
       key: m.key,
@@ -103,11 +114,12 @@ export class CertificateStore {
       honorCipherOrder: true,
       minVersion: MIN_TLS_VERSION,
       maxVersion: 'TLSv1.3',
-      sessionTimeout: 3600,
+      sessionTimeout: SESSION_LIFETIME_S,
+      ticketKeys: issuer.ticketKeys,
       // OpenSSL refuses to resume a session when a client certificate is requested and no session
       // id context is set ("session id context uninitialized"): without it, -J -C: would break every
-      // PROT P data connection. A random one per context also ties sessions to this control session.
-      sessionIdContext: randomBytes(16).toString('hex'),
+      // PROT P data connection. A random one per issuer also ties sessions to their issuer.
+      sessionIdContext: issuer.sessionIdContext,
     });
   }
 

@@ -1,17 +1,69 @@
 /**
  * Turning a control connection into TLS: after `234` (AUTH TLS, RFC 4217 §4) or at connect
  * (implicit TLS). Plaintext the client pipelined after AUTH is discarded, never executed.
+ * A TLS error after the handshake (a renegotiation request included) ends the session with a log
+ * line (session-tls.ts).
  */
 import type net from 'node:net';
+import type tls from 'node:tls';
 import { formatReply, reply } from '../session/reply.js';
 import type { Session } from '../session/session.js';
-import { describeHandshake, newSessionTls, serverHandshake, type SessionTls } from './session-tls.js';
+import {
+  controlSessions,
+  describeHandshake,
+  newSessionTls,
+  serverHandshake,
+  type SessionTls,
+} from './session-tls.js';
 import type { CertificateStore } from './certificates.js';
 
-/** Logs what a handshake negotiated, as Pure-FTPd does (spec §9.1 INFO). */
-export function logHandshake(s: Session, state: SessionTls, socket: import('node:tls').TLSSocket): void {
+/** Why a TLS connection is being closed, for the log. */
+export function tlsErrorText(err: Error): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_TLS_RENEGOTIATION_DISABLED' || code === 'ERR_TLS_SESSION_ATTACK') {
+    return 'the client asked for a TLS renegotiation, which is refused';
+  }
+  // OpenSSL's errors carry their reason apart from the long "library:function:reason:file" text.
+  const reason = (err as { reason?: unknown }).reason;
+  return `TLS error: ${typeof reason === 'string' && reason !== '' ? reason : err.message.trim()}`;
+}
+
+/**
+ * Logs what a handshake negotiated, as Pure-FTPd does (spec §9.1 INFO), and makes the session the
+ * owner of its TLS sessions: data connections of the same account and address may resume them
+ * (issued-sessions.ts) until the session ends and for a while after.
+ */
+export function logHandshake(s: Session, state: SessionTls, socket: tls.TLSSocket): void {
   s.server.bus.log(s.ref, 'INFO', `TLS: Enabled ${describeHandshake(state, socket)}`);
   if (state.sni !== undefined) s.server.bus.log(s.ref, 'INFO', `SNI: [${state.sni}]`);
+  state.issuer.owner = s.ref;
+  state.onControlError = (err) =>
+    s.server.bus.log(s.ref, 'WARNING', `${tlsErrorText(err)}: closing the session`);
+}
+
+/**
+ * The handshake of a control connection (explicit or implicit). Its issuer is known to the registry
+ * from the start (TLS 1.2 session ids are issued during the handshake) until the connection closes.
+ */
+async function controlHandshake(raw: net.Socket, state: SessionTls): Promise<tls.TLSSocket> {
+  const issued = state.store.issued;
+  issued.register(state.issuer);
+  const retire = (): void => issued.retire(state.issuer);
+  raw.once('close', retire);
+  try {
+    const secure = await serverHandshake(raw, {
+      store: state.store,
+      context: state.issuer.context!,
+      sessions: controlSessions(state),
+      onSecure: (socket) => void describeHandshake(state, socket),
+      onTlsError: (err) => state.onControlError?.(err),
+    });
+    secure.once('close', retire);
+    return secure;
+  } catch (err) {
+    retire();
+    throw err;
+  }
 }
 
 /** Sends `234 AUTH TLS OK.` and runs the handshake; on failure the session ends. */
@@ -22,10 +74,11 @@ export async function startControlTls(s: Session, store: CertificateStore, protP
   const raw = s.socket;
   await new Promise<void>((resolve) => raw.write(formatReply(reply(234, 'AUTH TLS OK.')), () => resolve()));
   try {
-    const secure = await serverHandshake(raw, state);
+    const secure = await controlHandshake(raw, state);
     s.tls = state;
     s.adoptSocket(secure);
     logHandshake(s, state, secure);
+    if (secure.destroyed) s.close('Connection closed');
   } catch (err) {
     s.server.bus.log(s.ref, 'WARNING', `TLS handshake failed: ${(err as Error).message}`);
     s.close('TLS handshake failed');
@@ -37,11 +90,12 @@ export async function startControlTls(s: Session, store: CertificateStore, protP
 export async function acceptImplicitTls(
   raw: net.Socket,
   store: CertificateStore,
-): Promise<{ socket: import('node:tls').TLSSocket; state: SessionTls }> {
+): Promise<{ socket: tls.TLSSocket; state: SessionTls }> {
   const state = newSessionTls(store);
   // Implicit FTPS protects the data channel from the start (PROT P preset, PBSZ implied).
   state.prot = 'P';
   state.pbsz = true;
-  const socket = await serverHandshake(raw, state);
+  const socket = await controlHandshake(raw, state);
+  if (socket.destroyed) throw new Error('connection closed right after the TLS handshake');
   return { socket, state };
 }

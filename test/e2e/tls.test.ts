@@ -403,24 +403,8 @@ describe('TLS data-session binding', () => {
     }
   });
 
-  it("a data connection resuming another control connection's session is refused", async () => {
-    for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
-      const opts = { minVersion: version, maxVersion: version };
-      const mine = await secureLogin(srv.port, opts);
-      const other = await secureLogin(srv.port, opts);
-      try {
-        const stolen = await tlsRetr(mine, 'RETR hello.txt', { ...opts, session: other.session() });
-        assert.equal(stolen.final, BINDING_REFUSAL, version);
-        assert.equal(stolen.data.length, 0);
-        const own = await tlsRetr(mine, 'RETR hello.txt', { ...opts, session: mine.session() });
-        assert.match(own.final, /^226/, version);
-        assert.equal(own.data.toString(), 'hello over TLS\n');
-      } finally {
-        mine.close();
-        other.close();
-      }
-    }
-  });
+  // Whose sessions a data connection may resume (another control connection of the same account
+  // and address: yes; another account or address: no) is tested in tls-resume.test.ts.
 
   it('with --no-tls-session-binding plain ftplib FTP_TLS and fresh sessions are accepted', async (t) => {
     const open = await tlsServer(['-Y', '1', '-2', pki.server, '--no-tls-session-binding']);

@@ -5,6 +5,7 @@
  * with their TLS settings (curl, lftp, Python ftplib, openssl s_client). Every wait is bounded;
  * child processes are killed by PID when their time is up (runProgram).
  */
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -144,15 +145,22 @@ export class FtpsControl {
   /** Connects (with TLS from the first byte when `implicit` is given) and reads the greeting. */
   static async connect(
     port: number,
-    opts: { host?: string; implicit?: tls.ConnectionOptions } = {},
+    opts: { host?: string; localAddress?: string; implicit?: tls.ConnectionOptions } = {},
   ): Promise<{ ftp: FtpsControl; greeting: RawReply }> {
     const host = opts.host ?? '127.0.0.1';
+    const localAddress = opts.localAddress;
     let socket: net.Socket;
     if (opts.implicit !== undefined) {
-      const secure = tls.connect({ host, port, ...clientTls(opts.implicit) });
+      let secure: tls.TLSSocket;
+      if (localAddress === undefined) secure = tls.connect({ host, port, ...clientTls(opts.implicit) });
+      else {
+        const tcp = net.connect({ host, port, localAddress });
+        tcp.on('error', () => undefined);
+        secure = tls.connect({ socket: tcp, ...clientTls(opts.implicit) });
+      }
       socket = await secured(secure);
     } else {
-      socket = net.connect({ host, port });
+      socket = net.connect({ host, port, localAddress });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('connect timeout')), 5000);
         socket.once('connect', () => {
@@ -388,6 +396,57 @@ export function ftplibTls(port: number, body: string, opts: FtplibTlsOptions): P
       PASSIVE: opts.passive ? '1' : '0',
       TLS12: opts.tls12 === true ? '1' : '0',
     },
+  });
+}
+
+/** One step of an interactive program: text written to its stdin, then a pause. */
+export interface InputStep {
+  write: string;
+  /** Pause after the write, in ms. */
+  pauseMs: number;
+}
+
+/**
+ * Runs a program whose stdin is written step by step (openssl s_client reads its one-letter
+ * commands, such as `R` for renegotiate, one read at a time). Stops writing once it exits; it is
+ * killed by PID when `timeoutMs` passes. stdout and stderr are returned together.
+ */
+export function driveProgram(
+  file: string,
+  args: readonly string[],
+  steps: readonly InputStep[],
+  timeoutMs = 20000,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    let exited = false;
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => out.push(c));
+    child.stdin.on('error', () => undefined);
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined && !exited) process.kill(child.pid, 'SIGKILL');
+    }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      exited = true;
+      clearTimeout(timer);
+      resolve({ code, output: Buffer.concat(out).toString('utf8') });
+    });
+    void (async () => {
+      for (const step of steps) {
+        if (exited) return;
+        child.stdin.write(step.write);
+        await new Promise((r) => setTimeout(r, step.pauseMs));
+      }
+      if (!exited) child.stdin.end();
+    })();
   });
 }
 
