@@ -31,8 +31,10 @@
  * path-length rule bounds (at most 2047 levels, one descriptor each, memory in proportion to the
  * entries of one batch per level). Running out of descriptors or memory fails the whole walk
  * (never a silently short count); openat2 missing (Linux < 5.6) fails confined walks with ENOSYS
- * so that the caller can take its own path. Every N-API call's status is checked; the root path
- * is refused if it holds a NUL byte.
+ * so that the caller can take its own path. Every N-API call's status is checked (a `(void)` cast
+ * marks clean-up calls whose failure leaves nothing to do; a promise that cannot be settled at
+ * all is a fatal error rather than a CLI waiting forever); the root path is refused if it holds
+ * a NUL byte.
  */
 #define _GNU_SOURCE
 #include <dirent.h>

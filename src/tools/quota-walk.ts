@@ -24,9 +24,11 @@
  * the root: nothing outside the tree is ever counted. The JavaScript fallback (addon not built,
  * or Linux < 5.6) resolves symlinks component by component inside the tree; a user renaming
  * things in their own tree while it runs could at worst make it count what that user may read
- * elsewhere. Both are single-pass and synchronous per entry (one job, or one synchronous loop):
- * no promise per file. Running out of descriptors or memory fails the walk rather than giving a
- * short count.
+ * elsewhere; and as it opens directories by their real path from the root, a directory that a
+ * short symlink reaches first but whose real path is close to PATH_MAX may be counted short.
+ * Both are single-pass and synchronous per entry (one job, or one synchronous loop): no promise
+ * per file. Running out of descriptors (one per level of depth) or memory fails the walk rather
+ * than giving a short count (pure-quotacheck silently counts less).
  */
 import {
   closeSync,
