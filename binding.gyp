@@ -19,6 +19,11 @@
       "cflags": ["-O2", "-Wall", "-Wextra", "-pthread"]
     },
     {
+      "target_name": "tsftpd_quota",
+      "sources": ["native/quotawalk.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
       "target_name": "tsftpd_pump",
       "sources": ["native/pump.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]

@@ -1,9 +1,10 @@
 /**
  * `tsftpd quotacheck -u <user|uid> -d <dir> [-g <group|gid>]`: rebuilds `<dir>/.ftpquota` (spec
  * §5.1), the pure-quotacheck of tsftpd, with its options, messages and exit statuses (-1..-5, i.e.
- * 255..251). Run as root it counts what the account itself can see (see quota-walk.ts) and leaves
- * the file owned by the account; otherwise it counts with its own ids. The file is replaced
- * atomically with mode 0600: the server reading it never sees a half-written count.
+ * 255..251). Run as root it counts with the account's own ids, inside the tree as if chrooted there
+ * (see quota-walk.ts), and leaves the file owned by the account; otherwise it counts with its own
+ * ids. The file is replaced atomically with mode 0600: the server reading it never sees a
+ * half-written count. On a terminal, a long count shows a progress line (quota-progress.ts).
  */
 import { constants } from 'node:fs';
 import { access, chmod, lstat, realpath, stat } from 'node:fs/promises';
@@ -11,7 +12,15 @@ import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { getopt } from './getopt.js';
 import { errorLine, strerror, toBinary } from './output.js';
-import { QUOTA_FILE_NAME, QuotaWalk, canWriteIn, permits, type WalkIdentity } from './quota-walk.js';
+import {
+  QUOTA_FILE_NAME,
+  canWriteIn,
+  countTree,
+  permits,
+  quotaAddon,
+  type WalkIdentity,
+} from './quota-walk.js';
+import { QuotaProgress } from './quota-progress.js';
 import { systemDb } from '../auth/system-db.js';
 import { cUnsigned } from './c-number.js';
 
@@ -100,13 +109,14 @@ async function identity(
     if (!st.isDirectory()) return fail(root ? "Can't chroot to" : "Can't enter directory", 'Not a directory');
     if (!root) {
       await access(top, constants.X_OK);
-      return { who: { uid, groups: [gid], confined: false }, top };
+      return { who: { uid, gid, groups: [gid], confined: false }, top };
     }
     // initgroups() needs the account's name: pure-quotacheck gives up without one.
     const user = await systemDb('latin1').userById(uid);
     if (user === undefined) return fail("Can't chroot to", `no account has uid ${uid}`);
     const who: WalkIdentity = {
       uid,
+      gid,
       groups: await systemDb('latin1').groupIdsOf(user.name, gid),
       confined: true,
     };
@@ -144,13 +154,18 @@ export async function main(argv: string[]): Promise<number> {
   const entered = await identity(args.dir, args.uid, args.gid, root);
   if (typeof entered === 'number') return entered;
   const { who, top } = entered;
+  // Loaded before the walk: as root, the walk runs with the account's ids, which may not read it.
+  const addon = await quotaAddon();
+  const progress = new QuotaProgress();
   let totals;
   try {
-    totals = await new QuotaWalk(top, who).run();
+    totals = await countTree(top, who, (files, bytes) => progress.update(files, bytes), addon);
   } catch (err) {
+    progress.finish();
     errorLine(toBinary(`Unable to traverse [${args.dir}]: [${strerror(err)}]`));
     return EXIT.traverse;
   }
+  progress.finish();
   try {
     // pure-quotacheck gives the account u+rwx on its own root before writing the file there.
     const st = await stat(top, { bigint: true });
