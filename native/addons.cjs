@@ -59,6 +59,12 @@ const ADDONS = [
     required: false,
     what: 'logging to syslog (-f)',
   },
+  {
+    name: 'tsftpd_quota',
+    part: 'quota',
+    required: false,
+    what: 'the one-job tree walk of tsftpd quotacheck',
+  },
 ];
 
 /** libc flavour, as prebuildify and node-gyp-build tell them apart. */
