@@ -691,3 +691,27 @@ describe('-K, -G, -R', () => {
     assert.equal((await stat(path.join(home, 'f.txt'))).mode, mode);
   });
 });
+
+describe('--follow-symlinks-out (Pure-FTPd virtual chroot)', () => {
+  let srv: TestServer;
+  let home: string;
+  before(async () => {
+    srv = await startServer({ args: ['--follow-symlinks-out'] });
+    ({ home } = await populateUser(srv));
+  });
+  after(async () => {
+    await srv.close();
+  });
+
+  it('follows admin-placed symlinks out of the root; virtual paths still never rise above it', async () => {
+    const ftp = await session(srv);
+    const r = await ftp.data('RETR secretlink');
+    assert.equal(r.final?.code, 226);
+    assert.equal(r.data.toString(), OUTSIDE_SECRET);
+    assert.equal((await ftp.cmd('SIZE outlink/secret.txt')).text, `213 ${OUTSIDE_SECRET.length}`);
+    assert.equal((await ftp.cmd('CWD ../../..')).code, 250);
+    assert.equal((await ftp.cmd('PWD')).text, '257 "/" is your current location');
+    assert.equal((await ftp.cmd('SIZE f.txt')).text, `213 ${FILE_TEXT.length}`);
+    assert.equal(await readFile(path.join(home, 'f.txt'), 'utf8'), FILE_TEXT);
+  });
+});
