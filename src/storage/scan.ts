@@ -6,6 +6,7 @@
  * listing batch needs them, so a 100,000-entry directory costs a few MB, not a hundred. Names are
  * bytes; they become strings with name-bytes.ts, so a name that is not UTF-8 keeps its bytes.
  */
+import { isAscii } from 'node:buffer';
 import { entryOf, type RawScan } from './confined.js';
 import { bytesToName } from './name-bytes.js';
 import type { DirScan, Entry, ScanOrder } from './types.js';
@@ -22,17 +23,24 @@ export class NativeScan implements DirScan {
   readonly count: number;
   readonly truncated: boolean;
   private readonly links = new Map<number, string>();
+  /** Every name is ASCII (the common case): names decode without a per-name check. */
+  private readonly ascii: boolean;
 
   constructor(private readonly raw: RawScan) {
     this.count = raw.ends.length;
     this.truncated = raw.truncated;
+    this.ascii = isAscii(raw.names);
     for (let i = 0; i + 1 < raw.links.length; i += 2) {
       this.links.set(raw.links[i] as number, bytesToName(raw.links[i + 1] as Buffer));
     }
   }
 
   name(i: number): string {
-    return bytesToName(this.raw.names, i === 0 ? 0 : this.raw.ends[i - 1]!, this.raw.ends[i]!);
+    const start = i === 0 ? 0 : this.raw.ends[i - 1]!;
+    const end = this.raw.ends[i]!;
+    return this.ascii
+      ? this.raw.names.toString('latin1', start, end)
+      : bytesToName(this.raw.names, start, end);
   }
 
   /** True when lstatNames found no such entry. */
