@@ -4,32 +4,82 @@
  * a handler is an internal error: the client gets a generic reply and only the log sees the detail.
  */
 
+import { Code, type ReplyCode } from './session/codes.js';
+import { reply, type Reply } from './session/reply.js';
+
+/** How one error code is answered: exactly one reply code, a default text, and whether to hang up. */
+interface ErrorKind {
+  readonly reply: ReplyCode;
+  readonly text: string;
+  /** The session is closed after this reply (a 421 always is: RFC 959 §4.2). */
+  readonly close?: true;
+  /** A server-side fault: its detail is logged as an ERROR (else as a WARNING: a rule at work). */
+  readonly fault?: true;
+}
+
+/**
+ * THE error table: every error code and the one reply it becomes. Texts are defaults; a thrower
+ * may give a more precise one (`Prohibited file name: x`), never another reply code.
+ */
+const KINDS = {
+  /** A path names nothing (or something the account may not see). */
+  ERR_NOT_FOUND: { reply: Code.FILE_UNAVAILABLE, text: 'No such file or directory' },
+  /** A path that must be a directory is not one. */
+  ERR_NOT_DIR: { reply: Code.FILE_UNAVAILABLE, text: 'Not a directory' },
+  /** A file operation named a directory. */
+  ERR_IS_DIR: { reply: Code.FILE_UNAVAILABLE, text: 'Is a directory' },
+  /** A download of something that is not a regular file. */
+  ERR_NOT_FILE: { reply: Code.FILE_UNAVAILABLE, text: 'I can only retrieve regular files' },
+  /** The kernel (or the account's rights) refused. */
+  ERR_PERMISSION: { reply: Code.FILE_UNAVAILABLE, text: 'Permission denied' },
+  /** The path would leave the account's root (shown as a missing file, the jail is not advertised). */
+  ERR_JAIL: { reply: Code.FILE_UNAVAILABLE, text: 'No such file or directory' },
+  /** A policy refused the action (ratios). */
+  ERR_REFUSED: { reply: Code.FILE_UNAVAILABLE, text: 'Permission denied' },
+  /** A name the name policy refuses (spec §6.3, §12). */
+  ERR_BAD_NAME: { reply: Code.NAME_NOT_ALLOWED, text: 'Prohibited file name' },
+  /** An upload cannot create its target (a directory, not a regular file, no free name). */
+  ERR_CANT_CREATE: { reply: Code.NAME_NOT_ALLOWED, text: "Can't open that file" },
+  /** Quota exceeded (spec §5.1). */
+  ERR_QUOTA: { reply: Code.EXCEEDED_STORAGE, text: 'Quota exceeded' },
+  /** A file could not be read or written during a transfer. */
+  ERR_IO: { reply: Code.LOCAL_ERROR, text: 'Input/output error', fault: true },
+  /** An argument that is not valid for the command (addresses, ports). */
+  ERR_ARGUMENT: { reply: Code.BAD_ARGUMENTS, text: 'Syntax error in parameters or arguments' },
+  /** PORT/EPRT to a third host without FXP (Pure-FTPd answers 500, spec §12). */
+  ERR_BOUNCE: { reply: Code.UNKNOWN_COMMAND, text: "I won't open a connection to that address" },
+  /** The data connection could not be opened. */
+  ERR_NO_DATA_CONNECTION: { reply: Code.CANT_OPEN_DATA, text: 'No data connection' },
+  /** The data connection broke or timed out during the transfer. */
+  ERR_DATA_CLOSED: { reply: Code.TRANSFER_ABORTED, text: 'Data connection closed; transfer aborted' },
+  /** The transfer was aborted (ABOR, QUIT, the control connection lost). */
+  ERR_ABORTED: { reply: Code.TRANSFER_ABORTED, text: 'Transfer aborted' },
+  /** The home directory cannot be used. */
+  ERR_HOME: {
+    reply: Code.SERVICE_UNAVAILABLE,
+    text: 'Home directory not available - aborting',
+    close: true,
+    fault: true,
+  },
+  /** An authentication backend cannot answer (database down, broken .pdb). */
+  ERR_UNAVAILABLE: {
+    reply: Code.SERVICE_UNAVAILABLE,
+    text: 'Service not available',
+    close: true,
+    fault: true,
+  },
+  /** Too many sessions of one account (-y, per-account max sessions). */
+  ERR_SESSION_LIMIT: { reply: Code.SERVICE_UNAVAILABLE, text: 'Too many sessions', close: true },
+  /** Anything unexpected: the detail goes to the log only. */
+  ERR_INTERNAL: { reply: Code.LOCAL_ERROR, text: 'Internal error, see the server log', fault: true },
+} as const satisfies Record<string, ErrorKind>;
+
 /** Stable error codes; logs and tests key on these, never on texts. */
-export type ErrCode =
-  | 'ERR_NOT_FOUND'
-  | 'ERR_EXISTS'
-  | 'ERR_NOT_DIR'
-  | 'ERR_IS_DIR'
-  | 'ERR_NOT_FILE'
-  | 'ERR_NOT_EMPTY'
-  | 'ERR_PERMISSION'
-  | 'ERR_JAIL'
-  | 'ERR_BAD_NAME'
-  | 'ERR_QUOTA'
-  | 'ERR_DISK_FULL'
-  | 'ERR_IO'
-  | 'ERR_ABORTED'
-  | 'ERR_DATA_CONNECTION'
-  | 'ERR_SYNTAX'
-  | 'ERR_TOO_LARGE'
-  | 'ERR_POLICY'
-  | 'ERR_AUTH'
-  | 'ERR_INTERNAL';
+export type ErrCode = keyof typeof KINDS;
 
 /** An error that knows which FTP reply it becomes. `text` never contains OS error text or real paths. */
 export class FtpError extends Error {
   readonly code: ErrCode;
-  readonly reply: number;
   readonly text: string;
   /** Extra reply lines sent before `text` (multi-line replies such as the ratio refusal). */
   readonly preamble: readonly string[];
@@ -38,18 +88,49 @@ export class FtpError extends Error {
 
   constructor(
     code: ErrCode,
-    reply: number,
-    text: string,
+    text?: string,
     opts: { preamble?: readonly string[]; detail?: string; cause?: unknown } = {},
   ) {
-    super(text, opts.cause === undefined ? undefined : { cause: opts.cause });
+    const t = text ?? KINDS[code].text;
+    super(t, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'FtpError';
     this.code = code;
-    this.reply = reply;
-    this.text = text;
+    this.text = t;
     this.preamble = opts.preamble ?? [];
     this.detail = opts.detail;
   }
+
+  /** The reply code of this error (from the table). */
+  get reply(): ReplyCode {
+    return KINDS[this.code].reply;
+  }
+
+  /** True when the session ends after this reply. */
+  get closesSession(): boolean {
+    return (KINDS[this.code] as ErrorKind).close === true;
+  }
+
+  /** True for a server-side fault (its detail is an ERROR in the log). */
+  get isFault(): boolean {
+    return (KINDS[this.code] as ErrorKind).fault === true;
+  }
+}
+
+/** Where toReply() writes what only the operator may see. */
+export type ErrorLog = (level: 'WARNING' | 'ERROR', message: string) => void;
+
+/**
+ * THE error-to-reply function (the gate, the transfer): an FtpError becomes its table reply, its
+ * detail logged (an ERROR for a fault, else a WARNING); anything else is logged in full with the
+ * context and answered with a generic 451, so OS texts and real paths never reach the client.
+ */
+export function toReply(err: unknown, log: ErrorLog, context: string): Reply {
+  if (err instanceof FtpError) {
+    if (err.detail !== undefined) log(err.isFault ? 'ERROR' : 'WARNING', err.detail);
+    return reply(err.reply, ...err.preamble, err.text);
+  }
+  log('ERROR', `${context} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return reply(KINDS.ERR_INTERNAL.reply, KINDS.ERR_INTERNAL.text);
 }
 
 /** The errno-style code of a Node.js system error, or undefined. */

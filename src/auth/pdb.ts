@@ -41,7 +41,10 @@ export function pdbProblemText(path: string, why: string, cause?: unknown): stri
 
 /** The error a broken database gives: 421 and Pure-FTPd's text; `detail` (with the path) is for logs. */
 function broken(path: string, why: string, cause?: unknown): FtpError {
-  return new FtpError('ERR_IO', 421, PDB_BROKEN_MESSAGE, { detail: pdbProblemText(path, why, cause), cause });
+  return new FtpError('ERR_UNAVAILABLE', PDB_BROKEN_MESSAGE, {
+    detail: pdbProblemText(path, why, cause),
+    cause,
+  });
 }
 
 /** One opened version of the file; retired versions close when their last lookup ends. */

@@ -7,12 +7,13 @@
 import { randomInt } from 'node:crypto';
 import { FtpError } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { SessionContext } from '../session/context.js';
 import { establishLogin } from '../session/login.js';
 import type { Account } from '../auth/types.js';
 import type { CommandSpec } from './spec.js';
 import { checkLoginRules } from '../policy/login-rules.js';
 import { takeAnonymousSlot } from '../session/limits.js';
+import { Code } from '../session/codes.js';
 
 /** Longest login name kept (spec §12). */
 const MAX_LOGIN = 127;
@@ -29,7 +30,7 @@ function isAnonymousName(name: string): boolean {
 }
 
 /** Logs in as anonymous, or explains why not. */
-async function anonymousLogin(s: Session): Promise<Reply | void> {
+async function anonymousLogin(s: SessionContext): Promise<Reply | void> {
   const anon = s.server.anonymous!;
   const account: Account = {
     login: 'ftp',
@@ -40,77 +41,57 @@ async function anonymousLogin(s: Session): Promise<Reply | void> {
     anonymous: true,
     backend: 'anonymous',
   };
-  try {
-    takeAnonymousSlot(s);
-  } catch (err) {
-    if (!(err instanceof FtpError)) throw err;
-    s.server.bus.log(s.ref, 'WARNING', `anonymous refused: ${err.detail ?? err.text}`);
-    s.reply(err.reply, err.text);
-    s.close(err.text);
-    return;
-  }
-  return finishLogin(s, account);
-}
-
-async function finishLogin(s: Session, account: Account): Promise<Reply | void> {
-  try {
-    return await establishLogin(s, account);
-  } catch (err) {
-    if (err instanceof FtpError && err.reply === 421) {
-      // A policy refusal (session cap) is the rule working, not a server fault.
-      if (err.detail) s.server.bus.log(s.ref, err.code === 'ERR_POLICY' ? 'WARNING' : 'ERROR', err.detail);
-      s.reply(421, err.text);
-      s.close(err.text);
-      return;
-    }
-    throw err;
-  }
+  // A full anonymous slot, a missing home, a full account: FtpErrors that end the session (the gate).
+  takeAnonymousSlot(s);
+  return establishLogin(s, account);
 }
 
 /** -Y 2/3 (spec §2.3 USER): cleartext logins are refused, and the session stays open. */
-function cleartextRefusal(s: Session): Reply | undefined {
+function cleartextRefusal(s: SessionContext): Reply | undefined {
   if (s.server.config.tls < 2 || s.tls !== undefined) return undefined;
   return reply(
-    421,
+    Code.SERVICE_UNAVAILABLE,
     'Sorry, cleartext sessions and weak ciphers are not accepted on this server.',
     'Please reconnect using TLS security mechanisms.',
   );
 }
 
-async function user(s: Session, arg: string): Promise<Reply | void> {
+async function user(s: SessionContext, arg: string): Promise<Reply | void> {
   const cfg = s.server.config;
   const refused = cleartextRefusal(s);
   if (refused !== undefined) return refused;
   if (s.loggedIn) {
-    return s.anonymous ? reply(230, 'Anonymous user logged in') : reply(530, "You're already logged in");
+    return s.anonymous
+      ? reply(Code.LOGGED_IN, 'Anonymous user logged in')
+      : reply(Code.NOT_LOGGED_IN, "You're already logged in");
   }
   const name = arg.slice(0, MAX_LOGIN);
   const anonymousPossible = s.server.anonymous !== undefined && !cfg.noAnonymous;
   if (anonymousPossible && (cfg.anonymousOnly || isAnonymousName(name))) {
     if (cfg.brokenClients) {
       s.pendingUser = '\0anonymous';
-      return reply(331, 'Any password will work');
+      return reply(Code.NEED_PASSWORD, 'Any password will work');
     }
     return anonymousLogin(s);
   }
-  if (cfg.anonymousOnly) return reply(530, 'This server only accepts anonymous logins');
+  if (cfg.anonymousOnly) return reply(Code.NOT_LOGGED_IN, 'This server only accepts anonymous logins');
   s.pendingUser = name;
   // Pure-FTPd names the account: `331 User joe OK. Password required` [obs on 1.0.50].
-  return reply(331, `User ${name} OK. Password required`);
+  return reply(Code.NEED_PASSWORD, `User ${name} OK. Password required`);
 }
 
-async function pass(s: Session, arg: string): Promise<Reply | void> {
+async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
   if (s.loggedIn) {
     return s.anonymous
-      ? reply(230, 'Any password will work')
-      : reply(530, "We can't do that in the current session");
+      ? reply(Code.LOGGED_IN, 'Any password will work')
+      : reply(Code.NOT_LOGGED_IN, "We can't do that in the current session");
   }
   const refused = cleartextRefusal(s);
   if (refused !== undefined) return refused;
   const login = s.pendingUser;
-  if (login === undefined) return reply(530, 'Please tell me who you are');
+  if (login === undefined) return reply(Code.NOT_LOGGED_IN, 'Please tell me who you are');
   if (login === '\0anonymous') return anonymousLogin(s); // -b: USER ftp answered 331
-  if (arg.length >= MAX_PASSWORD) return reply(530, 'Line too long');
+  if (arg.length >= MAX_PASSWORD) return reply(Code.NOT_LOGGED_IN, 'Line too long');
   let result;
   try {
     result = await s.server.auth.authenticate(login, {
@@ -122,12 +103,12 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
       sni: s.tls?.sni,
     });
   } catch (err) {
-    if (!(err instanceof FtpError)) throw err;
-    // The detail names the file and the fix; the reply text is logged once, as the disconnect reason.
-    s.server.bus.log(s.ref, 'ERROR', err.detail ?? err.text);
-    s.reply(err.reply, err.text);
-    if (err.reply === 421) s.close(err.text);
-    return;
+    // A backend that cannot answer: its FtpError (421) ends the session at the gate, its detail
+    // (naming the file or server and the fix) goes to the log; the reply text is logged once, as
+    // the disconnect reason.
+    if (err instanceof FtpError && err.detail === undefined)
+      throw new FtpError(err.code, err.text, { detail: err.text });
+    throw err;
   }
   let refusal = 'Login authentication failed';
   let reason: string;
@@ -149,7 +130,7 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
       reason = rule.rule;
     } else {
       s.failedLogins = 0;
-      return finishLogin(s, result.account);
+      return establishLogin(s, result.account);
     }
   } else {
     reason = result.kind === 'denied' ? result.reason : 'unknown user';
@@ -162,14 +143,14 @@ async function pass(s: Session, arg: string): Promise<Reply | void> {
   s.pendingUser = undefined;
   if (s.failedLogins >= MAX_FAILURES) {
     s.server.bus.log(s.ref, 'ERROR', 'Too many authentication failures');
-    s.reply(530, refusal);
+    s.reply(Code.NOT_LOGGED_IN, refusal);
     s.close('Too many authentication failures');
     return;
   }
-  return reply(530, refusal);
+  return reply(Code.NOT_LOGGED_IN, refusal);
 }
 
-async function quit(s: Session): Promise<void> {
+async function quit(s: SessionContext): Promise<void> {
   const t = s.transfer;
   if (t !== undefined) {
     t.reason = 'quit';
@@ -178,7 +159,7 @@ async function quit(s: Session): Promise<void> {
   }
   const up = Math.ceil(s.uploadedBytes / 1024);
   const down = Math.ceil(s.downloadedBytes / 1024);
-  s.reply(221, `Goodbye. You uploaded ${up} and downloaded ${down} kbytes.`, 'Logout.');
+  s.reply(Code.CLOSING, `Goodbye. You uploaded ${up} and downloaded ${down} kbytes.`, 'Logout.');
   s.close('');
 }
 
@@ -197,7 +178,7 @@ export const authCommands: CommandSpec[] = [
     login: false,
     arg: 'optional',
     help: 'ACCT <sp> account',
-    run: async () => reply(202, 'Please tell me who you are'),
+    run: async () => reply(Code.SUPERFLUOUS, 'Please tell me who you are'),
   },
   { verb: 'QUIT', login: false, arg: 'optional', duringTransfer: true, help: 'QUIT', run: quit },
 ];

@@ -15,10 +15,11 @@ import {
 import { PassiveListener, parseEpsv, pasvAddress } from '../data/passive.js';
 import { fxpAllowed } from '../data/connect.js';
 import { reply, type Reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { LoggedIn } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
+import { Code } from '../session/codes.js';
 
-async function openPassive(s: Session): Promise<PassiveListener> {
+async function openPassive(s: LoggedIn): Promise<PassiveListener> {
   s.clearData(); // a new PASV releases the previous listener (spec §2.5)
   const cfg = s.server.config;
   const listener = await PassiveListener.open({
@@ -33,64 +34,65 @@ async function openPassive(s: Session): Promise<PassiveListener> {
 }
 
 /** PASV takes no argument (RFC 959); one is ignored, as Pure-FTPd does. */
-async function pasv(s: Session): Promise<Reply> {
-  if (s.ipv6) return reply(425, 'You cannot use PASV on IPv6 connections. Use EPSV instead.');
-  if (s.epsvAll) return reply(501, 'Only EPSV is allowed after EPSV ALL');
+async function pasv(s: LoggedIn): Promise<Reply> {
+  if (s.ipv6) return reply(Code.CANT_OPEN_DATA, 'You cannot use PASV on IPv6 connections. Use EPSV instead.');
+  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, 'Only EPSV is allowed after EPSV ALL');
   const forced = s.server.config.forcePassiveIp;
   const address = forced ?? s.ref.localIp;
-  if (!net.isIPv4(address)) return reply(425, 'Please use an IPv6-conformant client with EPSV support');
+  if (!net.isIPv4(address))
+    return reply(Code.CANT_OPEN_DATA, 'Please use an IPv6-conformant client with EPSV support');
   const listener = await openPassive(s);
   const text = pasvAddress(address, listener.port);
   if (text === undefined) {
     s.clearData();
-    return reply(425, "Can't open passive connection");
+    return reply(Code.CANT_OPEN_DATA, "Can't open passive connection");
   }
-  return reply(227, `Entering Passive Mode (${text})`);
+  return reply(Code.PASSIVE, `Entering Passive Mode (${text})`);
 }
 
-async function epsv(s: Session, arg: string): Promise<Reply> {
+async function epsv(s: LoggedIn, arg: string): Promise<Reply> {
   const request = parseEpsv(arg, s.ipv6);
   switch (request.kind) {
     case 'all':
       s.epsvAll = true;
       // RFC 2428 §3 asks for a positive completion; Pure-FTPd's code 220 is a quirk (spec §15.6).
-      return reply(200, 'EPSV ALL OK: active mode is disabled');
+      return reply(Code.OK, 'EPSV ALL OK: active mode is disabled');
     case 'bad-family':
-      return reply(522, request.text);
+      return reply(Code.PROTOCOL_NOT_SUPPORTED, request.text);
     case 'syntax':
-      return reply(501, 'Syntax error in EPSV argument');
+      return reply(Code.BAD_ARGUMENTS, 'Syntax error in EPSV argument');
     case 'open': {
       const listener = await openPassive(s);
-      return reply(229, `Extended Passive mode OK (|||${listener.port}|)`);
+      return reply(Code.EXTENDED_PASSIVE, `Extended Passive mode OK (|||${listener.port}|)`);
     }
   }
 }
 
-function setActive(s: Session, target: ActiveTarget): Reply {
-  if (s.epsvAll) return reply(501, 'Active mode is disabled');
+function setActive(s: LoggedIn, target: ActiveTarget): Reply {
+  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, 'Active mode is disabled');
   // RFC 2428 §2: the data connection leaves from the control connection's own address family.
   const mismatch = familyMismatch(target, s.ipv6);
-  if (mismatch !== undefined) return reply(522, mismatch);
+  if (mismatch !== undefined) return reply(Code.PROTOCOL_NOT_SUPPORTED, mismatch);
   const note = checkActiveTarget(target, s.ref.remoteIp, fxpAllowed(s));
   s.clearData();
   s.data = { kind: 'active', target };
   return note === undefined
-    ? reply(200, 'PORT command successful')
-    : reply(200, note, 'PORT command successful');
+    ? reply(Code.OK, 'PORT command successful')
+    : reply(Code.OK, note, 'PORT command successful');
 }
 
-async function port(s: Session, arg: string): Promise<Reply> {
-  if (s.epsvAll) return reply(501, 'Active mode is disabled');
+async function port(s: LoggedIn, arg: string): Promise<Reply> {
+  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, 'Active mode is disabled');
   const t = parsePort(arg);
-  if (t === undefined) return reply(501, 'Syntax error in IP address');
+  if (t === undefined) return reply(Code.BAD_ARGUMENTS, 'Syntax error in IP address');
   return setActive(s, t);
 }
 
-async function eprt(s: Session, arg: string): Promise<Reply> {
-  if (s.epsvAll) return reply(501, 'Active mode is disabled');
+async function eprt(s: LoggedIn, arg: string): Promise<Reply> {
+  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, 'Active mode is disabled');
   const t = parseEprt(arg.trim());
-  if (t === 'bad-family') return reply(522, 'Only IPv4 and IPv6 are supported (1,2)');
-  if (t === undefined) return reply(501, 'Syntax error in IP address');
+  if (t === 'bad-family') return reply(Code.PROTOCOL_NOT_SUPPORTED, 'Only IPv4 and IPv6 are supported (1,2)');
+  if (t === undefined) return reply(Code.BAD_ARGUMENTS, 'Syntax error in IP address');
   return setActive(s, t);
 }
 
@@ -99,11 +101,11 @@ function endpoint(address: string | undefined, port: number | undefined): string
   return `(|${net.isIPv6(a) ? 2 : 1}|${a}|${port ?? 0}|)`;
 }
 
-async function esta(s: Session): Promise<Reply> {
+async function esta(s: LoggedIn): Promise<Reply> {
   const d = s.data;
   // A connection ESTP made is an active one: ESTA only reports passive connections (spec §2.3).
   if (d === undefined || d.kind === 'active' || (d.kind === 'connected' && !d.passive)) {
-    return reply(520, 'Unable to open a passive connection');
+    return reply(Code.ESTABLISH_REFUSED, 'Unable to open a passive connection');
   }
   const abort = new AbortController();
   const onClose = (): void => abort.abort();
@@ -112,17 +114,17 @@ async function esta(s: Session): Promise<Reply> {
     const socket =
       d.kind === 'connected' ? d.socket : await d.listener.accept(abort.signal, s.idleSeconds * 1000);
     s.data = { kind: 'connected', socket, passive: true };
-    return reply(225, `Connected from ${endpoint(socket.remoteAddress, socket.remotePort)}`);
+    return reply(Code.DATA_OPEN, `Connected from ${endpoint(socket.remoteAddress, socket.remotePort)}`);
   } finally {
     s.socket.off('close', onClose);
   }
 }
 
-async function estp(s: Session): Promise<Reply> {
+async function estp(s: LoggedIn): Promise<Reply> {
   const d = s.data;
   // After ESTA the pending connection is a passive one: ESTP must not report it as active.
   if (d === undefined || d.kind === 'passive' || (d.kind === 'connected' && d.passive)) {
-    return reply(520, 'Active mode is disabled');
+    return reply(Code.ESTABLISH_REFUSED, 'Active mode is disabled');
   }
   // A control connection lost while connecting stops the attempt (as ESTA's wait): a socket made
   // for a session that is gone would stay open, since nothing would ever clear it.
@@ -135,7 +137,7 @@ async function estp(s: Session): Promise<Reply> {
         ? d.socket
         : await connectActive(d.target, s.ref.localIp, abort.signal, s.idleSeconds * 1000);
     s.data = { kind: 'connected', socket, passive: false };
-    return reply(225, `Connected to ${endpoint(socket.remoteAddress, socket.remotePort)}`);
+    return reply(Code.DATA_OPEN, `Connected to ${endpoint(socket.remoteAddress, socket.remotePort)}`);
   } finally {
     s.socket.off('close', onClose);
   }

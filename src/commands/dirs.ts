@@ -4,12 +4,13 @@
  */
 import { errnoText } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { LoggedIn } from '../session/context.js';
 import { readMessageFile } from '../session/login.js';
 import { joinVirtual, parentOf } from '../storage/jail.js';
 import type { VPath } from '../storage/types.js';
 import type { CommandSpec } from './spec.js';
 import { checkQuotaRoom, recordQuota } from '../session/limits.js';
+import { Code } from '../session/codes.js';
 
 /** Consecutive failed CWDs that end the session (spec §2.3). */
 const MAX_FAILED_CWD = 50;
@@ -21,55 +22,50 @@ export function quotePath(p: string): string {
   return `"${p.replace(/"/g, '""')}"`;
 }
 
-async function cwd(s: Session, arg: string, p: VPath): Promise<Reply | void> {
+async function cwd(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
   try {
-    const e = await s.storage!.stat(p);
+    const e = await s.storage.stat(p);
     if (e.type !== 'dir') throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
   } catch (err) {
     s.failedCwds++;
     s.server.bus.log(s.ref, 'INFO', `Can't change directory to ${arg}: ${errnoText(err)}`);
     if (s.failedCwds >= MAX_FAILED_CWD) {
-      s.reply(550, `Can't change directory to ${arg}: ${errnoText(err)}`);
+      s.reply(Code.FILE_UNAVAILABLE, `Can't change directory to ${arg}: ${errnoText(err)}`);
       s.close('Too many failed CWD');
       return;
     }
     await new Promise((r) => setTimeout(r, FAILED_CWD_STEP_MS * Math.min(s.failedCwds, 20)));
-    return reply(550, `Can't change directory to ${arg}: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, `Can't change directory to ${arg}: ${errnoText(err)}`);
   }
   s.failedCwds = 0;
   s.cwd = p;
-  const message = await readMessageFile(s.storage!, joinVirtual(p, '.message'));
-  return reply(250, ...message, `OK. Current directory is ${p}`);
+  const message = await readMessageFile(s.storage, joinVirtual(p, '.message'));
+  return reply(Code.FILE_ACTION_OK, ...message, `OK. Current directory is ${p}`);
 }
 
-async function mkd(s: Session, arg: string, p: VPath): Promise<Reply> {
-  if (s.anonymous) {
-    if (!s.server.config.anonymousCanCreateDirs) {
-      return reply(550, 'Sorry, anonymous users are not allowed to create directories');
-    }
-    if (!(await s.storage!.canWrite(parentOf(p))))
-      return reply(550, "Can't create directory: Permission denied");
+async function mkd(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
+  if (s.anonymous && !(await s.storage.canWrite(parentOf(p)))) {
+    return reply(Code.FILE_UNAVAILABLE, "Can't create directory: Permission denied");
   }
   await checkQuotaRoom(s, arg);
   try {
-    await s.storage!.mkdir(p);
+    await s.storage.mkdir(p);
   } catch (err) {
-    return reply(550, `Can't create directory: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, `Can't create directory: ${errnoText(err)}`);
   }
   // Directories count as files (spec §5.1).
   const quota = await recordQuota(s, 1, 0);
-  return reply(257, `${quotePath(arg)} : The directory was successfully created`, ...quota);
+  return reply(Code.PATH_CREATED, `${quotePath(arg)} : The directory was successfully created`, ...quota);
 }
 
-async function rmd(s: Session, _arg: string, p: VPath): Promise<Reply> {
-  if (s.anonymous) return reply(550, 'Sorry, anonymous users are not allowed to remove directories');
+async function rmd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply> {
   try {
-    await s.storage!.rmdir(p);
+    await s.storage.rmdir(p);
   } catch (err) {
-    return reply(550, `Can't remove directory: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, `Can't remove directory: ${errnoText(err)}`);
   }
   const quota = await recordQuota(s, -1, 0);
-  return reply(250, 'The directory was successfully removed', ...quota);
+  return reply(Code.FILE_ACTION_OK, 'The directory was successfully removed', ...quota);
 }
 
 /** CWD CDUP PWD MKD RMD and their X aliases. */
@@ -101,15 +97,19 @@ export const dirCommands: CommandSpec[] = [
     antiIdle: true,
     feat: { line: 'TVFS', order: 13 },
     help: 'PWD',
-    run: async (s) => reply(257, `${quotePath(s.cwd)} is your current location`),
+    run: async (s) => reply(Code.PATH_CREATED, `${quotePath(s.cwd)} is your current location`),
   },
   {
     verb: 'MKD',
     aliases: ['XMKD'],
     login: true,
     arg: 'required',
-    missingArg: reply(501, 'No directory name'),
+    missingArg: reply(Code.BAD_ARGUMENTS, 'No directory name'),
     path: { access: 'write', dir: true, creates: true },
+    perm: {
+      need: 'mkdir',
+      denied: { anonymous: 'Sorry, anonymous users are not allowed to create directories' },
+    },
     help: 'MKD <sp> directory',
     run: mkd,
   },
@@ -118,8 +118,12 @@ export const dirCommands: CommandSpec[] = [
     aliases: ['XRMD'],
     login: true,
     arg: 'required',
-    missingArg: reply(550, 'No directory name'),
+    missingArg: reply(Code.FILE_UNAVAILABLE, 'No directory name'),
     path: { access: 'write', dir: true },
+    perm: {
+      need: 'rmdir',
+      denied: { anonymous: 'Sorry, anonymous users are not allowed to remove directories' },
+    },
     help: 'RMD <sp> directory',
     run: rmd,
   },

@@ -3,13 +3,14 @@
  */
 import { errnoText } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { LoggedIn } from '../session/context.js';
 import type { VPath } from '../storage/types.js';
 import { mdtmString } from '../storage/list-format.js';
 import type { CommandSpec } from './spec.js';
 import { recordQuota } from '../session/limits.js';
-import { resolvePathArg } from './table.js';
+import { resolvePathArg } from './paths.js';
 import { isUploadTemp } from '../policy/names.js';
+import { Code } from '../session/codes.js';
 
 /** Parses `YYYYMMDDHHMMSS[.fff]` as UTC (RFC 3659 §2.3); undefined when invalid. */
 export function parseTimeVal(text: string): Date | undefined {
@@ -21,55 +22,53 @@ export function parseTimeVal(text: string): Date | undefined {
   return date.getUTCDate() === d ? date : undefined;
 }
 
-async function dele(s: Session, arg: string, p: VPath): Promise<Reply> {
-  if (s.anonymous) return reply(550, 'Anonymous users can not delete files');
-  if (s.server.config.keepAllFiles) return reply(550, `Could not delete ${arg}: Operation not permitted`);
+async function dele(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
   let size = 0;
   try {
-    const e = await s.storage!.lstat(p);
+    const e = await s.storage.lstat(p);
     if (e.type === 'file') size = e.size;
-    await s.storage!.unlink(p);
+    await s.storage.unlink(p);
   } catch (err) {
-    return reply(550, `Could not delete ${arg}: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, `Could not delete ${arg}: ${errnoText(err)}`);
   }
-  s.server.bus.log(s.ref, 'NOTICE', `Deleted ${s.storage!.describe(p)}`);
+  s.server.bus.log(s.ref, 'NOTICE', `Deleted ${s.storage.describe(p)}`);
   // A stale upload temp file was never counted (uploads through a temp file count at commit).
   const quota = isUploadTemp(p) ? [] : await recordQuota(s, -1, -size);
-  return reply(250, `Deleted ${arg}`, ...quota);
+  return reply(Code.FILE_ACTION_OK, `Deleted ${arg}`, ...quota);
 }
 
-async function rnfr(s: Session, arg: string, p: VPath): Promise<Reply> {
-  if (s.server.config.noRename) return reply(550, 'Rename/move failure');
-  if (s.anonymous) return reply(550, 'Anonymous users are not allowed to move/rename files');
+async function rnfr(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
   try {
-    const e = await s.storage!.lstat(p);
+    const e = await s.storage.lstat(p);
     // `RNFR file/` names a directory; lstat(2) fails with ENOTDIR on a file (Pure-FTPd: 550).
-    if (arg.endsWith('/') && e.type !== 'dir') return reply(550, "Sorry, but that file doesn't exist");
+    if (arg.endsWith('/') && e.type !== 'dir')
+      return reply(Code.FILE_UNAVAILABLE, "Sorry, but that file doesn't exist");
   } catch {
-    return reply(550, "Sorry, but that file doesn't exist");
+    return reply(Code.FILE_UNAVAILABLE, "Sorry, but that file doesn't exist");
   }
   const previous = s.renameFrom !== undefined;
   s.renameFrom = p;
   const text = 'RNFR accepted - file exists, ready for destination';
-  return previous ? reply(350, 'Aborting previous rename operation', text) : reply(350, text);
+  return previous
+    ? reply(Code.PENDING, 'Aborting previous rename operation', text)
+    : reply(Code.PENDING, text);
 }
 
-async function rnto(s: Session, arg: string, p: VPath): Promise<Reply> {
+async function rnto(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
   const from = s.renameFrom;
   s.renameFrom = undefined;
-  if (from === undefined) return reply(503, 'Need RNFR before RNTO');
-  if (s.server.config.noRename || s.anonymous) return reply(550, 'Rename/move failure');
+  if (from === undefined) return reply(Code.BAD_SEQUENCE, 'Need RNFR before RNTO');
   if (arg.endsWith('/') && p !== '/') {
     // rename(2) refuses a file onto `name/` with ENOTDIR; the normalised path would drop the slash.
-    const e = await s.storage!.lstat(from).catch(() => undefined);
-    if (e?.type !== 'dir') return reply(451, 'Rename/move failure: Not a directory');
+    const e = await s.storage.lstat(from).catch(() => undefined);
+    if (e?.type !== 'dir') return reply(Code.LOCAL_ERROR, 'Rename/move failure: Not a directory');
   }
   // A rename over an existing file frees what that file used (spec §5.1).
-  const replaced = s.quota === undefined ? undefined : await s.storage!.lstat(p).catch(() => undefined);
+  const replaced = s.quota === undefined ? undefined : await s.storage.lstat(p).catch(() => undefined);
   try {
-    await s.storage!.rename(from, p);
+    await s.storage.rename(from, p);
   } catch (err) {
-    return reply(451, `Rename/move failure: ${errnoText(err)}`);
+    return reply(Code.LOCAL_ERROR, `Rename/move failure: ${errnoText(err)}`);
   }
   if (replaced !== undefined && replaced.type !== 'dir') {
     await recordQuota(s, -1, replaced.type === 'file' ? -replaced.size : 0);
@@ -77,35 +76,34 @@ async function rnto(s: Session, arg: string, p: VPath): Promise<Reply> {
   s.server.bus.log(
     s.ref,
     'NOTICE',
-    `File successfully renamed or moved: [${s.storage!.describe(from)}]->[${s.storage!.describe(p)}]`,
+    `File successfully renamed or moved: [${s.storage.describe(from)}]->[${s.storage.describe(p)}]`,
   );
-  return reply(250, 'File successfully renamed or moved');
+  return reply(Code.FILE_ACTION_OK, 'File successfully renamed or moved');
 }
 
-async function regularFile(s: Session, p: VPath): Promise<Reply | { size: number; mtime: Date }> {
+async function regularFile(s: LoggedIn, p: VPath): Promise<Reply | { size: number; mtime: Date }> {
   try {
-    const e = await s.storage!.stat(p);
-    if (e.type !== 'file') return reply(550, 'I can only retrieve regular files');
+    const e = await s.storage.stat(p);
+    if (e.type !== 'file') return reply(Code.FILE_UNAVAILABLE, 'I can only retrieve regular files');
     return e;
   } catch {
-    return reply(550, "Can't check for file existence");
+    return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
   }
 }
 
-async function mfmt(s: Session, arg: string): Promise<Reply> {
+async function mfmt(s: LoggedIn, arg: string): Promise<Reply> {
   const space = arg.indexOf(' ');
   const when = parseTimeVal(space === -1 ? arg : arg.slice(0, space));
   const name = space === -1 ? '' : arg.slice(space + 1);
-  if (when === undefined || name === '') return reply(501, "Can't get a time stamp");
-  if (s.anonymous) return reply(550, 'Anonymous users can not change perms');
+  if (when === undefined || name === '') return reply(Code.BAD_ARGUMENTS, "Can't get a time stamp");
   const p = resolvePathArg(s, name, 'write');
   try {
-    await s.storage!.setTimes(p, when);
+    await s.storage.setTimes(p, when);
   } catch (err) {
-    return reply(550, `utime(${name}): ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, `utime(${name}): ${errnoText(err)}`);
   }
   // RFC-style confirmation (draft-somers-ftp-mfxx §3); Pure-FTPd says "213 UTIME OK".
-  return reply(213, `Modify=${mdtmString(when)}; ${name}`);
+  return reply(Code.FILE_STATUS, `Modify=${mdtmString(when)}; ${name}`);
 }
 
 /** DELE RNFR RNTO SIZE MDTM MFMT. */
@@ -115,6 +113,13 @@ export const fileCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     path: { access: 'write', file: true, removes: true },
+    perm: {
+      need: 'delete',
+      denied: {
+        anonymous: 'Anonymous users can not delete files',
+        switch: (arg) => `Could not delete ${arg}: Operation not permitted`,
+      },
+    },
     help: 'DELE <sp> file',
     run: dele,
   },
@@ -123,6 +128,13 @@ export const fileCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     path: { access: 'write' },
+    perm: {
+      need: 'rename',
+      denied: {
+        switch: 'Rename/move failure',
+        anonymous: 'Anonymous users are not allowed to move/rename files',
+      },
+    },
     help: 'RNFR <sp> file',
     run: rnfr,
   },
@@ -131,6 +143,9 @@ export const fileCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     path: { access: 'write', creates: true },
+    precondition: (s) =>
+      s.renameFrom === undefined ? reply(Code.BAD_SEQUENCE, 'Need RNFR before RNTO') : undefined,
+    perm: { need: 'rename', denied: { switch: 'Rename/move failure', anonymous: 'Rename/move failure' } },
     help: 'RNTO <sp> file',
     run: rnto,
   },
@@ -143,7 +158,7 @@ export const fileCommands: CommandSpec[] = [
     help: 'SIZE <sp> file',
     run: async (s, _a, p) => {
       const r = await regularFile(s, p);
-      return 'code' in r ? r : reply(213, String(r.size));
+      return 'code' in r ? r : reply(Code.FILE_STATUS, String(r.size));
     },
   },
   {
@@ -155,7 +170,7 @@ export const fileCommands: CommandSpec[] = [
     help: 'MDTM <sp> file',
     run: async (s, _a, p) => {
       const r = await regularFile(s, p);
-      return 'code' in r ? r : reply(213, mdtmString(r.mtime));
+      return 'code' in r ? r : reply(Code.FILE_STATUS, mdtmString(r.mtime));
     },
   },
   {
@@ -163,6 +178,7 @@ export const fileCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     feat: { line: 'MFMT', order: 5 },
+    perm: { need: 'utime', denied: { anonymous: 'Anonymous users can not change perms' } },
     help: 'MFMT <sp> YYYYMMDDHHMMSS <sp> file',
     run: async (s, a) => mfmt(s, a),
   },

@@ -6,7 +6,7 @@
  */
 import type net from 'node:net';
 import { raw, reply, type Reply, type ReplyLine } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { LoggedIn } from '../session/context.js';
 import { joinVirtual, parentOf, baseName, resolveVirtual } from '../storage/jail.js';
 import type { Entry, ScanOrder, VPath } from '../storage/types.js';
 import { parseListArgs, optionsLine, type ListFlags } from '../storage/list-options.js';
@@ -23,12 +23,13 @@ import {
 import { sortNames } from '../storage/sort.js';
 import { FtpError } from '../errors.js';
 import type { CommandSpec } from './spec.js';
-import { namePolicy, resolvePathArg } from './table.js';
+import { namePolicy, resolvePathArg } from './paths.js';
 import { dotNamesReadable } from '../policy/names.js';
 import { runTransfer } from './transfer-run.js';
 import { yieldIfBusy } from '../session/yield.js';
 import { ownerResolver, type OwnerResolver } from './owners.js';
 import { nameToBytes } from '../storage/name-bytes.js';
+import { Code } from '../session/codes.js';
 
 /** Most names one directory scan keeps in memory for sorting (a hard bound whatever -L says). */
 const MAX_SCAN = 1_000_000;
@@ -70,7 +71,7 @@ function socketSink(socket: net.Socket): LineSink & { buffered: string[]; flush(
           };
           const onClose = (): void => {
             cleanup();
-            reject(new FtpError('ERR_DATA_CONNECTION', 426, 'Data connection closed; transfer aborted'));
+            reject(new FtpError('ERR_DATA_CLOSED', 'Data connection closed; transfer aborted'));
           };
           socket.on('drain', onDrain);
           socket.on('close', onClose);
@@ -83,7 +84,7 @@ function socketSink(socket: net.Socket): LineSink & { buffered: string[]; flush(
 
 /** Bookkeeping shared by one listing command. */
 interface ListState {
-  s: Session;
+  s: LoggedIn;
   flags: ListFlags;
   limit: number;
   count: number;
@@ -160,7 +161,7 @@ async function listDirectory(
   out: LineSink,
   depth: number,
 ): Promise<void> {
-  const storage = st.s.storage!;
+  const storage = st.s.storage;
   const { flags } = st;
   const order: ScanOrder = flags.sortTime ? 'mtime' : flags.sortSize ? 'size' : 'name';
   // One background job reads, lstat's and sorts the whole directory (storage/scan.ts); entries
@@ -239,7 +240,7 @@ interface ListMatch {
 
 /** The matches of a glob argument: names of one directory, shown with the argument's directory part. */
 async function globMatches(st: ListState, arg: string, last: string): Promise<ListMatch[]> {
-  const storage = st.s.storage!;
+  const storage = st.s.storage;
   const prefix = unescapeGlob(arg.slice(0, arg.lastIndexOf('/') + 1));
   const dir = resolvePathArg(st.s, prefix === '' ? '.' : prefix, 'read');
   const match = globToMatcher(last);
@@ -265,7 +266,7 @@ async function globMatches(st: ListState, arg: string, last: string): Promise<Li
  * are several arguments (`multiple`).
  */
 async function listTarget(st: ListState, arg: string, out: LineSink, multiple: boolean): Promise<void> {
-  const storage = st.s.storage!;
+  const storage = st.s.storage;
   const last = arg.slice(arg.lastIndexOf('/') + 1);
   let matches: ListMatch[];
   if (hasGlob(last)) {
@@ -289,7 +290,7 @@ async function listTarget(st: ListState, arg: string, out: LineSink, multiple: b
   }
 }
 
-async function newState(s: Session, flags: ListFlags): Promise<ListState> {
+async function newState(s: LoggedIn, flags: ListFlags): Promise<ListState> {
   const cfg = s.server.config;
   const dotsAllowed = dotNamesReadable(namePolicy(s));
   return {
@@ -310,7 +311,7 @@ function finalLines(st: ListState): string[] {
   return opts === undefined ? [last] : [opts, last];
 }
 
-async function list(s: Session, arg: string): Promise<Reply | void> {
+async function list(s: LoggedIn, arg: string): Promise<Reply | void> {
   const { flags, patterns, multiple } = parseListArgs(arg);
   if (s.server.config.displayDotFiles) flags.all = true;
   const st = await newState(s, flags);
@@ -323,19 +324,19 @@ async function list(s: Session, arg: string): Promise<Reply | void> {
       const out = socketSink(data);
       for (const pattern of patterns.length > 0 ? patterns : ['.']) {
         await listTarget(st, pattern, out, multiple).catch((err: unknown) => {
-          if (err instanceof FtpError && err.code === 'ERR_DATA_CONNECTION') throw err;
+          if (err instanceof FtpError && err.code === 'ERR_DATA_CLOSED') throw err;
         });
       }
       await out.flush();
       await new Promise<void>((resolve) => data.end(resolve));
       return data.bytesWritten;
     },
-    succeed: async () => reply(226, ...finalLines(st)),
+    succeed: async () => reply(Code.TRANSFER_COMPLETE, ...finalLines(st)),
     fail: async () => undefined,
   });
 }
 
-async function nlst(s: Session, arg: string): Promise<Reply | void> {
+async function nlst(s: LoggedIn, arg: string): Promise<Reply | void> {
   // Options some clients send (`NLST -a`) are ignored; the rest is a directory or a glob.
   const target = arg.replace(/^(-\S+\s*)+/, '').trim();
   const showDots = dotNamesReadable(namePolicy(s));
@@ -343,8 +344,9 @@ async function nlst(s: Session, arg: string): Promise<Reply | void> {
   const glob = hasGlob(target.slice(target.lastIndexOf('/') + 1));
   const dirArg = glob ? target.slice(0, target.lastIndexOf('/') + 1) || '.' : target || '.';
   const dir = resolvePathArg(s, dirArg, 'read');
-  const e = await s.storage!.stat(dir).catch(() => undefined);
-  if (e === undefined || e.type !== 'dir') return reply(550, "Can't check for file existence");
+  const e = await s.storage.stat(dir).catch(() => undefined);
+  if (e === undefined || e.type !== 'dir')
+    return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
   const match = glob ? globToMatcher(target.slice(target.lastIndexOf('/') + 1)) : undefined;
   const prefix = glob
     ? target.slice(0, target.lastIndexOf('/') + 1)
@@ -360,7 +362,7 @@ async function nlst(s: Session, arg: string): Promise<Reply | void> {
     offset: 0,
     move: async (data) => {
       const out = socketSink(data);
-      for await (const name of s.storage!.names(dir)) {
+      for await (const name of s.storage.names(dir)) {
         if (CONTROL_CHARS.test(name) || (!showDots && name.startsWith('.'))) continue;
         if (match && !match(name)) continue;
         if (count >= limit) {
@@ -375,17 +377,20 @@ async function nlst(s: Session, arg: string): Promise<Reply | void> {
       return data.bytesWritten;
     },
     succeed: async () =>
-      reply(226, truncated ? `Output truncated to ${limit} matches` : `${count} matches total`),
+      reply(
+        Code.TRANSFER_COMPLETE,
+        truncated ? `Output truncated to ${limit} matches` : `${count} matches total`,
+      ),
     fail: async () => undefined,
   });
 }
 
-async function mlsd(s: Session, _arg: string, p: VPath): Promise<Reply | void> {
-  const storage = s.storage!;
+async function mlsd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply | void> {
+  const storage = s.storage;
   const e = await storage.stat(p).catch(() => undefined);
-  if (e === undefined) return reply(550, "Can't check for file existence");
+  if (e === undefined) return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
   // Spec §2.4: the argument must be a directory; a file gets the same 550 as a missing path [obs].
-  if (e.type !== 'dir') return reply(550, "Can't check for file existence");
+  if (e.type !== 'dir') return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
   const showDots = dotNamesReadable(namePolicy(s));
   const limit = s.server.config.limitRecursion.files;
   let count = 0;
@@ -428,28 +433,31 @@ async function mlsd(s: Session, _arg: string, p: VPath): Promise<Reply | void> {
       return data.bytesWritten;
     },
     succeed: async () =>
-      reply(226, truncated ? `Output truncated to ${limit} matches` : `${count} matches total`),
+      reply(
+        Code.TRANSFER_COMPLETE,
+        truncated ? `Output truncated to ${limit} matches` : `${count} matches total`,
+      ),
     fail: async () => undefined,
   });
 }
 
-async function mlst(s: Session, arg: string, p: VPath): Promise<Reply> {
-  const storage = s.storage!;
+async function mlst(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
+  const storage = s.storage;
   let e: Entry;
   try {
     // A symlink is reported as itself (`type=OS.unix=slink:`), as MLSD does and Pure-FTPd does [obs].
     e = await storage.lstat(p);
   } catch {
-    return reply(550, "Can't check for file existence");
+    return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
   }
   const name = arg === '' ? '.' : arg;
   const kind = e.type === 'dir' ? mlsxKindForName(name) : undefined; // `.` is cdir, `/` and `..` pdir
   const facts = mlsxFacts(e, { kind, anonymous: s.anonymous, symlinkTarget: e.linkTarget });
-  return reply(250, 'Begin', raw(mlsxLine(facts, name)), 'End.');
+  return reply(Code.FILE_ACTION_OK, 'Begin', raw(mlsxLine(facts, name)), 'End.');
 }
 
 /** STAT <path>: the LIST output on the control connection (spec §2.3). */
-export async function statListing(s: Session, arg: string): Promise<Reply> {
+export async function statListing(s: LoggedIn, arg: string): Promise<Reply> {
   const { flags, patterns, multiple } = parseListArgs(arg);
   const st = await newState(s, flags);
   const lines: ReplyLine[] = [];
@@ -457,7 +465,7 @@ export async function statListing(s: Session, arg: string): Promise<Reply> {
   for (const pattern of patterns.length > 0 ? patterns : ['.']) {
     await listTarget(st, pattern, out, multiple).catch(() => undefined);
   }
-  return reply(213, 'STAT', ...lines, 'End.');
+  return reply(Code.FILE_STATUS, 'STAT', ...lines, 'End.');
 }
 
 /** LIST NLST MLSD MLST. */

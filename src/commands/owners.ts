@@ -4,13 +4,13 @@
  * /etc/passwd and /etc/group come from the shared, change-aware cache (auth/system-db.ts).
  */
 import { systemDb } from '../auth/system-db.js';
-import type { Session } from '../session/session.js';
+import type { LoggedIn } from '../session/context.js';
 
 /** Maps an entry's uid/gid to the owner and group columns. */
 export type OwnerResolver = (uid: number, gid: number) => { owner: string; group: string };
 
 /** The owner/group resolver of a session for one listing (names loaded once, then synchronous). */
-export async function ownerResolver(s: Session): Promise<OwnerResolver> {
+export async function ownerResolver(s: LoggedIn): Promise<OwnerResolver> {
   if (s.chrooted || s.anonymous) return (uid, gid) => ({ owner: String(uid), group: String(gid) });
   const [users, groups] = await Promise.all([systemDb().users(), systemDb().groups()]);
   return (uid, gid) => ({

@@ -5,58 +5,58 @@
  */
 import { errnoText } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { LoggedIn } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
-import { helpReply, resolvePathArg } from './table.js';
+import { resolvePathArg } from './paths.js';
 import { parseTimeVal } from './files.js';
+import { Code } from '../session/codes.js';
 
 /** Longest idle time a client may ask for (spec §12: 2520 s). */
 const MAX_SITE_IDLE = 2520;
 
-async function chmod(s: Session, arg: string): Promise<Reply> {
+async function chmod(s: LoggedIn, arg: string): Promise<Reply> {
   const m = /^\s*(\S+)\s*(.*)$/.exec(arg);
   const modeText = m?.[1] ?? '';
   const file = m?.[2] ?? '';
-  if (file === '') return reply(550, 'No file name');
-  if (s.anonymous) return reply(550, 'Anonymous users can not change perms');
-  if (!/^[0-7]{1,5}$/.test(modeText)) return reply(501, 'Invalid permissions');
+  if (file === '') return reply(Code.FILE_UNAVAILABLE, 'No file name');
+  if (!/^[0-7]{1,5}$/.test(modeText)) return reply(Code.BAD_ARGUMENTS, 'Invalid permissions');
   const mode = parseInt(modeText, 8);
-  if (mode > 0o7777) return reply(501, 'Invalid permissions');
-  if (s.server.config.noChmod && s.account?.uid !== 0) return reply(550, `Could not change perms on ${file}`);
+  if (mode > 0o7777) return reply(Code.BAD_ARGUMENTS, 'Invalid permissions');
   const p = resolvePathArg(s, file, 'write');
   try {
     // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (spec §5.1).
-    const keep = s.quota !== undefined && (await s.storage!.stat(p)).type === 'dir' ? 0o500 : 0;
+    const keep = s.quota !== undefined && (await s.storage.stat(p)).type === 'dir' ? 0o500 : 0;
     // Setuid, setgid and sticky bits are never set through FTP (Pure-FTPd masks them).
-    await s.storage!.chmod(p, (mode & 0o777) | keep);
+    await s.storage.chmod(p, (mode & 0o777) | keep);
   } catch (err) {
-    return reply(550, `Could not change perms on ${file}: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, `Could not change perms on ${file}: ${errnoText(err)}`);
   }
-  return reply(200, `Permissions changed on ${file}`);
+  return reply(Code.OK, `Permissions changed on ${file}`);
 }
 
-function idle(s: Session, arg: string): Reply {
+function idle(s: LoggedIn, arg: string): Reply {
   const text = arg.trim();
-  if (text === '') return reply(501, 'SITE IDLE: Missing argument');
+  if (text === '') return reply(Code.BAD_ARGUMENTS, 'SITE IDLE: Missing argument');
   const m = /^(\d+)(.*)$/.exec(text);
-  if (m === null || m[2] !== '') return reply(501, `Garbage found after value : ${m?.[2] ?? text}`);
+  if (m === null || m[2] !== '')
+    return reply(Code.BAD_ARGUMENTS, `Garbage found after value : ${m?.[2] ?? text}`);
   const seconds = Number(m[1]);
-  if (seconds > MAX_SITE_IDLE) return reply(501, 'Value too large');
-  if (seconds < 1) return reply(501, 'Value too small');
+  if (seconds > MAX_SITE_IDLE) return reply(Code.BAD_ARGUMENTS, 'Value too large');
+  if (seconds < 1) return reply(Code.BAD_ARGUMENTS, 'Value too small');
   s.setIdle(seconds);
-  return reply(200, `Idle time set to ${seconds} seconds`);
+  return reply(Code.OK, `Idle time set to ${seconds} seconds`);
 }
 
 function time(): Reply {
   const d = new Date();
   const two = (n: number): string => String(n).padStart(2, '0');
   return reply(
-    211,
+    Code.SYSTEM_STATUS,
     `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`,
   );
 }
 
-async function utime(s: Session, arg: string): Promise<Reply> {
+async function utime(s: LoggedIn, arg: string): Promise<Reply> {
   // Two forms (spec §2.3): "<time> <file>" and "<file> <atime> <mtime> <ctime> UTC".
   let when: Date | undefined;
   let file: string;
@@ -69,52 +69,70 @@ async function utime(s: Session, arg: string): Promise<Reply> {
     when = parseTimeVal(space === -1 ? arg : arg.slice(0, space));
     file = space === -1 ? '' : arg.slice(space + 1);
   }
-  if (when === undefined || file === '') return reply(501, "Can't get a time stamp");
-  if (s.anonymous) return reply(550, 'Anonymous users can not change perms');
+  if (when === undefined || file === '') return reply(Code.BAD_ARGUMENTS, "Can't get a time stamp");
   const p = resolvePathArg(s, file, 'write');
   try {
-    await s.storage!.setTimes(p, when);
+    await s.storage.setTimes(p, when);
   } catch (err) {
-    return reply(550, `utime(${file}): ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, `utime(${file}): ${errnoText(err)}`);
   }
-  return reply(213, 'UTIME OK');
+  return reply(Code.FILE_STATUS, 'UTIME OK');
 }
 
-async function site(s: Session, arg: string): Promise<Reply> {
-  const m = /^(\S*)\s?(.*)$/s.exec(arg)!;
-  const sub = m[1]!.toUpperCase();
-  const rest = m[2]!;
-  if (sub === '') return reply(500, 'SITE: Missing argument');
-  if (sub === 'HELP') return helpReply(rest.trim());
-  if (!s.loggedIn) return reply(530, "You aren't logged in");
-  switch (sub) {
-    case 'CHMOD':
-      return chmod(s, rest);
-    case 'IDLE':
-      return idle(s, rest);
-    case 'TIME':
-      return time();
-    case 'UTIME':
-      return utime(s, rest);
-    default:
-      return reply(500, `SITE ${sub} is an unknown extension`);
-  }
+/** The file a SITE CHMOD argument names (`mode file`), for the -R refusal text. */
+function chmodFile(arg: string): string {
+  return /^\s*\S+\s*(.*)$/.exec(arg)?.[1] ?? '';
 }
 
-/** SITE and the bare CHMOD alias. */
+/** SITE CHMOD's permission: anonymous never, -R for everyone but root (spec §6.4). */
+const CHMOD_PERMISSION = {
+  need: 'chmod',
+  denied: {
+    anonymous: 'Anonymous users can not change perms',
+    switch: (arg: string) => `Could not change perms on ${chmodFile(arg)}`,
+  },
+} as const;
+
+/** SITE (its subcommands are rows of their own) and the bare CHMOD alias. */
 export const siteCommands: CommandSpec[] = [
   {
+    // The gate turns `SITE SUB args` into the row `SITE SUB`; this row gives HELP and FEAT their lines.
     verb: 'SITE',
     login: false,
     arg: 'optional',
     feat: { line: 'IDLE', order: 2 },
     help: 'SITE <sp> CHMOD | IDLE | TIME | UTIME | HELP',
-    run: (s, a) => site(s, a),
+    run: async () => reply(Code.UNKNOWN_COMMAND, 'SITE: Missing argument'),
+  },
+  {
+    verb: 'SITE CHMOD',
+    login: true,
+    arg: 'optional',
+    perm: CHMOD_PERMISSION,
+    help: 'SITE CHMOD <sp> mode <sp> file',
+    run: (s, a) => chmod(s, a),
+  },
+  {
+    verb: 'SITE IDLE',
+    login: true,
+    arg: 'optional',
+    help: 'SITE IDLE <sp> seconds',
+    run: async (s, a) => idle(s, a),
+  },
+  { verb: 'SITE TIME', login: true, arg: 'optional', help: 'SITE TIME', run: async () => time() },
+  {
+    verb: 'SITE UTIME',
+    login: true,
+    arg: 'optional',
+    perm: { need: 'utime', denied: { anonymous: 'Anonymous users can not change perms' } },
+    help: 'SITE UTIME <sp> YYYYMMDDHHMMSS <sp> file',
+    run: (s, a) => utime(s, a),
   },
   {
     verb: 'CHMOD',
     login: true,
     arg: 'required',
+    perm: CHMOD_PERMISSION,
     help: 'CHMOD <sp> mode <sp> file',
     run: (s, a) => chmod(s, a),
   },

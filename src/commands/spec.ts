@@ -1,10 +1,13 @@
 /**
  * The shape of one command table entry (ARCHITECTURE §3, §9). Everything generic about a command
- * lives here as data, so the gate can enforce it in one place and FEAT/HELP are generated from it.
+ * lives here as data — login, arguments, path rule, permission, transfer flags, FEAT and HELP — so
+ * the gate enforces it in one place and FEAT/HELP are generated from it. SITE subcommands are rows
+ * too (`verb: 'SITE CHMOD'`).
  */
 import type { Access } from '../policy/names.js';
+import type { Permission, Denial } from '../policy/permissions.js';
 import type { Reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { LoggedIn, SessionContext } from '../session/context.js';
 import type { VPath } from '../storage/types.js';
 
 /** How the gate resolves a path argument before the handler runs. */
@@ -22,17 +25,25 @@ export interface PathRule {
   removes?: boolean;
 }
 
-/** One FTP command. */
-export interface CommandSpec {
+/** What the gate checks before a row's handler runs (policy/permissions.ts decides). */
+export interface PermissionRule {
+  need: Permission;
+  /** The refusal text for each rule that can deny it (Pure-FTPd's texts differ per command). */
+  denied: Partial<Record<Denial, string | ((arg: string) => string)>>;
+}
+
+/** What every row has, whatever its login rule. */
+interface CommandBase {
+  /** The verb, or `SITE SUB` for a SITE subcommand. */
   verb: string;
   aliases?: string[];
-  /** False: allowed before login (spec §2.1 list). */
-  login: boolean;
   arg: 'required' | 'optional';
   /** Reply when a required argument is missing (default `501 Missing argument`). */
   missingArg?: Reply;
   /** The argument is a path resolved through the jail and the name policy. */
   path?: PathRule;
+  /** What the account must be allowed to do (anonymous rules, -K -G -R -M -i). */
+  perm?: PermissionRule;
   /** Opens a data connection. */
   transfer?: boolean;
   /** Runs at once even while a transfer is in progress (ABOR, STAT, QUIT, NOOP). */
@@ -43,5 +54,21 @@ export interface CommandSpec {
   feat?: { line: string; order: number };
   /** One-line syntax for HELP. */
   help: string;
-  run(s: Session, arg: string, path: VPath): Promise<Reply | void>;
 }
+
+/** A command allowed before login (spec §2.1 list). */
+export interface PublicCommand extends CommandBase {
+  login: false;
+  run(s: SessionContext, arg: string, path: VPath): Promise<Reply | void>;
+}
+
+/** A command that needs a login: its handler gets the account and storage, guaranteed. */
+export interface LoginCommand extends CommandBase {
+  login: true;
+  /** A sequence rule checked before the permission (RNTO needs RNFR first: 503). */
+  precondition?(s: LoggedIn): Reply | undefined;
+  run(s: LoggedIn, arg: string, path: VPath): Promise<Reply | void>;
+}
+
+/** One FTP command (or SITE subcommand). */
+export type CommandSpec = PublicCommand | LoginCommand;

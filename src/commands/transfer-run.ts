@@ -11,8 +11,9 @@ import { pumpedSockets } from '../data/pump.js';
 import { secureDataConnection, type SecureData } from '../tls/session-tls.js';
 import { tlsErrorText } from '../tls/control.js';
 import { reply, type Reply } from '../session/reply.js';
-import type { Session, Transfer } from '../session/session.js';
+import type { SessionContext, Transfer } from '../session/context.js';
 import type { VPath } from '../storage/types.js';
+import { Code } from '../session/codes.js';
 
 /** What a command asks the runner to do. */
 export interface TransferJob {
@@ -57,8 +58,8 @@ export function rateLine(bytes: number, seconds: number): string | undefined {
 const TLS_CLOSE_WAIT_MS = 2000;
 
 /** Runs a transfer; returns the final reply (or nothing when the session is gone). */
-export async function runTransfer(s: Session, job: TransferJob): Promise<Reply | void> {
-  if (s.data === undefined) return reply(425, 'No data connection');
+export async function runTransfer(s: SessionContext, job: TransferJob): Promise<Reply | void> {
+  if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, 'No data connection');
   const active = s.data.kind === 'active' ? s.data.target : undefined;
   const abort = new AbortController();
   let finished!: () => void;
@@ -88,14 +89,23 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
   let bytes = 0;
   try {
     if (active)
-      s.reply(150, ...(job.before150 ?? []), `Connecting to port ${active.port}`, ...(job.after150 ?? []));
+      s.reply(
+        Code.OPENING_DATA,
+        ...(job.before150 ?? []),
+        `Connecting to port ${active.port}`,
+        ...(job.after150 ?? []),
+      );
     data = await openDataSocket(s, abort.signal);
-    if (!active) s.reply(150, ...(job.before150 ?? []), 'Accepted data connection', ...(job.after150 ?? []));
+    if (!active)
+      s.reply(
+        Code.OPENING_DATA,
+        ...(job.before150 ?? []),
+        'Accepted data connection',
+        ...(job.after150 ?? []),
+      );
     const idleMs = s.idleSeconds * 1000;
     data.setTimeout(idleMs, () =>
-      data?.destroy(
-        new FtpError('ERR_DATA_CONNECTION', 426, `Timeout (no new data for ${s.idleSeconds} seconds)`),
-      ),
+      data?.destroy(new FtpError('ERR_DATA_CLOSED', `Timeout (no new data for ${s.idleSeconds} seconds)`)),
     );
     let secured: SecureData | undefined;
     if (s.tls?.prot === 'P') {
@@ -134,11 +144,7 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
     const seconds = (Date.now() - started) / 1000;
     if (secured?.truncated()) {
       // RFC 4217 §9: a TLS stream that ends without close_notify may have been cut by an attacker.
-      throw new FtpError(
-        'ERR_DATA_CONNECTION',
-        426,
-        'Transfer aborted: TLS data stream ended without close_notify',
-      );
+      throw new FtpError('ERR_DATA_CLOSED', 'Transfer aborted: TLS data stream ended without close_notify');
     }
     // close_notify, then the client's close (bounded), then the TCP socket (session-tls.ts).
     if (secured !== undefined) {
@@ -174,8 +180,9 @@ export async function runTransfer(s: Session, job: TransferJob): Promise<Reply |
   finished();
 }
 
-function failureReply(s: Session, t: Transfer, err: unknown): Reply {
-  if (t.reason !== undefined || abortish(err)) return reply(426, 'Transfer aborted. Data connection closed');
+function failureReply(s: SessionContext, t: Transfer, err: unknown): Reply {
+  if (t.reason !== undefined || abortish(err))
+    return reply(Code.TRANSFER_ABORTED, 'Transfer aborted. Data connection closed');
   if (err instanceof FtpError) {
     // A file that cannot be read (or written) is a server-side failure: an ERROR line naming it.
     if (err.code === 'ERR_IO')
@@ -185,15 +192,17 @@ function failureReply(s: Session, t: Transfer, err: unknown): Reply {
   }
   const code = (err as { code?: string }).code;
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-    return reply(426, 'Data connection closed; transfer aborted');
+    return reply(Code.TRANSFER_ABORTED, 'Data connection closed; transfer aborted');
   }
   if (code?.startsWith('ERR_TLS_') === true || code?.startsWith('ERR_SSL_') === true) {
     // A TLS error on the data connection after its handshake (a renegotiation request included).
     s.server.bus.log(s.ref, 'WARNING', `data connection: ${tlsErrorText(err as Error)}`);
-    return reply(426, 'Transfer aborted: TLS error on the data connection');
+    return reply(Code.TRANSFER_ABORTED, 'Transfer aborted: TLS error on the data connection');
   }
   s.server.bus.log(s.ref, 'ERROR', `transfer of ${t.path} failed: ${String(err)}`);
-  return t.direction === 'upload' ? reply(451, 'Transfer aborted') : reply(426, 'Transfer aborted');
+  return t.direction === 'upload'
+    ? reply(Code.LOCAL_ERROR, 'Transfer aborted')
+    : reply(Code.TRANSFER_ABORTED, 'Transfer aborted');
 }
 
 function abortish(err: unknown): boolean {

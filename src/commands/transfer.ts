@@ -15,16 +15,17 @@ import { byteBudget } from '../policy/quota.js';
 import { checkQuotaRoom, recordQuota, reserveQuota, uploadBudget } from '../session/limits.js';
 import { fromNetworkAscii, toNetworkAscii } from '../data/ascii.js';
 import { reply, type Reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { LoggedIn } from '../session/context.js';
 import { parentOf } from '../storage/jail.js';
 import type { ReadHandle, UploadSink, VPath } from '../storage/types.js';
 import type { CommandSpec } from './spec.js';
 import { rateLine, runTransfer } from './transfer-run.js';
 import { dataSetupCommands } from './data-setup.js';
-import { resolvePathArg } from './table.js';
+import { resolvePathArg } from './paths.js';
+import { Code } from '../session/codes.js';
 
 /** Takes the pending REST offset: it applies to the next RETR/STOR/APPE only (spec §2.3). */
-function takeRest(s: Session): number {
+function takeRest(s: LoggedIn): number {
   const r = s.restOffset;
   s.restOffset = 0;
   return r;
@@ -78,7 +79,7 @@ async function streamDownload(
   return data.bytesWritten;
 }
 
-function doneLines(s: Session, bytes: number, seconds: number): string[] {
+function doneLines(s: LoggedIn, bytes: number, seconds: number): string[] {
   const lines = ['File successfully transferred'];
   const rate = rateLine(bytes, seconds);
   if (rate !== undefined) lines.push(rate);
@@ -86,31 +87,32 @@ function doneLines(s: Session, bytes: number, seconds: number): string[] {
   return lines;
 }
 
-async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
+async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
   const offset = takeRest(s);
-  if (s.type === 'A' && offset > 1) return reply(503, 'ASCII resume is unsafe, please delete the file first');
+  if (s.type === 'A' && offset > 1)
+    return reply(Code.BAD_SEQUENCE, 'ASCII resume is unsafe, please delete the file first');
   let handle: ReadHandle;
   try {
     // One open gives the type and size (no separate stat: fewer thread-pool round trips per file).
-    handle = await s.storage!.openRead(p, offset);
+    handle = await s.storage.openRead(p, offset);
   } catch (err) {
-    if (err instanceof FtpError && err.code === 'ERR_NOT_FILE') return reply(550, err.text);
-    return reply(550, `Can't open ${arg}: ${errnoText(err)}`);
+    if (err instanceof FtpError && err.code === 'ERR_NOT_FILE') return reply(Code.FILE_UNAVAILABLE, err.text);
+    return reply(Code.FILE_UNAVAILABLE, `Can't open ${arg}: ${errnoText(err)}`);
   }
   const size = handle.size;
   let refusal: Reply | undefined;
   if (offset === size && offset > 0) {
     s.clearData();
-    refusal = reply(226, 'Nothing left to download');
+    refusal = reply(Code.TRANSFER_COMPLETE, 'Nothing left to download');
   } else if (offset > size) {
     refusal = reply(
-      554,
+      Code.INVALID_REST,
       `Restart offset ${offset} is too large for file size ${size}.`,
       'Restart offset reset to 0',
     );
   } else if (s.data === undefined) {
     // The file is checked before the data connection, as Pure-FTPd does: a missing file is 550, not 425.
-    refusal = reply(425, 'No data connection');
+    refusal = reply(Code.CANT_OPEN_DATA, 'No data connection');
   }
   try {
     if (s.limits.ratio !== undefined && refusal === undefined) {
@@ -169,7 +171,7 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
     progress: () => progress?.(),
     succeed: async (bytes, seconds) => {
       s.downloadedBytes += bytes;
-      return reply(226, ...doneLines(s, bytes, seconds));
+      return reply(Code.TRANSFER_COMPLETE, ...doneLines(s, bytes, seconds));
     },
     fail: async () => {
       source?.destroy();
@@ -181,19 +183,21 @@ async function retr(s: Session, arg: string, p: VPath): Promise<Reply | void> {
 /** What kind of upload a command asks for. */
 type UploadKind = 'stor' | 'appe' | 'stou';
 
-async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | void> {
+async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | void> {
   const cfg = s.server.config;
   const offset = kind === 'stou' ? 0 : takeRest(s);
   const dir = kind === 'stou' ? p : parentOf(p);
   if (s.anonymous) {
-    if (cfg.anonymousCantUpload) return reply(550, 'Anonymous users may not overwrite existing files');
-    if (!(await s.storage!.canWrite(dir))) return reply(553, "Can't open that file: Permission denied");
+    if (cfg.anonymousCantUpload)
+      return reply(Code.FILE_UNAVAILABLE, 'Anonymous users may not overwrite existing files');
+    if (!(await s.storage.canWrite(dir)))
+      return reply(Code.NAME_NOT_ALLOWED, "Can't open that file: Permission denied");
   }
-  if (s.data === undefined) return reply(425, 'No data connection');
+  if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, 'No data connection');
   await checkQuotaRoom(s, p.slice(p.lastIndexOf('/') + 1) || p);
   let sink: UploadSink;
   try {
-    sink = await s.storage!.openWrite(p, {
+    sink = await s.storage.openWrite(p, {
       offset,
       append: kind === 'appe',
       atomic: cfg.noTruncate || cfg.autoRename,
@@ -203,8 +207,8 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
     });
   } catch (err) {
     const e = err as { reply?: number; text?: string };
-    if (e.reply === 550) return reply(550, e.text ?? 'Permission denied');
-    return reply(553, `Can't open that file: ${errnoText(err)}`);
+    if (e.reply === Code.FILE_UNAVAILABLE) return reply(Code.FILE_UNAVAILABLE, e.text ?? 'Permission denied');
+    return reply(Code.NAME_NOT_ALLOWED, `Can't open that file: ${errnoText(err)}`);
   }
   if (offset > 0) s.server.bus.log(s.ref, 'NOTICE', `Restarting at ${offset}`);
   const budget = await uploadBudget(s, sink.previousSize, sink.startOffset);
@@ -257,8 +261,8 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
       if (quotaLines === undefined) {
         await sink.abort({ discard: true });
         const name = sink.target.slice(sink.target.lastIndexOf('/') + 1);
-        s.server.bus.log(s.ref, 'NOTICE', `Quota exceeded: ${s.storage!.describe(sink.target)} not saved`);
-        return reply(552, `Quota exceeded: [${name}] won't be saved`);
+        s.server.bus.log(s.ref, 'NOTICE', `Quota exceeded: ${s.storage.describe(sink.target)} not saved`);
+        return reply(Code.EXCEEDED_STORAGE, `Quota exceeded: [${name}] won't be saved`);
       }
       let final: VPath;
       try {
@@ -271,10 +275,10 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
       s.server.bus.emit('upload-complete', {
         session: s.ref,
         path: final,
-        realPath: s.storage!.describe(final),
+        realPath: s.storage.describe(final),
         bytes,
       });
-      return reply(226, ...doneLines(s, bytes, seconds), ...quotaLines);
+      return reply(Code.TRANSFER_COMPLETE, ...doneLines(s, bytes, seconds), ...quotaLines);
     },
     fail: async () => {
       // Spec §5.1: an upload stopped by the quota leaves nothing behind (a partial new file would count).
@@ -290,45 +294,45 @@ async function upload(s: Session, p: VPath, kind: UploadKind): Promise<Reply | v
   });
 }
 
-async function abor(s: Session): Promise<Reply> {
+async function abor(s: LoggedIn): Promise<Reply> {
   const t = s.transfer;
   if (t === undefined) {
     s.clearData();
-    return reply(226, "Since you see this ABOR must've succeeded");
+    return reply(Code.TRANSFER_COMPLETE, "Since you see this ABOR must've succeeded");
   }
   t.reason = 'abor';
   t.abort.abort();
   await t.done;
-  return reply(226, 'ABOR command successful');
+  return reply(Code.TRANSFER_COMPLETE, 'ABOR command successful');
 }
 
-function rest(s: Session, arg: string): Reply {
+function rest(s: LoggedIn, arg: string): Reply {
   const text = arg.trim();
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
     s.restOffset = 0;
-    return reply(554, 'REST needs a numeric parameter', 'Restart offset reset to 0');
+    return reply(Code.INVALID_REST, 'REST needs a numeric parameter', 'Restart offset reset to 0');
   }
   s.restOffset = Number(text);
   return reply(
-    350,
+    Code.PENDING,
     s.type === 'A'
       ? `Restarting at ${s.restOffset}. But we're in ASCII mode`
       : `Restarting at ${s.restOffset}`,
   );
 }
 
-async function pret(s: Session, arg: string): Promise<Reply> {
+async function pret(s: LoggedIn, arg: string): Promise<Reply> {
   const [verb = '', ...rest] = arg.trim().split(' ');
   if (verb.toUpperCase() === 'RETR' && rest.length > 0) {
     const p = resolvePathArg(s, rest.join(' '), 'read');
     try {
-      const e = await s.storage!.stat(p);
-      if (e.type !== 'file') return reply(550, "Sorry, but that file doesn't exist");
+      const e = await s.storage.stat(p);
+      if (e.type !== 'file') return reply(Code.FILE_UNAVAILABLE, "Sorry, but that file doesn't exist");
     } catch {
-      return reply(550, "Sorry, but that file doesn't exist");
+      return reply(Code.FILE_UNAVAILABLE, "Sorry, but that file doesn't exist");
     }
   }
-  return reply(200, 'Ready to proceed');
+  return reply(Code.OK, 'Ready to proceed');
 }
 
 /** RETR STOR APPE STOU REST ABOR PRET and the data-setup commands. */
@@ -374,7 +378,7 @@ export const transferCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     antiIdle: true,
-    missingArg: reply(501, 'No restart point'),
+    missingArg: reply(Code.BAD_ARGUMENTS, 'No restart point'),
     feat: { line: 'REST STREAM', order: 6 },
     help: 'REST <sp> offset',
     run: async (s, a) => rest(s, a),

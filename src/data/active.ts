@@ -106,14 +106,13 @@ export function isForbiddenTarget(host: string): boolean {
  */
 export function checkActiveTarget(t: ActiveTarget, clientIp: string, fxp: boolean): string | undefined {
   if (isForbiddenTarget(t.host) || t.port < 1 || t.port > MAX_PORT || !Number.isInteger(t.port)) {
-    throw new FtpError('ERR_SYNTAX', 501, 'Syntax error in IP address');
+    throw new FtpError('ERR_ARGUMENT', 'Syntax error in IP address');
   }
-  if (t.port < 1024) throw new FtpError('ERR_POLICY', 501, "Sorry, but I won't connect to ports < 1024");
+  if (t.port < 1024) throw new FtpError('ERR_ARGUMENT', "Sorry, but I won't connect to ports < 1024");
   if (sameIp(t.host, clientIp)) return undefined;
   if (!fxp) {
     throw new FtpError(
-      'ERR_POLICY',
-      500,
+      'ERR_BOUNCE',
       `I won't open a connection to ${t.host} (only to ${clientIp.replace(/^::ffff:/, '')})`,
     );
   }
@@ -134,14 +133,14 @@ export function connectActive(
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const refused = (cause?: unknown): FtpError =>
-      new FtpError('ERR_DATA_CONNECTION', 425, `Could not open data connection to port ${t.port}`, { cause });
+      new FtpError('ERR_NO_DATA_CONNECTION', `Could not open data connection to port ${t.port}`, { cause });
     if (!Number.isInteger(t.port) || t.port < 1 || t.port > MAX_PORT) {
       // The parsers never let such a port through; a target built elsewhere must not reach net.connect.
       reject(refused(new RangeError(`bad port ${t.port}`)));
       return;
     }
     if (signal.aborted) {
-      reject(new FtpError('ERR_ABORTED', 426, 'Transfer aborted'));
+      reject(new FtpError('ERR_ABORTED', 'Transfer aborted'));
       return;
     }
     const local = localIp.startsWith('::ffff:') && t.family === 4 ? localIp.slice(7) : localIp;
@@ -160,7 +159,7 @@ export function connectActive(
       reject(err instanceof FtpError ? err : refused(err));
     };
     const timer = setTimeout(() => fail(new Error('connect timeout')), timeoutMs);
-    const onAbort = (): void => fail(new FtpError('ERR_ABORTED', 426, 'Transfer aborted'));
+    const onAbort = (): void => fail(new FtpError('ERR_ABORTED', 'Transfer aborted'));
     const cleanup = (): void => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

@@ -4,14 +4,14 @@
  */
 import type net from 'node:net';
 import { FtpError } from '../errors.js';
-import type { Session } from '../session/session.js';
+import type { SessionContext } from '../session/context.js';
 import { connectActive } from './active.js';
 
 /** Waits for (passive) or makes (active) the data connection; throws FtpError 425 on failure. */
-export async function openDataSocket(s: Session, signal: AbortSignal): Promise<net.Socket> {
+export async function openDataSocket(s: SessionContext, signal: AbortSignal): Promise<net.Socket> {
   const setup = s.data;
   s.data = undefined;
-  if (setup === undefined) throw new FtpError('ERR_DATA_CONNECTION', 425, 'No data connection');
+  if (setup === undefined) throw new FtpError('ERR_NO_DATA_CONNECTION', 'No data connection');
   const timeoutMs = s.idleSeconds * 1000;
   if (setup.kind === 'connected') return setup.socket;
   if (setup.kind === 'passive') return setup.listener.accept(signal, timeoutMs);
@@ -19,7 +19,7 @@ export async function openDataSocket(s: Session, signal: AbortSignal): Promise<n
 }
 
 /** True when the client allowed FXP for this session (-W everybody, -w authenticated users). */
-export function fxpAllowed(s: Session): boolean {
+export function fxpAllowed(s: SessionContext): boolean {
   const c = s.server.config;
   return c.allowAnonymousFxp || (c.allowUserFxp && !s.anonymous);
 }

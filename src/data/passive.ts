@@ -108,12 +108,12 @@ export class PassiveListener {
         server.close();
         const code = errnoCode(err);
         if (code !== 'EADDRINUSE' && code !== 'EACCES') {
-          throw new FtpError('ERR_DATA_CONNECTION', 425, "Can't open passive connection", { cause: err });
+          throw new FtpError('ERR_NO_DATA_CONNECTION', "Can't open passive connection", { cause: err });
         }
       }
       port = port === first ? last : port - 1;
     }
-    throw new FtpError('ERR_DATA_CONNECTION', 425, 'All reserved TCP ports are busy');
+    throw new FtpError('ERR_NO_DATA_CONNECTION', 'All reserved TCP ports are busy');
   }
 
   private onConnection(s: net.Socket): void {
@@ -139,17 +139,17 @@ export class PassiveListener {
   /** Waits for the data connection (or returns the one that already arrived). */
   accept(signal: AbortSignal, timeoutMs: number): Promise<net.Socket> {
     if (this.socket) return Promise.resolve(this.take());
-    if (this.closed) return Promise.reject(new FtpError('ERR_DATA_CONNECTION', 425, 'No data connection'));
+    if (this.closed) return Promise.reject(new FtpError('ERR_NO_DATA_CONNECTION', 'No data connection'));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
         this.close();
-        reject(new FtpError('ERR_DATA_CONNECTION', 425, 'No data connection (timeout)'));
+        reject(new FtpError('ERR_NO_DATA_CONNECTION', 'No data connection (timeout)'));
       }, timeoutMs);
       const onAbort = (): void => {
         cleanup();
         this.close();
-        reject(new FtpError('ERR_ABORTED', 426, 'Transfer aborted'));
+        reject(new FtpError('ERR_ABORTED', 'Transfer aborted'));
       };
       const cleanup = (): void => {
         clearTimeout(timer);

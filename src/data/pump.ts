@@ -160,11 +160,7 @@ function jobError(
 ): Error | undefined {
   if (r.cancelled) return Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
   if (r.timedOut) {
-    return new FtpError(
-      'ERR_DATA_CONNECTION',
-      426,
-      `Timeout (no new data for ${Math.round(idleMs / 1000)} seconds)`,
-    );
+    return new FtpError('ERR_DATA_CLOSED', `Timeout (no new data for ${Math.round(idleMs / 1000)} seconds)`);
   }
   if (r.err !== 0) {
     const code = errnoName(r.err);
@@ -290,7 +286,7 @@ export async function pumpUpload(
     stopReading(socket);
     earlyBytes = early.reduce((n, c) => n + c.length, 0);
     if (limit !== undefined && earlyBytes > limit) {
-      throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
+      throw new FtpError('ERR_QUOTA', 'Transfer aborted (quota)');
     }
     // When Node had already read the client's FIN, the whole upload is in `early` and Node is about
     // to close the socket: nothing is left for a pump.
@@ -315,7 +311,7 @@ export async function pumpUpload(
   }
   if (r !== undefined) {
     sink.advance(r.bytes);
-    if (r.overLimit && !r.cancelled) throw new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)');
+    if (r.overLimit && !r.cancelled) throw new FtpError('ERR_QUOTA', 'Transfer aborted (quota)');
     const failure = jobError(r, idleMs, 'upload', earlyBytes + r.bytes);
     if (failure !== undefined) throw failure;
   }

@@ -24,7 +24,7 @@ export const SHORT_FILE_TEXT = 'Transfer aborted: the file shrank during the tra
 /** The 451 failure of a download whose file read failed at byte `position` (the cause goes to the log). */
 export function readFailure(err: unknown, position: number): FtpError {
   const code = errnoCode(err) ?? (err instanceof Error ? err.message : String(err));
-  return new FtpError('ERR_IO', 451, READ_ERROR_TEXT, {
+  return new FtpError('ERR_IO', READ_ERROR_TEXT, {
     detail: `read error at byte ${position}: ${code}`,
     cause: err,
   });
@@ -32,7 +32,7 @@ export function readFailure(err: unknown, position: number): FtpError {
 
 /** The 451 failure of a download whose file ended at byte `end` instead of `expected`. */
 export function shortFile(end: number, expected: number): FtpError {
-  return new FtpError('ERR_IO', 451, SHORT_FILE_TEXT, {
+  return new FtpError('ERR_IO', SHORT_FILE_TEXT, {
     detail: `the file ended at byte ${end} of the ${expected} announced (it shrank during the transfer)`,
   });
 }

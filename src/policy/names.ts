@@ -61,7 +61,6 @@ export function checkName(
   const refuse = (): never => {
     throw new FtpError(
       'ERR_BAD_NAME',
-      553,
       isDir ? 'Prohibited directory name' : `Prohibited file name: ${shown}`,
     );
   };

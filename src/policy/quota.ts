@@ -178,7 +178,7 @@ export function checkRoom(u: QuotaUsage, limits: QuotaLimits, name: string): voi
   const full =
     (limits.files !== undefined && u.files >= limits.files) ||
     (limits.bytes !== undefined && u.bytes > limits.bytes);
-  if (full) throw new FtpError('ERR_QUOTA', 552, `Quota exceeded: [${name}] won't be saved`);
+  if (full) throw new FtpError('ERR_QUOTA', `Quota exceeded: [${name}] won't be saved`);
 }
 
 /** A pass-through stream that fails with 552 once more than `budget` bytes went through. */
@@ -187,7 +187,7 @@ export function byteBudget(budget: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
       seen += chunk.length;
-      if (seen > budget) return done(new FtpError('ERR_QUOTA', 552, 'Transfer aborted (quota)'));
+      if (seen > budget) return done(new FtpError('ERR_QUOTA', 'Transfer aborted (quota)'));
       done(null, chunk);
     },
   });

@@ -13,7 +13,7 @@ export interface Ratio {
 /** Throws the 550 refusal when downloading `bytes` more would break the ratio. */
 export function checkRatio(ratio: Ratio, uploaded: number, downloaded: number, bytes: number): void {
   if ((downloaded + bytes) / ratio.down <= uploaded / ratio.up) return;
-  throw new FtpError('ERR_POLICY', 550, 'Please upload some goodies and try leeching later.', {
+  throw new FtpError('ERR_REFUSED', 'Please upload some goodies and try leeching later.', {
     preamble: [
       `Sorry, but the upload/download ratio is ${ratio.up}:${ratio.down} .`,
       `You currently uploaded ${Math.floor(uploaded / 1024)} Kb and downloaded ${Math.floor(downloaded / 1024)} Kb.`,

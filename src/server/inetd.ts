@@ -8,10 +8,16 @@
  * pipes, and those must keep working.
  */
 import { fstatSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
+import { Code } from '../session/codes.js';
+import { formatReply, reply } from '../session/reply.js';
 
 /** The reply the client gets (one line, CRLF). */
-export const INETD_REPLY =
-  '421 This server cannot be started by inetd yet: run tsftpd as a standalone server\r\n';
+export const INETD_REPLY = formatReply(
+  reply(
+    Code.SERVICE_UNAVAILABLE,
+    'This server cannot be started by inetd yet: run tsftpd as a standalone server',
+  ),
+);
 
 /** The explanation on standard error. */
 export const INETD_MESSAGE = [

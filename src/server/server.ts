@@ -11,6 +11,7 @@ import type { AuthChain } from '../auth/chain.js';
 import type { AnonymousAccount } from '../auth/anonymous.js';
 import { Session } from '../session/session.js';
 import { greeting } from '../commands/info.js';
+import { commandDispatcher } from '../commands/table.js';
 import type { ServerContext } from './context.js';
 import { MemoryStateStore } from '../policy/state.js';
 import { RateLimiters } from '../data/throttle.js';
@@ -18,6 +19,8 @@ import type { CertificateStore } from '../tls/certificates.js';
 import type { SessionTls } from '../tls/session-tls.js';
 import { acceptImplicitTls, logHandshake } from '../tls/control.js';
 import type { TLSSocket } from 'node:tls';
+import { Code } from '../session/codes.js';
+import { formatReply, reply } from '../session/reply.js';
 
 /** True when this host has an IPv6 address (for the banner line and EPSV 2). */
 export function hostHasIpv6(): boolean {
@@ -123,7 +126,14 @@ export class FtpServer {
       return;
     }
     if (this.sessions.size >= cfg.maxClients) {
-      socket.end(`421 ${cfg.maxClients} users (the maximum) are already logged in, sorry\r\n`);
+      socket.end(
+        formatReply(
+          reply(
+            Code.SERVICE_UNAVAILABLE,
+            `${cfg.maxClients} users (the maximum) are already logged in, sorry`,
+          ),
+        ),
+      );
       return;
     }
     const count = this.perIp.get(ip) ?? 0;
@@ -132,11 +142,13 @@ export class FtpServer {
         this.warnedIps.add(ip);
         this.bus.log(undefined, 'WARNING', `Too many connections (${count}) from this IP: [${ip}]`);
       }
-      socket.end(`421 Too many connections (${count}) from this IP\r\n`);
+      socket.end(
+        formatReply(reply(Code.SERVICE_UNAVAILABLE, `Too many connections (${count}) from this IP`)),
+      );
       return;
     }
     this.perIp.set(ip, count + 1);
-    const session = new Session(socket, this.context);
+    const session = new Session(socket, this.context, commandDispatcher);
     if (tls !== undefined) {
       session.tls = tls;
       logHandshake(session, tls, socket as TLSSocket);
@@ -159,7 +171,7 @@ export class FtpServer {
     const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
     this.listeners.length = 0;
     for (const s of [...this.sessions]) {
-      s.reply(421, 'Server shutting down');
+      s.reply(Code.SERVICE_UNAVAILABLE, 'Server shutting down');
       s.close('Server shutting down');
       s.socket.destroy();
     }

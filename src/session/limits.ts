@@ -7,7 +7,7 @@ import { FtpError } from '../errors.js';
 import type { Account } from '../auth/types.js';
 import { effectiveLimits, type EffectiveLimits } from '../policy/limits.js';
 import { acquireQuotaFile, checkRoom, quotaStatusLines, releaseQuotaFile } from '../policy/quota.js';
-import type { Session } from './session.js';
+import type { SessionContext } from './context.js';
 import type { Identity } from '../storage/confined.js';
 
 /** Lines for the 230 reply (spec §2.3 PASS): bandwidth and ratio notes, and quota status lines. */
@@ -26,19 +26,19 @@ function slotKey(account: Account): string {
  * Takes the anonymous slot at USER time (spec §4.2: -y's second value is checked at USER).
  * Throws FtpError 421 when anonymous is full.
  */
-export function takeAnonymousSlot(s: Session): void {
+export function takeAnonymousSlot(s: SessionContext): void {
   const max = s.server.config.perUserLimits?.anonymous;
   if (max === undefined) return;
   if (!s.server.state.acquire('\0anonymous', max)) {
-    throw new FtpError('ERR_POLICY', 421, `I can't accept more than ${max} connections as the same user`, {
-      detail: `Too many anonymous sessions: per-user limit -y allows ${max}`,
+    throw new FtpError('ERR_SESSION_LIMIT', `I can't accept more than ${max} connections as the same user`, {
+      detail: `anonymous refused: Too many anonymous sessions: per-user limit -y allows ${max}`,
     });
   }
   s.onClose(() => s.server.state.release('\0anonymous'));
 }
 
 /** Computes the limits of an account (before its storage exists: quotas force a chroot). */
-export function limitsFor(s: Session, account: Account): EffectiveLimits {
+export function limitsFor(s: SessionContext, account: Account): EffectiveLimits {
   return effectiveLimits(account, s.server.config);
 }
 
@@ -47,7 +47,7 @@ export function limitsFor(s: Session, account: Account): EffectiveLimits {
  * the account already has its maximum number of sessions.
  */
 export async function attachLimits(
-  s: Session,
+  s: SessionContext,
   account: Account,
   limits: EffectiveLimits,
   root: string,
@@ -58,8 +58,7 @@ export async function attachLimits(
     const key = slotKey(account);
     if (!state.acquire(key, limits.maxSessions)) {
       throw new FtpError(
-        'ERR_POLICY',
-        421,
+        'ERR_SESSION_LIMIT',
         `I can't accept more than ${limits.maxSessions} connections as the same user`,
         {
           // The log names the rule (spec §4.2): the account's own max_sessions, else -y.
@@ -100,13 +99,13 @@ export async function attachLimits(
 }
 
 /** Throws 552 when the account has no room for one more file or directory (spec §5.1). */
-export async function checkQuotaRoom(s: Session, name: string): Promise<void> {
+export async function checkQuotaRoom(s: SessionContext, name: string): Promise<void> {
   if (s.quota === undefined || s.limits.quota === undefined) return;
   checkRoom(await s.quota.read(), s.limits.quota, name);
 }
 
 /** Records a change in usage; returns the status lines to add to the reply (none without quotas). */
-export async function recordQuota(s: Session, files: number, bytes: number): Promise<string[]> {
+export async function recordQuota(s: SessionContext, files: number, bytes: number): Promise<string[]> {
   if (s.quota === undefined || s.limits.quota === undefined) return [];
   try {
     return quotaStatusLines(await s.quota.update(files, bytes), s.limits.quota);
@@ -121,7 +120,11 @@ export async function recordQuota(s: Session, files: number, bytes: number): Pro
  * the room meanwhile (spec §5.1: an overflow after the upload means the file is not saved).
  * Returns the status lines, or undefined when the upload must be dropped.
  */
-export async function reserveQuota(s: Session, files: number, bytes: number): Promise<string[] | undefined> {
+export async function reserveQuota(
+  s: SessionContext,
+  files: number,
+  bytes: number,
+): Promise<string[] | undefined> {
   if (s.quota === undefined || s.limits.quota === undefined) return [];
   try {
     const usage = await s.quota.reserve(files, bytes, s.limits.quota);
@@ -134,7 +137,7 @@ export async function reserveQuota(s: Session, files: number, bytes: number): Pr
 
 /** Bytes an upload may still write (undefined: no byte limit). */
 export async function uploadBudget(
-  s: Session,
+  s: SessionContext,
   replaced: number,
   startOffset: number,
 ): Promise<number | undefined> {

@@ -16,8 +16,9 @@ import { systemDb } from '../auth/system-db.js';
 import type { Storage } from '../storage/types.js';
 import { resolveVirtual } from '../storage/jail.js';
 import { reply, type Reply } from './reply.js';
-import type { Session } from './session.js';
+import type { SessionContext } from './context.js';
 import { attachLimits, limitsFor } from './limits.js';
+import { Code } from './codes.js';
 
 /** Most lines of a .banner / .message file shown (spec §6.4). */
 const MESSAGE_MAX_LINES = 100;
@@ -39,7 +40,7 @@ interface Placement {
   restricted: boolean;
 }
 
-function placement(s: Session, account: Account, quota: boolean): Placement {
+function placement(s: SessionContext, account: Account, quota: boolean): Placement {
   const cfg = s.server.config;
   if (account.anonymous)
     return { root: account.home, chroot: true, start: '/', home: '/', restricted: false };
@@ -57,14 +58,14 @@ function placement(s: Session, account: Account, quota: boolean): Placement {
   return { root: '/', chroot: false, start: account.home, home: account.home, restricted: false };
 }
 
-async function ensureHome(s: Session, account: Account, dir: string): Promise<void> {
+async function ensureHome(s: SessionContext, account: Account, dir: string): Promise<void> {
   try {
     if ((await stat(dir)).isDirectory()) return;
   } catch {
     // missing: created below with -j
   }
   if (!s.server.config.createHomeDir || account.anonymous) {
-    throw new FtpError('ERR_NOT_FOUND', 421, 'Home directory not available - aborting', {
+    throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {
       detail: `home directory ${dir} of ${account.login} is missing`,
     });
   }
@@ -92,7 +93,7 @@ async function identityOf(account: Account): Promise<Identity> {
 
 /** Opens the session's root: confined (kernel-enforced) unless the account is not chrooted. */
 async function openRoot(
-  s: Session,
+  s: SessionContext,
   account: Account,
   root: string,
   chroot: boolean,
@@ -107,7 +108,7 @@ async function openRoot(
     });
   } catch (err) {
     if (err instanceof FtpError) throw err;
-    throw new FtpError('ERR_NOT_FOUND', 421, 'Home directory not available - aborting', {
+    throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {
       detail: `home directory ${root} of ${account.login} cannot be opened: ${String(err)}`,
     });
   }
@@ -144,7 +145,7 @@ export async function readMessageFile(storage: Storage, p: string): Promise<stri
  * Logs the account in: prepares its storage and directories and returns the 230 reply.
  * Throws FtpError 421 (and the caller closes the session) when the home is unusable.
  */
-export async function establishLogin(s: Session, account: Account): Promise<Reply> {
+export async function establishLogin(s: SessionContext, account: Account): Promise<Reply> {
   const cfg = s.server.config;
   const limits = limitsFor(s, account);
   const place = placement(s, account, limits.quota !== undefined);
@@ -194,7 +195,13 @@ export async function establishLogin(s: Session, account: Account): Promise<Repl
   });
   const banner = await readMessageFile(storage, resolveVirtual(start, '.banner'));
   if (account.anonymous) {
-    return reply(230, ...limitLines.bandwidth, ...limitLines.ratio, ...banner, 'Anonymous user logged in');
+    return reply(
+      Code.LOGGED_IN,
+      ...limitLines.bandwidth,
+      ...limitLines.ratio,
+      ...banner,
+      'Anonymous user logged in',
+    );
   }
   // Spec §2.3 PASS: bandwidth, FXP and ratio lines, the directory line, then banner and quota lines.
   const lines: string[] = [...limitLines.bandwidth];
@@ -203,5 +210,5 @@ export async function establishLogin(s: Session, account: Account): Promise<Repl
   lines.push(
     place.restricted ? `OK. Current restricted directory is ${start}` : `OK. Current directory is ${start}`,
   );
-  return reply(230, ...lines, ...banner, ...limitLines.after);
+  return reply(Code.LOGGED_IN, ...lines, ...banner, ...limitLines.after);
 }

@@ -10,16 +10,15 @@ import type { Account } from '../auth/types.js';
 import type { Storage, VPath } from '../storage/types.js';
 import type { SessionRef } from '../telemetry/bus.js';
 import type { ServerContext } from '../server/context.js';
-import type { PassiveListener } from '../data/passive.js';
-import type { ActiveTarget } from '../data/active.js';
 import { LineReader, parseCommand, type ParsedCommand } from './line-reader.js';
 import { formatReply, reply, type Reply, type ReplyLine } from './reply.js';
 import { nameToBytes } from '../storage/name-bytes.js';
-import { executeCommand, isDuringTransferVerb } from '../commands/table.js';
+import type { DataSetup, Dispatcher, SessionContext, Transfer } from './context.js';
 import type { EffectiveLimits } from '../policy/limits.js';
 import type { QuotaFile } from '../policy/quota.js';
 import type { RateLimiter } from '../data/throttle.js';
 import type { SessionTls } from '../tls/session-tls.js';
+import { Code } from './codes.js';
 
 /** Longest command line in bytes (spec §2.1: PATH_MAX + 16). */
 export const MAX_LINE = 4112;
@@ -30,32 +29,10 @@ const OUTPUT_HIGH_WATER = 256 * 1024;
 /** Grace given to a closing socket to flush its last reply. */
 const CLOSE_GRACE_MS = 2000;
 
-/** How the next data connection will be made. */
-export type DataSetup =
-  | { kind: 'passive'; listener: PassiveListener }
-  | { kind: 'active'; target: ActiveTarget }
-  /** Already connected by ESTA/ESTP; used by the next transfer. */
-  | { kind: 'connected'; socket: net.Socket; passive: boolean };
-
-/** The transfer running on this session, if any. */
-export interface Transfer {
-  direction: 'upload' | 'download';
-  path: VPath;
-  abort: AbortController;
-  /** Why it was aborted: 'abor', 'quit', 'gone' (control connection lost). */
-  reason?: 'abor' | 'quit' | 'gone';
-  /** Resolves when the transfer's final reply has been sent. */
-  done: Promise<void>;
-  startedAt: number;
-  offset: number;
-  total?: number;
-  bytes(): number;
-}
-
 let nextSessionId = 1;
 
 /** A control connection and everything the protocol remembers about it. */
-export class Session {
+export class Session implements SessionContext {
   readonly id = nextSessionId++;
   readonly ref: SessionRef;
   readonly startedAt = Date.now();
@@ -110,6 +87,7 @@ export class Session {
   constructor(
     socket: net.Socket,
     readonly server: ServerContext,
+    private readonly dispatcher: Dispatcher,
   ) {
     this.ipv6 = socket.remoteFamily === 'IPv6' && !(socket.remoteAddress ?? '').startsWith('::ffff:');
     const strip = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');
@@ -239,7 +217,7 @@ export class Session {
       if (this.closing) return;
       if (line.kind === 'overflow') {
         this.server.bus.log(this.ref, 'WARNING', 'Line too long');
-        this.reply(421, 'Line too long');
+        this.reply(Code.SERVICE_UNAVAILABLE, 'Line too long');
         this.close('Line too long');
         return;
       }
@@ -247,7 +225,7 @@ export class Session {
       if (cmd === undefined) {
         if (line.text.trim() === '') continue; // empty lines are keep-alives for some clients
         this.queue.push({ verb: '', arg: line.text });
-      } else if (this.transfer !== undefined && isDuringTransferVerb(cmd.verb)) {
+      } else if (this.transfer !== undefined && this.dispatcher.duringTransfer(cmd.verb)) {
         void this.runOne(cmd);
         continue;
       } else {
@@ -276,19 +254,19 @@ export class Session {
   private async runOne(cmd: ParsedCommand): Promise<void> {
     this.touch();
     if (cmd.verb === '') {
-      this.reply(500, 'Syntax error, command unrecognized');
+      this.reply(Code.UNKNOWN_COMMAND, 'Syntax error, command unrecognized');
       return;
     }
     if (this.server.bus.has('command')) {
       this.server.bus.emit('command', { session: this.ref, verb: cmd.verb, arg: cmd.arg });
     }
     try {
-      const r = await executeCommand(this, cmd);
+      const r = await this.dispatcher.execute(this, cmd);
       if (r !== undefined) this.send(r);
     } catch (err) {
       // executeCommand turns every error into a reply; reaching here is a bug: keep serving.
       this.server.bus.log(this.ref, 'ERROR', `internal error in ${cmd.verb}: ${String(err)}`);
-      this.reply(451, 'Internal error');
+      this.reply(Code.LOCAL_ERROR, 'Internal error');
     }
   }
 
@@ -303,7 +281,7 @@ export class Session {
       return true;
     }
     if (now - this.lastRealActivity > 2 * this.idleSeconds * 1000) {
-      this.reply(421, `Timeout (no operation for ${2 * this.idleSeconds} seconds)`);
+      this.reply(Code.SERVICE_UNAVAILABLE, `Timeout (no operation for ${2 * this.idleSeconds} seconds)`);
       this.close('Timeout (anti-idle)');
       return false;
     }
@@ -323,7 +301,7 @@ export class Session {
       this.idleTimer.refresh(); // the data connection has its own timeout
       return;
     }
-    this.reply(421, 'Timeout - try typing a little faster next time');
+    this.reply(Code.SERVICE_UNAVAILABLE, 'Timeout - try typing a little faster next time');
     this.close('Timeout');
   }
 }

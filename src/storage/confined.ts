@@ -190,7 +190,7 @@ export class ConfinedRoot {
     let mode: RootMode = opts.confine ? 'beneath' : 'free';
     if (opts.confine && !native.hasOpenat2()) {
       if (opts.weak !== true) {
-        throw new FtpError('ERR_JAIL', 421, 'Home directory not available - aborting', {
+        throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {
           detail: 'this kernel has no openat2 (Linux >= 5.6): confined accounts need --weak-jail',
         });
       }
@@ -233,12 +233,12 @@ export class ConfinedRoot {
 
   private failure(err: number, p: VPath | null): Error {
     if (err === ERR_ESCAPE) {
-      return new FtpError('ERR_JAIL', 550, 'No such file or directory', {
+      return new FtpError('ERR_JAIL', 'No such file or directory', {
         detail: `path leaves the root: ${this.realPath} + ${p ?? ''}`,
       });
     }
     if (err === this.native.ERR_NOT_REGULAR) {
-      return new FtpError('ERR_NOT_FILE', 550, 'I can only retrieve regular files');
+      return new FtpError('ERR_NOT_FILE', 'I can only retrieve regular files');
     }
     return systemError(err);
   }

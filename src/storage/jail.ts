@@ -15,7 +15,7 @@ export const MAX_PATH_BYTES = 4096;
 /** Normalises `arg` against the current directory; `~` means the account's virtual home. */
 export function resolveVirtual(cwd: VPath, arg: string, home: VPath = '/'): VPath {
   if (arg.includes('\0') || arg.includes('\\')) {
-    throw new FtpError('ERR_BAD_NAME', 553, `Prohibited file name: ${arg}`);
+    throw new FtpError('ERR_BAD_NAME', `Prohibited file name: ${arg}`);
   }
   let base = cwd;
   let rest = arg;
@@ -32,13 +32,13 @@ export function resolveVirtual(cwd: VPath, arg: string, home: VPath = '/'): VPat
       continue;
     }
     if (Buffer.byteLength(part) > MAX_NAME_BYTES) {
-      throw new FtpError('ERR_BAD_NAME', 553, `Prohibited file name: ${arg.slice(0, 64)}...`);
+      throw new FtpError('ERR_BAD_NAME', `Prohibited file name: ${arg.slice(0, 64)}...`);
     }
     parts.push(part);
   }
   const out = '/' + parts.join('/');
   if (Buffer.byteLength(out) > MAX_PATH_BYTES) {
-    throw new FtpError('ERR_BAD_NAME', 553, 'File name too long');
+    throw new FtpError('ERR_BAD_NAME', 'File name too long');
   }
   return out;
 }

@@ -153,10 +153,10 @@ export class LocalStorage implements Storage {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
     if (existing !== undefined && existing.type !== 'file') {
-      throw new FtpError('ERR_NOT_FILE', 553, 'Not a regular file');
+      throw new FtpError('ERR_CANT_CREATE', 'Not a regular file');
     }
     if (existing !== undefined && o.refuseNonEmpty && existing.size > 0) {
-      throw new FtpError('ERR_PERMISSION', 550, 'Anonymous users may not overwrite existing files');
+      throw new FtpError('ERR_PERMISSION', 'Anonymous users may not overwrite existing files');
     }
     const size = existing?.size ?? 0;
     // -r never resumes: the upload always lands as a new name (spec §6.4).
@@ -183,7 +183,7 @@ export class LocalStorage implements Storage {
       const { fd, entry } = await this.root.open(p, C.O_WRONLY | C.O_APPEND | C.O_NONBLOCK, 0, false);
       if (entry.type !== 'file' || entry.ino !== existing!.ino) {
         await closeFd(fd);
-        throw new FtpError('ERR_NOT_FILE', 553, 'Not a regular file');
+        throw new FtpError('ERR_CANT_CREATE', 'Not a regular file');
       }
       return this.sink(p, new FileSink(fd, size, true), {
         previousSize: size,
@@ -253,7 +253,7 @@ export class LocalStorage implements Storage {
         if (errnoCode(err) !== 'EEXIST') throw err;
       }
     }
-    throw new FtpError('ERR_EXISTS', 553, 'Unable to create a unique file name');
+    throw new FtpError('ERR_CANT_CREATE', 'Unable to create a unique file name');
   }
 
   private sink(
@@ -358,7 +358,7 @@ export class LocalStorage implements Storage {
       }
     }
     await this.root.unlink(temp).catch(() => undefined);
-    throw new FtpError('ERR_EXISTS', 553, 'Too many files with this name');
+    throw new FtpError('ERR_CANT_CREATE', 'Too many files with this name');
   }
 
   async mkdir(p: VPath): Promise<void> {
@@ -367,27 +367,27 @@ export class LocalStorage implements Storage {
   }
 
   async rmdir(p: VPath): Promise<void> {
-    if (p === '/') throw new FtpError('ERR_PERMISSION', 550, 'Permission denied');
+    if (p === '/') throw new FtpError('ERR_PERMISSION', 'Permission denied');
     await this.root.rmdir(p);
   }
 
   async unlink(p: VPath): Promise<void> {
-    if (p === '/') throw new FtpError('ERR_IS_DIR', 550, 'Is a directory');
+    if (p === '/') throw new FtpError('ERR_IS_DIR', 'Is a directory');
     if (isLiveTemp(this.tempKey(p))) {
-      throw new FtpError('ERR_BAD_NAME', 553, `Prohibited file name: ${baseName(p)}`, {
+      throw new FtpError('ERR_BAD_NAME', `Prohibited file name: ${baseName(p)}`, {
         detail: `an upload in progress writes ${this.describe(p)}`,
       });
     }
     try {
       await this.root.unlink(p);
     } catch (err) {
-      if (errnoCode(err) === 'EISDIR') throw new FtpError('ERR_IS_DIR', 550, 'Is a directory');
+      if (errnoCode(err) === 'EISDIR') throw new FtpError('ERR_IS_DIR', 'Is a directory');
       throw err;
     }
   }
 
   async rename(from: VPath, to: VPath): Promise<void> {
-    if (from === '/' || to === '/') throw new FtpError('ERR_PERMISSION', 550, 'Permission denied');
+    if (from === '/' || to === '/') throw new FtpError('ERR_PERMISSION', 'Permission denied');
     await this.root.rename(from, to);
   }
 

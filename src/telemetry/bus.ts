@@ -86,3 +86,9 @@ export class EventBus {
     this.emitter.emit('log', { session, level, message });
   }
 }
+
+/** Receives formatted log records; `flush` writes what was gathered. */
+export interface LogSink {
+  write(level: LogLevel, session: SessionRef | undefined, message: string): void;
+  flush(): void;
+}

@@ -6,7 +6,7 @@
  * disconnects costs one write, not 10,000.
  */
 import type { Writable } from 'node:stream';
-import type { EventBus, LogLevel, SessionRef } from './bus.js';
+import type { EventBus, LogSink, SessionRef } from './bus.js';
 import { syslogSink, type SyslogOptions } from './syslog.js';
 
 /** Options of the logger. */
@@ -18,12 +18,6 @@ export interface LoggerOptions {
   out?: Writable;
   /** -f: log to syslog instead of stderr. */
   syslog?: SyslogOptions;
-}
-
-/** Receives formatted log records; `flush` writes what was gathered. */
-export interface LogSink {
-  write(level: LogLevel, session: SessionRef | undefined, message: string): void;
-  flush(): void;
 }
 
 /** The `(account@host) ` prefix of Pure-FTPd's lines (spec §9.1). */

@@ -6,8 +6,7 @@
  * A missing addon or socket loses log lines, never the server; the loss is reported once on stderr.
  */
 import { loadAddon } from '../native-addons.js';
-import type { LogLevel, SessionRef } from './bus.js';
-import type { LogSink } from './log.js';
+import type { LogLevel, LogSink, SessionRef } from './bus.js';
 
 /** Where and how to send syslog records. */
 export interface SyslogOptions {

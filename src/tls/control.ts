@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { formatReply, reply } from '../session/reply.js';
-import type { Session } from '../session/session.js';
+import type { SessionContext } from '../session/context.js';
 import {
   controlSessions,
   describeHandshake,
@@ -16,6 +16,7 @@ import {
   type SessionTls,
 } from './session-tls.js';
 import type { CertificateStore } from './certificates.js';
+import { Code } from '../session/codes.js';
 
 /** Why a TLS connection is being closed, for the log. */
 export function tlsErrorText(err: Error): string {
@@ -33,7 +34,7 @@ export function tlsErrorText(err: Error): string {
  * owner of its TLS sessions: data connections of the same account and address may resume them
  * (issued-sessions.ts) until the session ends and for a while after.
  */
-export function logHandshake(s: Session, state: SessionTls, socket: tls.TLSSocket): void {
+export function logHandshake(s: SessionContext, state: SessionTls, socket: tls.TLSSocket): void {
   s.server.bus.log(s.ref, 'INFO', `TLS: Enabled ${describeHandshake(state, socket)}`);
   if (state.sni !== undefined) s.server.bus.log(s.ref, 'INFO', `SNI: [${state.sni}]`);
   state.issuer.owner = s.ref;
@@ -67,12 +68,18 @@ async function controlHandshake(raw: net.Socket, state: SessionTls): Promise<tls
 }
 
 /** Sends `234 AUTH TLS OK.` and runs the handshake; on failure the session ends. */
-export async function startControlTls(s: Session, store: CertificateStore, protP: boolean): Promise<void> {
+export async function startControlTls(
+  s: SessionContext,
+  store: CertificateStore,
+  protP: boolean,
+): Promise<void> {
   const state = newSessionTls(store);
   if (protP) state.prot = 'P';
   s.holdInput();
   const raw = s.socket;
-  await new Promise<void>((resolve) => raw.write(formatReply(reply(234, 'AUTH TLS OK.')), () => resolve()));
+  await new Promise<void>((resolve) =>
+    raw.write(formatReply(reply(Code.AUTH_OK, 'AUTH TLS OK.')), () => resolve()),
+  );
   try {
     const secure = await controlHandshake(raw, state);
     s.tls = state;

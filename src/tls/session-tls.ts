@@ -432,7 +432,7 @@ export async function secureDataConnection(
   );
   if (raw.destroyed) {
     // Closed (or aborted by ABOR) before its handshake: nothing to wait for.
-    throw new FtpError('ERR_DATA_CONNECTION', 425, 'TLS handshake failed on the data connection', {
+    throw new FtpError('ERR_NO_DATA_CONNECTION', 'TLS handshake failed on the data connection', {
       detail: 'data TLS handshake: the connection closed before it',
     });
   }
@@ -454,7 +454,7 @@ export async function secureDataConnection(
     });
   } catch (err) {
     raw.destroy();
-    throw new FtpError('ERR_DATA_CONNECTION', 425, `TLS handshake failed on the data connection`, {
+    throw new FtpError('ERR_NO_DATA_CONNECTION', `TLS handshake failed on the data connection`, {
       detail: `data TLS handshake: ${(err as Error).message}`,
     });
   }
@@ -462,8 +462,7 @@ export async function secureDataConnection(
   if (binding && !resumed) {
     closeRefused(socket, relay);
     throw new FtpError(
-      'ERR_DATA_CONNECTION',
-      425,
+      'ERR_NO_DATA_CONNECTION',
       "Data connection refused: its TLS session does not resume the control connection's session",
       {
         detail:

@@ -65,7 +65,7 @@ export class ExtAuthAuthenticator implements Authenticator {
     } catch (err) {
       const reason = deadline.aborted ? `no answer within ${this.timeoutMs} ms` : (err as Error).message;
       this.opts.onWarning?.(`extauth: helper at ${this.socketPath} unavailable: ${reason}`);
-      throw new FtpError('ERR_AUTH', 421, EXTAUTH_DOWN_TEXT, { cause: err });
+      throw new FtpError('ERR_UNAVAILABLE', EXTAUTH_DOWN_TEXT, { cause: err });
     }
   }
 

@@ -120,7 +120,7 @@ export class LdapAuthenticator implements Authenticator {
   private unavailable(step: string, err: unknown): FtpError {
     const cause = err instanceof Error ? err.message.split('\n')[0] : String(err);
     this.log('ERROR', `ldap: directory ${this.cfg.url} unavailable (${step}): ${cause}`);
-    return new FtpError('ERR_AUTH', 421, TEMPORARY_FAILURE, { cause: err });
+    return new FtpError('ERR_UNAVAILABLE', TEMPORARY_FAILURE, { cause: err });
   }
 
   /** Runs one step against the directory; any failure but a refused user bind becomes a 421. */

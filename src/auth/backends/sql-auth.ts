@@ -201,7 +201,7 @@ class SqlAuthenticator implements Authenticator {
       work.catch(() => undefined); // the abandoned work still ends (every step is bounded)
       if (!(err instanceof SqlUnavailableError)) throw err;
       this.markDown(err.message);
-      throw new FtpError('ERR_AUTH', 421, SQL_DOWN_TEXT, { cause: err });
+      throw new FtpError('ERR_UNAVAILABLE', SQL_DOWN_TEXT, { cause: err });
     } finally {
       clearTimeout(timer);
     }
