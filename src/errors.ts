@@ -54,6 +54,8 @@ const KINDS = {
   ERR_DATA_CLOSED: { reply: Code.TRANSFER_ABORTED, text: 'Data connection closed; transfer aborted' },
   /** The transfer was aborted (ABOR, QUIT, the control connection lost). */
   ERR_ABORTED: { reply: Code.TRANSFER_ABORTED, text: 'Transfer aborted' },
+  /** A download failed on the server's side for a reason no other code names. */
+  ERR_SEND_FAILED: { reply: Code.TRANSFER_ABORTED, text: 'Transfer aborted', fault: true },
   /** The home directory cannot be used. */
   ERR_HOME: {
     reply: Code.SERVICE_UNAVAILABLE,

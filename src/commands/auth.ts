@@ -12,7 +12,7 @@ import { establishLogin } from '../session/login.js';
 import type { Account } from '../auth/types.js';
 import type { CommandSpec } from './spec.js';
 import { checkLoginRules } from '../policy/login-rules.js';
-import { takeAnonymousSlot } from '../session/limits.js';
+import { takeAnonymousSlot } from '../session/account-limits.js';
 import { Code } from '../session/codes.js';
 
 /** Longest login name kept (spec §12). */

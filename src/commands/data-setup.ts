@@ -13,11 +13,16 @@ import {
   type ActiveTarget,
 } from '../data/active.js';
 import { PassiveListener, parseEpsv, pasvAddress } from '../data/passive.js';
-import { fxpAllowed } from '../data/connect.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { LoggedIn } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
 import { Code } from '../session/codes.js';
+
+/** True when FXP is allowed for this session (-W everybody, -w authenticated users). */
+function fxpAllowed(s: LoggedIn): boolean {
+  const c = s.server.config;
+  return c.allowAnonymousFxp || (c.allowUserFxp && !s.anonymous);
+}
 
 async function openPassive(s: LoggedIn): Promise<PassiveListener> {
   s.clearData(); // a new PASV releases the previous listener (spec §2.5)

@@ -2,14 +2,13 @@
  * Directory commands: CWD/XCWD, CDUP/XCUP, PWD/XPWD, MKD/XMKD, RMD/XRMD (RFC 959 §4.1.1,
  * §4.1.3, spec §2.3). Paths arrive already resolved through the jail by the gate.
  */
-import { errnoText } from '../errors.js';
+import { FtpError, errnoText } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { LoggedIn } from '../session/context.js';
 import { readMessageFile } from '../session/login.js';
 import { joinVirtual, parentOf } from '../storage/jail.js';
 import type { VPath } from '../storage/types.js';
 import type { CommandSpec } from './spec.js';
-import { checkQuotaRoom, recordQuota } from '../session/limits.js';
 import { Code } from '../session/codes.js';
 
 /** Consecutive failed CWDs that end the session (spec §2.3). */
@@ -47,14 +46,13 @@ async function mkd(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
   if (s.anonymous && !(await s.storage.canWrite(parentOf(p)))) {
     return reply(Code.FILE_UNAVAILABLE, "Can't create directory: Permission denied");
   }
-  await checkQuotaRoom(s, arg);
   try {
     await s.storage.mkdir(p);
   } catch (err) {
+    if (err instanceof FtpError && err.code === 'ERR_QUOTA') throw err;
     return reply(Code.FILE_UNAVAILABLE, `Can't create directory: ${errnoText(err)}`);
   }
-  // Directories count as files (spec §5.1).
-  const quota = await recordQuota(s, 1, 0);
+  const quota = s.storage.usageLines();
   return reply(Code.PATH_CREATED, `${quotePath(arg)} : The directory was successfully created`, ...quota);
 }
 
@@ -64,7 +62,7 @@ async function rmd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply> {
   } catch (err) {
     return reply(Code.FILE_UNAVAILABLE, `Can't remove directory: ${errnoText(err)}`);
   }
-  const quota = await recordQuota(s, -1, 0);
+  const quota = s.storage.usageLines();
   return reply(Code.FILE_ACTION_OK, 'The directory was successfully removed', ...quota);
 }
 

@@ -7,9 +7,7 @@ import type { LoggedIn } from '../session/context.js';
 import type { VPath } from '../storage/types.js';
 import { mdtmString } from '../storage/list-format.js';
 import type { CommandSpec } from './spec.js';
-import { recordQuota } from '../session/limits.js';
 import { resolvePathArg } from './paths.js';
-import { isUploadTemp } from '../policy/names.js';
 import { Code } from '../session/codes.js';
 
 /** Parses `YYYYMMDDHHMMSS[.fff]` as UTC (RFC 3659 §2.3); undefined when invalid. */
@@ -23,18 +21,13 @@ export function parseTimeVal(text: string): Date | undefined {
 }
 
 async function dele(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
-  let size = 0;
   try {
-    const e = await s.storage.lstat(p);
-    if (e.type === 'file') size = e.size;
     await s.storage.unlink(p);
   } catch (err) {
     return reply(Code.FILE_UNAVAILABLE, `Could not delete ${arg}: ${errnoText(err)}`);
   }
   s.server.bus.log(s.ref, 'NOTICE', `Deleted ${s.storage.describe(p)}`);
-  // A stale upload temp file was never counted (uploads through a temp file count at commit).
-  const quota = isUploadTemp(p) ? [] : await recordQuota(s, -1, -size);
-  return reply(Code.FILE_ACTION_OK, `Deleted ${arg}`, ...quota);
+  return reply(Code.FILE_ACTION_OK, `Deleted ${arg}`, ...s.storage.usageLines());
 }
 
 async function rnfr(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
@@ -63,15 +56,10 @@ async function rnto(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
     const e = await s.storage.lstat(from).catch(() => undefined);
     if (e?.type !== 'dir') return reply(Code.LOCAL_ERROR, 'Rename/move failure: Not a directory');
   }
-  // A rename over an existing file frees what that file used (spec §5.1).
-  const replaced = s.quota === undefined ? undefined : await s.storage.lstat(p).catch(() => undefined);
   try {
     await s.storage.rename(from, p);
   } catch (err) {
     return reply(Code.LOCAL_ERROR, `Rename/move failure: ${errnoText(err)}`);
-  }
-  if (replaced !== undefined && replaced.type !== 'dir') {
-    await recordQuota(s, -1, replaced.type === 'file' ? -replaced.size : 0);
   }
   s.server.bus.log(
     s.ref,

@@ -4,7 +4,6 @@
  * formatted in batches and written with backpressure, so a 100,000-entry directory never sits in
  * memory as lines and never stalls other sessions. Every listing stops at -L's file limit and depth.
  */
-import type net from 'node:net';
 import { raw, reply, type Reply, type ReplyLine } from '../session/reply.js';
 import type { LoggedIn } from '../session/context.js';
 import { joinVirtual, parentOf, baseName, resolveVirtual } from '../storage/jail.js';
@@ -25,10 +24,10 @@ import { FtpError } from '../errors.js';
 import type { CommandSpec } from './spec.js';
 import { namePolicy, resolvePathArg } from './paths.js';
 import { dotNamesReadable } from '../policy/names.js';
-import { runTransfer } from './transfer-run.js';
+import { runTransfer } from '../data/transfer.js';
+import { socketLineSink, type LineSink } from '../data/line-sink.js';
 import { yieldIfBusy } from '../session/yield.js';
 import { ownerResolver, type OwnerResolver } from './owners.js';
-import { nameToBytes } from '../storage/name-bytes.js';
 import { Code } from '../session/codes.js';
 
 /** Most names one directory scan keeps in memory for sorting (a hard bound whatever -L says). */
@@ -38,49 +37,6 @@ const BATCH = 256;
 /** Names with control characters are never listed (spec §2.4): they could forge listing lines. */
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
-
-/** Where listing lines go: the data connection or a STAT reply. */
-interface LineSink {
-  write(line: string): Promise<void>;
-}
-
-/** Line sink on a data socket, honouring backpressure. */
-function socketSink(socket: net.Socket): LineSink & { buffered: string[]; flush(): Promise<void> } {
-  const sink = {
-    buffered: [] as string[],
-    size: 0,
-    async write(line: string): Promise<void> {
-      sink.buffered.push(line, '\r\n');
-      sink.size += line.length + 2;
-      if (sink.size >= 64 * 1024) await sink.flush();
-    },
-    async flush(): Promise<void> {
-      if (sink.buffered.length === 0) return;
-      const chunk = sink.buffered.join('');
-      sink.buffered = [];
-      sink.size = 0;
-      if (!socket.write(nameToBytes(chunk))) {
-        await new Promise<void>((resolve, reject) => {
-          const cleanup = (): void => {
-            socket.off('drain', onDrain);
-            socket.off('close', onClose);
-          };
-          const onDrain = (): void => {
-            cleanup();
-            resolve();
-          };
-          const onClose = (): void => {
-            cleanup();
-            reject(new FtpError('ERR_DATA_CLOSED', 'Data connection closed; transfer aborted'));
-          };
-          socket.on('drain', onDrain);
-          socket.on('close', onClose);
-        });
-      }
-    },
-  };
-  return sink;
-}
 
 /** Bookkeeping shared by one listing command. */
 interface ListState {
@@ -321,7 +277,7 @@ async function list(s: LoggedIn, arg: string): Promise<Reply | void> {
     path: s.cwd,
     offset: 0,
     move: async (data) => {
-      const out = socketSink(data);
+      const out = socketLineSink(data);
       for (const pattern of patterns.length > 0 ? patterns : ['.']) {
         await listTarget(st, pattern, out, multiple).catch((err: unknown) => {
           if (err instanceof FtpError && err.code === 'ERR_DATA_CLOSED') throw err;
@@ -361,7 +317,7 @@ async function nlst(s: LoggedIn, arg: string): Promise<Reply | void> {
     path: dir,
     offset: 0,
     move: async (data) => {
-      const out = socketSink(data);
+      const out = socketLineSink(data);
       for await (const name of s.storage.names(dir)) {
         if (CONTROL_CHARS.test(name) || (!showDots && name.startsWith('.'))) continue;
         if (match && !match(name)) continue;
@@ -401,7 +357,7 @@ async function mlsd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply | void> 
     path: p,
     offset: 0,
     move: async (data) => {
-      const out = socketSink(data);
+      const out = socketLineSink(data);
       // `.` and `..` are lines like the others (and count toward -L); `..` of the root is the root,
       // as in Pure-FTPd's chroot (spec §2.4).
       const self = await storage.stat(p);

@@ -19,7 +19,7 @@ export function namePolicy(s: SessionContext): NamePolicy {
     allowDotFiles: c.allowDotFiles,
     prohibitDotFilesWrite: c.prohibitDotFilesWrite,
     prohibitDotFilesRead: c.prohibitDotFilesRead,
-    quota: s.quota !== undefined,
+    quota: s.limits.quota !== undefined,
   };
 }
 

@@ -25,7 +25,7 @@ async function chmod(s: LoggedIn, arg: string): Promise<Reply> {
   const p = resolvePathArg(s, file, 'write');
   try {
     // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (spec §5.1).
-    const keep = s.quota !== undefined && (await s.storage.stat(p)).type === 'dir' ? 0o500 : 0;
+    const keep = s.limits.quota !== undefined && (await s.storage.stat(p)).type === 'dir' ? 0o500 : 0;
     // Setuid, setgid and sticky bits are never set through FTP (Pure-FTPd masks them).
     await s.storage.chmod(p, (mode & 0o777) | keep);
   } catch (err) {

@@ -3,26 +3,19 @@
  * (RFC 959 §4.1.3, RFC 3659 §5 REST STREAM, spec §2.3, §6.4). Uploads never destroy the previous
  * content of a file when they fail: the storage writes replacements through a temp file.
  */
-import { pipeline } from 'node:stream/promises';
-import { Transform, type Readable, type Writable } from 'node:stream';
-import { readFailure, sendFile, shortFile } from '../data/sendfile.js';
-import { pumpDownload, pumpUpload, reservePump } from '../data/pump.js';
-import { FileSink } from '../storage/file-sink.js';
 import { FtpError, errnoText } from '../errors.js';
-import { throttle } from '../data/throttle.js';
 import { checkRatio } from '../policy/ratio.js';
-import { byteBudget } from '../policy/quota.js';
-import { checkQuotaRoom, recordQuota, reserveQuota, uploadBudget } from '../session/limits.js';
-import { fromNetworkAscii, toNetworkAscii } from '../data/ascii.js';
+import { Code } from '../session/codes.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { LoggedIn } from '../session/context.js';
 import { parentOf } from '../storage/jail.js';
 import type { ReadHandle, UploadSink, VPath } from '../storage/types.js';
+import { isQuotaFailure, moveDownload, moveUpload, type MoveOptions } from '../data/movers.js';
+import { rateLine, runTransfer } from '../data/transfer.js';
+import type { RateLimiter } from '../data/throttle.js';
 import type { CommandSpec } from './spec.js';
-import { rateLine, runTransfer } from './transfer-run.js';
 import { dataSetupCommands } from './data-setup.js';
 import { resolvePathArg } from './paths.js';
-import { Code } from '../session/codes.js';
 
 /** Takes the pending REST offset: it applies to the next RETR/STOR/APPE only (spec §2.3). */
 function takeRest(s: LoggedIn): number {
@@ -31,52 +24,13 @@ function takeRest(s: LoggedIn): number {
   return r;
 }
 
-/** Moves data through the transforms in order (none: a direct pipe, the fast path). */
-async function pump(from: Readable, stages: Transform[], to: Writable, signal: AbortSignal): Promise<void> {
-  if (stages.length === 0) await pipeline(from, to, { signal });
-  else await pipeline([from, ...stages, to], { signal });
-}
-
-/**
- * The stream download path (ASCII conversion, throttling): the file's stream through the stages to
- * the socket. A read error of the file is a 451 (readFailure), not the socket's failure, and a file
- * that gives fewer bytes than `remaining` (it shrank) is a 451 too (shortFile): never a short 226.
- */
-async function streamDownload(
-  handle: ReadHandle,
-  stages: Transform[],
-  data: Writable & { bytesWritten: number },
-  signal: AbortSignal,
-  offset: number,
-  remaining: number,
-  opened: (source: Readable) => void,
-): Promise<number> {
-  const source = handle.stream();
-  opened(source);
-  let fileBytes = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      fileBytes += chunk.length;
-      done(null, chunk);
-    },
-  });
-  // The first failure tells which side broke: pipeline() then destroys every stream with it.
-  let fileFault: unknown;
-  let socketFault = false;
-  source.once('error', (err) => {
-    if (!socketFault) fileFault ??= err;
-  });
-  data.once('error', () => {
-    if (fileFault === undefined) socketFault = true;
-  });
-  try {
-    await pipeline([source, count, ...stages, data], { signal });
-  } catch (err) {
-    if (!signal.aborted && fileFault !== undefined) throw readFailure(fileFault, offset + fileBytes);
-    throw err;
-  }
-  if (fileBytes < remaining) throw shortFile(offset + fileBytes, offset + remaining);
-  return data.bytesWritten;
+/** How this session's transfers in one direction move their bytes (data/movers.ts). */
+function moveOptions(
+  s: LoggedIn,
+  rate: RateLimiter | undefined,
+  onProgress: MoveOptions['onProgress'],
+): MoveOptions {
+  return { ascii: s.type === 'A', rate, tls: s.tls?.prot === 'P', idleMs: s.idleSeconds * 1000, onProgress };
 }
 
 function doneLines(s: LoggedIn, bytes: number, seconds: number): string[] {
@@ -127,7 +81,6 @@ async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
     return refusal;
   }
   const remaining = size - offset;
-  let source: Readable | undefined;
   let progress: (() => number) | undefined;
   return runTransfer(s, {
     direction: 'download',
@@ -135,48 +88,21 @@ async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
     offset,
     total: size,
     after150: remaining > 4096 ? [`${(remaining / 1024).toFixed(1)} kbytes to download`] : [],
-    move: async (data, signal) => {
-      const stages: Transform[] = [];
-      if (s.type === 'A') stages.push(toNetworkAscii());
-      if (s.rates.down !== undefined) stages.push(throttle(s.rates.down));
-      if (stages.length === 0 && handle.data === undefined && handle.fd !== undefined) {
-        // Big plain files: sendfile(2) on the thread pool (data/pump.ts), a bounded few at once.
-        const slot = await reservePump(data, s.tls?.prot !== 'P');
-        if (slot !== undefined) {
-          try {
-            return await pumpDownload(
-              slot,
-              data,
-              handle.fd,
-              offset,
-              remaining,
-              signal,
-              s.idleSeconds * 1000,
-              (sent) => {
-                progress = sent;
-              },
-            );
-          } finally {
-            await handle.close();
-          }
-        }
-      }
-      if (stages.length === 0 && (handle.data !== undefined || handle.read !== undefined)) {
-        return sendFile(handle, data, offset, remaining, signal);
-      }
-      return streamDownload(handle, stages, data, signal, offset, remaining, (stream) => {
-        source = stream;
-      });
-    },
+    move: (data, signal) =>
+      moveDownload(
+        handle,
+        data,
+        signal,
+        offset,
+        remaining,
+        moveOptions(s, s.rates.down, (p) => (progress = p)),
+      ),
     progress: () => progress?.(),
     succeed: async (bytes, seconds) => {
       s.downloadedBytes += bytes;
       return reply(Code.TRANSFER_COMPLETE, ...doneLines(s, bytes, seconds));
     },
-    fail: async () => {
-      source?.destroy();
-      await handle.close();
-    },
+    fail: () => handle.close(),
   });
 }
 
@@ -187,16 +113,13 @@ async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | 
   const cfg = s.server.config;
   const offset = kind === 'stou' ? 0 : takeRest(s);
   const dir = kind === 'stou' ? p : parentOf(p);
-  if (s.anonymous) {
-    if (cfg.anonymousCantUpload)
-      return reply(Code.FILE_UNAVAILABLE, 'Anonymous users may not overwrite existing files');
-    if (!(await s.storage.canWrite(dir)))
-      return reply(Code.NAME_NOT_ALLOWED, "Can't open that file: Permission denied");
+  if (s.anonymous && !(await s.storage.canWrite(dir))) {
+    return reply(Code.NAME_NOT_ALLOWED, "Can't open that file: Permission denied");
   }
   if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, 'No data connection');
-  await checkQuotaRoom(s, p.slice(p.lastIndexOf('/') + 1) || p);
   let sink: UploadSink;
   try {
+    // With a quota, the storage checks the room here and counts the upload at commit (quota-storage.ts).
     sink = await s.storage.openWrite(p, {
       offset,
       append: kind === 'appe',
@@ -206,71 +129,34 @@ async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | 
       refuseNonEmpty: s.anonymous,
     });
   } catch (err) {
-    const e = err as { reply?: number; text?: string };
-    if (e.reply === Code.FILE_UNAVAILABLE) return reply(Code.FILE_UNAVAILABLE, e.text ?? 'Permission denied');
+    if (isQuotaFailure(err)) throw err;
+    if (err instanceof FtpError && err.reply === Code.FILE_UNAVAILABLE) return reply(err.reply, err.text);
     return reply(Code.NAME_NOT_ALLOWED, `Can't open that file: ${errnoText(err)}`);
   }
   if (offset > 0) s.server.bus.log(s.ref, 'NOTICE', `Restarting at ${offset}`);
-  const budget = await uploadBudget(s, sink.previousSize, sink.startOffset);
-  const writtenBytes = (): number => (sink.stream as Writable & { bytesWritten?: number }).bytesWritten ?? 0;
   let overQuota = false;
   let progress: (() => number) | undefined;
-  let counted = false;
   return runTransfer(s, {
     direction: 'upload',
     path: sink.target,
     offset,
     before150: kind === 'stou' ? [`FILE: ${sink.target.slice(sink.target.lastIndexOf('/') + 1)}`] : [],
     move: async (data, signal) => {
-      const plain = s.rates.up === undefined && s.type === 'I' && s.tls?.prot !== 'P';
       try {
-        const slot = await reservePump(data, plain && sink.stream instanceof FileSink);
-        if (slot !== undefined) {
-          // The native pump: 1 MiB recv/pwrite on the thread pool (data/pump.ts), a bounded few at once.
-          return await pumpUpload(
-            slot,
-            data,
-            sink.stream as FileSink,
-            budget,
-            signal,
-            s.idleSeconds * 1000,
-            (read) => {
-              progress = read;
-            },
-          );
-        }
-        const stages: Transform[] = [];
-        if (s.rates.up !== undefined) stages.push(throttle(s.rates.up));
-        if (s.type === 'A') stages.push(fromNetworkAscii());
-        if (budget !== undefined) stages.push(byteBudget(budget));
-        await pump(data, stages, sink.stream, signal);
+        return await moveUpload(
+          sink,
+          data,
+          signal,
+          moveOptions(s, s.rates.up, (p) => (progress = p)),
+        );
       } catch (err) {
-        overQuota = err instanceof FtpError && err.code === 'ERR_QUOTA';
+        overQuota = isQuotaFailure(err);
         throw err;
       }
-      return data.bytesRead;
     },
     progress: () => progress?.(),
     succeed: async (bytes, seconds) => {
-      const files = sink.created ? 1 : 0;
-      const delta = sink.startOffset + writtenBytes() - sink.previousSize;
-      // Counted before the commit (spec §5.1): when another session of the account used the room
-      // meanwhile, the upload is dropped and the previous content of the file stays.
-      const quotaLines = await reserveQuota(s, files, delta);
-      counted = true;
-      if (quotaLines === undefined) {
-        await sink.abort({ discard: true });
-        const name = sink.target.slice(sink.target.lastIndexOf('/') + 1);
-        s.server.bus.log(s.ref, 'NOTICE', `Quota exceeded: ${s.storage.describe(sink.target)} not saved`);
-        return reply(Code.EXCEEDED_STORAGE, `Quota exceeded: [${name}] won't be saved`);
-      }
-      let final: VPath;
-      try {
-        final = await sink.commit();
-      } catch (err) {
-        await recordQuota(s, -files, -delta);
-        throw err;
-      }
+      const final = await sink.commit();
       s.uploadedBytes += bytes;
       s.server.bus.emit('upload-complete', {
         session: s.ref,
@@ -278,18 +164,14 @@ async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | 
         realPath: s.storage.describe(final),
         bytes,
       });
-      return reply(Code.TRANSFER_COMPLETE, ...doneLines(s, bytes, seconds), ...quotaLines);
+      return reply(Code.TRANSFER_COMPLETE, ...doneLines(s, bytes, seconds), ...s.storage.usageLines());
     },
     fail: async () => {
       // Spec §5.1: an upload stopped by the quota leaves nothing behind (a partial new file would count).
       // A new file that never received a byte (no data connection, ABOR before any data) is removed
       // too: a failed upload must not leave empty files behind, as Pure-FTPd, which opens the file
       // only once the data connection is up, never does.
-      const discard = overQuota || (sink.created && sink.startOffset + writtenBytes() === 0);
-      await sink.abort({ discard });
-      // What an interrupted in-place upload keeps for a resume uses room like a finished upload;
-      // uncounted, repeated interrupted uploads would fill the disk past the quota.
-      if (!discard && !counted && sink.inPlace) await recordQuota(s, sink.created ? 1 : 0, writtenBytes());
+      await sink.abort({ discard: overQuota || (sink.created && sink.startOffset + sink.written() === 0) });
     },
   });
 }
@@ -335,6 +217,12 @@ async function pret(s: LoggedIn, arg: string): Promise<Reply> {
   return reply(Code.OK, 'Ready to proceed');
 }
 
+/** Uploads: anonymous refused with -i (spec §1.2). */
+const UPLOAD_PERMISSION = {
+  need: 'upload',
+  denied: { anonymous: 'Anonymous users may not overwrite existing files' },
+} as const;
+
 /** RETR STOR APPE STOU REST ABOR PRET and the data-setup commands. */
 export const transferCommands: CommandSpec[] = [
   ...dataSetupCommands,
@@ -352,6 +240,7 @@ export const transferCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     path: { access: 'write', creates: true, file: true },
+    perm: UPLOAD_PERMISSION,
     transfer: true,
     help: 'STOR <sp> file',
     run: (s, _a, p) => upload(s, p, 'stor'),
@@ -361,6 +250,7 @@ export const transferCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     path: { access: 'write', creates: true, file: true },
+    perm: UPLOAD_PERMISSION,
     transfer: true,
     help: 'APPE <sp> file',
     run: (s, _a, p) => upload(s, p, 'appe'),
@@ -369,6 +259,7 @@ export const transferCommands: CommandSpec[] = [
     verb: 'STOU',
     login: true,
     arg: 'optional',
+    perm: UPLOAD_PERMISSION,
     transfer: true,
     help: 'STOU',
     run: (s) => upload(s, s.cwd, 'stou'),

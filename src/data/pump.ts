@@ -27,8 +27,9 @@ import type net from 'node:net';
 import { constants } from 'node:os';
 import { FtpError } from '../errors.js';
 import { loadAddon } from '../native-addons.js';
-import type { FileSink } from '../storage/file-sink.js';
-import { readFailure, shortFile } from './sendfile.js';
+import type { Writable } from 'node:stream';
+import type { NativeFileTarget } from '../storage/types.js';
+import { readFailure, shortFile } from './read-loop.js';
 
 interface PumpResult {
   bytes: number;
@@ -252,7 +253,8 @@ export async function pumpDownload(
 }
 
 /**
- * Receives the whole upload into the sink's file; resolves with the bytes received, or throws like
+ * Receives the whole upload into the sink's file (`file`: the sink's native capability, which
+ * lends its descriptor); resolves with the bytes received, or throws like
  * the stream path (AbortError, 552 over quota, 426 timeout, the socket's error code). The slot
  * (from reservePump) is released when the native job has returned, whatever the outcome.
  * @param progress receives a function giving the bytes received so far (for STAT)
@@ -260,7 +262,8 @@ export async function pumpDownload(
 export async function pumpUpload(
   slot: PumpSlot,
   socket: net.Socket,
-  sink: FileSink,
+  sink: Writable,
+  file: NativeFileTarget,
   limit: number | undefined,
   signal: AbortSignal,
   idleMs: number,
@@ -291,7 +294,7 @@ export async function pumpUpload(
     // When Node had already read the client's FIN, the whole upload is in `early` and Node is about
     // to close the socket: nothing is left for a pump.
     const complete = sawEnd(socket);
-    const target = await sink.external(early);
+    const target = await file.external(early);
     if (!complete) {
       const job = startJob(socket, signal, (fd) =>
         slot.native.receiveToFile(
@@ -310,7 +313,7 @@ export async function pumpUpload(
     slot.release();
   }
   if (r !== undefined) {
-    sink.advance(r.bytes);
+    file.advance(r.bytes);
     if (r.overLimit && !r.cancelled) throw new FtpError('ERR_QUOTA', 'Transfer aborted (quota)');
     const failure = jobError(r, idleMs, 'upload', earlyBytes + r.bytes);
     if (failure !== undefined) throw failure;

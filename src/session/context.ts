@@ -11,36 +11,12 @@ import type { Account } from '../auth/types.js';
 import type { Storage, VPath } from '../storage/types.js';
 import type { SessionRef } from '../telemetry/bus.js';
 import type { ServerContext } from '../server/context.js';
-import type { PassiveListener } from '../data/passive.js';
-import type { ActiveTarget } from '../data/active.js';
+import type { DataSetup, Transfer } from '../data/types.js';
 import type { EffectiveLimits } from '../policy/limits.js';
-import type { QuotaFile } from '../policy/quota.js';
 import type { RateLimiter } from '../data/throttle.js';
 import type { SessionTls } from '../tls/session-tls.js';
 import type { ParsedCommand } from './line-reader.js';
 import type { Reply, ReplyLine } from './reply.js';
-
-/** How the next data connection will be made. */
-export type DataSetup =
-  | { kind: 'passive'; listener: PassiveListener }
-  | { kind: 'active'; target: ActiveTarget }
-  /** Already connected by ESTA/ESTP; used by the next transfer. */
-  | { kind: 'connected'; socket: net.Socket; passive: boolean };
-
-/** The transfer running on a session, if any. */
-export interface Transfer {
-  direction: 'upload' | 'download';
-  path: VPath;
-  abort: AbortController;
-  /** Why it was aborted: 'abor', 'quit', 'gone' (control connection lost). */
-  reason?: 'abor' | 'quit' | 'gone';
-  /** Resolves when the transfer's final reply has been sent. */
-  done: Promise<void>;
-  startedAt: number;
-  offset: number;
-  total?: number;
-  bytes(): number;
-}
 
 /** A control connection as command handlers see it. */
 export interface SessionContext {
@@ -75,7 +51,6 @@ export interface SessionContext {
 
   // Per-account limits (spec §4.2, §5), set at login.
   limits: EffectiveLimits;
-  quota?: QuotaFile;
   rates: { up?: RateLimiter; down?: RateLimiter };
 
   // Counters for QUIT and ratios.

@@ -17,7 +17,8 @@ import type { Storage } from '../storage/types.js';
 import { resolveVirtual } from '../storage/jail.js';
 import { reply, type Reply } from './reply.js';
 import type { SessionContext } from './context.js';
-import { attachLimits, limitsFor } from './limits.js';
+import { attachLimits, limitsFor } from './account-limits.js';
+import { QuotaStorage } from '../storage/quota-storage.js';
 import { Code } from './codes.js';
 
 /** Most lines of a .banner / .message file shown (spec §6.4). */
@@ -160,7 +161,7 @@ export async function establishLogin(s: SessionContext, account: Account): Promi
     confined.close();
     throw err;
   }
-  const storage = new LocalStorage({
+  const local = new LocalStorage({
     root: confined,
     umask: cfg.umask,
     tempTag:
@@ -168,6 +169,13 @@ export async function establishLogin(s: SessionContext, account: Account): Promi
         .toString(16)
         .padStart(8, '0') + `.${s.ref.localPort.toString(16)}`,
   });
+  // Quotas (spec §5.1) wrap the storage: every change of usage counts itself.
+  const storage: Storage =
+    limitLines.quota !== undefined && limits.quota !== undefined
+      ? new QuotaStorage(local, limitLines.quota, limits.quota, (level, message) =>
+          s.server.bus.log(s.ref, level, message),
+        )
+      : local;
   let start = place.chroot ? place.start : path.resolve(place.start);
   // The home itself was just checked (ensureHome); only a `/./sub` start directory needs a look.
   const startIsHome = place.chroot ? start === '/' : start === path.resolve(account.home);

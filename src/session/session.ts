@@ -13,9 +13,9 @@ import type { ServerContext } from '../server/context.js';
 import { LineReader, parseCommand, type ParsedCommand } from './line-reader.js';
 import { formatReply, reply, type Reply, type ReplyLine } from './reply.js';
 import { nameToBytes } from '../storage/name-bytes.js';
-import type { DataSetup, Dispatcher, SessionContext, Transfer } from './context.js';
+import type { Dispatcher, SessionContext } from './context.js';
+import type { DataSetup, Transfer } from '../data/types.js';
 import type { EffectiveLimits } from '../policy/limits.js';
-import type { QuotaFile } from '../policy/quota.js';
 import type { RateLimiter } from '../data/throttle.js';
 import type { SessionTls } from '../tls/session-tls.js';
 import { Code } from './codes.js';
@@ -63,7 +63,6 @@ export class Session implements SessionContext {
 
   // Per-account limits (spec §4.2, §5), set at login.
   limits: EffectiveLimits = {};
-  quota?: QuotaFile;
   rates: { up?: RateLimiter; down?: RateLimiter } = {};
 
   // Counters for QUIT and ratios.

@@ -8,6 +8,7 @@
  * go to the end whatever the offset, so their order is their placement).
  */
 import { close, ftruncate, writev } from 'node:fs';
+import type { NativeFileTarget } from './types.js';
 import { Writable } from 'node:stream';
 
 /** Bytes gathered before a write is issued. */
@@ -16,7 +17,7 @@ const BATCH_BYTES = 1024 * 1024;
 const MAX_IN_FLIGHT = 3;
 
 /** A Writable over a file descriptor; `bytesWritten` counts bytes accepted so far. */
-export class FileSink extends Writable {
+export class FileSink extends Writable implements NativeFileTarget {
   bytesWritten = 0;
   private position: number;
   private batch: Buffer[] = [];

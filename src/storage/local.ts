@@ -9,7 +9,6 @@
 import { close, ftruncate } from 'node:fs';
 import { constants as C } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import type { Writable } from 'node:stream';
 import { Readable } from 'node:stream';
 import { createReadStream, read } from 'node:fs';
 import { FtpError, errnoCode } from '../errors.js';
@@ -101,6 +100,10 @@ export class LocalStorage implements Storage {
 
   private sinkSettled(): void {
     if (--this.openSinks === 0 && this.closing) this.root.close();
+  }
+
+  usageLines(): string[] {
+    return [];
   }
 
   describe(p: VPath): string {
@@ -258,7 +261,7 @@ export class LocalStorage implements Storage {
 
   private sink(
     target: VPath,
-    stream: Writable,
+    stream: FileSink,
     s: {
       previousSize: number;
       startOffset: number;
@@ -282,6 +285,8 @@ export class LocalStorage implements Storage {
     };
     return {
       stream,
+      written: () => stream.bytesWritten,
+      native: stream,
       target,
       previousSize: s.previousSize,
       startOffset: s.startOffset,

@@ -68,9 +68,26 @@ export interface WriteOptions {
   refuseNonEmpty: boolean;
 }
 
+/**
+ * Optional capability of an upload sink backed by a local file: a native writer (the upload pump,
+ * data/pump.ts) may take its descriptor over instead of writing through the stream.
+ */
+export interface NativeFileTarget {
+  /** Writes `first` through the sink, waits for every write, and lends the descriptor and next offset. */
+  external(first: Buffer[]): Promise<{ fd: number; position: number; append: boolean }>;
+  /** Accounts for bytes the native writer put at the current offset. */
+  advance(bytes: number): void;
+}
+
 /** An upload in progress: data is written to `stream`; it becomes final only through commit(). */
 export interface UploadSink {
   stream: Writable;
+  /** Bytes accepted by the sink so far. */
+  written(): number;
+  /** Present when a native writer may take the file over (a local file). */
+  native?: NativeFileTarget;
+  /** Bytes this upload may still write before it exceeds a quota (undefined: no byte limit). */
+  budget?: number;
   /** Virtual path the data will have after commit() (STOU: the generated name). */
   target: VPath;
   /** Size of the file this upload replaces (0 if none), for quota bookkeeping. */
@@ -84,7 +101,10 @@ export interface UploadSink {
    * keeps what was written for a later resume, and the quota must count it.
    */
   inPlace: boolean;
-  /** Makes the upload visible; returns the final virtual path (autorename may change it). */
+  /**
+   * Makes the upload visible; returns the final virtual path (autorename may change it). Throws
+   * FtpError ERR_QUOTA (and drops the upload, the previous content staying) when it no longer fits.
+   */
   commit(): Promise<VPath>;
   /**
    * Gives up: temp files are removed, the previous content stays; `discard` also removes a partial
@@ -124,4 +144,8 @@ export interface Storage {
   canWrite(dir: VPath): Promise<boolean>;
   /** Operator-facing real path of a virtual path (logs only, never replies). */
   describe(p: VPath): string;
+  /** Quota status lines after the last change that counted (spec §5.1); empty without quotas. */
+  usageLines(): string[];
+  /** Releases the storage when the session ends (uploads still running finish first). */
+  close(): void;
 }

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pumpDownload, reservePump } from '../../src/data/pump.js';
-import { READ_ERROR_TEXT, SHORT_FILE_TEXT, sendFile } from '../../src/data/sendfile.js';
+import { READ_ERROR_TEXT, SHORT_FILE_TEXT, readLoop } from '../../src/data/read-loop.js';
 import { FtpError } from '../../src/errors.js';
 import { loadAddon } from '../../src/native-addons.js';
 import type { ReadHandle } from '../../src/storage/types.js';
@@ -224,7 +224,7 @@ describe('pumpDownload (sendfile path): read errors and short files are 451', ()
   });
 });
 
-describe('sendFile (JavaScript read loop): read errors and short files are 451', () => {
+describe('readLoop (JavaScript read loop): read errors and short files are 451', () => {
   /** A handle whose positional reads go to `read`. */
   function handleOf(size: number, read: ReadHandle['read']): ReadHandle & { closed: boolean } {
     const h = {
@@ -256,7 +256,7 @@ describe('sendFile (JavaScript read loop): read errors and short files are 451',
   it('EIO at the first read: 451, nothing sent, the handle closed', async () => {
     const out = new PassThrough();
     const h = handleOf(1 << 20, pread(memFd));
-    await assert.rejects(sendFile(h, out, 0, 1 << 20, new AbortController().signal), (e: unknown) => {
+    await assert.rejects(readLoop(h, out, 0, 1 << 20, new AbortController().signal), (e: unknown) => {
       assert.ok(is451(READ_ERROR_TEXT)(e), String(e));
       assert.match((e as FtpError).detail ?? '', /read error at byte 0: EIO/);
       return true;
@@ -280,7 +280,7 @@ describe('sendFile (JavaScript read loop): read errors and short files are 451',
       const out = new PassThrough();
       const got: Buffer[] = [];
       out.on('data', (c: Buffer) => got.push(c));
-      await assert.rejects(sendFile(h, out, 0, 4 * chunk, new AbortController().signal), (e: unknown) => {
+      await assert.rejects(readLoop(h, out, 0, 4 * chunk, new AbortController().signal), (e: unknown) => {
         assert.ok(is451(READ_ERROR_TEXT)(e), String(e));
         assert.match((e as FtpError).detail ?? '', new RegExp(`read error at byte ${2 * chunk}: EIO`));
         return true;
@@ -300,7 +300,7 @@ describe('sendFile (JavaScript read loop): read errors and short files are 451',
       const out = new PassThrough();
       out.resume();
       const h = handleOf(1_000_000, pread(fh.fd));
-      await assert.rejects(sendFile(h, out, 0, 1_000_000, new AbortController().signal), (e: unknown) => {
+      await assert.rejects(readLoop(h, out, 0, 1_000_000, new AbortController().signal), (e: unknown) => {
         assert.ok(is451(SHORT_FILE_TEXT)(e), String(e));
         assert.match((e as FtpError).detail ?? '', /ended at byte 100000 of the 1000000 announced/);
         return true;
@@ -321,11 +321,11 @@ describe('sendFile (JavaScript read loop): read errors and short files are 451',
       },
       close: async () => undefined,
     };
-    await assert.rejects(sendFile(h, out, 0, 5000, new AbortController().signal), is451(SHORT_FILE_TEXT));
+    await assert.rejects(readLoop(h, out, 0, 5000, new AbortController().signal), is451(SHORT_FILE_TEXT));
     // The complete case still works, from an offset too.
     const whole: ReadHandle = { ...h, data: Buffer.alloc(4000, 1) };
     assert.equal(
-      await sendFile(whole, new PassThrough().resume(), 1000, 4000, new AbortController().signal),
+      await readLoop(whole, new PassThrough().resume(), 1000, 4000, new AbortController().signal),
       4000,
     );
   });

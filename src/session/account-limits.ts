@@ -6,7 +6,7 @@
 import { FtpError } from '../errors.js';
 import type { Account } from '../auth/types.js';
 import { effectiveLimits, type EffectiveLimits } from '../policy/limits.js';
-import { acquireQuotaFile, checkRoom, quotaStatusLines, releaseQuotaFile } from '../policy/quota.js';
+import { acquireQuotaFile, quotaStatusLines, releaseQuotaFile, type QuotaFile } from '../policy/quota.js';
 import type { SessionContext } from './context.js';
 import type { Identity } from '../storage/confined.js';
 
@@ -15,6 +15,8 @@ export interface LimitLines {
   bandwidth: string[];
   ratio: string[];
   after: string[];
+  /** The account's shared `.ftpquota`, when it has a quota (login wraps its storage with it). */
+  quota?: QuotaFile;
 }
 
 /** The StateStore key that counts an account's sessions. */
@@ -91,57 +93,9 @@ export async function attachLimits(
     lines.ratio.push(`You must respect a ${limits.ratio.up}:${limits.ratio.down} (UL/DL) ratio`);
   }
   if (limits.quota !== undefined) {
-    s.quota = acquireQuotaFile(root, identity, s.server.config.weakJail);
+    lines.quota = acquireQuotaFile(root, identity, s.server.config.weakJail);
     s.onClose(() => releaseQuotaFile(root));
-    lines.after.push(...quotaStatusLines(await s.quota.read(), limits.quota));
+    lines.after.push(...quotaStatusLines(await lines.quota.read(), limits.quota));
   }
   return lines;
-}
-
-/** Throws 552 when the account has no room for one more file or directory (spec §5.1). */
-export async function checkQuotaRoom(s: SessionContext, name: string): Promise<void> {
-  if (s.quota === undefined || s.limits.quota === undefined) return;
-  checkRoom(await s.quota.read(), s.limits.quota, name);
-}
-
-/** Records a change in usage; returns the status lines to add to the reply (none without quotas). */
-export async function recordQuota(s: SessionContext, files: number, bytes: number): Promise<string[]> {
-  if (s.quota === undefined || s.limits.quota === undefined) return [];
-  try {
-    return quotaStatusLines(await s.quota.update(files, bytes), s.limits.quota);
-  } catch (err) {
-    s.server.bus.log(s.ref, 'ERROR', `cannot update .ftpquota: ${String(err)}`);
-    return [];
-  }
-}
-
-/**
- * Counts a finished upload unless it no longer fits, because another session of the account used
- * the room meanwhile (spec §5.1: an overflow after the upload means the file is not saved).
- * Returns the status lines, or undefined when the upload must be dropped.
- */
-export async function reserveQuota(
-  s: SessionContext,
-  files: number,
-  bytes: number,
-): Promise<string[] | undefined> {
-  if (s.quota === undefined || s.limits.quota === undefined) return [];
-  try {
-    const usage = await s.quota.reserve(files, bytes, s.limits.quota);
-    return usage === undefined ? undefined : quotaStatusLines(usage, s.limits.quota);
-  } catch (err) {
-    s.server.bus.log(s.ref, 'ERROR', `cannot update .ftpquota: ${String(err)}`);
-    return [];
-  }
-}
-
-/** Bytes an upload may still write (undefined: no byte limit). */
-export async function uploadBudget(
-  s: SessionContext,
-  replaced: number,
-  startOffset: number,
-): Promise<number | undefined> {
-  if (s.quota === undefined || s.limits.quota?.bytes === undefined) return undefined;
-  const used = (await s.quota.read()).bytes;
-  return Math.max(0, s.limits.quota.bytes - used + replaced - startOffset);
 }

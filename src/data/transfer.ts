@@ -5,15 +5,36 @@
  * sent before ABOR's own reply (RFC 959 §4.1.3).
  */
 import type net from 'node:net';
-import { FtpError } from '../errors.js';
-import { openDataSocket } from '../data/connect.js';
-import { pumpedSockets } from '../data/pump.js';
-import { secureDataConnection, type SecureData } from '../tls/session-tls.js';
+import { FtpError, toReply } from '../errors.js';
+import { openDataSocket } from './connect.js';
+import { pumpedSockets } from './pump.js';
+import { secureDataConnection, type SecureData, type SessionTls } from '../tls/session-tls.js';
 import { tlsErrorText } from '../tls/control.js';
-import { reply, type Reply } from '../session/reply.js';
-import type { SessionContext, Transfer } from '../session/context.js';
-import type { VPath } from '../storage/types.js';
 import { Code } from '../session/codes.js';
+import { reply, type Reply, type ReplyLine } from '../session/reply.js';
+import type { EventBus, SessionRef } from '../telemetry/bus.js';
+import type { VPath } from '../storage/types.js';
+import type { DataSetup, Transfer } from './types.js';
+
+/**
+ * What a transfer needs of its session (the session satisfies it): the pending data setup, the
+ * slot for the running transfer, the control connection's replies, and the few settings involved.
+ */
+export interface TransferHost {
+  readonly ref: SessionRef;
+  data?: DataSetup;
+  transfer?: Transfer;
+  readonly idleSeconds: number;
+  readonly tls?: SessionTls;
+  readonly isClosing: boolean;
+  readonly server: {
+    readonly bus: EventBus;
+    readonly config: Readonly<{ tlsSessionBinding: boolean }>;
+  };
+  readonly storage?: { describe(p: VPath): string };
+  reply(code: number, ...lines: ReplyLine[]): void;
+  send(r: Reply): void;
+}
 
 /** What a command asks the runner to do. */
 export interface TransferJob {
@@ -58,7 +79,7 @@ export function rateLine(bytes: number, seconds: number): string | undefined {
 const TLS_CLOSE_WAIT_MS = 2000;
 
 /** Runs a transfer; returns the final reply (or nothing when the session is gone). */
-export async function runTransfer(s: SessionContext, job: TransferJob): Promise<Reply | void> {
+export async function runTransfer(s: TransferHost, job: TransferJob): Promise<Reply | void> {
   if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, 'No data connection');
   const active = s.data.kind === 'active' ? s.data.target : undefined;
   const abort = new AbortController();
@@ -95,7 +116,9 @@ export async function runTransfer(s: SessionContext, job: TransferJob): Promise<
         `Connecting to port ${active.port}`,
         ...(job.after150 ?? []),
       );
-    data = await openDataSocket(s, abort.signal);
+    const setup = s.data;
+    s.data = undefined; // every transfer needs a new PASV or PORT, as with Pure-FTPd
+    data = await openDataSocket(setup, s.ref.localIp, abort.signal, s.idleSeconds * 1000);
     if (!active)
       s.reply(
         Code.OPENING_DATA,
@@ -180,29 +203,41 @@ export async function runTransfer(s: SessionContext, job: TransferJob): Promise<
   finished();
 }
 
-function failureReply(s: SessionContext, t: Transfer, err: unknown): Reply {
-  if (t.reason !== undefined || abortish(err))
-    return reply(Code.TRANSFER_ABORTED, 'Transfer aborted. Data connection closed');
-  if (err instanceof FtpError) {
-    // A file that cannot be read (or written) is a server-side failure: an ERROR line naming it.
-    if (err.code === 'ERR_IO')
-      s.server.bus.log(s.ref, 'ERROR', `transfer of ${t.path} failed: ${err.detail ?? err.text}`);
-    else if (err.detail) s.server.bus.log(s.ref, 'WARNING', err.detail);
-    return reply(err.reply, ...err.preamble, err.text);
+/** What a failed transfer's error means for its reply (the error table decides the code). */
+function transferError(t: Transfer, err: unknown): FtpError {
+  if (t.reason !== undefined || abortish(err)) {
+    return new FtpError('ERR_ABORTED', 'Transfer aborted. Data connection closed');
   }
+  if (err instanceof FtpError) return err;
   const code = (err as { code?: string }).code;
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-    return reply(Code.TRANSFER_ABORTED, 'Data connection closed; transfer aborted');
+    return new FtpError('ERR_DATA_CLOSED');
   }
   if (code?.startsWith('ERR_TLS_') === true || code?.startsWith('ERR_SSL_') === true) {
     // A TLS error on the data connection after its handshake (a renegotiation request included).
-    s.server.bus.log(s.ref, 'WARNING', `data connection: ${tlsErrorText(err as Error)}`);
-    return reply(Code.TRANSFER_ABORTED, 'Transfer aborted: TLS error on the data connection');
+    return new FtpError('ERR_DATA_CLOSED', 'Transfer aborted: TLS error on the data connection', {
+      detail: `data connection: ${tlsErrorText(err as Error)}`,
+    });
   }
-  s.server.bus.log(s.ref, 'ERROR', `transfer of ${t.path} failed: ${String(err)}`);
-  return t.direction === 'upload'
-    ? reply(Code.LOCAL_ERROR, 'Transfer aborted')
-    : reply(Code.TRANSFER_ABORTED, 'Transfer aborted');
+  // Anything else is a server-side failure: an ERROR line naming the file.
+  return new FtpError(t.direction === 'upload' ? 'ERR_IO' : 'ERR_SEND_FAILED', 'Transfer aborted', {
+    detail: String(err),
+    cause: err,
+  });
+}
+
+/** The final reply of a failed transfer; a server-side fault is logged as an ERROR naming the file. */
+function failureReply(s: TransferHost, t: Transfer, err: unknown): Reply {
+  return toReply(
+    transferError(t, err),
+    (level, message) =>
+      s.server.bus.log(
+        s.ref,
+        level,
+        level === 'ERROR' ? `transfer of ${t.path} failed: ${message}` : message,
+      ),
+    `transfer of ${t.path}`,
+  );
 }
 
 function abortish(err: unknown): boolean {

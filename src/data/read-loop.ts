@@ -1,5 +1,5 @@
 /**
- * The download fast path: file → socket with two reused buffers, so the next disk read overlaps
+ * The JavaScript download loop (not sendfile(2): that is pump.ts): file → socket with two reused buffers, so the next disk read overlaps
  * the socket write of the previous chunk, and no buffer is allocated per chunk (the 1 MiB-per-read
  * stream path spent most of its time in the garbage collector on small files, see
  * docs/performance.md). A small file arrives already read with its open (one thread-pool job) and
@@ -71,7 +71,7 @@ function end(socket: Writable): Promise<void> {
  * sent (at least `length`: a file read with its open may have grown). A read error or a file shorter than `start + length` throws readFailure
  * or shortFile before the socket is ended. The handle is closed in every case.
  */
-export async function sendFile(
+export async function readLoop(
   handle: ReadHandle,
   socket: Writable,
   start: number,
@@ -89,7 +89,7 @@ export async function sendFile(
     return handle.data.length;
   }
   const read = handle.read;
-  if (read === undefined) throw new Error('sendFile: the handle has no positional read');
+  if (read === undefined) throw new Error('readLoop: the handle has no positional read');
   const size = Math.min(CHUNK, Math.max(1, length));
   const buffers = [take(size), take(size)];
   let sent = 0;
