@@ -16,10 +16,8 @@ import {
   mlsxFacts,
   mlsxKindForName,
   mlsxLine,
-  sortEntries,
-  compareNames,
 } from '../storage/list-format.js';
-import { sortNames } from '../storage/sort.js';
+import { entryComparator, sortEntries, sortNames } from '../storage/order.js';
 import { FtpError } from '../errors.js';
 import type { CommandSpec } from './spec.js';
 import { namePolicy, resolvePathArg } from './paths.js';
@@ -130,11 +128,13 @@ async function listDirectory(
     for (const e of await storage.statMany(dir, ['.', '..'])) if (e) extras.push(e);
     extras = sortEntries(extras, { reverse: false, sortTime: flags.sortTime, sortSize: flags.sortSize });
   }
-  const before = (a: Entry, b: Entry): boolean => {
-    if (flags.sortTime) return Math.floor(a.mtime.getTime() / 1000) > Math.floor(b.mtime.getTime() / 1000);
-    if (flags.sortSize) return a.size > b.size;
-    return compareNames(a.name, b.name) < 0;
-  };
+  // The scan comes sorted (unreversed) from native/dirscan.c; `.`/`..` merge in by the same rule.
+  const compare = entryComparator<Entry>({
+    reverse: false,
+    sortTime: flags.sortTime,
+    sortSize: flags.sortSize,
+  });
+  const before = (a: Entry, b: Entry): boolean => compare(a, b) < 0;
   const subdirs: string[] = [];
   const descends = flags.recursive && (flags.long || flags.classify);
   let batch: Entry[] = [];

@@ -4,7 +4,6 @@
  * stats files and resolves owner names. LIST uses local time (as Pure-FTPd does); MLSx and MDTM use UTC.
  */
 import type { Entry } from './types.js';
-import type { ListFlags } from './list-options.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 /** ls.c: mtimes more than 180 days in the past show the year; anything newer, future included, the time. */
@@ -230,41 +229,6 @@ export function formatColumns(names: readonly string[], width = COLUMNS_WIDTH): 
     lines.push(line);
   }
   return lines;
-}
-
-/**
- * strcmp() order of the UTF-8 encodings. UTF-8 byte order is code point order, which differs from JS
- * `<` (UTF-16 units) only when a surrogate pair meets a unit in U+E000..U+FFFF.
- */
-export function compareNames(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
-    const ySurrogate = y >= 0xd800 && y <= 0xdfff;
-    if (xSurrogate === ySurrogate) return x < y ? -1 : 1;
-    return xSurrogate ? 1 : -1;
-  }
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
-}
-
-/**
- * LIST order (ls.c sreaddir): by name, or -t newest first, or -S largest first; -r reverses the
- * comparison. Ties under -t/-S keep the input order: Pure-FTPd's qsort (glibc merge sort) is stable
- * and sees readdir order, so pass entries in readdir order to match it [obs]. Times compare in seconds.
- */
-export function sortEntries<T extends Pick<Entry, 'name' | 'mtime' | 'size'>>(
-  entries: readonly T[],
-  flags: Pick<ListFlags, 'reverse' | 'sortTime' | 'sortSize'>,
-): T[] {
-  const sign = flags.reverse ? -1 : 1;
-  let compare: (a: T, b: T) => number;
-  if (flags.sortTime) compare = (a, b) => epochSeconds(b.mtime) - epochSeconds(a.mtime);
-  else if (flags.sortSize) compare = (a, b) => b.size - a.size;
-  else compare = (a, b) => compareNames(a.name, b.name);
-  return [...entries].sort((a, b) => sign * Math.sign(compare(a, b)));
 }
 
 /** `cdir`/`pdir` for the name an MLST/MLSD line shows: `.` is cdir, `..` and `/` are pdir (modernformat). */

@@ -4,7 +4,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   classifySuffix,
-  compareNames,
   formatColumns,
   formatLongLine,
   isListable,
@@ -13,9 +12,9 @@ import {
   mlsxKindForName,
   mlsxLine,
   modeString,
-  sortEntries,
   type LongLineOptions,
 } from '../../src/storage/list-format.js';
+import { compareNames, sortEntries } from '../../src/storage/order.js';
 import type { Entry } from '../../src/storage/types.js';
 
 const NOW = new Date('2026-11-28T01:59:00Z');
