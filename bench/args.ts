@@ -59,7 +59,7 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
   let profile = false;
   let pureBigSessions = true;
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     const value = (): string => {
       const v = argv[++i];
       if (v === undefined) throw new Error(`${a} needs a value`);

@@ -24,7 +24,7 @@ import {
 } from './servers.js';
 import { snapshotServer } from './snapshot.js';
 
-/** Where the package lives (this file runs from dist/bench/). */
+/** Where the package lives (this file runs from .build/bench/). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 function selectedGroups(opts: BenchOptions): string[] {

@@ -216,8 +216,8 @@ export function metricDefs(sessionCounts: number[]): MetricDef[] {
 export function series(samples: number[]): Series {
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { samples, median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { samples, median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
 function compare(op: '>=' | '<=', a: number, b: number): boolean {

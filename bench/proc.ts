@@ -66,7 +66,7 @@ export async function processTree(root: number): Promise<ProcInfo[]> {
   const top = all.find((p) => p.pid === root);
   if (!top) return [];
   const tree: ProcInfo[] = [top];
-  for (let i = 0; i < tree.length && i < all.length; i++) tree.push(...(children.get(tree[i]!.pid) ?? []));
+  for (let i = 0; i < tree.length && i < all.length; i++) tree.push(...(children.get(tree[i].pid) ?? []));
   return tree;
 }
 

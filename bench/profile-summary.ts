@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `node dist/bench/profile-summary.js [FILE|DIR ...]`: prints where tsftpd spent its CPU in the given
+ * `node .build/bench/profile-summary.js [FILE|DIR ...]`: prints where tsftpd spent its CPU in the given
  * V8 profiles (default: everything under bench/profiles/, as written by `npm run bench -- --profile`).
  */
 import { findProfiles, formatSummary, summariseProfile } from './profile.js';

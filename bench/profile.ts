@@ -43,7 +43,7 @@ export interface ProfileSummary {
 }
 
 function shortUrl(url: string): string {
-  const i = url.indexOf('/dist/');
+  const i = url.indexOf('/.build/');
   if (i !== -1) return url.slice(i + 1);
   return url.replace(/^file:\/\//, '');
 }
@@ -52,8 +52,8 @@ function category(f: CallFrame): string {
   if (f.functionName === '(idle)') return 'idle';
   if (f.functionName === '(garbage collector)') return 'garbage collector';
   if (f.functionName === '(program)') return 'V8/native (program)';
-  if (f.url.includes('/dist/src/')) return 'tsftpd code';
-  if (f.url.includes('/dist/bench/')) return 'bench preload';
+  if (f.url.includes('/.build/src/')) return 'tsftpd code';
+  if (f.url.includes('/.build/bench/')) return 'bench preload';
   if (f.url.startsWith('node:')) return 'Node.js internals (JS)';
   if (f.url.includes('/node_modules/')) return 'dependencies';
   return 'native/builtins';
@@ -78,7 +78,7 @@ export async function summariseProfile(file: string, topN = 20): Promise<Profile
   const self = new Map<number, number>();
   for (let i = 0; i < prof.samples.length; i++) {
     const dt = (prof.timeDeltas[i + 1] ?? 0) / 1000; // µs to ms; a sample lasts until the next one
-    self.set(prof.samples[i]!, (self.get(prof.samples[i]!) ?? 0) + dt);
+    self.set(prof.samples[i], (self.get(prof.samples[i]) ?? 0) + dt);
   }
   const selfByKey = new Map<string, number>();
   const byCategory = new Map<string, number>();
@@ -97,7 +97,7 @@ export async function summariseProfile(file: string, topN = 20): Promise<Profile
   const subtree = (node: ProfileNode, active: Set<string>): number => {
     let sum = self.get(node.id) ?? 0;
     const k = key(node.callFrame);
-    const mine = node.callFrame.url.includes('/dist/src/') && !active.has(k);
+    const mine = node.callFrame.url.includes('/.build/src/') && !active.has(k);
     if (mine) active.add(k);
     for (const c of node.children ?? []) sum += subtree(byId.get(c)!, active);
     if (mine) {

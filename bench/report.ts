@@ -2,7 +2,7 @@
 /**
  * Writes docs/performance.md and docs/performance-chart.svg from a results JSON (plus a section from
  * bench/results/users.json when `npm run bench -- users` wrote one). Called at the end of a full
- * `npm run bench` and of a users run, or by hand: `node dist/bench/report.js [bench/results/latest.json]`.
+ * `npm run bench` and of a users run, or by hand: `node .build/bench/report.js [bench/results/latest.json]`.
  * Text below the END_MARK line of an existing docs/performance.md is kept (hand-written analysis).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -103,7 +103,7 @@ export function reportMarkdown(r: BenchResult, chartFile: string | undefined, us
     '',
     '- `npm run build && npm run bench` (full, a few minutes); `-- --quick` for a short run; `-- --help` for options;',
     '  `-- --profile --tsftpd-only --only download,small-1` writes V8 CPU profiles to bench/profiles/ and',
-    '  summarises them (`node dist/bench/profile-summary.js` prints them again).',
+    '  summarises them (`node .build/bench/profile-summary.js` prints them again).',
     '- Rounds alternate between the servers, and so does the one that goes first (tsftpd, Pure-FTPd,',
     '  Pure-FTPd, tsftpd, ...); each round starts its server fresh,',
     '  warms it up (unrecorded), measures once and stops every process of it, after waiting (at most 20 s, 4 min',

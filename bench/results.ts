@@ -55,7 +55,7 @@ function cell(m: MetricResult, server: 'tsftpd' | 'pureftpd'): string {
   if (!s)
     return m.notRun[server] === undefined
       ? '—'
-      : m.notRun[server]!.startsWith('failed')
+      : m.notRun[server].startsWith('failed')
         ? 'failed'
         : 'not run';
   const med = `${formatNumber(s.median, m.unit)} ${m.unit}`;
@@ -95,7 +95,7 @@ export function textTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]): string =>
     r
-      .map((c, i) => c.padEnd(widths[i]!))
+      .map((c, i) => c.padEnd(widths[i]))
       .join(' | ')
       .trimEnd();
   const sep = widths.map((w) => '-'.repeat(w)).join('-+-');

@@ -117,7 +117,7 @@ export async function runGroup(
       );
       if (why) {
         log(`${SERVER_NAMES[kind]} ${group}: not run: ${why}`);
-        if (!g.samples.values.get(ids[0]!)?.[kind]) g.samples.skip(ids, kind, why);
+        if (!g.samples.values.get(ids[0])?.[kind]) g.samples.skip(ids, kind, why);
         else g.base.notes.push(`${SERVER_NAMES[kind]} ${group}: round ${r + 1} and later not run: ${why}`);
         stopped.add(kind);
         continue;

@@ -45,7 +45,7 @@ export interface ServerEnv {
   nofile: number;
   /** Most entries a listing may return (both servers' -L). */
   listMax: number;
-  /** tsftpd's main.js (a snapshot of dist/src, see snapshot.ts). */
+  /** tsftpd's main.js (a snapshot of .build/src, see snapshot.ts). */
   tsftpdMain: string;
   /** Certificate and key in one PEM file, for servers started with TLS (see makeTlsBundle). */
   tlsBundle?: string;
@@ -65,7 +65,7 @@ export interface RunningServer {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** dist/ of this package (bench/ compiles to dist/bench/). */
+/** The compiled tree holding this bench (.build/, from tsconfig.test.json). */
 const distDir = path.resolve(here, '..');
 
 /** True when Pure-FTPd and pure-pw are installed. */

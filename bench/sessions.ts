@@ -40,7 +40,7 @@ export async function idleSessions(
     await sleep(1000); // let the server settle: forked children finish starting, GC runs
     let held = 0;
     const noop = await pool(ctrls.length, 256, deadlineMs, async (i) => {
-      await ctrls[i]!.expect('NOOP', 200, 30_000);
+      await ctrls[i].expect('NOOP', 200, 30_000);
       held++;
     });
     const u = await usage();

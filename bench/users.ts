@@ -19,7 +19,7 @@ import { textTable, toJson, type BenchResult } from './results.js';
 import { log } from './rounds.js';
 import { waitForQuiet } from './safety.js';
 import { PURE_PW, pureFtpdInstalled, startServer, type ServerEnv, type ServerKind } from './servers.js';
-import { snapshotServer } from './snapshot.js';
+import { COMPILED_SRC, snapshotServer } from './snapshot.js';
 import { accountRest, loginName, mkdb, sameBytes, writePasswdFile } from './users-data.js';
 import { loginLatency, lookupLatency } from './users-latency.js';
 import { USERS_HEADER, usersNotes, usersRows, type UsersResult } from './users-report.js';
@@ -63,7 +63,7 @@ function parseUsersArgs(argv: string[]): UsersOptions | 'help' {
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     if (a === '--accounts') o.accounts = int(a, argv[++i], 9_999_999);
     else if (a === '--logins') o.logins = int(a, argv[++i], 100_000);
     else if (a === '--lookups') o.lookups = int(a, argv[++i], 10_000_000);
@@ -129,7 +129,7 @@ async function measure(o: UsersOptions, workDir: string, result: UsersResult, no
   const pdbTs = path.join(workDir, 'out.pdb');
   const pdbPure = path.join(workDir, 'out2.pdb');
   if (!o.smoke) await waitForQuiet(log);
-  const main = path.join(PACKAGE_ROOT, 'dist', 'src', 'main.js');
+  const main = path.join(COMPILED_SRC, 'main.js');
   result.mkdb.tsftpd = await mkdb(
     process.execPath,
     [main, 'pw', 'mkdb', pdbTs, '-f', passwd],

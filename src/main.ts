@@ -15,7 +15,7 @@ async function main(argv: string[]): Promise<number> {
     return mod.main(argv.slice(1));
   }
   if (isUnknownCommand(argv)) {
-    process.stderr.write(unknownCommandMessage(first!));
+    process.stderr.write(unknownCommandMessage(first));
     return 2;
   }
   // Loaded only for the server: the admin tools must not depend on (or pay for) its module graph.

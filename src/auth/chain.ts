@@ -39,6 +39,6 @@ export class AuthChain {
 
   /** Closes every backend (pools, watchers). */
   async close(): Promise<void> {
-    await Promise.all(this.backends.map((b) => b.close?.()));
+    await Promise.all(this.backends.map(async (b) => b.close?.()));
   }
 }

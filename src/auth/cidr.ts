@@ -102,8 +102,8 @@ export function parseCidr(text: string): Cidr | undefined {
   const entry = text.trim();
   const bracket = /^\[([^\]]*)\](.*)$/.exec(entry);
   if (bracket !== null) {
-    const inner = bracket[1]!;
-    const rest = bracket[2]!;
+    const inner = bracket[1];
+    const rest = bracket[2];
     if (!inner.includes(':') || (rest !== '' && (inner.includes('/') || !rest.startsWith('/'))))
       return undefined;
     const parsed = parseCidr(inner + rest);

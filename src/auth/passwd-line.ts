@@ -78,7 +78,7 @@ export function splitPasswdFields(line: string): string[] {
   for (const piece of raw.slice(FIRST_IP_FIELD)) {
     if (open) out[out.length - 1] += `:${piece}`;
     else out.push(piece);
-    const field = out[out.length - 1]!;
+    const field = out[out.length - 1];
     open = out.length <= AFTER_IP_FIELDS && field.lastIndexOf('[') > field.lastIndexOf(']');
   }
   return out;

@@ -157,7 +157,7 @@ async function listDirectory(
     const e = scanned.entry(i);
     while (
       extras.length > 0 &&
-      (flags.reverse ? !before(extras[extras.length - 1]!, e) : before(extras[0]!, e))
+      (flags.reverse ? !before(extras[extras.length - 1], e) : before(extras[0], e))
     ) {
       await take(flags.reverse ? extras.pop()! : extras.shift()!);
     }

@@ -63,7 +63,7 @@ async function utime(s: LoggedIn, arg: string): Promise<Reply> {
   const five = /^(.+) (\d{14}) (\d{14}) (\d{14}) UTC$/.exec(arg);
   if (five !== null) {
     file = five[1]!;
-    when = parseTimeVal(five[2]!);
+    when = parseTimeVal(five[2]);
   } else {
     const space = arg.indexOf(' ');
     when = parseTimeVal(space === -1 ? arg : arg.slice(0, space));

@@ -56,10 +56,10 @@ function isLoggedIn(s: SessionContext): s is LoggedIn {
 /** `SITE SUB rest` becomes the row `SITE SUB` with argument `rest`; or the reply refusing it. */
 function siteCommand(s: SessionContext, cmd: ParsedCommand): ParsedCommand | Reply {
   const m = /^(\S*)\s?(.*)$/s.exec(cmd.arg)!;
-  const sub = m[1]!.toUpperCase();
+  const sub = m[1].toUpperCase();
   if (sub === '') return reply(Code.UNKNOWN_COMMAND, 'SITE: Missing argument');
   const verb = SITE_PREFIX + sub;
-  if (TABLE.has(verb)) return { verb, arg: m[2]! };
+  if (TABLE.has(verb)) return { verb, arg: m[2] };
   return s.loggedIn
     ? reply(Code.UNKNOWN_COMMAND, `SITE ${sub} is an unknown extension`)
     : reply(Code.NOT_LOGGED_IN, "You aren't logged in");

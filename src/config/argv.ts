@@ -20,7 +20,7 @@ export interface ParsedArgv {
 /** Splits argv (without node and the script) into switch occurrences; throws ConfigError on bad syntax. */
 export function parseArgv(argv: readonly string[]): ParsedArgv {
   // Pure-FTPd: `argc == 2 && *argv[1] != '-'` means a config file (spec §1.1).
-  if (argv.length === 1 && !argv[0]!.startsWith('-')) return { options: [], configFile: argv[0]! };
+  if (argv.length === 1 && !argv[0].startsWith('-')) return { options: [], configFile: argv[0] };
   const options: ParsedOption[] = [];
   let i = 0;
   const next = (): string | undefined => (i < argv.length ? argv[i++] : undefined);
@@ -64,10 +64,10 @@ function invalidArgument(arg: string, before: readonly ParsedOption[]): ConfigEr
 function isSwitch(text: string): boolean {
   if (/^-\d+$/.test(text)) return false;
   if (text.startsWith('--')) {
-    const found = text.length > 2 ? findLong(text.slice(2).split('=')[0]!) : undefined;
+    const found = text.length > 2 ? findLong(text.slice(2).split('=')[0]) : undefined;
     return found !== undefined && 'spec' in found;
   }
-  return text.length > 1 && text.startsWith('-') && findShort(text[1]!) !== undefined;
+  return text.length > 1 && text.startsWith('-') && findShort(text[1]) !== undefined;
 }
 
 function parseLong(arg: string, next: () => string | undefined): ParsedOption {
@@ -98,7 +98,7 @@ function parseLong(arg: string, next: () => string | undefined): ParsedOption {
 
 function parseCluster(arg: string, next: () => string | undefined, options: ParsedOption[]): void {
   for (let j = 1; j < arg.length; j++) {
-    const letter = arg[j]!;
+    const letter = arg[j];
     const spec = findShort(letter);
     const label = `-${letter}`;
     if (spec === undefined) throw new ConfigError(`tsftpd: ${label}: unknown switch (see tsftpd --help)`);

@@ -73,7 +73,7 @@ async function readInto(
   }
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
-    const line = lines[n]!.trim();
+    const line = lines[n].trim();
     if (line === '' || line.startsWith('#')) continue;
     const where = `${file}:${n + 1}`;
     const match = /^([A-Za-z][A-Za-z0-9]*)(?:(?:\s*[=:]\s*|\s+)(.*))?$/.exec(line);
@@ -81,7 +81,7 @@ async function readInto(
       out.push({ problem: `tsftpd: ${where}: syntax error: ${JSON.stringify(line)}` });
       continue;
     }
-    const key = match[1]!;
+    const key = match[1];
     const raw = match[2] ?? '';
     if (key.toLowerCase() === 'include') {
       if (raw === '') out.push({ problem: `tsftpd: ${where}: Include: missing path` });

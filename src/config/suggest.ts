@@ -19,9 +19,9 @@ export function editDistance(a: string, b: string, limit = Infinity): number {
     let best = i;
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
+      let d = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + cost);
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        d = Math.min(d, before[j - 2]! + 1);
+        d = Math.min(d, before[j - 2] + 1);
       row[j] = d;
       best = Math.min(best, d);
     }
@@ -29,7 +29,7 @@ export function editDistance(a: string, b: string, limit = Infinity): number {
     before = prev;
     prev = row;
   }
-  return prev[b.length]!;
+  return prev[b.length];
 }
 
 /**

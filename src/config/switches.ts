@@ -60,7 +60,7 @@ export function findLong(name: string): LongLookup {
   const matches = [...byLong].filter(([long]) => long.startsWith(name));
   const specs = new Set(matches.map(([, spec]) => spec));
   if (name === '' || specs.size === 0) return undefined;
-  if (specs.size === 1) return { spec: matches[0]![1] };
+  if (specs.size === 1) return { spec: matches[0][1] };
   return { ambiguous: [...specs] };
 }
 

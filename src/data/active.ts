@@ -39,7 +39,7 @@ export function parsePort(arg: string): ActiveTarget | undefined {
   if (m === null) return undefined;
   const n = m.slice(1).map(Number);
   if (n.some((x) => x > 255)) return undefined;
-  const port = portNumber(String(n[4]! * 256 + n[5]!));
+  const port = portNumber(String(n[4] * 256 + n[5]));
   if (port === undefined) return undefined;
   return { host: n.slice(0, 4).join('.'), port, family: 4 };
 }

@@ -97,7 +97,7 @@ export async function readLoop(
   try {
     for (let i = 0; sent < length; i++) {
       if (signal.aborted) throw aborted();
-      const buf = buffers[i % 2]!;
+      const buf = buffers[i % 2];
       // This read overlaps the write of the other buffer, still in flight.
       let n: number;
       try {

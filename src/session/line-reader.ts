@@ -38,7 +38,7 @@ export class LineReader {
   push(chunk: Buffer): FramedLine[] {
     const out: FramedLine[] = [];
     for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
+      const b = chunk[i];
       if (this.telnet === 1) {
         if (b === IAC) {
           this.telnet = 0;
@@ -118,5 +118,5 @@ const VERB = /^([A-Za-z0-9@]+)(?: (.*))?$/s;
 export function parseCommand(line: string): ParsedCommand | undefined {
   const m = VERB.exec(line);
   if (m === null) return undefined;
-  return { verb: m[1]!.toUpperCase(), arg: m[2] ?? '' };
+  return { verb: m[1].toUpperCase(), arg: m[2] ?? '' };
 }

@@ -120,9 +120,7 @@ export async function confinementNotice(weak: boolean): Promise<string | undefin
         '--weak-jail accepts a weaker userland check';
 }
 
-const ERRNO_NAMES = new Map<number, string>(
-  Object.entries(OS.errno).map(([name, value]) => [value as number, name]),
-);
+const ERRNO_NAMES = new Map<number, string>(Object.entries(OS.errno).map(([name, value]) => [value, name]));
 
 /** A system error shaped like fs.promises' (code + errno), for the same reply mapping. */
 export function systemError(errno: number, what = ''): Error {
@@ -132,19 +130,19 @@ export function systemError(errno: number, what = ''): Error {
 
 /** The stat fields of the addon as an Entry. */
 export function entryOf(name: string, st: Float64Array, offset = 0, linkTarget?: string): Entry {
-  const mode = st[offset]!;
+  const mode = st[offset];
   const fmt = mode & 0o170000;
   return {
     name,
     type: fmt === 0o100000 ? 'file' : fmt === 0o040000 ? 'dir' : fmt === 0o120000 ? 'symlink' : 'other',
     mode,
-    size: st[offset + 1]!,
-    mtime: new Date(st[offset + 2]!),
-    nlink: st[offset + 3]!,
-    uid: st[offset + 4]!,
-    gid: st[offset + 5]!,
-    ino: st[offset + 6]!,
-    dev: st[offset + 7]!,
+    size: st[offset + 1],
+    mtime: new Date(st[offset + 2]),
+    nlink: st[offset + 3],
+    uid: st[offset + 4],
+    gid: st[offset + 5],
+    ino: st[offset + 6],
+    dev: st[offset + 7],
     linkTarget,
   };
 }

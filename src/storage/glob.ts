@@ -54,10 +54,10 @@ function toUnits(s: string, unicode: boolean): number[] {
 function protect(units: readonly number[]): Unit[] {
   const out: Unit[] = [];
   for (let i = 0; i < units.length; i++) {
-    const u = units[i] as number;
+    const u = units[i];
     if (u === BACKSLASH) {
       if (i + 1 < units.length) {
-        out.push({ unit: units[i + 1] as number, quoted: true });
+        out.push({ unit: units[i + 1], quoted: true });
         i++;
       } else {
         out.push({ unit: BACKSLASH, quoted: true });
@@ -93,7 +93,7 @@ function compileSet(units: readonly Unit[], start: number): { token: Token; next
   }
   if (closing < 0) return undefined;
   const ranges: Array<[number, number]> = [];
-  let c = units[i++] as Unit;
+  let c = units[i++];
   for (;;) {
     const dash = units[i];
     const end = units[i + 1];
@@ -103,7 +103,7 @@ function compileSet(units: readonly Unit[], start: number): { token: Token; next
     } else {
       ranges.push([c.unit, c.unit]);
     }
-    c = units[i++] as Unit;
+    c = units[i++];
     if (isSyntax(c, RBRACKET)) break;
   }
   return { token: { kind: 'set', negate, ranges }, next: i };
@@ -115,7 +115,7 @@ function compile(pattern: string, unicode: boolean): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < units.length) {
-    const u = units[i] as Unit;
+    const u = units[i];
     if (!u.quoted && u.unit === LBRACKET) {
       const set = compileSet(units, i);
       if (set !== undefined) {
@@ -165,7 +165,7 @@ function matchTokens(tokens: readonly Token[], name: readonly number[]): boolean
     if (token !== undefined && token.kind === 'star') {
       starToken = t++;
       starName = n;
-    } else if (token !== undefined && accepts(token, name[n] as number)) {
+    } else if (token !== undefined && accepts(token, name[n])) {
       t++;
       n++;
     } else if (starToken >= 0) {
@@ -195,7 +195,7 @@ export function globTooComplex(pattern: string): boolean {
 export function unescapeGlob(pattern: string): string {
   let out = '';
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] as string;
+    const c = pattern[i];
     if (c === '\\' && i + 1 < pattern.length) {
       out += pattern[i + 1];
       i++;

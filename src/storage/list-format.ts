@@ -28,7 +28,7 @@ function typeChar(entry: Pick<Entry, 'type' | 'mode'>): string {
   if (entry.type === 'file') return '-';
   if (entry.type === 'dir') return 'd';
   if (entry.type === 'symlink') return 'l';
-  return TYPE_BY_FORMAT[(entry.mode >> 12) & 0xf] as string;
+  return TYPE_BY_FORMAT[(entry.mode >> 12) & 0xf];
 }
 
 /** The 10-character `drwxr-sr-t` mode column, with s/S, s/S and t/T for setuid, setgid and sticky. */
@@ -224,7 +224,7 @@ export function formatColumns(names: readonly string[], width = COLUMNS_WIDTH): 
     let line = '';
     for (let k = r; k < names.length; k += rows) {
       line += names[k];
-      if (k + rows < names.length) line += '\t'.repeat(Math.floor((column + 7 - (lengths[k] as number)) / 8));
+      if (k + rows < names.length) line += '\t'.repeat(Math.floor((column + 7 - lengths[k]) / 8));
     }
     lines.push(line);
   }

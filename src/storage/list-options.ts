@@ -160,7 +160,7 @@ export function parseListArgs(arg: string, defaults: ListDefaults = {}): ParsedL
   while (arg[i] === '-') {
     i++;
     while (isAlnum(arg[i])) {
-      applyOption(flags, arg[i] as string);
+      applyOption(flags, arg[i]);
       i++;
     }
     while (isSpace(arg[i])) i++;

@@ -14,10 +14,9 @@ const ANY_SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Length of the valid UTF-8 sequence at `i`, or 0 when the byte there does not start one. */
 function sequenceLength(b: Uint8Array, i: number, end: number): number {
-  const c = b[i]!;
+  const c = b[i];
   if (c < 0x80) return 1;
-  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean =>
-    i + k < end && b[i + k]! >= lo && b[i + k]! <= hi;
+  const cont = (k: number, lo = 0x80, hi = 0xbf): boolean => i + k < end && b[i + k] >= lo && b[i + k] <= hi;
   if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
   if (c === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
   if ((c >= 0xe1 && c <= 0xec) || c === 0xee || c === 0xef) return cont(1) && cont(2) ? 3 : 0;
@@ -41,7 +40,7 @@ export function bytesToName(buf: Buffer, start = 0, end = buf.length): string {
       i += n;
       continue;
     }
-    out += slice.toString('utf8', run, i) + String.fromCharCode(LOW_ESCAPE + slice[i]!);
+    out += slice.toString('utf8', run, i) + String.fromCharCode(LOW_ESCAPE + slice[i]);
     i++;
     run = i;
   }

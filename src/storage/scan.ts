@@ -36,8 +36,8 @@ export class NativeScan implements DirScan {
   }
 
   name(i: number): string {
-    const start = i === 0 ? 0 : this.raw.ends[i - 1]!;
-    const end = this.raw.ends[i]!;
+    const start = i === 0 ? 0 : this.raw.ends[i - 1];
+    const end = this.raw.ends[i];
     return this.ascii
       ? this.raw.names.toString('latin1', start, end)
       : bytesToName(this.raw.names, start, end);
@@ -45,7 +45,7 @@ export class NativeScan implements DirScan {
 
   /** True when lstatNames found no such entry. */
   missing(i: number): boolean {
-    return this.raw.stats[i * FIELDS]! < 0;
+    return this.raw.stats[i * FIELDS] < 0;
   }
 
   entry(i: number): Entry {

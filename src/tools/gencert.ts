@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tsftpd gencert: expected one output FILE\n${USAGE}`);
     return 2;
   }
-  const certFile = path.resolve(positionals[0]!);
+  const certFile = path.resolve(positionals[0]);
   const keyFile = values.key === undefined ? undefined : path.resolve(values.key);
   const cn = values.cn ?? 'localhost';
   const days = Number(values.days ?? '365');

@@ -202,7 +202,7 @@ export class SyncWalk {
     }
     try {
       while (this.stack.length > 0) {
-        const level = this.stack[this.stack.length - 1]!;
+        const level = this.stack[this.stack.length - 1];
         let entry: Dirent<Buffer> | null;
         try {
           entry = level.dir.readSync() as Dirent<Buffer> | null;

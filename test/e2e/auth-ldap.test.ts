@@ -160,7 +160,7 @@ describe('ldap backend against slapd', { skip }, () => {
       ['frank', '{SSHA}abcdefgh'],
       ['twin', 'twinpw'],
     ]) {
-      const r = await b.authenticate(login!, credentials(pw!));
+      const r = await b.authenticate(login, credentials(pw));
       assert.equal(r.kind, 'denied', `${login}: ${JSON.stringify(r)}`);
     }
     assert.deepEqual(await b.authenticate('nobody', credentials('x')), { kind: 'unknown' });

@@ -237,8 +237,7 @@ describe(
             [expired.login, 'Good-pw1'],
             ['tsnosuchuser', 'x'],
           ];
-          for (const [user, pass] of refused)
-            assert.equal((await tryLogin(srv, user!, pass!)).code, 530, user);
+          for (const [user, pass] of refused) assert.equal((await tryLogin(srv, user, pass)).code, 530, user);
           assert.equal(
             (await tryLogin(srv, system.login, 'Good-pw1')).code,
             230,

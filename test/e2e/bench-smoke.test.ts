@@ -1,5 +1,5 @@
 /**
- * The benchmark harness still works: `node dist/bench/run.js --smoke` starts tsftpd alone, runs one
+ * The benchmark harness still works: `node .build/bench/run.js --smoke` starts tsftpd alone, runs one
  * tiny round of every metric in a few seconds (explicit FTPS included, issue #5) and prints the
  * results table (issue #3).
  */
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const runJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'run.js');
 
-/** Runs `node dist/bench/run.js ARGS` (killed after 55 s); its exit status and output. */
+/** Runs `node .build/bench/run.js ARGS` (killed after 55 s); its exit status and output. */
 function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     execFile(

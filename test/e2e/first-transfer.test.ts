@@ -44,7 +44,7 @@ async function stopByPid(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Starts `node dist/src/main.js` with user joe/secret (home holding `files`) and `extra` switches. */
+/** Starts `node .build/src/main.js` with user joe/secret (home holding `files`) and `extra` switches. */
 async function freshServer(files: Record<string, Buffer>, extra: string[] = []): Promise<Fresh> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-first-'));
   const home = path.join(dir, 'joe');

@@ -188,7 +188,7 @@ describe('virtual quotas (spec §5.1)', () => {
 
     let r = await stor(scope, ftp, 'a.txt', pattern(3000));
     assert.equal(r.final?.code, 226);
-    assert.deepEqual(texts(r.final!).slice(-2), [
+    assert.deepEqual(texts(r.final).slice(-2), [
       '1 files used (25%) - authorized: 4 files',
       '2 Kbytes used (30%) - authorized: 9 Kb',
     ]);
@@ -998,7 +998,7 @@ describe('operator log of transfers (spec §9.1)', () => {
     assert.ok(await waitFor(() => srv.lines.some((l) => l.includes('Logout.'))));
     const transfers = srv.lines.filter((l) => / (down|up)loaded {2}\(/.test(l));
     assert.equal(transfers.length, 2, transfers.join('\n'));
-    assert.match(transfers[0]!, /\[NOTICE\] .*\/f\.txt downloaded {2}\(12 bytes, [\d.]+KB\/sec\)$/);
-    assert.match(transfers[1]!, /\[NOTICE\] .*\/g\.txt uploaded {2}\(2 bytes, [\d.]+KB\/sec\)$/);
+    assert.match(transfers[0], /\[NOTICE\] .*\/f\.txt downloaded {2}\(12 bytes, [\d.]+KB\/sec\)$/);
+    assert.match(transfers[1], /\[NOTICE\] .*\/g\.txt uploaded {2}\(2 bytes, [\d.]+KB\/sec\)$/);
   });
 });

@@ -119,19 +119,15 @@ describe('LIST (spec §2.4)', () => {
     const st = await lstat(path.join(srv.home('joe'), 'a.txt'));
     const pad10 = (x: number): string => String(x).padEnd(10);
     assert.match(
-      a!,
+      a,
       new RegExp(
         `^-rw-r--r--    1 ${pad10(st.uid)} ${pad10(st.gid)}        100 \\w{3} [ \\d]\\d \\d\\d:\\d\\d a\\.txt$`,
       ),
     );
-    assert.match(
-      c!,
-      /^-rw-r--r-- .* 200 \w{3} [ \d]\d {2}\d{4} C\.txt$/,
-      'a 200-day-old file shows its year',
-    );
-    assert.match(dir!, /^drwxr-xr-x +\d+ .* dir$/);
-    assert.match(exec!, /^-rwxr-xr-x .* exec\.sh$/);
-    assert.match(link!, /^lrwxrwxrwx .* 5 .* link -> a\.txt$/);
+    assert.match(c, /^-rw-r--r-- .* 200 \w{3} [ \d]\d {2}\d{4} C\.txt$/, 'a 200-day-old file shows its year');
+    assert.match(dir, /^drwxr-xr-x +\d+ .* dir$/);
+    assert.match(exec, /^-rwxr-xr-x .* exec\.sh$/);
+    assert.match(link, /^lrwxrwxrwx .* 5 .* link -> a\.txt$/);
   });
 
   it('-a shows ., .. and dot-files; .. of the root is the root itself', async () => {
@@ -150,7 +146,7 @@ describe('LIST (spec §2.4)', () => {
     assert.deepEqual(r.final.lines, ['226-Options: -a -l ', '226 9 matches total']);
     const [dot, dotdot] = lines(r.data);
     // In a jail `..` is `/` again: the host's parent directory never shows (owner, mode, date).
-    assert.equal(dotdot!.replace(/ \.\.$/, ''), dot!.replace(/ \.$/, ''));
+    assert.equal(dotdot.replace(/ \.\.$/, ''), dot.replace(/ \.$/, ''));
   });
 
   it('-1, -C and -F', async () => {
@@ -208,8 +204,8 @@ describe('LIST (spec §2.4)', () => {
     const r = await dataCmd(ftp, 'LIST -R');
     const parts = r.data.split('\r\n\r\n\r\n');
     assert.equal(parts.length, 3, JSON.stringify(r.data));
-    assert.match(parts[1]!, /^\.\/dir:\r\n\r\n-rw-r--r-- .* inner\.txt\r\ndrwxr-xr-x .* sub$/);
-    assert.match(parts[2]!, /^\.\/dir\/sub:\r\n\r\n-rw-r--r-- .* deep\.txt\r\n$/);
+    assert.match(parts[1], /^\.\/dir:\r\n\r\n-rw-r--r-- .* inner\.txt\r\ndrwxr-xr-x .* sub$/);
+    assert.match(parts[2], /^\.\/dir\/sub:\r\n\r\n-rw-r--r-- .* deep\.txt\r\n$/);
     assert.deepEqual(r.final.lines, ['226-Options: -l -R ', '226 9 matches total']);
     const named = await dataCmd(ftp, 'LIST -1F -R dir');
     assert.equal(named.data, 'inner.txt\r\nsub/\r\n\r\n\r\ndir/sub:\r\n\r\ndeep.txt\r\n');
@@ -355,7 +351,7 @@ describe('MLSD / MLST facts (spec §2.4)', () => {
     for (const l of lines(r.data)) {
       const m = FACTS.exec(l);
       assert.ok(m !== null, `bad MLSD line ${l}`);
-      got.set(m[4]!, l.slice(0, l.indexOf('; ') + 1));
+      got.set(m[4], l.slice(0, l.indexOf('; ') + 1));
     }
     assert.deepEqual([...got.keys()].sort(), [
       '.',

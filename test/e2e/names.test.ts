@@ -81,7 +81,7 @@ out['size'] = [f.sendcmd('SIZE ' + n) for n in names]
       ),
     );
     for (const [i, name] of KEPT.entries()) {
-      assert.match((out.stor as string[])[i]!, /^226/, name);
+      assert.match((out.stor as string[])[i], /^226/, name);
       assert.equal((out.retr as string[])[i], name, `RETR ${name}`);
       assert.equal((out.mfmt as string[])[i], `213 Modify=20200102030405; ${name}`, `MFMT ${name}`);
       assert.equal((out.size as string[])[i], `213 ${Buffer.byteLength(name)}`, `SIZE ${name}`);

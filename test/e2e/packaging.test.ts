@@ -31,7 +31,7 @@ const NPM_CLI = path.join(
 );
 const targets = [
   ...readFileSync(path.join(root, 'binding.gyp'), 'utf8').matchAll(/"target_name"\s*:\s*"(\w+)"/g),
-].map((m) => m[1]!);
+].map((m) => m[1]);
 
 /** Runs npm (this Node's) with `env`, bounded in time; resolves with the exit code and output. */
 function npm(
@@ -70,7 +70,7 @@ describe('npm package', { skip: existsSync(NPM_CLI) ? false : `npm not found at 
       await rm(key, { force: true });
     }
     assert.equal(out.code, 0, out.stderr);
-    const files = (JSON.parse(out.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    const files = (JSON.parse(out.stdout) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
     const bad = files.filter(
       (f) =>
         /^(test|bench|\.ci|dist\/test|dist\/bench|src|build|node_modules|scripts)\//.test(f) ||

@@ -117,7 +117,7 @@ describe('line reader (spec §2.1)', () => {
     const made = (await readdir(srv.home('joe'))).filter((n) => n.startsWith('iac'));
     assert.equal(made.length, 1);
     // One byte between "iac" and "x": the name has exactly one character there (0xFF is not UTF-8).
-    assert.equal([...made[0]!].length, 5, JSON.stringify(made));
+    assert.equal([...made[0]].length, 5, JSON.stringify(made));
   });
 
   it('accepts a 4000-byte line', async () => {
@@ -393,8 +393,8 @@ describe('after login', () => {
     assert.equal(app.final?.code, 226);
     assert.equal(await readFile(path.join(srv.home('joe'), 'up.txt'), 'utf8'), 'abcdef');
     const uniq = await ftp.data('STOU', 'unique');
-    assert.match(uniq.first.lines[0]!, /^150-FILE: pureftpd\.[0-9a-f]{8}\.[0-9a-f]{2}\.[0-9a-f]{4}$/);
-    const uname = uniq.first.lines[0]!.slice('150-FILE: '.length);
+    assert.match(uniq.first.lines[0], /^150-FILE: pureftpd\.[0-9a-f]{8}\.[0-9a-f]{2}\.[0-9a-f]{4}$/);
+    const uname = uniq.first.lines[0].slice('150-FILE: '.length);
     assert.equal(await readFile(path.join(srv.home('joe'), uname), 'utf8'), 'unique');
     const list = await ftp.data('LIST');
     assert.equal(list.final?.code, 226);
@@ -405,7 +405,7 @@ describe('after login', () => {
     assert.match(mlsd.data.toString(), /type=file;size=6;.*; up\.txt\r\n/);
     const mlst = await ftp.cmd('MLST up.txt');
     assert.equal(mlst.lines[0], '250-Begin');
-    assert.match(mlst.lines[1]!, /^ type=file;size=6;modify=\d{14};UNIX\.mode=0\d{3};/);
+    assert.match(mlst.lines[1], /^ type=file;size=6;modify=\d{14};UNIX\.mode=0\d{3};/);
     // PASV works the same way.
     const d = await ftp.pasv();
     ftp.send('RETR f.txt');
@@ -516,7 +516,7 @@ describe('idle timeout and anti-idle (spec §2.6)', () => {
     let last: RawReply | undefined;
     for (let i = 0; i < 40 && !ftp.closed; i++) {
       await sleep(200);
-      last = await ftp.cmd(idleOnly[i % idleOnly.length]!).catch(() => undefined);
+      last = await ftp.cmd(idleOnly[i % idleOnly.length]).catch(() => undefined);
       if (last === undefined || last.code === 421) break;
     }
     const waited = Date.now() - started;

@@ -230,7 +230,7 @@ async function fallbackWalk(top: string, uid: number, gid: number, confined: boo
   const argv = confined
     ? node
     : ['/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...node];
-  const r = await runProgram(argv[0]!, argv.slice(1), { timeoutMs: 60000 });
+  const r = await runProgram(argv[0], argv.slice(1), { timeoutMs: 60000 });
   assert.equal(r.code, 0, r.stderr);
   return r.stdout.toString('latin1');
 }
@@ -263,7 +263,7 @@ for (const [name, shape] of Object.entries(shapes)) {
     const groupArgs = name === 'perms' ? ['-g', String(USERS)] : [];
     const gid = name === 'perms' ? USERS : NOGROUP;
     const [real, ours, js] = await compare(base, shape, [...groupArgs, '-u', 'nobody'], { uid: NOBODY, gid });
-    assert.match(real!, /^\d+ \d+\n$/);
+    assert.match(real, /^\d+ \d+\n$/);
     assert.equal(ours, real);
     assert.equal(js, real, 'the JavaScript walk (no addon)');
   });
@@ -297,7 +297,7 @@ test(
     ]) {
       if (!(await mountedTree())) return t.skip('cannot mount a tmpfs here');
       try {
-        results.push(await quotaFile(top, await runProgram(argv[0]!, argv.slice(1))));
+        results.push(await quotaFile(top, await runProgram(argv[0], argv.slice(1))));
       } finally {
         execFileSync('umount', [mnt]);
       }
@@ -336,11 +336,11 @@ test(
     const asNobody = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOGROUP}`, '--clear-groups'];
     const args = ['-u', 'nobody', '-d', top];
     await shape(await root(top));
-    const real = await quotaFile(top, await runProgram(asNobody[0]!, [...asNobody.slice(1), PURE, ...args]));
+    const real = await quotaFile(top, await runProgram(asNobody[0], [...asNobody.slice(1), PURE, ...args]));
     await shape(await root(top));
     const ours = await quotaFile(
       top,
-      await runProgram(asNobody[0]!, [...asNobody.slice(1), process.execPath, MAIN, 'quotacheck', ...args]),
+      await runProgram(asNobody[0], [...asNobody.slice(1), process.execPath, MAIN, 'quotacheck', ...args]),
     );
     await shape(await root(top));
     const js = await fallbackWalk(top, NOBODY, NOGROUP, false);
@@ -371,7 +371,7 @@ test(
       assert.equal(r.code, 0, r.stderr);
       return Number(r.stdout.toString('latin1'));
     };
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const runs: Record<'real' | 'ours' | 'node', number[]> = { real: [], ours: [], node: [] };
     for (let i = 0; i < 3; i++) {
       runs.real.push(await cpu([PURE, ...args]));

@@ -55,7 +55,7 @@ describe('stale upload temp files', () => {
     try {
       await owner.login('joe', 'secret');
       const list = await owner.data('NLST -a');
-      assert.ok(list.data.toString().includes(stale!), 'the stale file is listed');
+      assert.ok(list.data.toString().includes(stale), 'the stale file is listed');
       // A live temp file of this server stays untouchable while its upload runs.
       const live = await owner.epsv();
       owner.send('STOR other.bin');

@@ -2,7 +2,7 @@
  * Start-up behaviour of the real program (issue 10 items 5, 6, 7, 12): -B waits for the child and
  * reports its failure, `Daemonize yes` in a file does not respawn, logs in the background go to
  * syslog, an inetd start is refused, a config file's bad lines come all at once, and the start-up
- * messages. Each test runs `node dist/src/main.js` on 127.0.0.1 (port 0 or a port held by the test)
+ * messages. Each test runs `node .build/src/main.js` on 127.0.0.1 (port 0 or a port held by the test)
  * and stops every process it started by its PID (daemons: the PID from the PID file, and a /proc
  * scan for the test's temp directory as a safety net).
  */
@@ -303,7 +303,7 @@ describe('config files report every bad line (item 7)', () => {
       const expected: string[] = [];
       (await readFile(conf, 'utf8')).split('\n').forEach((line, i) => {
         const m = /^\s*([A-Za-z]\w*)\s+(\S+)/.exec(line);
-        if (m && unsupported.has(m[1]!.toLowerCase()) && !/^(no|off|false|0)$/i.test(m[2]!)) {
+        if (m && unsupported.has(m[1].toLowerCase()) && !/^(no|off|false|0)$/i.test(m[2])) {
           expected.push(`tsftpd: ${conf}:${i + 1}: ${m[1]}: not supported yet`);
         }
       });

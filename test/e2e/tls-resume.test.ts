@@ -103,7 +103,7 @@ describe('data connections resuming the sessions of other control connections (i
       try {
         for (let round = 0; round < 3; round++) {
           const results = await Promise.all(
-            clients.map((c, i) => retr(c, { ...v.opts, session: clients[(i + 1) % 3]!.session() })),
+            clients.map((c, i) => retr(c, { ...v.opts, session: clients[(i + 1) % 3].session() })),
           );
           for (const r of results) {
             assert.equal(r.final.slice(0, 3), '226', `${v.name}: ${r.final}`);
@@ -117,7 +117,7 @@ describe('data connections resuming the sessions of other control connections (i
         assert.equal((await gone.cmd('QUIT')).code, 221);
         assert.ok(await waitFor(() => gone.closed, 3000));
         await new Promise((r) => setTimeout(r, 100));
-        const r = await retr(clients[0]!, { ...v.opts, session });
+        const r = await retr(clients[0], { ...v.opts, session });
         assert.equal(r.final.slice(0, 3), '226', `${v.name} after close: ${r.final}`);
         assert.ok(r.reused);
       } finally {

@@ -565,7 +565,7 @@ describe('implicit FTPS (--implicit-tls)', () => {
   it('curl ftps://, lftp ftps:// and a raw client: TLS from the first byte, PROT P preset', async (t) => {
     const srv = await tlsServer(['-Y', '1', '-2', pki.server, '--implicit-tls', '127.0.0.1,0']);
     t.after(() => srv.close());
-    const implicitPort = srv.ports[1]!;
+    const implicitPort = srv.ports[1];
     assert.ok(implicitPort > 0 && implicitPort !== srv.port);
     const local = path.join(srv.dir, 'client');
     await mkdir(local);
@@ -615,7 +615,7 @@ describe('implicit FTPS (--implicit-tls)', () => {
   it('handshakes in progress count against -c: idle TLS connections cannot pile up', async (t) => {
     const srv = await tlsServer(['-Y', '1', '-2', pki.server, '--implicit-tls', '127.0.0.1,0', '-c', '2']);
     t.after(() => srv.close());
-    const implicitPort = srv.ports[1]!;
+    const implicitPort = srv.ports[1];
     const idle = [
       net.connect({ host: '127.0.0.1', port: implicitPort }),
       net.connect({ host: '127.0.0.1', port: implicitPort }),

@@ -813,7 +813,7 @@ describe('atomic uploads, autorename, STOU, umask (spec §6.4)', () => {
     assert.equal(first.lines.at(-1), '150 Accepted data connection');
     await writeAndEnd(data, 'unique content');
     assert.equal((await ftp.read()).code, 226);
-    assert.equal(await readFile(path.join(srv.home('joe'), m[1]!), 'utf8'), 'unique content');
+    assert.equal(await readFile(path.join(srv.home('joe'), m[1]), 'utf8'), 'unique content');
   });
 
   it('-U sets the modes of new files and directories', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * A tsftpd server run as a child process (`node dist/src/main.js ...`), for tests that need a
+ * A tsftpd server run as a child process (`node .build/src/main.js ...`), for tests that need a
  * separate process: kill -9, environment switches read at start-up. The caller stops it by its PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -42,8 +42,8 @@ export function spawnServer(
     env,
   });
   let text = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
   return { child, output: () => text };
 }
 

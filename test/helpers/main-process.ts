@@ -1,5 +1,5 @@
 /**
- * Runs the real `node dist/src/main.js` as a child process, for tests of start-up behaviour (exit
+ * Runs the real `node .build/src/main.js` as a child process, for tests of start-up behaviour (exit
  * status, messages, -B, inetd). Every wait is bounded; every process is stopped by its PID, and a
  * scan of /proc finds background processes (whose PIDs the test may never have seen) by a marker
  * in their command line, such as their temp directory.

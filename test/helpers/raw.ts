@@ -33,7 +33,7 @@ export class ReplyQueue {
       this.buffer = this.buffer.slice(i + 1);
       this.partial.push(line);
       const m = /^(\d{3})([ -])/.exec(line);
-      const code = /^(\d{3})/.exec(this.partial[0]!)?.[1];
+      const code = /^(\d{3})/.exec(this.partial[0])?.[1];
       if (m !== null && m[2] === ' ' && code !== undefined && m[1] === code) {
         this.replies.push({ code: Number(code), lines: this.partial, text: this.partial.join('\n') });
         this.partial = [];

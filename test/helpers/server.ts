@@ -140,7 +140,7 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   const server = new FtpServer({ config, auth, anonymous, bus, tls });
   const addresses = await server.listen();
   return {
-    port: addresses[0]!.port,
+    port: addresses[0].port,
     ports: addresses.map((a) => a.port),
     host,
     dir,

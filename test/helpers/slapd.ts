@@ -204,7 +204,7 @@ export async function startSlapd(ldif = ''): Promise<Slapd> {
     // -d keeps slapd in the foreground, so the PID we spawn is the PID we stop.
     const child = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', urls], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     try {
       await waitListening(port, child, 15000, () => stderr);
       await waitListening(tlsPort, child, 5000, () => stderr);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_GID, TEST_UID } from './server.js';
 
-/** dist/src/main.js of this checkout. */
+/** The compiled src/main.js next to the compiled tests (.build/src/main.js). */
 export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
 /** A child server that started: its port, its output so far, and stop(). */

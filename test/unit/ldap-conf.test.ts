@@ -89,7 +89,7 @@ describe('ldap configuration', () => {
     assert.equal(parse('LDAPBaseDN o=x\nLDAPScheme ldapi\n').socketPath, '/var/run/slapd/ldapi');
     const ids = parse('LDAPBaseDN o=x\nLDAPDefaultUID 0\nLDAPDefaultGID 100\nLDAPForceDefaultGID TRUE\n');
     assert.deepEqual([ids.defaultUid, ids.defaultGid, ids.forceDefaultGid], [undefined, 100, true]);
-    assert.match(parse('LDAPBaseDN o=x\nLDAPVersion 2\n').warnings[0]!, /LDAPVersion 2 ignored/);
+    assert.match(parse('LDAPBaseDN o=x\nLDAPVersion 2\n').warnings[0], /LDAPVersion 2 ignored/);
   });
 
   it('reads the CA file only when TLS is used, and honours libldap TLS_CACERT / TLS_REQCERT', () => {

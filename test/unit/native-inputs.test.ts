@@ -82,7 +82,7 @@ describe('tsftpd_syslog', () => {
     received = out.split('\n').filter((l) => l.startsWith('b'));
     assert.equal(received.length, 3, out);
     assert.equal(received[0], "b'<13>first'");
-    assert.ok(received[1]!.length > 1900 * 4, 'the 3800-byte UTF-8 line went out whole');
+    assert.ok(received[1].length > 1900 * 4, 'the 3800-byte UTF-8 line went out whole');
     assert.equal(received[2], "b'<13>last'");
   });
 });

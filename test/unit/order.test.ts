@@ -63,7 +63,7 @@ describe('listing order: native scans and JavaScript agree', () => {
     const bytes = [...NAMES].sort(Buffer.compare).map((b) => bytesToName(b));
     assert.deepEqual(js, bytes);
     assert.ok(
-      js.map((n) => nameToBytes(n)).every((b, i, all) => i === 0 || Buffer.compare(all[i - 1]!, b) < 0),
+      js.map((n) => nameToBytes(n)).every((b, i, all) => i === 0 || Buffer.compare(all[i - 1], b) < 0),
     );
   });
 

@@ -43,7 +43,7 @@ const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 const targets = [
   ...readFileSync(path.join(root, 'binding.gyp'), 'utf8').matchAll(/"target_name"\s*:\s*"(\w+)"/g),
-].map((m) => m[1]!);
+].map((m) => m[1]);
 
 describe('prebuilt addons (prebuilds/linux-x64)', () => {
   it('were made from the native sources of this tree (else: npm run prebuilds)', () => {
@@ -64,7 +64,7 @@ describe('prebuilt addons (prebuilds/linux-x64)', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.node'));
     assert.deepEqual(files.sort(), targets.map((t) => `${t}.glibc.node`).sort());
     for (const t of targets)
-      assert.equal(sha256(path.join(dir, `${t}.glibc.node`)), manifest.addons[t]!.sha256);
+      assert.equal(sha256(path.join(dir, `${t}.glibc.node`)), manifest.addons[t].sha256);
   });
 
   it('load in this Node (N-API version pinned below Node 20 limit)', () => {
@@ -95,7 +95,7 @@ describe('prebuilt addons (prebuilds/linux-x64)', () => {
       };
       for (const t of targets) {
         const out = execFileSync('readelf', ['-d', path.join(dir, `${t}.glibc.node`)], { encoding: 'utf8' });
-        const links = [...out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]!);
+        const links = [...out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
         for (const lib of links) assert.ok((allowed[t] ?? ['libc.so.6']).includes(lib), `${t} links ${lib}`);
       }
     },

@@ -141,7 +141,7 @@ describe('the admin command suggested (item 12)', () => {
   });
   it('the quickstart line adds a user whose home is created at first login; root gets nobody', () => {
     const [intro, example] = addUserText('tsftpd', '/w/pureftpd.passwd', '/w', { uid: 0, gid: 0 });
-    assert.match(intro!, /created at first login, -j/);
+    assert.match(intro, /created at first login, -j/);
     assert.equal(example, '  tsftpd pw useradd joe -u nobody -d /w/home/joe -f /w/pureftpd.passwd');
     assert.equal(
       addUserText('npx tsftpd', '/w/p', '/w', { uid: 1000, gid: 100 })[1],

@@ -123,7 +123,7 @@ describe('parseClientHello', () => {
       const hello = await clientHello({ session, minVersion: version, maxVersion: version });
       const o = offer(hello);
       assert.equal(o.tickets.length, 1, version);
-      assert.ok(o.tickets[0]!.subarray(0, 16).equals(keys.subarray(0, 16)), `${version}: key name`);
+      assert.ok(o.tickets[0].subarray(0, 16).equals(keys.subarray(0, 16)), `${version}: key name`);
       // The same ClientHello split into many records, and fed in small chunks, parses the same.
       const split = splitRecords(hello, 100);
       assert.deepEqual(offer(split), o, `${version}: records`);
@@ -184,7 +184,7 @@ describe('peekClientHello', () => {
         assert.equal(text, s === undefined ? 'fresh' : 'resumed');
       }
       assert.equal(seen.length, 2);
-      assert.ok(seen[0]!.tickets[0]!.subarray(0, 16).equals(keys.subarray(0, 16)));
+      assert.ok(seen[0]!.tickets[0].subarray(0, 16).equals(keys.subarray(0, 16)));
       assert.deepEqual(seen[1]!.tickets, []);
     } finally {
       server.close();

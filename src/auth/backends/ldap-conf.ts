@@ -130,8 +130,8 @@ export function libldapTlsDefaults(
   for (const raw of (ldapConf ?? '').split('\n')) {
     const m = /^\s*(TLS_CACERT|TLS_REQCERT)\s+(\S.*?)\s*$/i.exec(raw);
     if (m === null) continue;
-    if (m[1]!.toUpperCase() === 'TLS_CACERT') out.caFile = m[2];
-    else out.reqcert = m[2]!.toLowerCase();
+    if (m[1].toUpperCase() === 'TLS_CACERT') out.caFile = m[2];
+    else out.reqcert = m[2].toLowerCase();
   }
   if (env.LDAPTLS_CACERT) out.caFile = env.LDAPTLS_CACERT;
   if (env.LDAPTLS_REQCERT) out.reqcert = env.LDAPTLS_REQCERT.toLowerCase();
@@ -165,7 +165,7 @@ export function parseLdapConfig(text: string, file: string, sources: LdapConfigS
   const keys = parseLdapKeywords(text, file);
   const get = (k: (typeof LDAP_KEYWORDS)[number]): string | undefined => keys.get(k)?.value;
   const fail = (k: string, reason: string): never => {
-    const line = keys.get(k as (typeof LDAP_KEYWORDS)[number])?.line;
+    const line = keys.get(k)?.line;
     throw new BackendConfigError(`${file}${line === undefined ? '' : `:${line}`}: ${k}: ${reason}`);
   };
   const number = (k: (typeof LDAP_KEYWORDS)[number], min: number, max: number): number | undefined => {

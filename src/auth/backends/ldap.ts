@@ -165,7 +165,7 @@ export class LdapAuthenticator implements Authenticator {
         this.log('WARNING', `ldap: LDAPFilter matches several entries for ${login}; login refused`);
         return { kind: 'denied', reason: 'several LDAP entries match the login' };
       }
-      return await this.check(client, login, entries[0]!, cred.password);
+      return await this.check(client, login, entries[0], cred.password);
     } finally {
       await bounded(client.unbind(), 1000, 'unbind').catch(() => undefined);
     }
@@ -256,7 +256,7 @@ export class LdapAuthenticator implements Authenticator {
       return password !== '' && password.length <= MAX_PASSWORD_LENGTH && sameSecret(password, stored);
     }
     const rest = stored.slice(scheme[0].length);
-    switch (scheme[1]!.toLowerCase()) {
+    switch (scheme[1].toLowerCase()) {
       case 'argon2':
         return isArgon2Hash(rest) && verifyPassword(password, rest);
       case 'scrypt':

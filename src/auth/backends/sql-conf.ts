@@ -106,7 +106,7 @@ export function atoi(text: string): number {
 function cryptMethod(value: string | undefined): { method: CryptMethod; known: boolean } {
   const v = (value ?? 'cleartext').toLowerCase();
   const known = v === 'argon2' || v === 'scrypt' || v === 'crypt' || v === 'any' || v === 'cleartext';
-  return { method: known ? (v as CryptMethod) : 'cleartext', known };
+  return { method: known ? v : 'cleartext', known };
 }
 
 /** Builds the settings of one dialect from the file's text (exported for the unit tests). */
