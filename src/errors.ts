@@ -1,7 +1,8 @@
 /**
- * Errors as values (ARCHITECTURE §3.5): storage, auth and policy throw FtpError with a stable code,
- * the reply number and the text to send; the gate turns it into a reply. Anything else that escapes
- * a handler is an internal error: the client gets a generic reply and only the log sees the detail.
+ * Errors as values (docs/architecture.md): storage, auth and policy throw FtpError with a stable
+ * code, whose one reply code comes from the error table below, and the text to send; toReply()
+ * (the gate, transfers) turns it into a reply. Anything else that escapes a handler is an internal
+ * error: the client gets a generic reply and only the log sees the detail.
  */
 
 import { Code, type ReplyCode } from './session/codes.js';

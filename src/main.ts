@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Entry point: picks the subcommand (ARCHITECTURE §1) and nothing else. A first argument that
+ * Entry point: picks the subcommand (docs/architecture.md) and nothing else. A first argument that
  * starts with `-` (or none, or a lone pure-ftpd.conf path) means "run the server"; any other word
  * that is not a subcommand gets "unknown command" and the list.
  */

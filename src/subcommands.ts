@@ -1,5 +1,5 @@
 /**
- * The subcommands of `tsftpd` (ARCHITECTURE §1), in one list shared by the entry point, `--help` and
+ * The subcommands of `tsftpd` (docs/architecture.md), in one list shared by the entry point, `--help` and
  * the "unknown command" message. Each module is loaded only when its command runs.
  */
 import { existsSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Accounts and the Authenticator contract (ARCHITECTURE §4, spec §3.1): every backend answers
+ * Accounts and the Authenticator contract (docs/architecture.md, spec §3.1): every backend answers
  * ok (stop, logged in), unknown (try the next backend) or denied (stop, login fails).
  */
 

@@ -1,5 +1,5 @@
 /**
- * The shape of one command table entry (ARCHITECTURE §3, §9). Everything generic about a command
+ * The shape of one command table entry (docs/architecture.md). Everything generic about a command
  * lives here as data — login, arguments, path rule, permission, transfer flags, FEAT and HELP — so
  * the gate enforces it in one place and FEAT/HELP are generated from it. SITE subcommands are rows
  * too (`verb: 'SITE CHMOD'`).

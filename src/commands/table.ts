@@ -1,5 +1,5 @@
 /**
- * The command table and the gate (ARCHITECTURE §3.3; security-sensitive, see SECURITY.md).
+ * The command table and the gate (docs/architecture.md; security-sensitive, see SECURITY.md).
  * Guarantees, for every command, in one place: unknown verbs and HTTP verbs are refused, login is
  * required except for the pre-login rows (and a handler that needs a login gets an account and a
  * storage by its type), -N hides passive commands, missing arguments are refused, path arguments are

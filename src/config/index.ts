@@ -1,5 +1,5 @@
 /**
- * Configuration loading (ARCHITECTURE §4 Config): built-in defaults < config file < command line,
+ * Configuration loading (docs/architecture.md): built-in defaults < config file < command line,
  * validated once, frozen, then passed down; never global.
  */
 import { readFile } from 'node:fs/promises';

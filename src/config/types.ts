@@ -1,6 +1,6 @@
 /**
  * The server's configuration: one typed object, built once from defaults < config file < command
- * line, validated, then frozen (ARCHITECTURE §4). Switch letters follow Pure-FTPd (spec §1.2).
+ * line, validated, then frozen (docs/architecture.md). Switch letters follow Pure-FTPd (spec §1.2).
  */
 
 /** One `-l method[:arg]` entry of the authentication chain, in command-line order (spec §3.1). */

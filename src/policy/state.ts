@@ -1,5 +1,5 @@
 /**
- * Shared session state (ARCHITECTURE §5): how many sessions each account and anonymous hold, so
+ * Shared session state (docs/architecture.md): how many sessions each account and anonymous hold, so
  * per-user caps (-y, per-account max sessions) are exact. In one process this is a map; the same
  * interface will be backed by IPC for workers and by Redis across machines.
  */

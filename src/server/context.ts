@@ -1,6 +1,6 @@
 /**
  * What every session shares with the server: the frozen config, the telemetry bus, the
- * authentication chain and the anonymous account. Built once at start-up (ARCHITECTURE §4).
+ * authentication chain and the anonymous account. Built once at start-up (docs/architecture.md).
  */
 import type { Config } from '../config/types.js';
 import type { EventBus } from '../telemetry/bus.js';

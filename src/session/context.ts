@@ -1,5 +1,5 @@
 /**
- * What a command handler may see and do with its session (ARCHITECTURE §3.4): the state the
+ * What a command handler may see and do with its session (docs/architecture.md): the state the
  * protocol remembers and the few actions a handler takes (reply, close, switch the socket to TLS).
  * Session (session.ts) implements it; handlers, data/ and tls/ depend on this interface only, so no
  * module outside session.ts imports the Session class, and session.ts imports no command.

@@ -1,7 +1,7 @@
 /**
  * Cooperative yielding for long synchronous runs (listing formatting, big sorts): other sessions
  * get the event loop at least every SLICE_MS, so one big listing never stalls everybody
- * (ARCHITECTURE §6; the benchmark checks the event-loop delay).
+ * (docs/performance.md; the benchmark checks the event-loop delay).
  */
 
 /** Longest stretch of work between two yields. */

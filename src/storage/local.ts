@@ -29,7 +29,7 @@ import type {
   WriteOptions,
 } from './types.js';
 
-/** Read chunk size: large chunks keep the data path fast (ARCHITECTURE §6). */
+/** Read chunk size: large chunks keep the data path fast (docs/performance.md). */
 export const READ_CHUNK = 1024 * 1024;
 /** Files up to this size are read in the same job as the open. */
 export const INLINE_MAX = 128 * 1024;

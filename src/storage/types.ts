@@ -1,5 +1,5 @@
 /**
- * The Storage interface (ARCHITECTURE §4): every file operation of a session goes through it, with
+ * The Storage interface (docs/architecture.md): every file operation of a session goes through it, with
  * virtual paths only. A virtual path is a normalised absolute POSIX path that never rises above `/`
  * (see jail.ts); the backend maps it to real storage and guarantees confinement.
  */

@@ -1,5 +1,5 @@
 /**
- * The telemetry bus (ARCHITECTURE §3.6): handlers emit typed events; logs, the scoreboard, upload
+ * The telemetry bus (docs/architecture.md): handlers emit typed events; logs, the scoreboard, upload
  * hooks and metrics subscribe. Emitting never throws into a handler: a failing listener is logged.
  */
 import { EventEmitter } from 'node:events';

@@ -1,5 +1,5 @@
 /**
- * `tsftpd pw`: virtual-user administration, the pure-pw of tsftpd (ARCHITECTURE §1, spec §4.1).
+ * `tsftpd pw`: virtual-user administration, the pure-pw of tsftpd (docs/architecture.md, spec §4.1).
  * Same actions, options, units, files, output and exit statuses as pure-pw, so scripts written
  * for one work with the other. Files default to what the server reads without `-l`:
  * `$PURE_PASSWDFILE` / `$PURE_DBFILE`, else /etc/pure-ftpd/pureftpd.{passwd,pdb}.
