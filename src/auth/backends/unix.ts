@@ -4,7 +4,7 @@
  * chain (denied): a shell not in /etc/shells (the literal shell `ftp` excepted), an expired account
  * or password, a locked or disabled hash (`!`, `*`, `@`), a wrong password. Hashes are checked by the
  * system's crypt(3) (yescrypt, SHA-crypt, bcrypt...) on the thread pool, in constant time. uid 0 is
- * accepted, as in Pure-FTPd (spec §16): `-u` is the way to refuse it, and a server running as root
+ * accepted, as in Pure-FTPd (spec §15.16): `-u` is the way to refuse it, and a server running as root
  * confines every account to its home (src/session/login.ts). Only the files are read: accounts
  * that exist only in another NSS source (LDAP, sssd) are unknown here; use `-l pam` for them.
  */
