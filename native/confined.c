@@ -331,7 +331,7 @@ static void op_execute_as(Job *j) {
       }
       if (j->op == OP_CHMOD) {
         mode_t mode = (mode_t)j->a & 07777;
-        /* "chmod 0 /" (spec §12): the root of the jail always keeps owner rwx. */
+        /* "chmod 0 /" (upstream §12): the root of the jail always keeps owner rwx. */
         if (fstat(fd, &j->st) == 0 && j->st.st_dev == r->dev && j->st.st_ino == r->ino) mode |= 0700;
         j->err = confined_chmod_fd(fd, mode);
       } else if (j->op == OP_UTIMES) {

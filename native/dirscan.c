@@ -41,7 +41,7 @@ typedef struct {
   size_t index; /* readdir position: the tie-break that keeps every sort stable */
 } Entry;
 
-/* Listing orders (spec §2.4): none (readdir), name (strcmp, as ls does), newest first, largest first. */
+/* Listing orders (upstream §2.4): none (readdir), name (strcmp, as ls does), newest first, largest first. */
 enum { ORDER_NONE = 0, ORDER_NAME = 1, ORDER_MTIME = 2, ORDER_SIZE = 3, NAMES_ONLY = 4 };
 
 typedef struct {
@@ -119,7 +119,7 @@ static int cmp_mtime(const void *x, const void *y) {
   const Entry *a = x, *b = y;
   int v = vanished_last(a, b);
   if (v != 0) return v;
-  /* Whole seconds, newest first: ls compares time_t (spec §2.4 -t). */
+  /* Whole seconds, newest first: ls compares time_t (upstream §2.4 -t). */
   double ta = (double)(long long)(a->stats[2] / 1000), tb = (double)(long long)(b->stats[2] / 1000);
   return ta > tb ? -1 : ta < tb ? 1 : by_index(a, b);
 }

@@ -1,5 +1,5 @@
 /*
- * tsftpd_pam: one PAM transaction per login (spec §3.1 `-l pam`), exposed to Node.js.
+ * tsftpd_pam: one PAM transaction per login (upstream §3.1 `-l pam`), exposed to Node.js.
  *
  * Guarantees: the whole transaction (pam_start, pam_authenticate, pam_acct_mgmt, pam_end and the
  * getpwnam_r lookup of the account) runs on libuv's thread pool, never on the event loop; every
@@ -7,7 +7,7 @@
  * echo-off prompts with the password and never answers more than MAX_PROMPTS of them (a module that
  * keeps asking cannot loop forever); the copies of the password held here are zeroed before they
  * are freed. libpam's own failure delay is replaced by a no-op because the server applies its own
- * delay on a timer (spec §12) — a sleeping PAM thread would block a thread-pool slot instead.
+ * delay on a timer (upstream §12) — a sleeping PAM thread would block a thread-pool slot instead.
  * pam_setcred and pam_open_session are deliberately not called: their modules (pam_limits,
  * pam_loginuid, pam_systemd...) change the state of the whole process, and this process serves
  * every session at once. No authentication logic is implemented in this file.
@@ -144,7 +144,7 @@ static void execute(napi_env env, void *data) {
     if (pamh != NULL) pam_end(pamh, rc);
     return;
   }
-  /* Spec §3.1: RUSER is the login; RHOST is the client's address (Pure-FTPd passes its own name). */
+  /* Upstream §3.1: RUSER is the login; RHOST is the client's address (Pure-FTPd passes its own name). */
   pam_set_item(pamh, PAM_RUSER, job->login);
   pam_set_item(pamh, PAM_RHOST, job->rhost);
   pam_set_item(pamh, PAM_TTY, "pure-ftpd");

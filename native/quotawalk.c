@@ -1,5 +1,5 @@
 /*
- * tsftpd_quota: the tree walk of `tsftpd quotacheck` (spec §5.1) as ONE libuv thread-pool job, so
+ * tsftpd_quota: the tree walk of `tsftpd quotacheck` (upstream §5.1) as ONE libuv thread-pool job, so
  * that counting 200,000 files costs one fstatat() each and no promise, no JavaScript object, no
  * thread-pool round trip per file.
  *

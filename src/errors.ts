@@ -37,17 +37,17 @@ const KINDS = {
   ERR_JAIL: { reply: Code.FILE_UNAVAILABLE, text: 'No such file or directory' },
   /** A policy refused the action (ratios). */
   ERR_REFUSED: { reply: Code.FILE_UNAVAILABLE, text: 'Permission denied' },
-  /** A name the name policy refuses (spec §6.3, §12). */
+  /** A name the name policy refuses (upstream §6.3, §12). */
   ERR_BAD_NAME: { reply: Code.NAME_NOT_ALLOWED, text: 'Prohibited file name' },
   /** An upload cannot create its target (a directory, not a regular file, no free name). */
   ERR_CANT_CREATE: { reply: Code.NAME_NOT_ALLOWED, text: "Can't open that file" },
-  /** Quota exceeded (spec §5.1). */
+  /** Quota exceeded (upstream §5.1). */
   ERR_QUOTA: { reply: Code.EXCEEDED_STORAGE, text: 'Quota exceeded' },
   /** A file could not be read or written during a transfer. */
   ERR_IO: { reply: Code.LOCAL_ERROR, text: 'Input/output error', fault: true },
   /** An argument that is not valid for the command (addresses, ports). */
   ERR_ARGUMENT: { reply: Code.BAD_ARGUMENTS, text: 'Syntax error in parameters or arguments' },
-  /** PORT/EPRT to a third host without FXP (Pure-FTPd answers 500, spec §12). */
+  /** PORT/EPRT to a third host without FXP (Pure-FTPd answers 500, upstream §12). */
   ERR_BOUNCE: { reply: Code.UNKNOWN_COMMAND, text: "I won't open a connection to that address" },
   /** The data connection could not be opened. */
   ERR_NO_DATA_CONNECTION: { reply: Code.CANT_OPEN_DATA, text: 'No data connection' },

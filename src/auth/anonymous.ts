@@ -1,5 +1,5 @@
 /**
- * The anonymous account (spec §6.1): its root is --anonymous-root or the home of the `ftp` (or
+ * The anonymous account (upstream §6.1): its root is --anonymous-root or the home of the `ftp` (or
  * `_ftp`) system account; its identity (for permission checks and file ownership when the server
  * runs as root) is that account's uid/gid, else `nobody`.
  */

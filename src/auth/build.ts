@@ -1,5 +1,5 @@
 /**
- * Builds the authentication chain from the configuration (spec §3.1): `-l` entries in order, then
+ * Builds the authentication chain from the configuration (upstream §3.1): `-l` entries in order, then
  * `--passwd-file`. With no `-l`, the default user database is used: `$PURE_DBFILE` or
  * /etc/pure-ftpd/pureftpd.pdb (./pureftpd.pdb with --quickstart), tolerated while it does not exist
  * yet so that `tsftpd pw mkdb` can create it later without a restart.
@@ -95,7 +95,7 @@ export function buildAuthChain(
         backends.push(new ExtAuthAuthenticator(path.resolve(m.arg ?? ''), { onWarning: warn }));
         break;
       case 'ldap':
-        // The file is read now: a broken LDAP configuration stops the server at start-up (spec §3.7).
+        // The file is read now: a broken LDAP configuration stops the server at start-up (upstream §3.7).
         backends.push(new LdapAuthenticator(loadLdapConfig(path.resolve(m.arg ?? ''), env), log));
         break;
       case 'unix':

@@ -1,5 +1,5 @@
 /**
- * The authentication chain (spec §3.1): backends run in `-l` order; `unknown` passes to the next,
+ * The authentication chain (upstream §3.1): backends run in `-l` order; `unknown` passes to the next,
  * `ok` and `denied` stop. A backend that throws is logged and treated as `unknown`, so one broken
  * backend never locks everybody out nor crashes the server; an FtpError (a 421 such as an unreadable
  * .pdb) is passed up so the session can end with that reply.

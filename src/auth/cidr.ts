@@ -1,5 +1,5 @@
 /**
- * Address lists of per-user IP rules (spec §4.2): `a.b.c.d`, `a.b.c.d/bits`, IPv6 (`::1`,
+ * Address lists of per-user IP rules (upstream §4.2): `a.b.c.d`, `a.b.c.d/bits`, IPv6 (`::1`,
  * `2001:db8::/32`). Guarantees: parsing never throws and never resolves names (hostnames give
  * undefined so the caller can log and skip them); an IPv4-mapped client (`::ffff:a.b.c.d`, as a
  * dual-stack Node socket reports IPv4 peers) is matched as the IPv4 address it carries.
@@ -129,7 +129,7 @@ export function parseCidr(text: string): Cidr | undefined {
   return { address: maskBytes(address, bits), bits, text: entry };
 }
 
-/** Parses a comma-separated list (spec §3.2 IP fields); entries that do not parse go to `invalid`. */
+/** Parses a comma-separated list (upstream §3.2 IP fields); entries that do not parse go to `invalid`. */
 export function parseCidrList(text: string): { list: Cidr[]; invalid: string[] } {
   const list: Cidr[] = [];
   const invalid: string[] = [];
@@ -154,7 +154,7 @@ function prefixEqual(a: Uint8Array, b: Uint8Array, bits: number): boolean {
 /**
  * An entry that keeps a list non-empty but matches no address: an allow list made only of
  * hostnames that we do not resolve must still lock clients out, as Pure-FTPd does when the name
- * does not resolve (spec §4.2), instead of silently becoming "no restriction".
+ * does not resolve (upstream §4.2), instead of silently becoming "no restriction".
  */
 export function unmatchableCidr(text: string): Cidr {
   return { address: new Uint8Array(0), bits: 0, text };

@@ -1,10 +1,10 @@
 /**
- * Where the virtual-user files live by default (spec §3.2), in a module of its own so that the
+ * Where the virtual-user files live by default (upstream §3.2), in a module of its own so that the
  * admin tools (`tsftpd pw`) can share the server's defaults without loading every auth backend.
  */
 import path from 'node:path';
 
-/** Pure-FTPd's configuration directory on Debian (spec §3.2). */
+/** Pure-FTPd's configuration directory on Debian (upstream §3.2). */
 export const CONFDIR = '/etc/pure-ftpd';
 
 /** The default `.pdb` and `pureftpd.passwd` paths (env overrides first, as pure-pw does). */

@@ -1,5 +1,5 @@
 /**
- * One `pureftpd.passwd` line (spec §3.2): 18 `:`-separated fields, written exactly as pure-pw writes
+ * One `pureftpd.passwd` line (upstream §3.2): 18 `:`-separated fields, written exactly as pure-pw writes
  * them, read as pure-pw and the puredb backend read them. Guarantees: formatting never lets a field
  * inject a separator or a new line (a new account); parsing never throws.
  */
@@ -31,7 +31,7 @@ export interface PasswdRecord {
   timeWindow?: string;
 }
 
-/** Pure-FTPd refuses logins longer than 127 bytes (spec §12); `:` and controls cannot be stored. */
+/** Longest login: Pure-FTPd cuts a USER name to 127 bytes (upstream §2.3); `:` and controls cannot be stored. */
 export const MAX_LOGIN_BYTES = 127;
 
 /** True for C0 controls and DEL (never valid in a login or a stored hash). */
@@ -60,7 +60,7 @@ function lenientNumber(field: string | undefined): number | undefined {
   return m === null ? 0 : Number(m[1]);
 }
 
-/** Index of the first IP-list field (allow_local_ip, spec §3.2). */
+/** Index of the first IP-list field (allow_local_ip, upstream §3.2). */
 const FIRST_IP_FIELD = 13;
 /** Index of the field after the IP lists (time_window). */
 const AFTER_IP_FIELDS = 17;
@@ -68,7 +68,7 @@ const AFTER_IP_FIELDS = 17;
 /**
  * Splits a passwd line into its `:`-separated fields. In the four IP-list fields a `:` inside
  * square brackets belongs to an IPv6 entry (`[2001:db8::]/32`): a tsftpd extension, since a bare
- * IPv6 address cannot be stored there (Pure-FTPd matches no IPv6 address at all, spec §4.2).
+ * IPv6 address cannot be stored there (Pure-FTPd matches no IPv6 address at all, upstream §4.2).
  */
 export function splitPasswdFields(line: string): string[] {
   const raw = line.split(':');
@@ -229,7 +229,7 @@ function cidrField(raw: string | undefined, name: string, warnings: string[]): C
   return list.length > 0 ? list : undefined;
 }
 
-/** Builds the Account of a puredb/passwd record (spec §3.2, §4.2); uid/gid 0 are refused (§3.1). */
+/** Builds the Account of a puredb/passwd record (upstream §3.2, §4.2); uid/gid 0 are refused (§3.1). */
 export function recordToAccount(r: PasswdRecord, backendName: string): RecordConversion {
   if (r.uid <= 0 || r.gid <= 0) return { error: `uid/gid 0 (root) refused for virtual user ${r.login}` };
   if (!r.home.startsWith('/')) return { error: `home directory of ${r.login} is not absolute` };
@@ -250,7 +250,7 @@ export function recordToAccount(r: PasswdRecord, backendName: string): RecordCon
   if (r.quotaFiles !== undefined || r.quotaBytes !== undefined) {
     account.quota = { files: r.quotaFiles, bytes: r.quotaBytes };
   }
-  // Ratios and bandwidths only override the global values when > 0 (log_puredb.c, spec §4.2).
+  // Ratios and bandwidths only override the global values when > 0 (log_puredb.c, upstream §4.2).
   const up = r.ratioUp !== undefined && r.ratioUp > 0 ? r.ratioUp : undefined;
   const down = r.ratioDown !== undefined && r.ratioDown > 0 ? r.ratioDown : undefined;
   if (up !== undefined || down !== undefined) account.ratio = { up: up ?? 1, down: down ?? 1 };

@@ -1,5 +1,5 @@
 /**
- * PureDB (PDB2) writer, byte-identical to `pure-pw mkdb` for the same entries (spec §3.4): data in
+ * PureDB (PDB2) writer, byte-identical to `pure-pw mkdb` for the same entries (upstream §3.4): data in
  * insertion order, slots per bucket sorted by (hash, offset), one filler word per empty bucket.
  * Guarantees: the target is replaced atomically (`<pdb>.index` + `<pdb>.data`, then rename, as
  * pure-pw does), temp files are created 0600 without following symlinks and removed on failure;

@@ -1,5 +1,5 @@
 /**
- * PureDB (PDB2) files, byte-compatible with Pure-FTPd's puredb (spec §3.4). Guarantees: a lookup
+ * PureDB (PDB2) files, byte-compatible with Pure-FTPd's puredb (upstream §3.4). Guarantees: a lookup
  * reads O(log n) small pieces with positional reads (never the whole file); a replaced file (the
  * rename done by `mkdb`) is noticed by a stat per lookup; corrupt data gives Pure-FTPd's 421 text,
  * never a crash or an out-of-range read; the writer replaces the file atomically (temp + rename)
@@ -168,7 +168,7 @@ export class PureDbReader {
     }
   }
 
-  /** Spec §3.4 lookup: table words, binary search in the bucket, then the records with equal hash. */
+  /** Upstream §3.4 lookup: table words, binary search in the bucket, then the records with equal hash. */
   private async find(gen: Generation, key: Uint8Array): Promise<Buffer | undefined> {
     const { fh, size } = gen;
     const hash = pureDbHash(key);

@@ -1,5 +1,5 @@
 /**
- * Accounts and the Authenticator contract (docs/architecture.md, spec §3.1): every backend answers
+ * Accounts and the Authenticator contract (docs/architecture.md, upstream §3.1): every backend answers
  * ok (stop, logged in), unknown (try the next backend) or denied (stop, login fails).
  */
 
@@ -51,7 +51,7 @@ export interface Credentials {
   sni?: string;
 }
 
-/** The tri-state result of one backend (spec §3.1). */
+/** The tri-state result of one backend (upstream §3.1). */
 export type AuthResult =
   { kind: 'ok'; account: Account } | { kind: 'unknown' } | { kind: 'denied'; reason: string };
 

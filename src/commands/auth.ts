@@ -1,5 +1,5 @@
 /**
- * Access control commands: USER, PASS, ACCT, QUIT (RFC 959 §4.1.1, spec §2.3, §6.1, §12).
+ * Access control commands: USER, PASS, ACCT, QUIT (RFC 959 §4.1.1, upstream §2.3, §6.1, §12).
  * Security: failed logins are delayed (random part plus a step per failure so far) and the 6th
  * failure ends the session; the delay is a timer, so other sessions never wait. The password is
  * never logged (the command event for PASS is masked by the logger) nor kept after the check.
@@ -15,11 +15,11 @@ import { checkLoginRules } from '../policy/login-rules.js';
 import { takeAnonymousSlot } from '../session/account-limits.js';
 import { Code } from '../session/codes.js';
 
-/** Longest login name kept (spec §12). */
+/** Longest login name kept (upstream §12). */
 const MAX_LOGIN = 127;
-/** Longest password accepted (spec §2.3). */
+/** Longest password accepted (upstream §2.3). */
 const MAX_PASSWORD = 512;
-/** The failure that ends the session (spec §12). */
+/** The failure that ends the session (upstream §12). */
 const MAX_FAILURES = 6;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -46,7 +46,7 @@ async function anonymousLogin(s: SessionContext): Promise<Reply | void> {
   return establishLogin(s, account);
 }
 
-/** -Y 2/3 (spec §2.3 USER): cleartext logins are refused, and the session stays open. */
+/** -Y 2/3 (upstream §2.3 USER): cleartext logins are refused, and the session stays open. */
 function cleartextRefusal(s: SessionContext): Reply | undefined {
   if (s.server.config.tls < 2 || s.tls !== undefined) return undefined;
   return reply(
@@ -121,12 +121,12 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
       now: new Date(),
     });
     if (!result.account.anonymous && minUid !== undefined && uid < minUid) {
-      // Spec §6.2, §15.16: -u is checked after the password and goes through the same delay.
+      // Upstream §6.2, §15.16: -u is checked after the password and goes through the same delay.
       s.server.bus.log(s.ref, 'WARNING', `Can't login as [${login}]: account disabled (uid < ${minUid})`);
       reason = `uid ${uid} is below the minimum uid ${minUid}`;
       refusal = "Sorry, but I can't trust you";
     } else if (rule !== undefined) {
-      // Spec §4.2: address and time rules fail like a wrong password; only the log names the rule.
+      // Upstream §4.2: address and time rules fail like a wrong password; only the log names the rule.
       reason = rule.rule;
     } else {
       s.failedLogins = 0;
@@ -136,7 +136,7 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
     reason = result.kind === 'denied' ? result.reason : 'unknown user';
   }
   s.server.bus.emit('login-failed', { session: s.ref, login, reason });
-  // Spec §12: random part plus one step per failure so far, before answering.
+  // Upstream §12: random part plus one step per failure so far, before answering.
   const unit = s.server.config.authDelayMs;
   await sleep(randomInt(0, unit + 1) + unit * s.failedLogins);
   s.failedLogins++;

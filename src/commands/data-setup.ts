@@ -1,6 +1,6 @@
 /**
  * Data-connection setup: PASV/P@SW, EPSV, PORT, EPRT, ESTA, ESTP (RFC 959 §4.1.2, RFC 2428,
- * spec §2.3, §2.5). Security: PORT/EPRT targets go through the bounce rules in data/active.ts;
+ * upstream §2.3, §2.5). Security: PORT/EPRT targets go through the bounce rules in data/active.ts;
  * passive listeners accept only the client's own address unless FXP is allowed.
  */
 import net from 'node:net';
@@ -25,7 +25,7 @@ function fxpAllowed(s: LoggedIn): boolean {
 }
 
 async function openPassive(s: LoggedIn): Promise<PassiveListener> {
-  s.clearData(); // a new PASV releases the previous listener (spec §2.5)
+  s.clearData(); // a new PASV releases the previous listener (upstream §2.5)
   const cfg = s.server.config;
   const listener = await PassiveListener.open({
     localIp: s.socket.localAddress ?? s.ref.localIp,
@@ -60,7 +60,7 @@ async function epsv(s: LoggedIn, arg: string): Promise<Reply> {
   switch (request.kind) {
     case 'all':
       s.epsvAll = true;
-      // RFC 2428 §3 asks for a positive completion; Pure-FTPd's code 220 is a quirk (spec §15.6).
+      // RFC 2428 §3 asks for a positive completion; Pure-FTPd's code 220 is a quirk (upstream §15.6).
       return reply(Code.OK, 'EPSV ALL OK: active mode is disabled');
     case 'bad-family':
       return reply(Code.PROTOCOL_NOT_SUPPORTED, request.text);
@@ -108,7 +108,7 @@ function endpoint(address: string | undefined, port: number | undefined): string
 
 async function esta(s: LoggedIn): Promise<Reply> {
   const d = s.data;
-  // A connection ESTP made is an active one: ESTA only reports passive connections (spec §2.3).
+  // A connection ESTP made is an active one: ESTA only reports passive connections (upstream §2.3).
   if (d === undefined || d.kind === 'active' || (d.kind === 'connected' && !d.passive)) {
     return reply(Code.ESTABLISH_REFUSED, 'Unable to open a passive connection');
   }

@@ -1,6 +1,6 @@
 /**
  * Directory commands: CWD/XCWD, CDUP/XCUP, PWD/XPWD, MKD/XMKD, RMD/XRMD (RFC 959 §4.1.1,
- * §4.1.3, spec §2.3). Paths arrive already resolved through the jail by the gate.
+ * §4.1.3, upstream §2.3). Paths arrive already resolved through the jail by the gate.
  */
 import { FtpError, errnoText } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
@@ -11,9 +11,9 @@ import type { VPath } from '../storage/types.js';
 import type { CommandSpec } from './spec.js';
 import { Code } from '../session/codes.js';
 
-/** Consecutive failed CWDs that end the session (spec §2.3). */
+/** Consecutive failed CWDs that end the session (upstream §2.3). */
 const MAX_FAILED_CWD = 50;
-/** Delay step per consecutive failed CWD (spec §2.3: 0.1 s). */
+/** Delay step per consecutive failed CWD (upstream §2.3: 0.1 s). */
 const FAILED_CWD_STEP_MS = 100;
 
 /** A path inside double quotes with embedded quotes doubled (RFC 959 Appendix II). */

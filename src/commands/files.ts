@@ -1,5 +1,5 @@
 /**
- * File commands: DELE RNFR RNTO SIZE MDTM MFMT (RFC 959 §4.1.3, RFC 3659 §3-4, spec §2.3).
+ * File commands: DELE RNFR RNTO SIZE MDTM MFMT (RFC 959 §4.1.3, RFC 3659 §3-4, upstream §2.3).
  */
 import { errnoText } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';

@@ -1,6 +1,6 @@
 /**
  * Session and parameter commands: SYST NOOP FEAT OPTS HELP STAT TYPE MODE STRU ALLO, and the
- * greeting (RFC 959 §4.1.2-3, RFC 2389, RFC 2640, spec §2.3).
+ * greeting (RFC 959 §4.1.2-3, RFC 2389, RFC 2640, upstream §2.3).
  */
 import { reply, type Reply } from '../session/reply.js';
 import type { LoggedIn, SessionContext } from '../session/context.js';
@@ -8,7 +8,7 @@ import type { CommandSpec } from './spec.js';
 import { statListing } from './listing.js';
 import { Code } from '../session/codes.js';
 
-/** The 220 greeting (spec §2.3 "Greeting"). */
+/** The 220 greeting (upstream §2.3 "Greeting"). */
 export function greeting(s: SessionContext): Reply {
   const cfg = s.server.config;
   const now = new Date();
@@ -22,7 +22,7 @@ export function greeting(s: SessionContext): Reply {
   if (cfg.anonymousOnly) lines.push('Only anonymous FTP is allowed here');
   else if (cfg.noAnonymous) lines.push('This is a private system - No anonymous login');
   if (cfg.allowAnonymousFxp) lines.push('This server supports FXP transfers');
-  // Spec §2.3 greeting: ratio announcement (-Q for everyone wins over -q for anonymous).
+  // Upstream §2.3 greeting: ratio announcement (-Q for everyone wins over -q for anonymous).
   const ratio = cfg.userRatio ?? cfg.anonymousRatio;
   if (ratio !== undefined) {
     lines.push(
@@ -77,7 +77,7 @@ function opts(arg: string): Reply {
     return reply(Code.OK, ' MLST OPTS type;size;sizd;modify;UNIX.mode;UNIX.uid;UNIX.gid;unique;');
   }
   if (what === 'UTF8' || what === 'UTF-8') {
-    // RFC 2640 §3.2: names are UTF-8 all the time; ON is acknowledged (Pure-FTPd answers 504, spec §15.5).
+    // RFC 2640 §3.2: names are UTF-8 all the time; ON is acknowledged (Pure-FTPd answers 504, upstream §15.5).
     const v = (rest[0] ?? 'ON').toUpperCase();
     if (v === 'ON') return reply(Code.OK, 'OK, UTF-8 enabled');
     if (v === 'OFF') return reply(Code.PARAMETER_NOT_IMPLEMENTED, 'UTF-8 cannot be turned off');
@@ -124,7 +124,7 @@ export const infoCommands: CommandSpec[] = [
   { verb: 'OPTS', login: false, arg: 'required', help: 'OPTS <sp> option', run: async (_s, a) => opts(a) },
   {
     verb: 'STAT',
-    // Not in the pre-login list (spec §2.1): Pure-FTPd answers 530 before login [obs].
+    // Not in the pre-login list (upstream §2.1): Pure-FTPd answers 530 before login [obs].
     login: true,
     arg: 'optional',
     duringTransfer: true,

@@ -1,5 +1,5 @@
 /**
- * Listing commands: LIST NLST MLSD MLST and STAT <path> (RFC 959, RFC 3659 §7, spec §2.4).
+ * Listing commands: LIST NLST MLSD MLST and STAT <path> (RFC 959, RFC 3659 §7, upstream §2.4).
  * A directory is read and lstat'ed in one background job (storage/scan.ts, bounded), then lines are
  * formatted in batches and written with backpressure, so a 100,000-entry directory never sits in
  * memory as lines and never stalls other sessions. Every listing stops at -L's file limit and depth.
@@ -32,7 +32,7 @@ import { Code } from '../session/codes.js';
 const MAX_SCAN = 1_000_000;
 /** Entries stat'ed per batch. */
 const BATCH = 256;
-/** Names with control characters are never listed (spec §2.4): they could forge listing lines. */
+/** Names with control characters are never listed (upstream §2.4): they could forge listing lines. */
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\x00-\x1f\x7f]/;
 
@@ -49,7 +49,7 @@ interface ListState {
 }
 
 function visibleName(st: ListState, name: string): boolean {
-  // Names with control characters are skipped (spec §2.4) so they cannot corrupt a listing.
+  // Names with control characters are skipped (upstream §2.4) so they cannot corrupt a listing.
   if (CONTROL_CHARS.test(name)) return false;
   return st.showDots || !name.startsWith('.');
 }
@@ -96,7 +96,7 @@ async function emitEntries(st: ListState, entries: Entry[], out: LineSink): Prom
   }
 }
 
-/** Writes the `\r\n\r\n<path>:\r\n\r\n` header Pure-FTPd puts before a directory section (spec §2.4). */
+/** Writes the `\r\n\r\n<path>:\r\n\r\n` header Pure-FTPd puts before a directory section (upstream §2.4). */
 async function sectionHeader(out: LineSink, shown: string): Promise<void> {
   await out.write('');
   await out.write('');
@@ -167,14 +167,14 @@ async function listDirectory(
     await take(flags.reverse ? extras.pop()! : extras.shift()!);
   }
   await emitEntries(st, batch, out);
-  // -L cut the listing if anything visible is left (spec §2.4: "Output truncated to N matches").
+  // -L cut the listing if anything visible is left (upstream §2.4: "Output truncated to N matches").
   if (st.count >= st.limit) {
     for (; k < n && !st.truncated; k++) {
       if (visibleName(st, scanned.name(flags.reverse ? n - 1 - k : k))) st.truncated = true;
     }
     if (extras.length > 0) st.truncated = true;
   }
-  // Pure-FTPd's ls only descends with -l or -F (spec §2.4, observed).
+  // Pure-FTPd's ls only descends with -l or -F (upstream §2.4, observed).
   const maxDepth = st.s.server.config.limitRecursion.depth;
   if (!descends || depth >= maxDepth) return;
   for (const name of subdirs) {
@@ -207,7 +207,7 @@ async function globMatches(st: ListState, arg: string, last: string): Promise<Li
   for await (const name of storage.names(dir)) {
     if (CONTROL_CHARS.test(name) || (name.startsWith('.') && !readable) || !match(name)) continue;
     names.push(name);
-    if (names.length > st.limit + 2) break; // spec §6.4: glob limit = files + 2
+    if (names.length > st.limit + 2) break; // upstream §6.4: glob limit = files + 2
   }
   const entries = await storage.statMany(dir, sortNames(names));
   return entries
@@ -226,7 +226,7 @@ async function listTarget(st: ListState, arg: string, out: LineSink, multiple: b
   const last = arg.slice(arg.lastIndexOf('/') + 1);
   let matches: ListMatch[];
   if (hasGlob(last)) {
-    if (globTooComplex(arg)) return; // spec §2.4: more than 3 stars is refused; nothing matches
+    if (globTooComplex(arg)) return; // upstream §2.4: more than 3 stars is refused; nothing matches
     matches = await globMatches(st, arg, last);
   } else {
     const shown = unescapeGlob(arg);
@@ -345,7 +345,7 @@ async function mlsd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply | void> 
   const storage = s.storage;
   const e = await storage.stat(p).catch(() => undefined);
   if (e === undefined) return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
-  // Spec §2.4: the argument must be a directory; a file gets the same 550 as a missing path [obs].
+  // Upstream §2.4: the argument must be a directory; a file gets the same 550 as a missing path [obs].
   if (e.type !== 'dir') return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
   const showDots = dotNamesReadable(namePolicy(s));
   const limit = s.server.config.limitRecursion.files;
@@ -359,7 +359,7 @@ async function mlsd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply | void> 
     move: async (data) => {
       const out = socketLineSink(data);
       // `.` and `..` are lines like the others (and count toward -L); `..` of the root is the root,
-      // as in Pure-FTPd's chroot (spec §2.4).
+      // as in Pure-FTPd's chroot (upstream §2.4).
       const self = await storage.stat(p);
       await out.write(mlsxLine(mlsxFacts(self, { kind: 'cdir', anonymous: s.anonymous }), '.'));
       count++;
@@ -412,7 +412,7 @@ async function mlst(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
   return reply(Code.FILE_ACTION_OK, 'Begin', raw(mlsxLine(facts, name)), 'End.');
 }
 
-/** STAT <path>: the LIST output on the control connection (spec §2.3). */
+/** STAT <path>: the LIST output on the control connection (upstream §2.3). */
 export async function statListing(s: LoggedIn, arg: string): Promise<Reply> {
   const { flags, patterns, multiple } = parseListArgs(arg);
   const st = await newState(s, flags);

@@ -1,6 +1,6 @@
 /**
  * The commands that describe the table itself — FEAT, HELP and SITE HELP (RFC 2389, RFC 959 HELP,
- * spec §2.3) — generated from the rows, so what is advertised is what the gate runs. They get the
+ * upstream §2.3) — generated from the rows, so what is advertised is what the gate runs. They get the
  * rows through a function (the table passes its own list) rather than importing the table.
  */
 import { Code } from '../session/codes.js';
@@ -8,14 +8,14 @@ import { raw, reply, type Reply, type RawLine } from '../session/reply.js';
 import type { SessionContext } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
 
-/** Verbs that disappear with -N (spec §2.3). */
+/** Verbs that disappear with -N (upstream §2.3). */
 export const PASSIVE_VERBS = new Set(['PASV', 'P@SW', 'EPSV', 'ESTA']);
 /** Verbs of the TLS group, advertised only when TLS is on. */
 const TLS_VERBS = new Set(['AUTH', 'PBSZ', 'PROT']);
 /** Prefix of SITE subcommand rows. */
 export const SITE_PREFIX = 'SITE ';
 
-/** FEAT body lines in Pure-FTPd's order (spec §2.3). */
+/** FEAT body lines in Pure-FTPd's order (upstream §2.3). */
 export function featLines(rows: readonly CommandSpec[], s: SessionContext): string[] {
   const cfg = s.server.config;
   return (
@@ -23,7 +23,7 @@ export function featLines(rows: readonly CommandSpec[], s: SessionContext): stri
       .filter((c) => c.feat !== undefined)
       .filter((c) => !(cfg.natMode && (c.verb === 'PASV' || c.verb === 'EPSV')))
       .filter((c) => !(c.verb === 'ESTP' && (cfg.natMode || cfg.forcePassiveIp !== undefined)))
-      // RFC 2389: only what works is advertised (Pure-FTPd lists AUTH TLS even with -Y 0, spec §15.5).
+      // RFC 2389: only what works is advertised (Pure-FTPd lists AUTH TLS even with -Y 0, upstream §15.5).
       .filter((c) => !(TLS_VERBS.has(c.verb) && (cfg.tls === 0 || s.server.tls === undefined)))
       .sort((a, b) => a.feat!.order - b.feat!.order)
       .map((c) => c.feat!.line)
@@ -46,7 +46,7 @@ function columns(verbs: readonly string[]): RawLine[] {
   return rows;
 }
 
-/** HELP text generated from the rows (RFC 959 HELP, spec §2.3). */
+/** HELP text generated from the rows (RFC 959 HELP, upstream §2.3). */
 export function helpReply(rows: readonly CommandSpec[], topic: string): Reply {
   if (topic !== '') {
     const wanted = topic.toUpperCase();

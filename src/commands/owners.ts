@@ -1,5 +1,5 @@
 /**
- * Owner and group names in LIST (spec §2.4): names from the system databases for sessions that
+ * Owner and group names in LIST (upstream §2.4): names from the system databases for sessions that
  * are not chrooted, numeric ids otherwise (a jailed user should not learn the host's accounts).
  * /etc/passwd and /etc/group come from the shared, change-aware cache (auth/system-db.ts).
  */

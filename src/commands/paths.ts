@@ -24,7 +24,7 @@ export function namePolicy(s: SessionContext): NamePolicy {
 }
 
 /**
- * Leading and trailing ASCII spaces of a new name become `_` (spec §2.1), so names stay visible.
+ * Leading and trailing ASCII spaces of a new name become `_` (upstream §2.1), so names stay visible.
  * Only U+0020: other blanks (no-break, ideographic spaces) are part of the name, as in Pure-FTPd;
  * control characters never get here (the line reader made them `_`).
  */
@@ -38,7 +38,7 @@ export function resolvePathRule(s: SessionContext, rule: PathRule, arg: string):
   try {
     path = resolveVirtual(s.cwd, arg, s.home);
   } catch (err) {
-    // MKD/RMD name the refusal as a directory name (spec §2.3: `553 Prohibited directory name`).
+    // MKD/RMD name the refusal as a directory name (upstream §2.3: `553 Prohibited directory name`).
     if (rule.dir === true && err instanceof FtpError && err.code === 'ERR_BAD_NAME') {
       throw new FtpError('ERR_BAD_NAME', 'Prohibited directory name');
     }

@@ -1,7 +1,7 @@
 /**
- * SITE commands: CHMOD, IDLE, TIME, UTIME, HELP, and the bare CHMOD alias (spec §2.3).
+ * SITE commands: CHMOD, IDLE, TIME, UTIME, HELP, and the bare CHMOD alias (upstream §2.3).
  * SITE CHMOD parses the whole mode strictly as octal (Pure-FTPd stops at the first non-octal digit
- * and sets mode 0 for `99999`, spec §15.7; tsftpd refuses such a mode instead).
+ * and sets mode 0 for `99999`, upstream §15.7; tsftpd refuses such a mode instead).
  */
 import { errnoText } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
@@ -11,7 +11,7 @@ import { resolvePathArg } from './paths.js';
 import { parseTimeVal } from './files.js';
 import { Code } from '../session/codes.js';
 
-/** Longest idle time a client may ask for (spec §12: 2520 s). */
+/** Longest idle time a client may ask for (upstream §12: 2520 s). */
 const MAX_SITE_IDLE = 2520;
 
 async function chmod(s: LoggedIn, arg: string): Promise<Reply> {
@@ -24,7 +24,7 @@ async function chmod(s: LoggedIn, arg: string): Promise<Reply> {
   if (mode > 0o7777) return reply(Code.BAD_ARGUMENTS, 'Invalid permissions');
   const p = resolvePathArg(s, file, 'write');
   try {
-    // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (spec §5.1).
+    // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (upstream §5.1).
     const keep = s.limits.quota !== undefined && (await s.storage.stat(p)).type === 'dir' ? 0o500 : 0;
     // Setuid, setgid and sticky bits are never set through FTP (Pure-FTPd masks them).
     await s.storage.chmod(p, (mode & 0o777) | keep);
@@ -57,7 +57,7 @@ function time(): Reply {
 }
 
 async function utime(s: LoggedIn, arg: string): Promise<Reply> {
-  // Two forms (spec §2.3): "<time> <file>" and "<file> <atime> <mtime> <ctime> UTC".
+  // Two forms (upstream §2.3): "<time> <file>" and "<file> <atime> <mtime> <ctime> UTC".
   let when: Date | undefined;
   let file: string;
   const five = /^(.+) (\d{14}) (\d{14}) (\d{14}) UTC$/.exec(arg);
@@ -84,7 +84,7 @@ function chmodFile(arg: string): string {
   return /^\s*\S+\s*(.*)$/.exec(arg)?.[1] ?? '';
 }
 
-/** SITE CHMOD's permission: anonymous never, -R for everyone but root (spec §6.4). */
+/** SITE CHMOD's permission: anonymous never, -R for everyone but root (upstream §6.4). */
 const CHMOD_PERMISSION = {
   need: 'chmod',
   denied: {

@@ -17,7 +17,7 @@ export interface PathRule {
   default?: string;
   /** The 553 text names a directory (MKD). */
   dir?: boolean;
-  /** Creates a name: leading/trailing blanks become `_` (spec §2.1, STOR APPE MKD RNTO). */
+  /** Creates a name: leading/trailing blanks become `_` (upstream §2.1, STOR APPE MKD RNTO). */
   creates?: boolean;
   /** Names a regular file: a trailing slash is refused, as open(2) refuses it (RETR STOR APPE DELE SIZE MDTM). */
   file?: boolean;
@@ -48,7 +48,7 @@ interface CommandBase {
   transfer?: boolean;
   /** Runs at once even while a transfer is in progress (ABOR, STAT, QUIT, NOOP). */
   duringTransfer?: boolean;
-  /** Does not count as activity for the anti-idle rule (spec §2.6). */
+  /** Does not count as activity for the anti-idle rule (upstream §2.6). */
   antiIdle?: boolean;
   /** FEAT line and its position in Pure-FTPd's order (RFC 2389). */
   feat?: { line: string; order: number };
@@ -56,7 +56,7 @@ interface CommandBase {
   help: string;
 }
 
-/** A command allowed before login (spec §2.1 list). */
+/** A command allowed before login (upstream §2.1 list). */
 export interface PublicCommand extends CommandBase {
   login: false;
   run(s: SessionContext, arg: string, path: VPath): Promise<Reply | void>;

@@ -45,7 +45,7 @@ for (const spec of COMMANDS) {
   for (const alias of spec.aliases ?? []) TABLE.set(alias, spec);
 }
 
-/** Verbs that cross-protocol attacks send (spec §2.1): the session is closed at once. */
+/** Verbs that cross-protocol attacks send (upstream §2.1): the session is closed at once. */
 const HTTP_VERBS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 
 /** True when the gate has checked the login: the account and its storage are there. */
@@ -94,7 +94,7 @@ export async function executeCommand(s: SessionContext, parsed: ParsedCommand): 
       : reply(Code.NOT_LOGGED_IN, "You aren't logged in");
   }
   if (spec.login && !isLoggedIn(s)) return reply(Code.NOT_LOGGED_IN, "You aren't logged in");
-  // -Y 3 (spec §10): data connections and MLST need PROT P.
+  // -Y 3 (upstream §10): data connections and MLST need PROT P.
   if (s.server.config.tls >= 3 && (spec.transfer === true || spec.verb === 'MLST') && s.tls?.prot !== 'P') {
     return reply(Code.PROT_REQUIRED, 'Data connection cannot be opened with this PROT setting.');
   }

@@ -1,5 +1,5 @@
 /**
- * Security commands: AUTH, PBSZ, PROT, CCC, ADAT (RFC 2228, RFC 4217, spec §10).
+ * Security commands: AUTH, PBSZ, PROT, CCC, ADAT (RFC 2228, RFC 4217, upstream §10).
  */
 import { reply, type Reply } from '../session/reply.js';
 import type { SessionContext } from '../session/context.js';
@@ -36,11 +36,11 @@ function prot(s: SessionContext, arg: string): Reply {
     return reply(Code.OK, 'Data protection level set to "private"');
   }
   if (level === 'S' || level === 'E') {
-    // Spec §10: Pure-FTPd falls back to private for the levels it cannot do.
+    // Upstream §10: Pure-FTPd falls back to private for the levels it cannot do.
     s.tls.prot = 'P';
     return reply(Code.OK, `Protection level ${level} not understood. Fallback to "private"`);
   }
-  // The reply tells the client that data connections are now clear (spec §10): the level must say
+  // The reply tells the client that data connections are now clear (upstream §10): the level must say
   // the same, or a client that believes it opens a plain data connection the server wants as TLS.
   s.tls.prot = 'C';
   return reply(Code.POLICY_DENIED, 'Fallback to [C]');

@@ -1,6 +1,6 @@
 /**
  * Transfer commands: RETR STOR APPE STOU REST ABOR PRET, plus the data-setup group
- * (RFC 959 §4.1.3, RFC 3659 §5 REST STREAM, spec §2.3, §6.4). Uploads never destroy the previous
+ * (RFC 959 §4.1.3, RFC 3659 §5 REST STREAM, upstream §2.3, §6.4). Uploads never destroy the previous
  * content of a file when they fail: the storage writes replacements through a temp file.
  */
 import { FtpError, errnoText } from '../errors.js';
@@ -17,7 +17,7 @@ import type { CommandSpec } from './spec.js';
 import { dataSetupCommands } from './data-setup.js';
 import { resolvePathArg } from './paths.js';
 
-/** Takes the pending REST offset: it applies to the next RETR/STOR/APPE only (spec §2.3). */
+/** Takes the pending REST offset: it applies to the next RETR/STOR/APPE only (upstream §2.3). */
 function takeRest(s: LoggedIn): number {
   const r = s.restOffset;
   s.restOffset = 0;
@@ -167,7 +167,7 @@ async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | 
       return reply(Code.TRANSFER_COMPLETE, ...doneLines(s, bytes, seconds), ...s.storage.usageLines());
     },
     fail: async () => {
-      // Spec §5.1: an upload stopped by the quota leaves nothing behind (a partial new file would count).
+      // Upstream §5.1: an upload stopped by the quota leaves nothing behind (a partial new file would count).
       // A new file that never received a byte (no data connection, ABOR before any data) is removed
       // too: a failed upload must not leave empty files behind, as Pure-FTPd, which opens the file
       // only once the data connection is up, never does.
@@ -217,7 +217,7 @@ async function pret(s: LoggedIn, arg: string): Promise<Reply> {
   return reply(Code.OK, 'Ready to proceed');
 }
 
-/** Uploads: anonymous refused with -i (spec §1.2). */
+/** Uploads: anonymous refused with -i (upstream §1.2). */
 const UPLOAD_PERMISSION = {
   need: 'upload',
   denied: { anonymous: 'Anonymous users may not overwrite existing files' },

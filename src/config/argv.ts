@@ -1,5 +1,5 @@
 /**
- * Command-line parsing with getopt_long's rules, which Pure-FTPd uses (spec §1.1): clustered letters
+ * Command-line parsing with getopt_long's rules, which Pure-FTPd uses (upstream §1.1): clustered letters
  * (`-AjE`), attached or separate values (`-p40000:40100`, `-p 40000:40100`), `--name value` and
  * `--name=value` under Pure-FTPd's long names and the readable ones, unambiguous abbreviations, `--` to
  * end the switches. Unlike GNU getopt, a non-option argument is an error, as in Pure-FTPd, except the
@@ -19,7 +19,7 @@ export interface ParsedArgv {
 
 /** Splits argv (without node and the script) into switch occurrences; throws ConfigError on bad syntax. */
 export function parseArgv(argv: readonly string[]): ParsedArgv {
-  // Pure-FTPd: `argc == 2 && *argv[1] != '-'` means a config file (spec §1.1).
+  // Pure-FTPd: `argc == 2 && *argv[1] != '-'` means a config file (upstream §1.1).
   if (argv.length === 1 && !argv[0].startsWith('-')) return { options: [], configFile: argv[0] };
   const options: ParsedOption[] = [];
   let i = 0;

@@ -1,8 +1,8 @@
 /**
- * `-S [address],[port]` (spec §1.2): no comma means the whole value is the port, so an address alone
+ * `-S [address],[port]` (upstream §1.2): no comma means the whole value is the port, so an address alone
  * needs a trailing comma; the port may be a service name. The address is kept from the first -S of a
  * source and the port from the last, as Pure-FTPd does. `-S 127.0.0.1` is a port for Pure-FTPd and
- * fails later at bind time (spec §15.18); tsftpd refuses it at once and suggests the intended form.
+ * fails later at bind time (upstream §15.18); tsftpd refuses it at once and suggests the intended form.
  */
 import { isIP } from 'node:net';
 import { ValueError } from './errors.js';

@@ -1,5 +1,5 @@
 /**
- * pure-ftpd.conf reader (spec §1.3): `Key value` lines (a `=` or `:` after the key is allowed, as in
+ * pure-ftpd.conf reader (upstream §1.3): `Key value` lines (a `=` or `:` after the key is allowed, as in
  * Pure-FTPd's simpleconf), `#` comment lines, keys case-insensitive, yes/on/true/1 and no/off/false/0
  * booleans, `Include path` up to 16 levels with missing files skipped. Each key becomes an occurrence
  * of its switch from the table, so the file and the command line share one validation. Every bad line
@@ -112,7 +112,7 @@ function toEntry(where: string, key: string, raw: string): ConfEntry | undefined
     return { option: { spec, value: confKey.value ?? '', label, shown: raw } };
   }
   if (raw === '') return { problem: switchProblem(label, '', 'missing value') };
-  // Two-number keys use a space where the switch uses a colon (spec §1.3); a colon is accepted too.
+  // Two-number keys use a space where the switch uses a colon (upstream §1.3); a colon is accepted too.
   const value = confKey.form === 'pair' ? raw.replace(/^(\S+)\s+(\S+)$/, '$1:$2') : unquote(raw);
   return { option: { spec, value: (confKey.prefix ?? '') + value, label, shown: raw } };
 }

@@ -1,11 +1,11 @@
 /**
- * THE built-in defaults: Pure-FTPd 1.0.50's behaviour with no switches (spec §13), plus the values of
+ * THE built-in defaults: Pure-FTPd 1.0.50's behaviour with no switches (upstream §13), plus the values of
  * tsftpd's own options. Each call returns a fresh, mutable object for the loader to fill.
  */
 import { resolve } from 'node:path';
 import type { Config } from './types.js';
 
-/** Pure-FTPd's defaults (spec §13): port 21 on every address, 50 clients, 15 min idle, 1024-65535. */
+/** Pure-FTPd's defaults (upstream §13): port 21 on every address, 50 clients, 15 min idle, 1024-65535. */
 export function defaultConfig(): Config {
   return {
     bind: { port: 21 },
@@ -20,7 +20,7 @@ export function defaultConfig(): Config {
     anonymousCantUpload: false,
     anonymousCanCreateDirs: false,
     natMode: false,
-    // 133:022 gives 0644 files and 0755 directories (spec §1.2 -U).
+    // 133:022 gives 0644 files and 0755 directories (upstream §1.2 -U).
     umask: { file: 0o133, dir: 0o022 },
     noTruncate: false,
     autoRename: false,
@@ -31,7 +31,7 @@ export function defaultConfig(): Config {
     prohibitDotFilesWrite: false,
     prohibitDotFilesRead: false,
     allowDotFiles: false,
-    // 10000:5 is the 1.0.50 source; the man page's 2000:5 is stale (spec §1.2, §15.21).
+    // 10000:5 is the 1.0.50 source; the man page's 2000:5 is stale (upstream §1.2, §15.21).
     limitRecursion: { files: 10000, depth: 5 },
     allowUserFxp: false,
     allowAnonymousFxp: false,
@@ -42,7 +42,7 @@ export function defaultConfig(): Config {
     chrootEveryone: false,
     createHomeDir: false,
     auth: [],
-    // Pure-FTPd's failed-login delay unit (spec §12).
+    // Pure-FTPd's failed-login delay unit (upstream §12).
     authDelayMs: 3000,
     followSymlinksOut: false,
     weakJail: false,
@@ -53,7 +53,7 @@ export function defaultConfig(): Config {
     throttleAnonymous: false,
     throttleUsers: false,
     tls: 0,
-    // Pure-FTPd's default certificate path (spec §10).
+    // Pure-FTPd's default certificate path (upstream §10).
     certFile: '/etc/ssl/private/pure-ftpd.pem',
     tlsClientCert: false,
     implicitTls: [],

@@ -1,6 +1,6 @@
 /**
  * Configuration errors. The message is complete and printable as is (`tsftpd: -p 80:90: ...`): start-up
- * prints it and exits, as Pure-FTPd does with `421 Configuration error` (spec §1.1), but naming the switch.
+ * prints it and exits, as Pure-FTPd does with `421 Configuration error` (upstream §1.1), but naming the switch.
  * A config file is checked to the end, so one run reports every bad line (Pure-FTPd stops at the first).
  */
 

@@ -1,6 +1,6 @@
 /**
  * `--help`, generated from the switch table so it can never miss a switch, and from the subcommand
- * list. Pure-FTPd prints `-X\t--name\t<opt>` lines (spec §1.1); tsftpd adds the readable name and a
+ * list. Pure-FTPd prints `-X\t--name\t<opt>` lines (upstream §1.1); tsftpd adds the readable name and a
  * help text, wrapped so that no line is wider than HELP_WIDTH columns.
  */
 import { SUBCOMMANDS } from '../subcommands.js';

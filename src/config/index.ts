@@ -121,7 +121,7 @@ function validate(config: Config): void {
   if (host !== undefined && config.ipv6Only && isIPv4(host)) {
     throw new ConfigError(`tsftpd: -6 (IPv6 only) conflicts with the IPv4 bind address ${host}`);
   }
-  // Pure-FTPd caps -c at half the passive ports so sessions cannot run out of them (spec §6.4); it
+  // Pure-FTPd caps -c at half the passive ports so sessions cannot run out of them (upstream §6.4); it
   // would reach 0 for a one-port range, which refuses everybody, so tsftpd keeps at least 1.
   const { first, last } = config.passivePorts;
   config.maxClients = Math.min(config.maxClients, Math.max(1, Math.floor((last - first + 1) / 2)));

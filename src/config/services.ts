@@ -1,5 +1,5 @@
 /**
- * TCP service names for `-S` (spec §1.2: "service names OK"). Pure-FTPd hands the port to getaddrinfo,
+ * TCP service names for `-S` (upstream §1.2: "service names OK"). Pure-FTPd hands the port to getaddrinfo,
  * which reads /etc/services; Node has no getservbyname, so the file is read here, once, at start-up.
  */
 import { readFile } from 'node:fs/promises';

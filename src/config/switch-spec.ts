@@ -1,10 +1,10 @@
 /**
  * Shape of one entry of the switch table (switches.ts). One entry serves the short letter, both long
- * names, the pure-ftpd.conf keys and the help line, so the four never drift apart (spec §1.2, §1.3).
+ * names, the pure-ftpd.conf keys and the help line, so the four never drift apart (upstream §1.2, §1.3).
  */
 import type { Config } from './types.js';
 
-/** How a pure-ftpd.conf key feeds its switch (spec §1.3). */
+/** How a pure-ftpd.conf key feeds its switch (upstream §1.3). */
 export interface ConfKey {
   /** Key as Pure-FTPd spells it; matched case-insensitively. */
   readonly key: string;
@@ -25,7 +25,7 @@ export interface ApplyContext {
   /**
    * True the first time `mark` is seen in the current source (command line, or the file with its
    * includes). Repeatable switches (-l, -d) restart from scratch in a later source so flags replace
-   * the file's list; -S and -P keep the first address of a source, like Pure-FTPd (spec §1.2).
+   * the file's list; -S and -P keep the first address of a source, like Pure-FTPd (upstream §1.2).
    */
   firstInSource(mark: string): boolean;
   /** Port of a TCP service name from /etc/services, or undefined (-S accepts service names). */

@@ -1,5 +1,5 @@
 /**
- * Switch table, part 2: who may log in, how, and what anonymous users and FXP may do (spec §1.2,
+ * Switch table, part 2: who may log in, how, and what anonymous users and FXP may do (upstream §1.2,
  * §3.1, §6.1, §6.2).
  */
 import { ValueError } from './errors.js';
@@ -7,7 +7,7 @@ import type { SwitchSpec } from './switch-spec.js';
 import type { AuthMethod } from './types.js';
 import { parseInteger, parsePath } from './values.js';
 
-/** `-l` methods in Pure-FTPd's order (spec §3.1); those mapped to true need `:arg`. */
+/** `-l` methods in Pure-FTPd's order (upstream §3.1); those mapped to true need `:arg`. */
 const AUTH_METHODS = new Map<AuthMethod['method'], boolean>([
   ['unix', false],
   ['pam', false],
@@ -21,7 +21,7 @@ const AUTH_METHODS = new Map<AuthMethod['method'], boolean>([
 /** Largest --auth-delay a Node timer can wait (2^31-1 ms). */
 const MAX_TIMER_MS = 2147483647;
 
-/** Parses `method[:arg]` of -l; method names match case-insensitively (spec §3.1). */
+/** Parses `method[:arg]` of -l; method names match case-insensitively (upstream §3.1). */
 function parseAuthMethod(value: string, cwd: string): AuthMethod {
   const colon = value.indexOf(':');
   const name = (colon < 0 ? value : value.slice(0, colon)).toLowerCase();
@@ -68,7 +68,7 @@ export const ACCESS_SWITCHES: readonly SwitchSpec[] = [
     name: 'anonymous-only',
     help: 'only anonymous logins; every user name logs in as anonymous',
     conf: [{ key: 'AnonymousOnly', form: 'bool' }],
-    // Pure-FTPd keeps one tri-state for -e/-E, so the last one given wins (spec §1.2).
+    // Pure-FTPd keeps one tri-state for -e/-E, so the last one given wins (upstream §1.2).
     apply: (c) => void ((c.anonymousOnly = true), (c.noAnonymous = false)),
   },
   {
@@ -125,7 +125,7 @@ export const ACCESS_SWITCHES: readonly SwitchSpec[] = [
     name: 'allow-user-fxp',
     help: 'allow FXP (server-to-server transfers) for authenticated users',
     conf: [{ key: 'AllowUserFXP', form: 'bool' }],
-    // Pure-FTPd keeps one level for -w/-W, so a later -w narrows an earlier -W (spec §1.2).
+    // Pure-FTPd keeps one level for -w/-W, so a later -w narrows an earlier -W (upstream §1.2).
     apply: (c) => void ((c.allowUserFxp = true), (c.allowAnonymousFxp = false)),
   },
   {

@@ -1,5 +1,5 @@
 /**
- * Switch table, part 3: what sessions may do to files, dot-names and listings (spec §1.2, §6.3, §6.4).
+ * Switch table, part 3: what sessions may do to files, dot-names and listings (upstream §1.2, §6.3, §6.4).
  */
 import { ValueError } from './errors.js';
 import type { SwitchSpec } from './switch-spec.js';
@@ -15,7 +15,7 @@ export const FILE_SWITCHES: readonly SwitchSpec[] = [
     help: 'creation masks in octal, or one mask for both (default 133:022)',
     conf: [{ key: 'Umask', form: 'pair' }],
     apply: (c, v) => {
-      // Pure-FTPd: `files:dirs`, either side may be empty (kept as is), no colon = both (spec §1.2).
+      // Pure-FTPd: `files:dirs`, either side may be empty (kept as is), no colon = both (upstream §1.2).
       const [files, dirs] = v.includes(':') ? splitPair(v, 'files:dirs') : [v, v];
       if (files === '' && dirs === '')
         throw new ValueError('expected files:dirs or one mask, such as 133:022');
@@ -86,7 +86,7 @@ export const FILE_SWITCHES: readonly SwitchSpec[] = [
     name: 'prohibit-dot-files-read',
     help: 'users may neither read nor write dot-names',
     conf: [{ key: 'ProhibitDotFilesRead', form: 'bool' }],
-    // -X also forbids writing (spec §6.3), so the write flag follows.
+    // -X also forbids writing (upstream §6.3), so the write flag follows.
     apply: (c) => void ((c.prohibitDotFilesRead = true), (c.prohibitDotFilesWrite = true)),
   },
   {

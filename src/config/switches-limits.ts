@@ -1,5 +1,5 @@
 /**
- * Switch table, part 5: per-account limits — quotas, ratios, bandwidth and session caps (spec §1.2,
+ * Switch table, part 5: per-account limits — quotas, ratios, bandwidth and session caps (upstream §1.2,
  * §4.2, §5). Per-user values from an account (pureftpd.passwd, LDAP, SQL, extauth) override these.
  */
 import { ValueError } from './errors.js';
@@ -9,7 +9,7 @@ import { parseInteger, splitPair, UINT_MAX } from './values.js';
 /** Largest bandwidth in KB/s that still fits bytes/s in a safe integer. */
 const MAX_KBPS = 1024 * 1024 * 1024;
 
-/** `up:down` with both sides >= 1 (spec §1.2 -q/-Q). */
+/** `up:down` with both sides >= 1 (upstream §1.2 -q/-Q). */
 function parseRatio(value: string): { up: number; down: number } {
   const [up, down] = splitPair(value, 'up:down, for example 1:5');
   return {
@@ -19,7 +19,7 @@ function parseRatio(value: string): { up: number; down: number } {
 }
 
 /**
- * `KB` (both ways) or `up:down` KB/s where either side may be empty (spec §1.2 -t/-T); 0 is
+ * `KB` (both ways) or `up:down` KB/s where either side may be empty (upstream §1.2 -t/-T); 0 is
  * refused as Pure-FTPd does ("Illegal value for throttling").
  */
 export function parseBandwidth(value: string): { up?: number; down?: number } {

@@ -1,5 +1,5 @@
 /**
- * Switch table, part 1: listening, connection limits, data channel and logging (spec §1.2, §6.4, §9.1).
+ * Switch table, part 1: listening, connection limits, data channel and logging (upstream §1.2, §6.4, §9.1).
  */
 import { isIPv6 } from 'node:net';
 import { applyBind } from './bind.js';
@@ -7,12 +7,12 @@ import { ValueError } from './errors.js';
 import type { SwitchSpec } from './switch-spec.js';
 import { isHostOrAddress, parseInteger, parsePath, splitPair, UINT_MAX } from './values.js';
 
-/** Pure-FTPd's default idle timeout in minutes, also used for `-I 0` or junk (spec §1.2 -I). */
+/** Pure-FTPd's default idle timeout in minutes, also used for `-I 0` or junk (upstream §1.2 -I). */
 const DEFAULT_IDLE_MINUTES = 15;
 /** Longest timer Node can arm (2^31-1 ms), in seconds: a larger -I would fire at once. */
 const MAX_IDLE_SECONDS = 2147483;
 
-/** syslog facility names accepted by -f (spec §1.2; syslog(3) defines local0..local7 only). */
+/** syslog facility names accepted by -f (upstream §1.2; syslog(3) defines local0..local7 only). */
 // prettier-ignore
 const FACILITIES = new Set([
   'auth', 'authpriv', 'cron', 'daemon', 'ftp', 'kern', 'lpr', 'mail', 'mark', 'news', 'security', 'syslog',
@@ -72,7 +72,7 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
     help: 'idle timeout in minutes (default 15; 0 or junk means 15)',
     conf: [{ key: 'MaxIdleTime', form: 'value' }],
     apply: (c, v) => {
-      // Pure-FTPd: strtoul(optarg) * 60, and 0 falls back to 15 minutes without complaint (spec §1.2).
+      // Pure-FTPd: strtoul(optarg) * 60, and 0 falls back to 15 minutes without complaint (upstream §1.2).
       const leading = /^\s*\+?(\d+)/.exec(v);
       const minutes = leading === null ? 0 : Number(leading[1]);
       const seconds = (minutes === 0 ? DEFAULT_IDLE_MINUTES : minutes) * 60;
@@ -105,7 +105,7 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
       if (isIPv6(v))
         throw new ValueError('PASV replies carry an IPv4 address; give an IPv4 address or a host name');
       if (!isHostOrAddress(v)) throw new ValueError(`"${v}" is not an IPv4 address or a host name`);
-      // Pure-FTPd keeps the first -P (spec §1.2); a later source still overrides an earlier one.
+      // Pure-FTPd keeps the first -P (upstream §1.2); a later source still overrides an earlier one.
       if (ctx.firstInSource('force-passive-ip')) c.forcePassiveIp = v;
     },
   },
@@ -151,7 +151,7 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
     conf: [{ key: 'SyslogFacility', form: 'value' }],
     apply: (c, v) => {
       const facility = v.toLowerCase();
-      // Pure-FTPd only logs an unknown facility and goes on (spec §1.2); a typo should stop start-up.
+      // Pure-FTPd only logs an unknown facility and goes on (upstream §1.2); a typo should stop start-up.
       if (facility !== 'none' && !FACILITIES.has(facility)) {
         throw new ValueError(
           `unknown syslog facility (expected none or one of ${[...FACILITIES].join(', ')})`,
@@ -183,7 +183,7 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
     conf: [{ key: 'VerboseLog', form: 'bool' }],
     apply: (c, _v, ctx) => {
       if (ctx.firstInSource('verbose-log')) c.verboseLog = 0;
-      // Pure-FTPd counts at most two -d and ignores the rest (spec §1.2).
+      // Pure-FTPd counts at most two -d and ignores the rest (upstream §1.2).
       c.verboseLog = Math.min(2, c.verboseLog + 1);
     },
   },

@@ -1,7 +1,7 @@
 /**
  * Switch table, part 4: switches handled by loadConfig itself (help, version, config file, quickstart)
  * and Pure-FTPd switches tsftpd does not implement yet. Those are listed so that they, and their
- * pure-ftpd.conf keys, fail with "not supported yet" instead of "unknown" (spec §1.2, §1.3).
+ * pure-ftpd.conf keys, fail with "not supported yet" instead of "unknown" (upstream §1.2, §1.3).
  */
 import type { SwitchSpec } from './switch-spec.js';
 

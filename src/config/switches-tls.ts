@@ -1,5 +1,5 @@
 /**
- * Switch table, part 7: FTPS (spec §1.2, §10; RFC 4217). `-Y`, `-2`, `-J` keep Pure-FTPd's letters
+ * Switch table, part 7: FTPS (upstream §1.2, §10; RFC 4217). `-Y`, `-2`, `-J` keep Pure-FTPd's letters
  * and keys; implicit TLS listeners and the data-session binding switch are tsftpd's own.
  */
 import { applyBind } from './bind.js';
@@ -50,7 +50,7 @@ export const TLS_SWITCHES: readonly SwitchSpec[] = [
     apply: (c, v) => {
       let rest = v;
       c.tlsClientCert = false;
-      // Spec §1.2: -C: requires a client certificate, -S: is accepted and ignored.
+      // Upstream §1.2: -C: requires a client certificate, -S: is accepted and ignored.
       for (;;) {
         if (rest.startsWith('-C:')) c.tlsClientCert = true;
         else if (!rest.startsWith('-S:')) break;

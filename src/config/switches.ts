@@ -1,6 +1,6 @@
 /**
  * THE switch table: every switch of tsftpd once, with its Pure-FTPd letter and long name, a readable
- * long name, its pure-ftpd.conf keys, its help line and how it sets Config (spec §1.2, §1.3). The
+ * long name, its pure-ftpd.conf keys, its help line and how it sets Config (upstream §1.2, §1.3). The
  * command line, the config file, --help and the documentation are all derived from it.
  */
 import type { ConfKey, SwitchSpec } from './switch-spec.js';
@@ -74,7 +74,7 @@ export function longNames(): string[] {
   return [...byLong.keys()];
 }
 
-/** The switch behind a pure-ftpd.conf key, matched case-insensitively (spec §1.3). */
+/** The switch behind a pure-ftpd.conf key, matched case-insensitively (upstream §1.3). */
 export function findConfKey(key: string): { spec: SwitchSpec; confKey: ConfKey } | undefined {
   return byConfKey.get(key.toLowerCase());
 }

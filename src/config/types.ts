@@ -1,9 +1,9 @@
 /**
  * The server's configuration: one typed object, built once from defaults < config file < command
- * line, validated, then frozen (docs/architecture.md). Switch letters follow Pure-FTPd (spec §1.2).
+ * line, validated, then frozen (docs/architecture.md). Switch letters follow Pure-FTPd (upstream §1.2).
  */
 
-/** One `-l method[:arg]` entry of the authentication chain, in command-line order (spec §3.1). */
+/** One `-l method[:arg]` entry of the authentication chain, in command-line order (upstream §3.1). */
 export interface AuthMethod {
   method: 'puredb' | 'unix' | 'pam' | 'ldap' | 'mysql' | 'pgsql' | 'extauth';
   /** File or socket argument (`puredb:/etc/pure-ftpd/pureftpd.pdb`); PAM service for pam; absent for unix. */
@@ -82,7 +82,7 @@ export interface Config {
   chrootEveryone: boolean;
   /** -j: create missing home directories at login. */
   createHomeDir: boolean;
-  /** -u: non-anonymous logins with a lower uid are refused after the password check (spec §6.2). */
+  /** -u: non-anonymous logins with a lower uid are refused after the password check (upstream §6.2). */
   minUid?: number;
   /** -l: authentication chain, in order. Empty = the default user database. */
   auth: AuthMethod[];
@@ -90,7 +90,7 @@ export interface Config {
   anonymousRoot?: string;
   /** --passwd-file: a pureftpd.passwd text file read directly (after the -l chain). */
   passwdFile?: string;
-  /** --auth-delay: unit of the failed-login delay in milliseconds (spec §12: 3 s). */
+  /** --auth-delay: unit of the failed-login delay in milliseconds (upstream §12: 3 s). */
   authDelayMs: number;
   /** --follow-symlinks-out: follow admin-placed symlinks that point outside an account's root. */
   followSymlinksOut: boolean;
@@ -118,7 +118,7 @@ export interface Config {
   throttleAnonymous: boolean;
   /** -T: throttle every session. */
   throttleUsers: boolean;
-  /** -Y: 0 no TLS, 1 optional, 2 required for the control channel, 3 also for data (spec §10). */
+  /** -Y: 0 no TLS, 1 optional, 2 required for the control channel, 3 also for data (upstream §10). */
   tls: number;
   /** -2: PEM file with the certificate chain (and the key, unless keyFile is set). */
   certFile: string;

@@ -1,7 +1,8 @@
 /**
  * Value parsers shared by the switch table. They throw ValueError with the reason only; the caller adds
- * the switch as written. Pure-FTPd reads numbers with strtoul/sscanf and silently accepts junk such as
- * `-c 5x` in some places (spec §1.2); tsftpd is strict where junk would hide a typo.
+ * the switch as written. Pure-FTPd reads numbers with strtoul/sscanf and silently accepts trailing junk for some
+ * switches (`-I 5x`, `-p`, `-L`, `-y`, `-Y`, `-U`: upstream §1.2); tsftpd is strict where junk would
+ * hide a typo (docs/compatibility.md).
  */
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
@@ -26,7 +27,7 @@ export function splitPair(text: string, expected: string): [string, string] {
   return [text.slice(0, colon), text.slice(colon + 1)];
 }
 
-/** Parses an octal creation mask no larger than 0777 (spec §1.2 -U). */
+/** Parses an octal creation mask no larger than 0777 (upstream §1.2 -U). */
 export function parseMask(text: string, what: string): number {
   if (!/^[0-7]{1,4}$/.test(text)) throw new ValueError(`${what} must be an octal number such as 022`);
   const mask = parseInt(text, 8);
@@ -35,7 +36,7 @@ export function parseMask(text: string, what: string): number {
 }
 
 /**
- * A path made absolute against the start-up directory: `-B` moves the daemon to `/` (spec §1.2) and the
+ * A path made absolute against the start-up directory: `-B` moves the daemon to `/` (upstream §1.2) and the
  * files are opened again later (PureDB at every login), so a relative path must not change meaning.
  */
 export function parsePath(text: string, cwd: string, what: string): string {
@@ -47,7 +48,7 @@ export function parsePath(text: string, cwd: string, what: string): string {
 const HOSTNAME =
   /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
-/** True for an IP literal or a syntactically valid host name (resolution happens later, spec §6.4 -P). */
+/** True for an IP literal or a syntactically valid host name (resolution happens later, upstream §6.4 -P). */
 export function isHostOrAddress(text: string): boolean {
   return isIP(text) !== 0 || HOSTNAME.test(text);
 }

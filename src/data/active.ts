@@ -1,6 +1,6 @@
 /**
  * Active data connections (RFC 959 PORT, RFC 2428 EPRT) with Pure-FTPd's bounce protection
- * (spec §2.5, §12): the target must be the client's own address unless FXP is allowed, the port
+ * (upstream §2.5, §12): the target must be the client's own address unless FXP is allowed, the port
  * must be 1024-65535, and unspecified, broadcast, multicast and reserved addresses are refused.
  * The parsers accept only well-formed targets (every byte 0-255, ports 1-65535, valid IPv4/IPv6
  * literals without zone ids), so nothing malformed ever reaches net.connect.
@@ -68,7 +68,7 @@ export function parseEprt(arg: string): ActiveTarget | 'bad-family' | undefined 
   const port = portNumber(portText);
   if (port === undefined) return undefined;
   if (fam === '1') {
-    // Pure-FTPd also accepts the comma form a,b,c,d (spec §2.5).
+    // Pure-FTPd also accepts the comma form a,b,c,d (upstream §2.5).
     const host = addr.replace(/,/g, '.');
     return net.isIPv4(host) ? { host, port, family: 4 } : undefined;
   }

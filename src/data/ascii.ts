@@ -1,5 +1,5 @@
 /**
- * TYPE A conversion (RFC 959 §3.1.1.1, spec §2.5): downloads get a CR before every LF, uploads
+ * TYPE A conversion (RFC 959 §3.1.1.1, upstream §2.5): downloads get a CR before every LF, uploads
  * lose every CR byte — exactly Pure-FTPd's rule, so files round-trip the same way with both servers.
  */
 import { Transform, type TransformCallback } from 'node:stream';

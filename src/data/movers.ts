@@ -157,7 +157,7 @@ export async function moveUpload(
   return data.bytesRead;
 }
 
-/** True when a transfer failed because it went over a quota (spec §5.1: nothing of it is kept). */
+/** True when a transfer failed because it went over a quota (upstream §5.1: nothing of it is kept). */
 export function isQuotaFailure(err: unknown): boolean {
   return err instanceof FtpError && err.code === 'ERR_QUOTA';
 }

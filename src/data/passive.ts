@@ -1,5 +1,5 @@
 /**
- * Passive data connections (RFC 959 PASV, RFC 2428 EPSV; spec §2.5). Guarantees: one listener per
+ * Passive data connections (RFC 959 PASV, RFC 2428 EPSV; upstream §2.5). Guarantees: one listener per
  * PASV/EPSV, bound to the control connection's local address on a port of the -p range; it accepts
  * exactly one connection and then stops listening; a connection from an address other than the
  * client's is dropped unless FXP is allowed; an unused listener closes itself after a timeout.
@@ -93,7 +93,7 @@ export class PassiveListener {
     this.timer.unref();
   }
 
-  /** Opens a listener on a free port of the range: random start, walking down and wrapping (spec §2.5). */
+  /** Opens a listener on a free port of the range: random start, walking down and wrapping (upstream §2.5). */
   static async open(opts: PassiveOptions): Promise<PassiveListener> {
     const { first, last } = opts.range;
     const size = last - first + 1;
@@ -125,7 +125,7 @@ export class PassiveListener {
       this.socket !== undefined ||
       (this.opts.allowedIp && !sameIp(ip, this.opts.allowedIp))
     ) {
-      // Spec §2.5: a connection from another host is dropped and the listener keeps waiting.
+      // Upstream §2.5: a connection from another host is dropped and the listener keeps waiting.
       if (!this.closed && this.socket === undefined) this.opts.onRefused?.(ip);
       s.destroy();
       return;

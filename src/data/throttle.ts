@@ -1,5 +1,5 @@
 /**
- * Bandwidth limits (spec §4.2, -t/-T and per-account rates): a token bucket per account and
+ * Bandwidth limits (upstream §4.2, -t/-T and per-account rates): a token bucket per account and
  * direction, shared by all of that account's sessions so that opening more sessions does not beat
  * the limit. Data is cut into slices of at most 1/8 s of the rate and each slice is released at
  * its scheduled time (GCRA), which keeps the long-run rate exact whatever the chunk sizes.

@@ -1,5 +1,5 @@
 /**
- * The life of one data transfer (RFC 959 §5.4, spec §2.3): open the data connection, 150, move
+ * The life of one data transfer (RFC 959 §5.4, upstream §2.3): open the data connection, 150, move
  * the bytes with backpressure, 226 — or 425/426/451 with the partial state cleaned up. ABOR, QUIT
  * and a lost control connection abort it through one AbortController; the final reply is always
  * sent before ABOR's own reply (RFC 959 §4.1.3).
@@ -58,7 +58,7 @@ export interface TransferJob {
   fail(err: unknown): Promise<void>;
 }
 
-/** The `226 T.TTT seconds (measured here), X.XX Mbytes per second` line (spec §2.3). */
+/** The `226 T.TTT seconds (measured here), X.XX Mbytes per second` line (upstream §2.3). */
 export function rateLine(bytes: number, seconds: number): string | undefined {
   if (seconds <= 0 || bytes <= 0) return undefined;
   const rate = bytes / seconds;

@@ -1,5 +1,5 @@
 /**
- * The limits that apply to one logged-in session (spec §4.2, §5): per-account values from the
+ * The limits that apply to one logged-in session (upstream §4.2, §5): per-account values from the
  * backend win over the global switches; root (uid 0) gets no quota and no ratio; anonymous gets no
  * quota. Computed once at login.
  */
@@ -35,7 +35,7 @@ export function effectiveLimits(account: Account, config: Readonly<Config>): Eff
   else if (account.anonymous) out.ratio = config.anonymousRatio;
   else if (!privileged) out.ratio = config.userRatio;
   if (out.ratio === undefined) delete out.ratio;
-  // Spec §4.2: a backend value > 0 overrides -t/-T and forces throttling for that account.
+  // Upstream §4.2: a backend value > 0 overrides -t/-T and forces throttling for that account.
   const throttled = account.anonymous ? config.throttleAnonymous : config.throttleUsers;
   const up = positive(account.bandwidth?.up) ?? (throttled ? positive(config.bandwidth?.up) : undefined);
   const down =

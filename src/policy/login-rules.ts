@@ -1,5 +1,5 @@
 /**
- * Per-account rules checked when a login succeeds (spec §4.2): allowed/denied client and local
+ * Per-account rules checked when a login succeeds (upstream §4.2): allowed/denied client and local
  * addresses (IPv4 and IPv6, better than Pure-FTPd which never matches IPv6), the time window
  * (local time, both ends inclusive, wrapping past midnight) and account expiry. Every refusal names
  * the rule for the log; the client only learns that the login failed.
@@ -25,7 +25,7 @@ function listRule(
   allow: readonly Cidr[] | undefined,
   deny: readonly Cidr[] | undefined,
 ): Refusal | undefined {
-  // Spec §4.2: only allow set ⇒ must match; only deny ⇒ must not; both ⇒ match allow and not deny.
+  // Upstream §4.2: only allow set ⇒ must match; only deny ⇒ must not; both ⇒ match allow and not deny.
   if (allow !== undefined && allow.length > 0 && !matchCidr(allow, ip)) {
     return { rule: `${what} ${ip} is not in the allowed list` };
   }

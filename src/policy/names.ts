@@ -1,5 +1,5 @@
 /**
- * Name policy (spec §6.3, §12 "Name hygiene"): dot-names for anonymous and users (-z, -x, -X), and
+ * Name policy (upstream §6.3, §12 "Name hygiene"): dot-names for anonymous and users (-z, -x, -X), and
  * the names tsftpd keeps for itself. The gate calls checkName() for every path argument before a
  * handler runs, so no handler can forget it.
  */
@@ -18,7 +18,7 @@ export interface NamePolicy {
   prohibitDotFilesWrite: boolean;
   /** -X: users can't read or write dot-names. */
   prohibitDotFilesRead: boolean;
-  /** Quotas apply: names containing `.ftpquota` cannot be written (spec §5.1). */
+  /** Quotas apply: names containing `.ftpquota` cannot be written (upstream §5.1). */
   quota?: boolean;
 }
 
@@ -28,7 +28,7 @@ export function hasDotComponent(p: VPath): boolean {
 }
 
 /**
- * True when the session may see and read dot-names (spec §6.3): users unless -X, anonymous only with
+ * True when the session may see and read dot-names (upstream §6.3): users unless -X, anonymous only with
  * -z. Listings hide dot entries when this is false, whatever `-a` or -D ask, since reading is refused.
  */
 export function dotNamesReadable(policy: NamePolicy): boolean {
@@ -40,13 +40,13 @@ export function isReservedName(name: string): boolean {
   return name.startsWith('.pureftpd-');
 }
 
-/** True for the temp file name of an upload (spec §6.4 `.pureftpd-upload.*`). */
+/** True for the temp file name of an upload (upstream §6.4 `.pureftpd-upload.*`). */
 export function isUploadTemp(p: VPath): boolean {
   return p.slice(p.lastIndexOf('/') + 1).startsWith('.pureftpd-upload.');
 }
 
 /**
- * Throws 553 when the policy forbids this access to the path (spec §6.3).
+ * Throws 553 when the policy forbids this access to the path (upstream §6.3).
  * @param shown the argument as the client typed it, for the reply text
  * @param removal the command removes the name (DELE)
  */

@@ -1,5 +1,5 @@
 /**
- * Who may do what (spec §6.1 anonymous rules, §6.4 -K -G -R, §1.2 -M -i): the one place that
+ * Who may do what (upstream §6.1 anonymous rules, §6.4 -K -G -R, §1.2 -M -i): the one place that
  * decides, for a command row's permission, whether the session may go on. The gate calls
  * authorize() before any handler runs; the row holds the refusal text Pure-FTPd gives for it.
  * The rules of each permission are checked in Pure-FTPd's order (it checks -G before the anonymous

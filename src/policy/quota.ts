@@ -1,5 +1,5 @@
 /**
- * Virtual quotas (spec §5.1): the `.ftpquota` file at the account root holds `<files> <bytes>\n`.
+ * Virtual quotas (upstream §5.1): the `.ftpquota` file at the account root holds `<files> <bytes>\n`.
  * Guarantees: updates for one root are serialised in this process (read-modify-write never loses a
  * count), the file is replaced atomically (temp + rename, mode 0600), uploads stop as soon as they
  * exceed the byte budget, and directories count as files. Names containing `.ftpquota` cannot be
@@ -13,7 +13,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { FtpError, errnoCode } from '../errors.js';
 import { ConfinedRoot, type Identity } from '../storage/confined.js';
 
-/** The name of the bookkeeping file (spec §5.1). */
+/** The name of the bookkeeping file (upstream §5.1). */
 export const QUOTA_FILE = '.ftpquota';
 
 /** Limits of one account; undefined = no limit on that count. */
@@ -87,7 +87,7 @@ export class QuotaFile {
   }
 
   /**
-   * Adds deltas unless they would take a growing count over its limit (spec §5.1: an upload that
+   * Adds deltas unless they would take a growing count over its limit (upstream §5.1: an upload that
    * overflows once finished is not saved); check and update are one step, so two sessions of one
    * account cannot both use the last room. Returns the new usage, or undefined (file unchanged).
    */
@@ -156,7 +156,7 @@ function percent(used: number, max: number): number {
   return max > 0 ? Math.floor((used * 100) / max) : 0;
 }
 
-/** The status lines Pure-FTPd sends after logins, uploads, DELE, MKD and RMD (spec §5.1). */
+/** The status lines Pure-FTPd sends after logins, uploads, DELE, MKD and RMD (upstream §5.1). */
 export function quotaStatusLines(u: QuotaUsage, limits: QuotaLimits): string[] {
   const lines: string[] = [];
   if (limits.files !== undefined) {
@@ -173,7 +173,7 @@ export function quotaStatusLines(u: QuotaUsage, limits: QuotaLimits): string[] {
   return lines;
 }
 
-/** Throws 552 when a new file or directory would not fit (spec §5.1: files ≥ max or bytes > max). */
+/** Throws 552 when a new file or directory would not fit (upstream §5.1: files ≥ max or bytes > max). */
 export function checkRoom(u: QuotaUsage, limits: QuotaLimits, name: string): void {
   const full =
     (limits.files !== undefined && u.files >= limits.files) ||

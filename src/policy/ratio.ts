@@ -1,5 +1,5 @@
 /**
- * Upload/download ratios (spec §5.2): per-session counters; before each RETR the download must
+ * Upload/download ratios (upstream §5.2): per-session counters; before each RETR the download must
  * keep (downloaded + size − rest) / down ≤ uploaded / up, else the 550 three-line refusal.
  */
 import { FtpError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * `-B` (spec §1.2) of the server and of `tsftpd authd`: Node cannot fork, so the program runs itself
+ * `-B` (upstream §1.2) of the server and of `tsftpd authd`: Node cannot fork, so the program runs itself
  * again, detached in a new session, with the same arguments and a mark in its environment that makes
  * that child serve instead of daemonizing again (whether -B came from the command line or from
  * `Daemonize yes` in a file, and without a list of switches to edit out of argv). The parent waits

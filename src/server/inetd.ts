@@ -1,6 +1,6 @@
 /**
  * inetd-style start-up (a connected TCP socket on standard input, as inetd, xinetd, tcpserver and
- * systemd `Accept=yes` start Pure-FTPd, spec §1.1) is not supported yet. Guarantee: such a start never
+ * systemd `Accept=yes` start Pure-FTPd, upstream §1.1) is not supported yet. Guarantee: such a start never
  * becomes a daemon on port 21 and never writes anything to the client but one FTP reply, `421`
  * (RFC 959 §4.2: service not available, closing control connection); the reason goes to standard
  * error when that is not the same socket, and the exit status is not 0.

@@ -69,7 +69,7 @@ async function preparePublic(dir: string): Promise<void> {
   }
 }
 
-/** PID file as Pure-FTPd writes it (spec §12: unlinked, recreated 0644, O_NOFOLLOW). */
+/** PID file as Pure-FTPd writes it (upstream §12: unlinked, recreated 0644, O_NOFOLLOW). */
 async function writePidFile(file: string): Promise<void> {
   await unlink(file).catch(() => undefined);
   const fh = await open(file, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644);
@@ -239,7 +239,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
   if (nativeOff !== undefined) output.out(`tsftpd: ${nativeOff}`);
   bus.log(undefined, 'INFO', `native addons: ${native.summary}`);
   await output.ready();
-  // A daemon does not keep the directory it was started from busy (spec §1.2 -B: chdir /); every
+  // A daemon does not keep the directory it was started from busy (upstream §1.2 -B: chdir /); every
   // path of the configuration is already absolute.
   if (daemonChild) process.chdir('/');
 

@@ -1,5 +1,5 @@
 /**
- * Listeners and connection admission (spec §1.2 -S -4 -6 -c -C, §6.4). Guarantees: never more than
+ * Listeners and connection admission (upstream §1.2 -S -4 -6 -c -C, §6.4). Guarantees: never more than
  * -c sessions and -C sessions per client address at once; a refused connection gets Pure-FTPd's
  * 421 text and is closed without a banner; one failing session never affects the others.
  */

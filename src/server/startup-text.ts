@@ -128,7 +128,7 @@ export function addUserText(
   cwd: string,
   ids: { uid: number; gid: number } | undefined,
 ): string[] {
-  // uid 0 is refused for virtual users (spec §3.1): as root, suggest nobody's ids.
+  // uid 0 is refused for virtual users (upstream §3.1): as root, suggest nobody's ids.
   const owner = ids === undefined || ids.uid === 0 ? '-u nobody' : `-u ${ids.uid} -g ${ids.gid}`;
   return [
     'add a user (the password is asked twice; the home is created at first login, -j):',

@@ -1,5 +1,5 @@
 /**
- * Wiring an account's limits into its session (spec §4.2, §5): the per-account session slot, the
+ * Wiring an account's limits into its session (upstream §4.2, §5): the per-account session slot, the
  * shared `.ftpquota`, the shared bandwidth limiters and the 230 lines that announce them. Every
  * resource taken here is given back when the session ends.
  */
@@ -10,7 +10,7 @@ import { acquireQuotaFile, quotaStatusLines, releaseQuotaFile, type QuotaFile } 
 import type { SessionContext } from './context.js';
 import type { Identity } from '../storage/confined.js';
 
-/** Lines for the 230 reply (spec §2.3 PASS): bandwidth and ratio notes, and quota status lines. */
+/** Lines for the 230 reply (upstream §2.3 PASS): bandwidth and ratio notes, and quota status lines. */
 export interface LimitLines {
   bandwidth: string[];
   ratio: string[];
@@ -25,7 +25,7 @@ function slotKey(account: Account): string {
 }
 
 /**
- * Takes the anonymous slot at USER time (spec §4.2: -y's second value is checked at USER).
+ * Takes the anonymous slot at USER time (upstream §4.2: -y's second value is checked at USER).
  * Throws FtpError 421 when anonymous is full.
  */
 export function takeAnonymousSlot(s: SessionContext): void {
@@ -63,7 +63,7 @@ export async function attachLimits(
         'ERR_SESSION_LIMIT',
         `I can't accept more than ${limits.maxSessions} connections as the same user`,
         {
-          // The log names the rule (spec §4.2): the account's own max_sessions, else -y.
+          // The log names the rule (upstream §4.2): the account's own max_sessions, else -y.
           detail:
             `Too many sessions for [${account.login}]: ` +
             (account.maxSessions !== undefined && account.maxSessions > 0

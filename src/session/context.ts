@@ -31,7 +31,7 @@ export interface SessionContext {
   pendingUser?: string;
   account?: Account;
   storage?: Storage;
-  /** True when the session is confined to its account's home (spec §6.2). */
+  /** True when the session is confined to its account's home (upstream §6.2). */
   chrooted: boolean;
   failedLogins: number;
   failedCwds: number;
@@ -49,7 +49,7 @@ export interface SessionContext {
   /** Per-session idle timeout (SITE IDLE), seconds. */
   idleSeconds: number;
 
-  // Per-account limits (spec §4.2, §5), set at login.
+  // Per-account limits (upstream §4.2, §5), set at login.
   limits: EffectiveLimits;
   rates: { up?: RateLimiter; down?: RateLimiter };
 
@@ -77,13 +77,13 @@ export interface SessionContext {
   reply(code: number, ...lines: ReplyLine[]): void;
   /** Ends the session: aborts a transfer, closes data listeners, flushes and closes the socket. */
   close(reason: string): void;
-  /** Stops reading the socket and forgets queued input (before a TLS handshake, spec §10). */
+  /** Stops reading the socket and forgets queued input (before a TLS handshake, upstream §10). */
   holdInput(): void;
   /** Continues the session on a new socket (the TLS socket that wraps the old one). */
   adoptSocket(socket: net.Socket): void;
   /** Drops the pending data-connection setup. */
   clearData(): void;
-  /** Anti-idle bookkeeping (spec §2.6); false when the session was closed. */
+  /** Anti-idle bookkeeping (upstream §2.6); false when the session was closed. */
   noteActivity(counts: boolean): boolean;
   /** Changes the idle timeout (SITE IDLE). */
   setIdle(seconds: number): void;

@@ -1,5 +1,5 @@
 /**
- * Control-channel line framing (spec §2.1, RFC 959 §4.1.3, RFC 854 for Telnet).
+ * Control-channel line framing (upstream §2.1, RFC 959 §4.1.3, RFC 854 for Telnet).
  * Guarantees: a line never exceeds `maxLength` bytes in memory (a longer one is reported as an
  * overflow and the rest of it discarded up to the next LF); Telnet IAC sequences are removed, `IAC IAC` stays one
  * 0xFF byte; CRLF and bare LF both end a line; the CR before LF is dropped and every other control
@@ -112,7 +112,7 @@ export interface ParsedCommand {
 const VERB = /^([A-Za-z0-9@]+)(?: (.*))?$/s;
 
 /**
- * Splits a line into verb and argument (spec §2.1: the verb is a run of `[A-Za-z0-9@]`, the
+ * Splits a line into verb and argument (upstream §2.1: the verb is a run of `[A-Za-z0-9@]`, the
  * argument keeps trailing spaces). Returns undefined for a line that has no such verb.
  */
 export function parseCommand(line: string): ParsedCommand | undefined {

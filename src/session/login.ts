@@ -1,5 +1,5 @@
 /**
- * Turning an authenticated account into a working session (spec §6.1, §6.2): the root directory
+ * Turning an authenticated account into a working session (upstream §6.1, §6.2): the root directory
  * and chroot decision, home creation (-j), the start directory, the storage and the 230 reply.
  * Security note: while the server has no privilege separation, a server running as root confines
  * every account to its home, and every file operation of the session runs with the account's
@@ -21,9 +21,9 @@ import { attachLimits, limitsFor } from './account-limits.js';
 import { QuotaStorage } from '../storage/quota-storage.js';
 import { Code } from './codes.js';
 
-/** Most lines of a .banner / .message file shown (spec §6.4). */
+/** Most lines of a .banner / .message file shown (upstream §6.4). */
 const MESSAGE_MAX_LINES = 100;
-/** Longest message line; longer lines are split (spec §6.4: 511 bytes). */
+/** Longest message line; longer lines are split (upstream §6.4: 511 bytes). */
 const MESSAGE_LINE_MAX = 511;
 /** Most bytes read from a message file. */
 const MESSAGE_MAX_BYTES = 64 * 1024;
@@ -37,7 +37,7 @@ interface Placement {
   start: string;
   /** Virtual home (`~`). */
   home: string;
-  /** The 230 line variant (spec §6.2): restricted when the chroot comes from -A. */
+  /** The 230 line variant (upstream §6.2): restricted when the chroot comes from -A. */
   restricted: boolean;
 }
 
@@ -45,7 +45,7 @@ function placement(s: SessionContext, account: Account, quota: boolean): Placeme
   const cfg = s.server.config;
   if (account.anonymous)
     return { root: account.home, chroot: true, start: '/', home: '/', restricted: false };
-  // Quotas force a chroot: the bookkeeping file lives at the root (spec §5.1).
+  // Quotas force a chroot: the bookkeeping file lives at the root (upstream §5.1).
   const forced = (cfg.chrootEveryone && account.uid !== 0) || s.server.processUid === 0 || quota;
   if (account.chroot || forced) {
     return {
@@ -70,7 +70,7 @@ async function ensureHome(s: SessionContext, account: Account, dir: string): Pro
       detail: `home directory ${dir} of ${account.login} is missing`,
     });
   }
-  // -j (spec §6.2): parents 0755, the home 0777 & ~dir umask, owned by the account.
+  // -j (upstream §6.2): parents 0755, the home 0777 & ~dir umask, owned by the account.
   await mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
   await mkdir(dir, { mode: 0o700 }).catch((err: unknown) => {
     if ((err as { code?: string }).code !== 'EEXIST') throw err;
@@ -169,7 +169,7 @@ export async function establishLogin(s: SessionContext, account: Account): Promi
         .toString(16)
         .padStart(8, '0') + `.${s.ref.localPort.toString(16)}`,
   });
-  // Quotas (spec §5.1) wrap the storage: every change of usage counts itself.
+  // Quotas (upstream §5.1) wrap the storage: every change of usage counts itself.
   const storage: Storage =
     limitLines.quota !== undefined && limits.quota !== undefined
       ? new QuotaStorage(local, limitLines.quota, limits.quota, (level, message) =>
@@ -211,7 +211,7 @@ export async function establishLogin(s: SessionContext, account: Account): Promi
       'Anonymous user logged in',
     );
   }
-  // Spec §2.3 PASS: bandwidth, FXP and ratio lines, the directory line, then banner and quota lines.
+  // Upstream §2.3 PASS: bandwidth, FXP and ratio lines, the directory line, then banner and quota lines.
   const lines: string[] = [...limitLines.bandwidth];
   if (cfg.allowUserFxp || cfg.allowAnonymousFxp) lines.push('This server supports FXP transfers');
   lines.push(...limitLines.ratio);

@@ -1,6 +1,6 @@
 /**
  * FTP replies (RFC 959 §4.2). Pure-FTPd repeats the code on every line of a multi-line reply
- * (`230-...` / `230 ...`, spec §2.1); only body lines of FEAT, HELP and MLST start with a space
+ * (`230-...` / `230 ...`, upstream §2.1); only body lines of FEAT, HELP and MLST start with a space
  * and carry no code. Every text line is scrubbed of control characters so a file name can never
  * inject a fake reply line.
  */

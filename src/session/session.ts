@@ -20,7 +20,7 @@ import type { RateLimiter } from '../data/throttle.js';
 import type { SessionTls } from '../tls/session-tls.js';
 import { Code } from './codes.js';
 
-/** Longest command line in bytes (spec §2.1: PATH_MAX + 16). */
+/** Longest command line in bytes (upstream §2.1: PATH_MAX + 16). */
 export const MAX_LINE = 4112;
 /** Commands waiting in the queue before the socket is paused. */
 const QUEUE_HIGH_WATER = 64;
@@ -43,7 +43,7 @@ export class Session implements SessionContext {
   pendingUser?: string;
   account?: Account;
   storage?: Storage;
-  /** True when the session is confined to its account's home (spec §6.2). */
+  /** True when the session is confined to its account's home (upstream §6.2). */
   chrooted = true;
   failedLogins = 0;
   failedCwds = 0;
@@ -61,7 +61,7 @@ export class Session implements SessionContext {
   /** Per-session idle timeout (SITE IDLE), seconds. */
   idleSeconds: number;
 
-  // Per-account limits (spec §4.2, §5), set at login.
+  // Per-account limits (upstream §4.2, §5), set at login.
   limits: EffectiveLimits = {};
   rates: { up?: RateLimiter; down?: RateLimiter } = {};
 
@@ -188,7 +188,7 @@ export class Session implements SessionContext {
 
   /**
    * Stops reading the current socket and forgets every unprocessed byte and queued command: after
-   * AUTH TLS, plaintext sent before the handshake must not be executed (spec §10).
+   * AUTH TLS, plaintext sent before the handshake must not be executed (upstream §10).
    */
   holdInput(): void {
     this.socket.pause();
@@ -270,7 +270,7 @@ export class Session implements SessionContext {
   }
 
   /**
-   * Anti-idle bookkeeping (spec §2.6): commands that do not count as activity may not keep a
+   * Anti-idle bookkeeping (upstream §2.6): commands that do not count as activity may not keep a
    * session alive for more than twice the idle time. Returns false when the session was closed.
    */
   noteActivity(counts: boolean): boolean {

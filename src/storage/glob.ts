@@ -1,5 +1,5 @@
 /**
- * Glob matching of one path component, with Pure-FTPd 1.0.50's rules (its bsd-glob, spec §2.4):
+ * Glob matching of one path component, with Pure-FTPd 1.0.50's rules (its bsd-glob, upstream §2.4):
  * `*`, `?`, `[abc]`, `[a-z]`, `[!a]`, `\` escapes; a name starting with `.` only matches a pattern
  * starting with a literal `.` (even with -a). What 1.0.50 does not have, we do not add: `[^a]` is a set of
  * `^` and `a`, and `{a,b}` is literal text (both observed). Matching is on UTF-8 bytes by default, so `?`

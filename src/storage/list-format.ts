@@ -1,5 +1,5 @@
 /**
- * Listing formats, byte-compatible with Pure-FTPd 1.0.50 (spec §2.4, checked against the real binary):
+ * Listing formats, byte-compatible with Pure-FTPd 1.0.50 (upstream §2.4, checked against the real binary):
  * the `ls -l` line, `-C` columns, sorting, MLSx facts and the MDTM timestamp. Pure functions: the caller
  * stats files and resolves owner names. LIST uses local time (as Pure-FTPd does); MLSx and MDTM use UTC.
  */
@@ -172,7 +172,7 @@ function epochSeconds(date: Date): number {
 export interface LongLineOptions {
   /** The current time, for the 180-day year/time rule. */
   now: Date;
-  /** Owner name or numeric uid, as the caller resolved it (spec §2.4: numeric once chrooted). */
+  /** Owner name or numeric uid, as the caller resolved it (upstream §2.4: numeric once chrooted). */
   owner: string;
   /** Group name or numeric gid. */
   group: string;
@@ -248,7 +248,7 @@ export interface MlsxOptions {
   symlinkTarget?: string;
 }
 
-/** `YYYYMMDDHHMMSS` in UTC, the MDTM reply and the MLSx `modify` fact (spec §2.3). */
+/** `YYYYMMDDHHMMSS` in UTC, the MDTM reply and the MLSx `modify` fact (upstream §2.3). */
 export function mdtmString(date: Date): string {
   const ms = date.getTime();
   if (!Number.isFinite(ms)) return '19700101000000';

@@ -1,9 +1,9 @@
 /**
- * LIST / STAT argument parsing, as Pure-FTPd 1.0.50 does it (spec §2.4, observed on the real binary):
+ * LIST / STAT argument parsing, as Pure-FTPd 1.0.50 does it (upstream §2.4, observed on the real binary):
  * leading `-xyz` option groups, then space-separated glob arguments where `\ ` keeps a space.
  */
 
-/** The `ls` switches Pure-FTPd's built-in LIST understands (spec §2.4). */
+/** The `ls` switches Pure-FTPd's built-in LIST understands (upstream §2.4). */
 export interface ListFlags {
   /** -a: show dot-names, `.` and `..` (also forced by the server's -D switch). */
   all: boolean;
@@ -172,7 +172,7 @@ export function parseListArgs(arg: string, defaults: ListDefaults = {}): ParsedL
 }
 
 /**
- * The `Options: ...` line Pure-FTPd adds to LIST's final 226 (spec §2.4), or undefined when no flag is
+ * The `Options: ...` line Pure-FTPd adds to LIST's final 226 (upstream §2.4), or undefined when no flag is
  * set. Fixed order a C d F l r R S t; every flag is followed by a space except `-t`, which ends the
  * line bare (`Options: -l -t`), a quirk observed on 1.0.50 and kept for byte-exact replies.
  */

@@ -2,7 +2,7 @@
  * Local filesystem Storage (SECURITY.md lists this file). Every path goes through the account's
  * ConfinedRoot (confined.ts): the kernel resolves it below the root and judges it with the
  * account's identity. Uploads that replace existing data go through a temp file in the same
- * directory so an aborted or failed upload never destroys the previous content (spec §6.4 -0, REST
+ * directory so an aborted or failed upload never destroys the previous content (upstream §6.4 -0, REST
  * uploads); replacing a file needs write permission on that file (as Pure-FTPd's open(2) would),
  * and a replacement never carries setuid, setgid or sticky bits over.
  */
@@ -39,7 +39,11 @@ const MAX_AUTORENAME = 9999;
 const MAX_NAMES = 1_000_000;
 /** Prefix of temp upload files; clients may not use it (see policy). */
 export const TEMP_PREFIX = '.pureftpd-upload.';
-/** Mode bits never carried over to a replaced file (Pure-FTPd's chmod mask, spec §12). */
+/**
+ * Mode bits never carried over to a replaced file, nor set by SITE CHMOD: setuid, setgid, sticky.
+ * tsftpd's rule (Pure-FTPd's own SITE CHMOD accepts up to 07777; docs/compatibility.md): an FTP
+ * account must never be able to make a set-id program.
+ */
 const SPECIAL_BITS = 0o7000;
 
 /** Options of one session's local storage. */
@@ -47,7 +51,7 @@ export interface LocalStorageOptions {
   /** The account root, opened at login; closed by close(). */
   root: ConfinedRoot;
   umask: { file: number; dir: number };
-  /** Tag made of session start and server port, for temp names (spec §6.4). */
+  /** Tag made of session start and server port, for temp names (upstream §6.4). */
   tempTag: string;
 }
 
@@ -162,7 +166,8 @@ export class LocalStorage implements Storage {
       throw new FtpError('ERR_PERMISSION', 'Anonymous users may not overwrite existing files');
     }
     const size = existing?.size ?? 0;
-    // -r never resumes: the upload always lands as a new name (spec §6.4).
+    // -r never resumes: the upload always lands as a new name (tsftpd's rule, docs/compatibility.md:
+    // Pure-FTPd resumes into the same name; a new name is what -r promises).
     const offset = o.autoRename ? 0 : o.append ? size : Math.min(o.offset, size);
     const resumed = existing !== undefined && !o.autoRename && (o.append || offset > 0);
 
@@ -334,7 +339,7 @@ export class LocalStorage implements Storage {
   }
 
   /**
-   * Cuts a discarded in-place append back to the size the file had before it (spec §5.1: an upload
+   * Cuts a discarded in-place append back to the size the file had before it (upstream §5.1: an upload
    * stopped by the quota leaves nothing behind). The name is reopened without following symlinks and
    * must still be the same inode, so a file swapped in meanwhile is never truncated.
    */
@@ -367,7 +372,7 @@ export class LocalStorage implements Storage {
   }
 
   async mkdir(p: VPath): Promise<void> {
-    // Pure-FTPd creates with 0777 & ~umask, exactly (it runs with umask 0, spec §6.4).
+    // Pure-FTPd creates with 0777 & ~umask, exactly (it runs with umask 0, upstream §6.4).
     await this.root.mkdir(p, 0o777 & ~this.opts.umask.dir);
   }
 
@@ -413,7 +418,7 @@ export class LocalStorage implements Storage {
   }
 
   private fileMode(): number {
-    // Pure-FTPd creates files with 0777 & ~umask (so -U 022:022 gives 0755 files, spec §6.4); it runs
+    // Pure-FTPd creates files with 0777 & ~umask (so -U 022:022 gives 0755 files, upstream §6.4); it runs
     // with a process umask of 0, so every creation here gets its mode explicitly.
     return 0o777 & ~this.opts.umask.file;
   }

@@ -1,5 +1,5 @@
 /**
- * File names are bytes (spec §2.1: Pure-FTPd stores the bytes a client sends, whatever the
+ * File names are bytes (upstream §2.1: Pure-FTPd stores the bytes a client sends, whatever the
  * encoding). Inside tsftpd they are strings, so two different byte names must never become one
  * string: bytes that are not valid UTF-8 are carried as the lone surrogates U+DC80..U+DCFF (one per
  * byte, as Python's "surrogateescape"), which valid UTF-8 never decodes to. nameToBytes() gives the

@@ -1,6 +1,6 @@
 /**
  * Listing order, the one JavaScript copy of the rule native/dirscan.c applies to whole-directory
- * scans (spec §2.4): names in strcmp order of their bytes (UTF-8, or the raw bytes of a name that
+ * scans (upstream §2.4): names in strcmp order of their bytes (UTF-8, or the raw bytes of a name that
  * is not UTF-8), or -t newest first (whole seconds), or -S largest first; ties keep the input
  * (readdir) order, as Pure-FTPd's stable sort does; -r reverses the comparison. test/unit/order.test.ts
  * checks that this and the C comparators agree.

@@ -1,5 +1,5 @@
 /**
- * Virtual quotas as a Storage wrapper (spec §5.1): an account with a quota gets its storage wrapped
+ * Virtual quotas as a Storage wrapper (upstream §5.1): an account with a quota gets its storage wrapped
  * once at login, and every operation that changes usage counts itself — a transfer asks nothing.
  * Guarantees: a new file or directory is refused (552) when the account is at its limit; an upload
  * may write no more than its byte budget; a finished upload is counted before it is committed, and
@@ -109,7 +109,7 @@ export class QuotaStorage implements Storage {
       ...sink,
       budget,
       commit: async () => {
-        // Counted before the commit (spec §5.1): when another session of the account used the room
+        // Counted before the commit (upstream §5.1): when another session of the account used the room
         // meanwhile, the upload is dropped and the previous content of the file stays.
         const delta = sink.startOffset + sink.written() - sink.previousSize;
         counted = true;

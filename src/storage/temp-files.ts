@@ -1,5 +1,5 @@
 /**
- * The temp files of uploads in progress in this process (spec §6.4 `.pureftpd-upload.*`). A temp file
+ * The temp files of uploads in progress in this process (upstream §6.4 `.pureftpd-upload.*`). A temp file
  * not listed here is stale (a crash or kill -9 left it): its owner may delete it (issue: stale temp
  * files could not be removed); a live one may not be touched by clients.
  */

@@ -25,7 +25,7 @@ export interface Entry {
   linkTarget?: string;
 }
 
-/** The order a scan returns entries in (spec §2.4: LIST sorts, NLST/MLSD keep readdir order). */
+/** The order a scan returns entries in (upstream §2.4: LIST sorts, NLST/MLSD keep readdir order). */
 export type ScanOrder = 'none' | 'name' | 'mtime' | 'size';
 
 /** A scanned directory, in the requested order; entries are built on demand (big directories). */
@@ -52,7 +52,7 @@ export interface ReadHandle {
   close(): Promise<void>;
 }
 
-/** How an upload writes its target (spec §2.3 STOR/APPE/STOU, §6.4 -0 and -r). */
+/** How an upload writes its target (upstream §2.3 STOR/APPE/STOU, §6.4 -0 and -r). */
 export interface WriteOptions {
   /** Start writing at this offset (REST); clamped to the current size. */
   offset: number;
@@ -144,7 +144,7 @@ export interface Storage {
   canWrite(dir: VPath): Promise<boolean>;
   /** Operator-facing real path of a virtual path (logs only, never replies). */
   describe(p: VPath): string;
-  /** Quota status lines after the last change that counted (spec §5.1); empty without quotas. */
+  /** Quota status lines after the last change that counted (upstream §5.1); empty without quotas. */
   usageLines(): string[];
   /** Releases the storage when the session ends (uploads still running finish first). */
   close(): void;

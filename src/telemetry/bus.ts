@@ -15,7 +15,7 @@ export interface SessionRef {
   account?: string;
 }
 
-/** Severity, as in Pure-FTPd's syslog lines (spec §9.1). */
+/** Severity, as in Pure-FTPd's syslog lines (upstream §9.1). */
 export type LogLevel = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 
 /** Every event and its payload. */

@@ -1,7 +1,7 @@
 /**
- * The operator log: Pure-FTPd's line shape `(<account|?>@<host>) [LEVEL] text` (spec §9.1), written
+ * The operator log: Pure-FTPd's line shape `(<account|?>@<host>) [LEVEL] text` (upstream §9.1), written
  * to stderr (text, or one JSON object per line with `--log-format json`) or to syslog (-f). Passwords
- * never reach it: the session logs `PASS <*>` (spec §9.1 DEBUG) and events carry no credentials.
+ * never reach it: the session logs `PASS <*>` (upstream §9.1 DEBUG) and events carry no credentials.
  * Lines are gathered and written once per event-loop turn (bounded), so a burst of 10,000
  * disconnects costs one write, not 10,000.
  */
@@ -20,7 +20,7 @@ export interface LoggerOptions {
   syslog?: SyslogOptions;
 }
 
-/** The `(account@host) ` prefix of Pure-FTPd's lines (spec §9.1). */
+/** The `(account@host) ` prefix of Pure-FTPd's lines (upstream §9.1). */
 export function who(s: SessionRef | undefined): string {
   if (s === undefined) return '';
   return `(${s.account ?? '?'}@${s.remoteIp}) `;

@@ -1,5 +1,5 @@
 /**
- * Syslog output (-f facility, -1 for the PID; spec §9.1): RFC 3164 datagrams to the local syslog
+ * Syslog output (-f facility, -1 for the PID; upstream §9.1): RFC 3164 datagrams to the local syslog
  * socket (/dev/log, or --syslog-socket), sent by the tsftpd_syslog addon on the thread pool — Node
  * has no UNIX datagram sockets. The body is Pure-FTPd's `(<account>@<host>) [LEVEL] text`, so
  * existing log watchers (fail2ban's pure-ftpd filter with `_daemon = tsftpd`) keep working.

@@ -1,5 +1,5 @@
 /**
- * The server certificate (spec §10, -2/-J): loaded at start-up, reloaded on SIGHUP or when the
+ * The server certificate (upstream §10, -2/-J): loaded at start-up, reloaded on SIGHUP or when the
  * files change, without dropping a session — sessions keep the context they started with, new
  * ones get the new certificate. A reload that fails keeps the previous certificate and is logged.
  * Each control session gets its own SecureContext (own session-ticket keys) so that a ticket names
@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { IssuedSessions, type Issuer } from './issued-sessions.js';
 
-/** TLS 1.2 is the floor (spec §10: SSLv3, TLS 1.0 and 1.1 are refused). */
+/** TLS 1.2 is the floor (upstream §10: SSLv3, TLS 1.0 and 1.1 are refused). */
 export const MIN_TLS_VERSION = 'TLSv1.2';
 
 /**

@@ -30,7 +30,7 @@ export function tlsErrorText(err: Error): string {
 }
 
 /**
- * Logs what a handshake negotiated, as Pure-FTPd does (spec §9.1 INFO), and makes the session the
+ * Logs what a handshake negotiated, as Pure-FTPd does (upstream §9.1 INFO), and makes the session the
  * owner of its TLS sessions: data connections of the same account and address may resume them
  * (issued-sessions.ts) until the session ends and for a while after.
  */

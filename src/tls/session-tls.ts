@@ -1,5 +1,5 @@
 /**
- * TLS on control and data connections (RFC 4217, spec §10). Security notes:
+ * TLS on control and data connections (RFC 4217, upstream §10). Security notes:
  * - Each control session has its own ticket keys and TLS 1.2 session-id list (issued-sessions.ts).
  *   With binding on (the default), a data connection must resume a session issued to a control
  *   connection of the same account from the same client address, else it is refused: a stranger
@@ -72,7 +72,7 @@ function cipherBits(name: string): number {
   return 0;
 }
 
-/** Valid SNI names (spec §10: at most 255 chars of A-Za-z0-9._-). */
+/** Valid SNI names (upstream §10: at most 255 chars of A-Za-z0-9._-). */
 function cleanSni(name: unknown): string | undefined {
   return typeof name === 'string' && /^[A-Za-z0-9._-]{1,255}$/.test(name) ? name : undefined;
 }
@@ -167,7 +167,7 @@ export function serverHandshake(raw: net.Socket | Duplex, opts: HandshakeOptions
 }
 
 /**
- * Why the client certificate is not acceptable (-J -C:, spec §10), undefined when it verified.
+ * Why the client certificate is not acceptable (-J -C:, upstream §10), undefined when it verified.
  * Node's certificate callback accepts every chain and leaves the verdict to JavaScript: tls.Server
  * reads it from the handle in its own 'secure' handler (`authorized` is set there), which a
  * TLSSocket built by hand never runs. So this asks the handle the same way; anything unexpected

@@ -3,7 +3,7 @@
  * file in the same directory, created with O_EXCL | O_NOFOLLOW and mode 0600, is fsync'ed, then
  * renamed over the target. Guarantees: a crash at any point leaves either the old or the new file,
  * never a partial one; a planted symlink is never followed; two writers using the same temp name
- * (pure-pw uses `<file>.tmp`, spec §3.2) exclude each other instead of interleaving their bytes.
+ * (pure-pw uses `<file>.tmp`, upstream §3.2) exclude each other instead of interleaving their bytes.
  */
 import { constants } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';

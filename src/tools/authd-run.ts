@@ -1,5 +1,5 @@
 /**
- * One pure-authd exchange (spec §3.5): read the request up to its `end` line, run the program with
+ * One pure-authd exchange (upstream §3.5): read the request up to its `end` line, run the program with
  * the AUTHD_* environment, relay its standard output verbatim. Guarantees: the request is bounded
  * in size and time; the program runs without a shell, with its own process group, under the
  * configured uid/gid, and is killed (by PID, whole group) when it outlives its timeout; at most

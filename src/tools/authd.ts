@@ -1,5 +1,5 @@
 /**
- * `tsftpd authd -s SOCKET -r PROGRAM [-u uid] [-g gid] [-B] [-p pidfile]`: pure-authd (spec §3.5).
+ * `tsftpd authd -s SOCKET -r PROGRAM [-u uid] [-g gid] [-B] [-p pidfile]`: pure-authd (upstream §3.5).
  * Listens on a UNIX socket created mode 0600, and for each request of the `-l extauth:` backend
  * runs PROGRAM with the AUTHD_* environment and relays its answer. Guarantees: the socket is never
  * reachable by other users, not even between bind and chmod (umask 077 around the bind); only a

@@ -1,6 +1,6 @@
 /**
  * `tsftpd gencert FILE [--cn NAME] [--days N] [--key KEYFILE] [--force]`: writes a self-signed
- * certificate and its private key for *testing* FTPS (spec §10: -2 takes a PEM bundle, cert then
+ * certificate and its private key for *testing* FTPS (upstream §10: -2 takes a PEM bundle, cert then
  * key, or the certificate and a separate key file). Guarantees: the files are written atomically
  * (temp file + rename, see atomic-file.ts) with mode 0600, as the key is secret, and an existing
  * file is never replaced unless --force is given. Clients will warn about a self-signed

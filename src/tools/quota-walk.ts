@@ -1,5 +1,5 @@
 /**
- * The tree walk of `tsftpd quotacheck` (spec §5.1). It counts exactly what pure-quotacheck counts
+ * The tree walk of `tsftpd quotacheck` (upstream §5.1). It counts exactly what pure-quotacheck counts
  * (checked against it on the same trees, test/e2e/quotacheck.test.ts):
  * - regular files, their st_size summed; a hard link counts once per name;
  * - subdirectories as files, when they could be opened (their own contents counted only if the
@@ -47,7 +47,7 @@ import {
 } from 'node:fs';
 import { loadAddon } from '../native-addons.js';
 
-/** The name pure-ftpd keeps its counters in (spec §5.1), never counted. */
+/** The name pure-ftpd keeps its counters in (upstream §5.1), never counted. */
 export const QUOTA_FILE_NAME = '.ftpquota';
 /** Longest path pure-quotacheck can stat: PATH_MAX - 1 bytes. */
 export const PATH_LIMIT = 4095;

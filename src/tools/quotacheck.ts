@@ -1,5 +1,5 @@
 /**
- * `tsftpd quotacheck -u <user|uid> -d <dir> [-g <group|gid>]`: rebuilds `<dir>/.ftpquota` (spec
+ * `tsftpd quotacheck -u <user|uid> -d <dir> [-g <group|gid>]`: rebuilds `<dir>/.ftpquota` (upstream
  * §5.1), the pure-quotacheck of tsftpd, with its options, messages and exit statuses (-1..-5, i.e.
  * 255..251). Run as root it counts with the account's own ids, inside the tree as if chrooted there
  * (see quota-walk.ts), and leaves the file owned by the account; otherwise it counts with its own

@@ -1,5 +1,5 @@
 /**
- * Chain semantics (spec §3.1) with real backends: `-l puredb:FILE -l ldap:FILE -l unix`. unknown
+ * Chain semantics (upstream §3.1) with real backends: `-l puredb:FILE -l ldap:FILE -l unix`. unknown
  * passes to the next backend, ok and denied stop the chain — a refusal by LDAP holds even when
  * the unix backend would accept the same password — and a login nobody knows gets 530.
  */

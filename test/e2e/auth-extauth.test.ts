@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of `-l extauth:SOCKET` with `tsftpd authd` (spec §3.5): authd runs as a child
+ * End-to-end tests of `-l extauth:SOCKET` with `tsftpd authd` (upstream §3.5): authd runs as a child
  * process with a shell script written in the style of Pure-FTPd's documentation; the server logs
  * users in through it. Covered: success and upload, refusal (-1), fall-through (0), uid 0, a reply
  * without `end`, a program that hangs (killed, refused in time), the AUTHD_* environment, socket

@@ -1,5 +1,5 @@
 /**
- * `-l ldap:FILE` against a real OpenLDAP slapd (spec §3.7): BIND and PASSWORD methods, the
+ * `-l ldap:FILE` against a real OpenLDAP slapd (upstream §3.7): BIND and PASSWORD methods, the
  * ok/denied/unknown outcomes, FTPStatus, the Pure-FTPd attributes mapped to the Account, filter
  * injection, StartTLS and ldaps, and a directory that is down or silent (421, quickly). Logins go
  * through the real server with a real client, and an upload must land in the LDAP home.

@@ -1,5 +1,5 @@
 /**
- * The SQL backends called directly against the real MariaDB and PostgreSQL (spec §3.6): the
+ * The SQL backends called directly against the real MariaDB and PostgreSQL (upstream §3.6): the
  * Account they build (units, /./ split, defaults), the "exactly one row, one column" rule, failing
  * queries, and databases that accept connections but never answer (bounded by the timeouts, 421,
  * no hang). Skipped with the reason when a database is unreachable, failing under CI=true.

@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of `-l mysql:` and `-l pgsql:` (spec §3.1, §3.6) against the real MariaDB and
+ * End-to-end tests of `-l mysql:` and `-l pgsql:` (upstream §3.1, §3.6) against the real MariaDB and
  * PostgreSQL servers: a real server, real FTP logins and an upload. Covered for both dialects:
  * success, wrong password, fall-through to the next backend, uid 0, every crypt method, the
  * \R \I \P \D placeholders, SQL injection attempts (charset and binding), and a database that is

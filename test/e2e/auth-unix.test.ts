@@ -1,5 +1,5 @@
 /**
- * `-l unix` and `-l pam` (spec §3.1, §6.2 -u, §15.15-16). The unix rules are first checked on
+ * `-l unix` and `-l pam` (upstream §3.1, §6.2 -u, §15.15-16). The unix rules are first checked on
  * private copies of passwd/shadow/shells (no privilege needed); then real accounts made with
  * useradd + chpasswd (yescrypt) log in through the real server with both backends: ok, wrong
  * password, shell not in /etc/shells, locked, expired, and `-u 1000` refusing a system uid.

@@ -1,5 +1,5 @@
 /**
- * Logins end to end (spec §2.3 USER/PASS, §6.1 anonymous, §6.4 -c/-C, §12 brute force): success
+ * Logins end to end (upstream §2.3 USER/PASS, §6.1 anonymous, §6.4 -c/-C, §12 brute force): success
  * and failure with four real clients (basic-ftp, curl, lftp, Python ftplib), the failure delay and
  * the 6th-failure disconnect, anonymous logins with and without -E/-e, the connection limits, and a
  * user database built by the real `pure-pw` (useradd + mkdb) served with `-l puredb:FILE`.
@@ -134,7 +134,7 @@ describe('login with real clients', () => {
   );
 });
 
-describe('failed logins (spec §12)', () => {
+describe('failed logins (upstream §12)', () => {
   let srv: TestServer;
   before(async () => {
     srv = await fixtureServer(['--auth-delay', '150']);
@@ -168,7 +168,7 @@ describe('failed logins (spec §12)', () => {
       assert.equal((await ftp.cmd('PASS wrong', 10000)).code, 530);
       took.push(Date.now() - started);
     }
-    // Spec §12: random part plus one step per earlier failure (the step is --auth-delay, 150 ms here).
+    // Upstream §12: random part plus one step per earlier failure (the step is --auth-delay, 150 ms here).
     assert.ok(took[1] >= 140, `2nd failure took ${took[1]} ms`);
     assert.ok(took[2] >= 290, `3rd failure took ${took[2]} ms`);
     // The right password still works after failures, without the failure delay.
@@ -208,7 +208,7 @@ describe('failed logins (spec §12)', () => {
   });
 });
 
-describe('anonymous (spec §6.1)', () => {
+describe('anonymous (upstream §6.1)', () => {
   let srv: TestServer;
   before(async () => {
     srv = await fixtureServer();
@@ -339,7 +339,7 @@ describe('-e: anonymous logins only', () => {
   });
 });
 
-describe('connection limits (spec §6.4)', () => {
+describe('connection limits (upstream §6.4)', () => {
   it('-c 2: the 3rd session gets 421 N users and is closed; a freed slot is reused', async () => {
     const srv = await startServer({ args: ['-c', '2'] });
     try {

@@ -1,5 +1,5 @@
 /**
- * The jail and the name policy end to end (spec §6, §12, SECURITY.md): symlinks that leave an
+ * The jail and the name policy end to end (upstream §6, §12, SECURITY.md): symlinks that leave an
  * account's root (to /etc and to a sibling directory) can be listed as links but never followed for
  * reading, writing, listing or CWD; `..`, absolute paths and `%2e%2e` stay inside; NUL, control
  * bytes, backslashes, over-long names and trailing slashes are handled; the dot-name policies for
@@ -354,7 +354,7 @@ describe('.., absolute paths and %2e%2e', () => {
   });
 });
 
-describe('name hygiene (spec §12)', () => {
+describe('name hygiene (upstream §12)', () => {
   let srv: TestServer;
   let home: string;
   before(async () => {
@@ -432,7 +432,7 @@ describe('name hygiene (spec §12)', () => {
   });
 });
 
-describe('dot-name policy (spec §6.3)', () => {
+describe('dot-name policy (upstream §6.3)', () => {
   const servers: TestServer[] = [];
   async function userServer(args: string[]): Promise<TestServer> {
     const srv = await startServer({ args });
@@ -514,7 +514,7 @@ describe('dot-name policy (spec §6.3)', () => {
   });
 });
 
-describe('anonymous write refusals (spec §6.1)', () => {
+describe('anonymous write refusals (upstream §6.1)', () => {
   const servers: TestServer[] = [];
   async function anonServer(args: string[] = []): Promise<{ srv: TestServer; ftp: RawFtp }> {
     const srv = await startServer({ args });

@@ -1,5 +1,5 @@
 /**
- * Per-account rules end to end (spec §4.2, §5.1, §5.2, §6.2): virtual quotas (-n and per-user:
+ * Per-account rules end to end (upstream §4.2, §5.1, §5.2, §6.2): virtual quotas (-n and per-user:
  * `.ftpquota` bookkeeping, 552 before and during uploads, status lines, protected names, forced
  * chroot, SITE CHMOD u+rx), ratios (-q, -Q, per-user), bandwidth (-t, -T, per-user, measured on the
  * client side and shared by all sessions of an account), client/local address rules (IPv4 and IPv6),
@@ -65,7 +65,7 @@ class Scope extends TestScope {
   }
 }
 
-/** The passwd fields after home (spec §3.2), in file order. */
+/** The passwd fields after home (upstream §3.2), in file order. */
 interface Extra {
   bwUp?: number;
   bwDown?: number;
@@ -170,7 +170,7 @@ async function tempFiles(dir: string): Promise<string[]> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
-describe('virtual quotas (spec §5.1)', () => {
+describe('virtual quotas (upstream §5.1)', () => {
   it('per-user files:bytes: status lines, .ftpquota after STOR/MKD/RMD/DELE/RNTO, 552 before upload', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({
@@ -178,7 +178,7 @@ describe('virtual quotas (spec §5.1)', () => {
     });
     const home = srv.home('joe');
     const { ftp, r230 } = await scope.login(srv);
-    // Spec §2.3 PASS: the quota lines close the 230 reply; a missing .ftpquota counts as 0 0.
+    // Upstream §2.3 PASS: the quota lines close the 230 reply; a missing .ftpquota counts as 0 0.
     assert.deepEqual(texts(r230), [
       'OK. Current directory is /',
       '0 files used (0%) - authorized: 4 files',
@@ -195,7 +195,7 @@ describe('virtual quotas (spec §5.1)', () => {
     assert.equal(await quotaFile(home), '1 3000\n');
     assert.equal((await stat(path.join(home, '.ftpquota'))).mode & 0o777, 0o600);
 
-    // Overwriting only counts the size difference (spec §5.1).
+    // Overwriting only counts the size difference (upstream §5.1).
     r = await stor(scope, ftp, 'a.txt', pattern(2000, 2));
     assert.equal(r.final?.code, 226);
     assert.equal(await quotaFile(home), '1 2000\n');
@@ -244,7 +244,7 @@ describe('virtual quotas (spec §5.1)', () => {
     r = await stor(scope, ftp, 'f5', 'z');
     assert.equal(r.first.text, "552 Quota exceeded: [f5] won't be saved");
     assert.equal(await exists(path.join(home, 'f5')), false);
-    // Spec §5.1: at the file limit even an overwrite is refused.
+    // Upstream §5.1: at the file limit even an overwrite is refused.
     r = await stor(scope, ftp, 'f2', 'zz');
     assert.equal(r.first.text, "552 Quota exceeded: [f2] won't be saved");
     assert.equal(await readFile(path.join(home, 'f2'), 'utf8'), 'x');
@@ -316,7 +316,7 @@ describe('virtual quotas (spec §5.1)', () => {
     assert.equal(await quotaFile(home), '1 60000\n');
     assert.ok(srv.logs.some((l) => l.includes('Quota exceeded:') && l.includes('b.bin not saved')));
 
-    // An aborted upload keeps its bytes for a resume (spec §2.3 REST): they are counted.
+    // An aborted upload keeps its bytes for a resume (upstream §2.3 REST): they are counted.
     const part = await startData(scope, a.ftp, 'STOR part.bin');
     part.data.write(pattern(10_000, 3));
     const file = path.join(home, 'part.bin');
@@ -359,7 +359,7 @@ describe('virtual quotas (spec §5.1)', () => {
         { login: 'ann', password: 'pw', extra: extra({ quotaFiles: 10 }) },
       ],
     });
-    // joe has no /./ home: the quota forces a chroot (spec §6.2 "restricted").
+    // joe has no /./ home: the quota forces a chroot (upstream §6.2 "restricted").
     const { ftp, r230 } = await scope.login(srv);
     assert.deepEqual(texts(r230), [
       'OK. Current restricted directory is /',
@@ -435,7 +435,7 @@ describe('virtual quotas (spec §5.1)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-describe('ratios (spec §5.2)', () => {
+describe('ratios (upstream §5.2)', () => {
   it('-Q for users: greeting, 230 line, 550 three lines, allowed again after uploading enough', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({ args: ['-Q', '1:2'] });
@@ -591,7 +591,7 @@ const KB = 1024;
 const RATE = 200 * KB;
 const FIVE_SECONDS = 5 * RATE;
 
-describe('bandwidth (spec §4.2, -t/-T and per-user rates)', { concurrency: true }, () => {
+describe('bandwidth (upstream §4.2, -t/-T and per-user rates)', { concurrency: true }, () => {
   it('-T 200: a 5 s download runs at 200 KB/s within 10% (raw client and curl)', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({ args: ['-T', '200'] });
@@ -703,7 +703,7 @@ async function refusedLogin(scope: Scope, srv: TestServer, user = 'joe', pass = 
   return ftp.cmd(`PASS ${pass}`);
 }
 
-describe('client and local address rules (spec §4.2)', () => {
+describe('client and local address rules (upstream §4.2)', () => {
   it('deny 127.0.0.0/8 and an allow list without us refuse the login with 530; the log names the rule', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({
@@ -796,7 +796,7 @@ function hhmm(minute: number): string {
   return String(Math.floor(m / 60) * 100 + (m % 60));
 }
 
-describe('time window (spec §4.2)', () => {
+describe('time window (upstream §4.2)', () => {
   it('a window that excludes now refuses the login; one that includes now (also wrapping) accepts it', async (t) => {
     const now = new Date();
     const m = now.getHours() * 60 + now.getMinutes();
@@ -827,7 +827,7 @@ describe('time window (spec §4.2)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-describe('session caps (-y, max_sessions; spec §4.2)', () => {
+describe('session caps (-y, max_sessions; upstream §4.2)', () => {
   it('-y 2:1: the 3rd login of one account gets 421 and is closed; a freed slot is reused', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({
@@ -919,7 +919,7 @@ describe('session caps (-y, max_sessions; spec §4.2)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-describe('home directories (spec §6.2)', () => {
+describe('home directories (upstream §6.2)', () => {
   it('-j creates a missing home: parents 0755, the home 0777 & ~umask owned by the account', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server({
@@ -979,7 +979,7 @@ describe('home directories (spec §6.2)', () => {
   });
 });
 
-describe('operator log of transfers (spec §9.1)', () => {
+describe('operator log of transfers (upstream §9.1)', () => {
   it('file transfers are logged as downloaded/uploaded; listings are not, nor counted as downloads', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();

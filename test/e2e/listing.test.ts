@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of listings (spec §2.4, §6.3, §6.4 -L -D): LIST as Pure-FTPd's built-in `ls`
+ * End-to-end tests of listings (upstream §2.4, §6.3, §6.4 -L -D): LIST as Pure-FTPd's built-in `ls`
  * (options, sort rules, globbing, sections, limits, dotfiles), NLST, MLSD and MLST facts, and a
  * 100,000-entry directory streamed without stalling another session or growing the heap.
  * Expected bytes were checked against Pure-FTPd 1.0.50 on the same fixture.
@@ -96,7 +96,7 @@ async function session(
   return { srv, ftp };
 }
 
-describe('LIST (spec §2.4)', () => {
+describe('LIST (upstream §2.4)', () => {
   let srv: TestServer;
   let ftp: RawFtp;
   before(async () => {
@@ -237,7 +237,7 @@ describe('LIST (spec §2.4)', () => {
     assert.equal((await dataCmd(ftp, 'LIST -1 .hidden')).data, '.hidden\r\n');
     assert.equal((await dataCmd(ftp, 'LIST -1 ?.txt')).data, 'C.txt\r\na.txt\r\nb.txt\r\n');
     assert.equal((await dataCmd(ftp, 'LIST -1 [ab].txt')).data, 'a.txt\r\nb.txt\r\n');
-    // No match, or a missing file: an empty listing and 0 matches, not an error (spec §2.4).
+    // No match, or a missing file: an empty listing and 0 matches, not an error (upstream §2.4).
     for (const arg of ['nomatch*', 'nosuchfile']) {
       const none = await dataCmd(ftp, `LIST ${arg}`);
       assert.equal(none.data, '');
@@ -259,7 +259,7 @@ describe('LIST (spec §2.4)', () => {
   });
 });
 
-describe('LIST limits and dotfile switches (spec §6.3, §6.4)', () => {
+describe('LIST limits and dotfile switches (upstream §6.3, §6.4)', () => {
   it('-L files:depth truncates LIST, NLST and MLSD and bounds -R', async (t) => {
     const { ftp } = await session(t, { args: ['-L', '3:2'] });
     const list = await dataCmd(ftp, 'LIST -1');
@@ -298,7 +298,7 @@ describe('LIST limits and dotfile switches (spec §6.3, §6.4)', () => {
   });
 });
 
-describe('NLST (spec §2.4)', () => {
+describe('NLST (upstream §2.4)', () => {
   it('names in readdir order, dot-files included; dir argument prefixes; globs; errors', async (t) => {
     const { ftp } = await session(t);
     const r = await dataCmd(ftp, 'NLST');
@@ -327,7 +327,7 @@ describe('NLST (spec §2.4)', () => {
   });
 });
 
-describe('MLSD / MLST facts (spec §2.4)', () => {
+describe('MLSD / MLST facts (upstream §2.4)', () => {
   const FACTS =
     /^type=(file|dir|cdir|pdir|OS\.unix=slink:[^;]*|OS\.unix=symlink);(size|sizd)=\d+;modify=\d{14};UNIX\.mode=0[0-7]{3,4};(UNIX\.uid=\d+;UNIX\.gid=\d+;)?unique=[0-9a-f]+g[0-9a-f]+; (.+)$/;
 

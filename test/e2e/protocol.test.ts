@@ -1,8 +1,8 @@
 /**
- * Control-channel protocol, end to end over raw sockets (spec §2): the line reader (CRLF/LF,
+ * Control-channel protocol, end to end over raw sockets (upstream §2): the line reader (CRLF/LF,
  * control bytes, Telnet IAC, the line-length bound, HTTP verbs), pipelining, every command's reply
  * before and after login, the idle timeout and the anti-idle rule (§2.6), ESTA/ESTP, and a
- * reply-compatibility script whose expected codes come from spec §2; where tsftpd deliberately
+ * reply-compatibility script whose expected codes come from upstream §2; where tsftpd deliberately
  * answers differently the row names the difference, which docs/compatibility.md must list.
  */
 import { describe, it, before, after } from 'node:test';
@@ -44,7 +44,7 @@ after(async () => {
   await srv.close();
 });
 
-describe('line reader (spec §2.1)', () => {
+describe('line reader (upstream §2.1)', () => {
   it('accepts CRLF and bare LF line ends, several per packet', async () => {
     const { ftp } = await connect(srv);
     ftp.write('NOOP\r\nSYST\nNOOP\r\n');
@@ -178,7 +178,7 @@ describe('pipelining', () => {
   });
 });
 
-/** Verbs that work before login (spec §2.1), with the reply each gets. */
+/** Verbs that work before login (upstream §2.1), with the reply each gets. */
 const PRE_LOGIN: [string, number, RegExp?][] = [
   ['SYST', 215, /^215 UNIX Type: L8$/],
   ['NOOP', 200, /^200 Zzz\.\.\.$/],
@@ -298,7 +298,7 @@ describe('after login', () => {
     assert.equal(r.lines.at(-1), '213 End.');
   });
 
-  it('TYPE variants (spec §2.3)', async () => {
+  it('TYPE variants (upstream §2.3)', async () => {
     const ftp = await loggedIn(srv);
     assert.equal((await ftp.cmd('TYPE L 8')).code, 200);
     assert.equal((await ftp.cmd('TYPE L8')).text, '200 TYPE is now 8-bit binary');
@@ -318,7 +318,7 @@ describe('after login', () => {
     assert.equal((await ftp.cmd('TYPE a')).text, '200 TYPE is now ASCII');
   });
 
-  it('SITE IDLE bounds (spec §12: at most 2520 s)', async () => {
+  it('SITE IDLE bounds (upstream §12: at most 2520 s)', async () => {
     const ftp = await loggedIn(srv);
     assert.equal((await ftp.cmd('SITE IDLE 2520')).text, '200 Idle time set to 2520 seconds');
     assert.equal((await ftp.cmd('SITE IDLE 2521')).text, '501 Value too large');
@@ -485,7 +485,7 @@ describe('after login', () => {
   });
 });
 
-describe('idle timeout and anti-idle (spec §2.6)', () => {
+describe('idle timeout and anti-idle (upstream §2.6)', () => {
   it('-I sets the announced idle time (seconds form below 120 s)', async () => {
     const s = await startServer({ args: ['-I', '1'] });
     try {
@@ -542,7 +542,7 @@ describe('idle timeout and anti-idle (spec §2.6)', () => {
 
 /**
  * One row of the reply-compatibility script: the command, the code tsftpd answers, optionally its
- * text. `differs` names the behaviour when Pure-FTPd (spec §2) answers otherwise (`pure` = its code,
+ * text. `differs` names the behaviour when Pure-FTPd (upstream §2) answers otherwise (`pure` = its code,
  * 0 = no reply at all); docs/compatibility.md must list it.
  */
 interface CompatRow {
@@ -647,7 +647,7 @@ const COMPAT_SCRIPT: CompatRow[] = [
   { line: 'QUIT', code: 221, text: /^221-Goodbye\. You uploaded 0 and downloaded 0 kbytes\.\n221 Logout\.$/ },
 ];
 
-describe('reply compatibility with Pure-FTPd (spec §2)', () => {
+describe('reply compatibility with Pure-FTPd (upstream §2)', () => {
   it(`runs a ${COMPAT_SCRIPT.length}-command script with the documented reply codes`, async () => {
     const s = await startServer();
     try {

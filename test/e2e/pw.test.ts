@@ -1,7 +1,7 @@
 /**
  * End-to-end tests of the admin tools run as a user would (`node .build/src/main.js pw|quotacheck`,
  * child processes in temp dirs), compared with the real Pure-FTPd tools on the same inputs
- * (spec §3.2–§3.4, §4.1, §5.1): file bytes (hash values masked), `show`/`list` output, exit
+ * (upstream §3.2–§3.4, §4.1, §5.1): file bytes (hash values masked), `show`/`list` output, exit
  * statuses and messages; our mkdb output byte-identical to `pure-pw mkdb`; a hash made by `pw
  * useradd` accepted by the real pure-ftpd; quotacheck's `.ftpquota` equal to pure-quotacheck's.
  * Tests needing a Pure-FTPd tool skip with the reason when it is missing, except under CI=true.

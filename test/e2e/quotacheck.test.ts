@@ -1,5 +1,5 @@
 /**
- * `tsftpd quotacheck` against the real pure-quotacheck on the same trees (spec §5.1): for each
+ * `tsftpd quotacheck` against the real pure-quotacheck on the same trees (upstream §5.1): for each
  * shape (wide, deep past PATH_MAX with a shortcut symlink, hard links, symlinks of every kind,
  * permissions, special files, another filesystem mounted inside, run as a user) the tree is built
  * afresh for each tool (both change it: u+rx on the account's directories) and the `.ftpquota`

@@ -1,5 +1,5 @@
 /**
- * Syslog output (-f, -1, --syslog-socket; spec §9.1): a real server process sends RFC 3164 records
+ * Syslog output (-f, -1, --syslog-socket; upstream §9.1): a real server process sends RFC 3164 records
  * with Pure-FTPd's message bodies to a UNIX datagram socket; a small python3 listener collects them.
  */
 import { describe, it } from 'node:test';

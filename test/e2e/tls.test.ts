@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of FTPS (RFC 4217, spec §10, §2.3 USER with -Y 2/3, docs/tls.md) with real
+ * End-to-end tests of FTPS (RFC 4217, upstream §10, §2.3 USER with -Y 2/3, docs/tls.md) with real
  * clients: curl --ssl-reqd (passive; active only with curl >= 8, see curl issue #10666), lftp with
  * ftp:ssl-force (passive and active, TLS 1.3 and 1.2), Python ftplib.FTP_TLS (plain, refused by
  * the data-session binding, and the subclass that resumes the session), basic-ftp secure mode,
@@ -125,7 +125,7 @@ describe('explicit FTPS control channel (-Y 1)', () => {
     } finally {
       b.close();
     }
-    // Spec §10: commands sent in clear behind AUTH are never executed.
+    // Upstream §10: commands sent in clear behind AUTH are never executed.
     const { ftp: c } = await FtpsControl.connect(srv.port);
     try {
       assert.equal((await c.upgrade({}, 'AUTH TLS\r\nUSER joe\r\n')).code, 234);
@@ -145,7 +145,7 @@ describe('explicit FTPS control channel (-Y 1)', () => {
     }
   });
 
-  it('PBSZ, PROT, CCC and ADAT replies (spec §10)', async () => {
+  it('PBSZ, PROT, CCC and ADAT replies (upstream §10)', async () => {
     const { ftp } = await FtpsControl.connect(srv.port);
     try {
       assert.deepEqual((await ftp.cmd('PBSZ 0')).lines, ['503 PBSZ=0']);
@@ -389,7 +389,7 @@ describe('TLS data-session binding', () => {
             assert.equal(final.code, 226, `${v.name}: ${final.text}`);
             assert.match(r.output, new RegExp(`Reused, ${v.version.replace('.', '\\.')}`), v.name);
             assert.match(r.output, /hello over TLS/);
-            // Spec §10: the server ends the download with close_notify.
+            // Upstream §10: the server ends the download with close_notify.
             assert.match(r.output, /<<< TLS 1\.[23], Alert \[length 0002\], warning close_notify/, r.output);
           } else {
             assert.equal(final.text, BINDING_REFUSAL, v.name);

@@ -1,5 +1,5 @@
 /**
- * End-to-end tests of the data path (spec §2.3, §2.5, §6.4): uploads and downloads with real clients
+ * End-to-end tests of the data path (upstream §2.3, §2.5, §6.4): uploads and downloads with real clients
  * (basic-ftp, curl, lftp, Python ftplib) in passive and active mode and over IPv6, resume both ways,
  * ASCII mode, ABOR/QUIT/STAT during a transfer, atomic (-0) and autorenamed (-r) uploads, STOU,
  * the -U umask, clients that vanish mid-transfer, and the data-channel security rules (passive
@@ -149,7 +149,7 @@ async function sparseFile(file: string, size: number): Promise<void> {
   await truncate(file, size);
 }
 
-/** Files of a directory whose name starts with the temp-upload prefix (spec §6.4). */
+/** Files of a directory whose name starts with the temp-upload prefix (upstream §6.4). */
 async function tempFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.startsWith('.pureftpd-upload.'));
 }
@@ -424,7 +424,7 @@ describe('resume', () => {
     assert.equal(sha(await readFile(path.join(home, 'u.bin'))), sha(content));
     assert.deepEqual(await tempFiles(home), []);
 
-    // REST past the end is clamped to the size (spec §2.3).
+    // REST past the end is clamped to the size (upstream §2.3).
     await putFile(path.join(home, 'c.bin'), 'abc');
     assert.equal((await ftp.cmd('REST 10')).code, 350);
     assert.equal((await rawStor(ftp, 'STOR c.bin', 'def')).code, 226);
@@ -464,14 +464,14 @@ f.quit()
 
 // ---------------------------------------------------------------------------------------------
 
-describe('ASCII mode (spec §2.5)', () => {
+describe('ASCII mode (upstream §2.5)', () => {
   it('downloads turn every LF into CRLF; uploads drop every CR', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
     const home = srv.home('joe');
     await putFile(path.join(home, 'unix.txt'), 'one\ntwo\r\nthree\n\nend');
     const ftp = await scope.raw(srv);
-    // The initial type is ASCII (spec §15.4).
+    // The initial type is ASCII (upstream §15.4).
     const down = await rawRetr(ftp, 'RETR unix.txt');
     assert.equal(down.bytes.toString('latin1'), 'one\r\ntwo\r\r\nthree\r\n\r\nend');
     assert.equal(down.final.code, 226);
@@ -718,7 +718,7 @@ describe('ABOR, QUIT and STAT during a transfer', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('atomic uploads, autorename, STOU, umask (spec §6.4)', () => {
+describe('atomic uploads, autorename, STOU, umask (upstream §6.4)', () => {
   /** Starts a slow upload and returns a writer that sends one more chunk per call. */
   async function slowUpload(
     ftp: RawFtp,
@@ -1035,7 +1035,7 @@ describe('native data paths (sendfile, upload pump) and the thread pool', { skip
 
 // ---------------------------------------------------------------------------------------------
 
-describe('passive listeners (spec §2.5)', () => {
+describe('passive listeners (upstream §2.5)', () => {
   it('accepts one connection, then stops listening', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();
@@ -1062,7 +1062,7 @@ describe('passive listeners (spec §2.5)', () => {
     const port = await epsvPort(ftp);
     // Probing by binding (not connecting) so the probe is not the one accepted connection.
     assert.equal(await bindable(port), false, 'listener not open');
-    // SIZE keeps the session itself alive meanwhile (it counts as activity, spec §2.6).
+    // SIZE keeps the session itself alive meanwhile (it counts as activity, upstream §2.6).
     const probe = async (): Promise<boolean> => (await ftp.cmd('SIZE f.txt')).code === 213 && bindable(port);
     assert.ok(await waitFor(probe, 4000, 100), 'passive listener still open after its timeout');
     assert.equal((await ftp.cmd('RETR f.txt')).code, 425);
@@ -1122,7 +1122,7 @@ describe('passive listeners (spec §2.5)', () => {
 
 // ---------------------------------------------------------------------------------------------
 
-describe('active mode bounce rules (spec §2.5)', () => {
+describe('active mode bounce rules (upstream §2.5)', () => {
   it('PORT/EPRT to a third host are refused; port < 1024 too; EPSV ALL disables them', async (t) => {
     const scope = new Scope(t);
     const srv = await scope.server();

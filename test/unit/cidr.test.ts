@@ -11,7 +11,7 @@ const list = (...texts: string[]): Cidr[] =>
     return c;
   });
 
-test('parseCidr: IPv4 host and networks (spec §4.2 forms)', () => {
+test('parseCidr: IPv4 host and networks (upstream §4.2 forms)', () => {
   assert.deepEqual(bytes(parseCidr('10.1.2.3')), [10, 1, 2, 3]);
   assert.equal(parseCidr('10.1.2.3')?.bits, 32);
   const net = parseCidr(' 10.1.2.3/8 ');

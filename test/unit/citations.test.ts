@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
  * True while old-style citations (the word `spec` before the section sign) are still accepted. Set
  * it to false once every one has been rewritten to `upstream §N`; from then on one fails the test.
  */
-export const SPEC_CITATIONS_ALLOWED = true;
+export const SPEC_CITATIONS_ALLOWED = false;
 
 // Written as an escape so that this file holds no literal citation of its own.
 const SECTION = '\u00a7';

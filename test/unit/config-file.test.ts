@@ -117,7 +117,7 @@ describe('pure-ftpd.conf', () => {
   });
 });
 
-describe('TLS keys (spec §1.3, docs/tls.md)', () => {
+describe('TLS keys (upstream §1.3, docs/tls.md)', () => {
   it('TLS, CertFile, CertFileAndKey, TLSCipherSuite, ImplicitTLS and NoTLSSessionBinding', async () => {
     const file = await conf(
       'tls.conf',

@@ -93,7 +93,7 @@ describe('value switches', () => {
     assert.equal(d.forcePassiveIp, 'ftp.example.com');
     assert.equal((await validConfig('-f', 'none')).syslogFacility, 'none');
   });
-  it('-I 0 or junk means 15 minutes (spec §1.2)', async () => {
+  it('-I 0 or junk means 15 minutes (upstream §1.2)', async () => {
     for (const v of ['0', 'abc', '']) assert.equal((await validConfig('-I', v)).maxIdleSeconds, 900);
   });
   it('-U single mask and one-sided forms', async () => {
@@ -101,7 +101,7 @@ describe('value switches', () => {
     assert.deepEqual((await validConfig('-U', ':077')).umask, { file: 0o133, dir: 0o077 });
     assert.deepEqual((await validConfig('-U', '0177:')).umask, { file: 0o177, dir: 0o022 });
   });
-  it('-c is capped at half the passive range (spec §6.4)', async () => {
+  it('-c is capped at half the passive range (upstream §6.4)', async () => {
     assert.equal((await validConfig('-c', '500', '-p', '40000:40009')).maxClients, 5);
     assert.equal((await validConfig('-p', '40000:40000')).maxClients, 1);
   });
@@ -211,7 +211,7 @@ describe('flags and clusters', () => {
     assert.equal((await validConfig('--maxclientsnumber', '9')).maxClients, 9);
     assert.equal((await validConfig('--max-clients=9')).maxClients, 9);
   });
-  it('the last of -e/-E and of -w/-W wins; -X implies -x (spec §1.2, §6.3)', async () => {
+  it('the last of -e/-E and of -w/-W wins; -X implies -x (upstream §1.2, §6.3)', async () => {
     const a = await validConfig('-E', '-e');
     assert.deepEqual([a.anonymousOnly, a.noAnonymous], [true, false]);
     const b = await validConfig('-W', '-w');

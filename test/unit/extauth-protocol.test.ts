@@ -1,5 +1,5 @@
 /**
- * Unit tests of the pure-authd protocol (spec §3.5): request lines, reply keys, `end`, the
+ * Unit tests of the pure-authd protocol (upstream §3.5): request lines, reply keys, `end`, the
  * tri-state mapping and the refusals (uid/gid ≤ 0, no dir, missing end, odd auth_ok).
  */
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * The `-l ldap:FILE` configuration (spec §3.6 parser rules, §3.7 keys): defaults, Pure-FTPd's
+ * The `-l ldap:FILE` configuration (upstream §3.6 parser rules, §3.7 keys): defaults, Pure-FTPd's
  * prefix/case/comment rules, errors naming file and line, filter validation and escaping, the
  * login charset, and libldap's TLS defaults.
  */

@@ -1,5 +1,5 @@
 /**
- * The pure parts of the per-account rules (spec §4.2, §5.1, §5.2): login rules (address lists with
+ * The pure parts of the per-account rules (upstream §4.2, §5.1, §5.2): login rules (address lists with
  * IPv4 and IPv6 networks, time windows wrapping past midnight, expiry), the bandwidth limiter's
  * schedule, quota status lines, room checks and the `.ftpquota` file, ratios, the precedence of
  * account values over switches, and the bracketed IPv6 form of passwd IP fields.
@@ -55,7 +55,7 @@ function at(hh: number, mm: number): Date {
 
 const origin = { remoteIp: '127.0.0.1', localIp: '127.0.0.1', now: at(12, 0) };
 
-describe('checkLoginRules: address lists (spec §4.2)', () => {
+describe('checkLoginRules: address lists (upstream §4.2)', () => {
   it('allow only, deny only, both; the refusal names the rule', () => {
     assert.equal(checkLoginRules(account(), origin), undefined);
     assert.equal(checkLoginRules(account({ allowClient: cidrs('127.0.0.0/8') }), origin), undefined);
@@ -120,7 +120,7 @@ describe('checkLoginRules: address lists (spec §4.2)', () => {
   });
 });
 
-describe('time windows (spec §4.2: local time, both ends inclusive, wrapping)', () => {
+describe('time windows (upstream §4.2: local time, both ends inclusive, wrapping)', () => {
   it('inTimeWindow', () => {
     const day = { from: 9 * 60, to: 18 * 60 };
     assert.equal(inTimeWindow(day, 9 * 60), true);
@@ -244,7 +244,7 @@ describe('RateLimiter (GCRA shared per account and direction)', () => {
   });
 });
 
-describe('quota bookkeeping (spec §5.1)', () => {
+describe('quota bookkeeping (upstream §5.1)', () => {
   it('status lines: floor percentages, Kbytes, only the limits that are set', () => {
     assert.deepEqual(quotaStatusLines({ files: 3, bytes: 200 }, { files: 1000, bytes: 10 * 1024 * 1024 }), [
       '3 files used (0%) - authorized: 1000 files',
@@ -308,7 +308,7 @@ describe('quota bookkeeping (spec §5.1)', () => {
   });
 });
 
-describe('ratios (spec §5.2)', () => {
+describe('ratios (upstream §5.2)', () => {
   it('(downloaded + size) / down <= uploaded / up, else the 550 three lines', () => {
     checkRatio({ up: 1, down: 2 }, 5 * 1024, 0, 10 * 1024);
     checkRatio({ up: 1, down: 1 }, 0, 0, 0);

@@ -1,5 +1,5 @@
 /**
- * Listing order is one rule (spec §2.4, src/storage/order.ts) that two places apply: the native scan
+ * Listing order is one rule (upstream §2.4, src/storage/order.ts) that two places apply: the native scan
  * (native/dirscan.c, whole directories) and JavaScript (globs, `.`/`..`, file arguments). They must
  * agree, for every kind of name: ASCII, accents, astral characters, U+E000..U+FFFF, and names that
  * are not UTF-8 (raw bytes).

@@ -20,7 +20,7 @@ const HASH =
   '$argon2id$v=19$m=8192,t=1023,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
 const FULL = `full:${HASH}:65534:65534:Full User:/srv/home/joe:51200:102400:1:5:3:1000:10485760:127.0.0.1:10.1.1.1/32:127.0.0.1/8,10.0.0.0/8:192.168.1.1:900-1800`;
 
-test('parsePasswdLine: the 18 fields of spec §3.2', () => {
+test('parsePasswdLine: the 18 fields of upstream §3.2', () => {
   assert.deepEqual(parsePasswdLine(FULL), {
     login: 'full',
     hash: HASH,
@@ -195,7 +195,7 @@ test('recordToAccount: root and broken windows are refused', () => {
 });
 
 test(
-  'pure-pw writes what formatPasswdLine writes, for every option of spec §4.1',
+  'pure-pw writes what formatPasswdLine writes, for every option of upstream §4.1',
   { skip: purePwSkip() },
   () => {
     const file = join(dir, 'opts.passwd');

@@ -40,7 +40,7 @@ const expectBroken = (err: unknown): boolean => {
   return true;
 };
 
-test('pureDbHash: djb2 over the bytes, last to first (spec §3.4)', () => {
+test('pureDbHash: djb2 over the bytes, last to first (upstream §3.4)', () => {
   // Independent reference in BigInt: h = (h + (h << 5)) mod 2^32; h ^= byte, from the end.
   const reference = (key: Buffer): number => {
     let h = 5381n;

@@ -1,5 +1,5 @@
 /**
- * Unit tests of the SQL configuration files and query binding (spec §3.6): Pure-FTPd's keyword
+ * Unit tests of the SQL configuration files and query binding (upstream §3.6): Pure-FTPd's keyword
  * parser rules and messages, the placeholder rewrite into bound parameters, the size cap, the
  * login charset, `\D`, the units and the crypt methods.
  */

@@ -1,5 +1,5 @@
 /**
- * The pure-authd wire protocol (spec §3.5), shared by the `-l extauth:` client and `tsftpd authd`:
+ * The pure-authd wire protocol (upstream §3.5), shared by the `-l extauth:` client and `tsftpd authd`:
  * LF-terminated `key:value` lines closed by `end`, request and reply alike. Guarantees: a value
  * holding CR, LF or NUL is never written (it could forge a key); a reply without `end`, with an
  * auth_ok other than -1/0/1, or accepting uid/gid ≤ 0 or no home is a refusal, never a login.
@@ -90,7 +90,7 @@ export function parseRequest(text: string): ExtAuthRequest | undefined {
   return r;
 }
 
-/** A parsed reply (spec §3.5); numbers as read, undefined when absent. */
+/** A parsed reply (upstream §3.5); numbers as read, undefined when absent. */
 export interface ExtAuthReply {
   ended: boolean;
   authOk: number;
@@ -149,7 +149,7 @@ export function parseReply(text: string): ExtAuthReply {
   return reply;
 }
 
-/** Maps a reply to the chain's tri-state (spec §3.5: -1 denied, 0 unknown, 1 ok). */
+/** Maps a reply to the chain's tri-state (upstream §3.5: -1 denied, 0 unknown, 1 ok). */
 export function replyToResult(reply: ExtAuthReply, login: string, backend: string): AuthResult {
   if (!reply.ended) return { kind: 'denied', reason: 'extauth reply without "end"' };
   if (reply.authOk === 0) return { kind: 'unknown' };
@@ -160,7 +160,7 @@ export function replyToResult(reply: ExtAuthReply, login: string, backend: strin
   }
   if (uid > 0xffffffff || gid > 0xffffffff)
     return { kind: 'denied', reason: `extauth: uid/gid out of range` };
-  // Optional values only apply when > 0, as for the other backends (spec §4.2).
+  // Optional values only apply when > 0, as for the other backends (upstream §4.2).
   const pos = (n: number | undefined): number | undefined => (n !== undefined && n > 0 ? n : undefined);
   return directoryRecordResult(
     {

@@ -1,5 +1,5 @@
 /**
- * `-l extauth:/path/to/socket` (spec §3.5): asks an external helper (pure-authd or `tsftpd authd`)
+ * `-l extauth:/path/to/socket` (upstream §3.5): asks an external helper (pure-authd or `tsftpd authd`)
  * over a UNIX stream socket. Guarantees: the whole exchange (connection attempts included) is
  * bounded by one deadline; at most EXTAUTH_MAX_REPLY bytes are read; a helper that cannot be
  * reached or does not answer in time ends the session with 421 (Pure-FTPd retries 10 times, 1 s

@@ -1,5 +1,5 @@
 /**
- * The `-l ldap:FILE` configuration (spec §3.6 parser rules, §3.7 keys), read once at start-up.
+ * The `-l ldap:FILE` configuration (upstream §3.6 parser rules, §3.7 keys), read once at start-up.
  * Guarantees: every key Pure-FTPd 1.0.50 accepts is understood with its default; any error names
  * the file and the line; the search filter is validated at start-up (one `\L`, no `%`, valid RFC
  * 4515 syntax), and the login put into it is always escaped (buildLdapFilter), never pasted raw.
@@ -97,14 +97,14 @@ export interface LdapConfig {
   warnings: string[];
 }
 
-/** Pure-FTPd's default filter (spec §3.7). */
+/** Pure-FTPd's default filter (upstream §3.7). */
 const DEFAULT_LDAP_FILTER = '(&(objectClass=posixAccount)(uid=\\L))';
 /** Default of the tsftpd-only LDAPTimeout key, in seconds. */
 const DEFAULT_TIMEOUT_SECONDS = 10;
 /** Debian's slapd socket, used for `ldapi` when LDAPServer is left at its default. */
 const DEFAULT_LDAPI_SOCKET = '/var/run/slapd/ldapi';
 
-/** Logins the LDAP backend accepts (spec §3.7): `A-Z a-z 0-9 space - @ _ ' .`, at most 256 bytes. */
+/** Logins the LDAP backend accepts (upstream §3.7): `A-Z a-z 0-9 space - @ _ ' .`, at most 256 bytes. */
 export function isValidLdapLogin(login: string): boolean {
   return /^[A-Za-z0-9 \-@_'.]{1,256}$/.test(login);
 }
@@ -189,7 +189,7 @@ export function parseLdapConfig(text: string, file: string, sources: LdapConfigS
   const baseDn = get('LDAPBaseDN');
   if (baseDn === undefined) throw new BackendConfigError(`${file}: LDAPBaseDN is mandatory`);
   const filter = get('LDAPFilter') ?? DEFAULT_LDAP_FILTER;
-  // Spec §3.7: `%` is forbidden and the first backslash must start `\L` (log_ldap.c).
+  // Upstream §3.7: `%` is forbidden and the first backslash must start `\L` (log_ldap.c).
   if (filter.includes('%')) fail('LDAPFilter', '"%" is not allowed');
   const slash = filter.indexOf('\\');
   if (slash !== -1 && filter[slash + 1] !== 'L') fail('LDAPFilter', 'the only escape allowed is \\L');
@@ -243,7 +243,7 @@ export function parseLdapConfig(text: string, file: string, sources: LdapConfigS
     defaultGid: defaultGid === 0 ? undefined : defaultGid,
     forceDefaultGid: isTrue(get('LDAPForceDefaultGID')),
     startTls: scheme === 'ldap' && isTrue(get('LDAPUseTLS')),
-    // Spec §3.7: BIND by default, PASSWORD when a BindDN is set (backward compatibility).
+    // Upstream §3.7: BIND by default, PASSWORD when a BindDN is set (backward compatibility).
     authMethod: (method ?? (bindDn === undefined ? 'bind' : 'password')) as LdapConfig['authMethod'],
     defaultHome: get('LDAPDefaultHomeDirectory'),
     timeoutMs: timeout * 1000,

@@ -1,5 +1,5 @@
 /**
- * `-l ldap:FILE` (spec §3.7): accounts from an LDAP directory. Guarantees: the login is checked
+ * `-l ldap:FILE` (upstream §3.7): accounts from an LDAP directory. Guarantees: the login is checked
  * against Pure-FTPd's charset and escaped before it enters the filter (no filter injection); an
  * entry that is found always ends the chain (ok or denied, never a fall-through), except when it
  * has no home and no default, as in Pure-FTPd; uid/gid 0 are refused; the BIND method never binds
@@ -135,7 +135,7 @@ export class LdapAuthenticator implements Authenticator {
 
   /** Looks the login up, then checks the password with the configured method. */
   async authenticate(login: string, cred: Credentials): Promise<AuthResult> {
-    // Spec §3.7: other characters (`*`, `(`, `)`, `\`...) mean "not ours", before any query.
+    // Upstream §3.7: other characters (`*`, `(`, `)`, `\`...) mean "not ours", before any query.
     if (!isValidLdapLogin(login)) return { kind: 'unknown' };
     const client = this.client();
     try {
@@ -171,7 +171,7 @@ export class LdapAuthenticator implements Authenticator {
     }
   }
 
-  /** The decision once the entry is known (spec §3.7 order: status, home, password, ids). */
+  /** The decision once the entry is known (upstream §3.7 order: status, home, password, ids). */
   private async check(client: Client, login: string, entry: Entry, password: string): Promise<AuthResult> {
     const status = first(entry, 'FTPStatus');
     if (status !== undefined && !/^(enabled|true)$/i.test(status)) {
@@ -237,7 +237,7 @@ export class LdapAuthenticator implements Authenticator {
     }
   }
 
-  /** PASSWORD method: userPassword with `{argon2}`, `{scrypt}`, `{crypt}` or cleartext (spec §3.7). */
+  /** PASSWORD method: userPassword with `{argon2}`, `{scrypt}`, `{crypt}` or cleartext (upstream §3.7). */
   private async comparePassword(
     login: string,
     stored: string | undefined,

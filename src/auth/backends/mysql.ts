@@ -1,5 +1,5 @@
 /**
- * `-l mysql:/path/mysql.conf` (spec §3.6): virtual users in a MySQL/MariaDB database. Security:
+ * `-l mysql:/path/mysql.conf` (upstream §3.6): virtual users in a MySQL/MariaDB database. Security:
  * queries run as server-side prepared statements (`execute`, binary protocol) with the
  * placeholders bound, never formatted into the text; connecting and every query are bounded by
  * timeouts and a connection that failed or timed out is destroyed, never reused.
@@ -125,7 +125,7 @@ class MysqlDriver implements SqlDriver {
   }
 }
 
-/** The value of a one-row, one-column result (spec §3.6); undefined otherwise or when NULL/empty. */
+/** The value of a one-row, one-column result (upstream §3.6); undefined otherwise or when NULL/empty. */
 function singleValue(rows: unknown): string | undefined {
   if (!Array.isArray(rows) || rows.length !== 1) return undefined;
   const row: unknown = rows[0];

@@ -1,11 +1,11 @@
 /**
- * `-l pam[:SERVICE]` (spec §3.1): system accounts checked by PAM, service `pure-ftpd` by default.
+ * `-l pam[:SERVICE]` (upstream §3.1): system accounts checked by PAM, service `pure-ftpd` by default.
  * Guarantees: each login is one PAM transaction (pam_authenticate + pam_acct_mgmt) run by the
  * tsftpd_pam addon on libuv's thread pool, never on the event loop; at most MAX_CONCURRENT run at
  * once so slow PAM modules cannot take every thread-pool slot from file I/O; a transaction that
  * does not finish in time counts as a failure. Every PAM failure is reported as `unknown` so the
- * chain continues (spec §3.1); uid/gid/home come from getpwnam(3) (any NSS source). PAM_RHOST is
- * the client's address — Pure-FTPd passes its own host name (spec §15.15), which defeats modules
+ * chain continues (upstream §3.1); uid/gid/home come from getpwnam(3) (any NSS source). PAM_RHOST is
+ * the client's address — Pure-FTPd passes its own host name (upstream §15.15), which defeats modules
  * such as pam_access or pam_tally that key on the remote host.
  */
 import { access } from 'node:fs/promises';
@@ -34,7 +34,7 @@ export interface PamAddon {
   authenticate(service: string, login: string, password: string, rhost: string): Promise<PamOutcome>;
 }
 
-/** Pure-FTPd's PAM service name (spec §3.1). */
+/** Pure-FTPd's PAM service name (upstream §3.1). */
 export const DEFAULT_PAM_SERVICE = 'pure-ftpd';
 /** Simultaneous PAM transactions (libuv's pool has 4 threads by default, shared with fs). */
 const MAX_CONCURRENT = 2;
@@ -96,7 +96,7 @@ export class PamAuthenticator implements Authenticator {
     });
   }
 
-  /** Runs one PAM transaction; any failure is `unknown`, as Pure-FTPd's pw_pam_check (spec §3.1). */
+  /** Runs one PAM transaction; any failure is `unknown`, as Pure-FTPd's pw_pam_check (upstream §3.1). */
   async authenticate(login: string, cred: Credentials): Promise<AuthResult> {
     if (!isAcceptableLogin(login) || cred.password.length > MAX_PASSWORD_LENGTH) return { kind: 'unknown' };
     const addon = await this.addon;

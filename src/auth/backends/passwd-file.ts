@@ -1,5 +1,5 @@
 /**
- * Virtual users read straight from a `pureftpd.passwd` text file (spec §3.2) — a tsftpd
+ * Virtual users read straight from a `pureftpd.passwd` text file (upstream §3.2) — a tsftpd
  * convenience: Pure-FTPd itself only reads the `.pdb`. Guarantees: the file is read
  * asynchronously and only when its identity (inode, size, mtime) changed, checked at most once per
  * interval; a missing file means no users; the lines indexed are exactly those `pure-pw mkdb`

@@ -1,5 +1,5 @@
 /**
- * `-l pgsql:/path/pgsql.conf` (spec §3.6): virtual users in a PostgreSQL database. Security: the
+ * `-l pgsql:/path/pgsql.conf` (upstream §3.6): virtual users in a PostgreSQL database. Security: the
  * placeholders travel as `$n` parameters of the extended query protocol, never inside the SQL
  * text; the queries of one login run in one BEGIN…COMMIT, as Pure-FTPd does; connecting, waiting
  * for a pooled client and every query are bounded, and a client that failed is destroyed.
@@ -30,7 +30,7 @@ function isConnectionError(err: unknown): boolean {
   return UNAVAILABLE_CLASSES.has(code.slice(0, 2));
 }
 
-/** The value of a one-row, one-column result (spec §3.6); undefined otherwise or when NULL/empty. */
+/** The value of a one-row, one-column result (upstream §3.6); undefined otherwise or when NULL/empty. */
 function singleValue(result: pg.QueryResult<unknown[]>): string | undefined {
   if (result.fields.length !== 1 || result.rows.length !== 1) return undefined;
   return cellText(result.rows[0][0]);
@@ -67,7 +67,7 @@ class PgsqlDriver implements SqlDriver {
     );
   }
 
-  /** One pooled client, the queries in BEGIN…COMMIT (spec §3.6: PostgreSQL always uses a transaction). */
+  /** One pooled client, the queries in BEGIN…COMMIT (upstream §3.6: PostgreSQL always uses a transaction). */
   async withSession<T>(fn: (query: SqlQueryFn) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {

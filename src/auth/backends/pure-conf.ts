@@ -1,5 +1,5 @@
 /**
- * Pure-FTPd's generic_parser() (spec §3.6), the format of the `-l ldap:FILE`, `-l mysql:FILE` and
+ * Pure-FTPd's generic_parser() (upstream §3.6), the format of the `-l ldap:FILE`, `-l mysql:FILE` and
  * `-l pgsql:FILE` configurations: `Keyword value` lines, leading blanks skipped, blank lines and
  * lines starting with `#` or a control character ignored; keywords are tried in table order and
  * matched case-insensitively as a *prefix* of the line; the value is the rest, trimmed of blanks

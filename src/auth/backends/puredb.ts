@@ -1,5 +1,5 @@
 /**
- * `-l puredb:/path/file.pdb` (spec §3.1, §3.4): virtual users from a PureDB file. Guarantees: the
+ * `-l puredb:/path/file.pdb` (upstream §3.1, §3.4): virtual users from a PureDB file. Guarantees: the
  * login is looked up byte-exact in the index (O(log n) reads, never the whole file); unknown
  * logins fall through to the next backend; a wrong password, uid/gid 0 or a malformed record stop
  * the chain; a replaced `.pdb` (`pure-pw mkdb`) is used from the next login on, without a restart.

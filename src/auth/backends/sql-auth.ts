@@ -1,5 +1,5 @@
 /**
- * The login logic shared by `-l mysql:` and `-l pgsql:` (spec §3.1, §3.6), over a small driver
+ * The login logic shared by `-l mysql:` and `-l pgsql:` (upstream §3.1, §3.6), over a small driver
  * interface. Guarantees: a login outside the charset is "unknown" without touching the database;
  * a missing password, uid, gid or home is "unknown"; a wrong password, a uid/gid that is 0 or does
  * not resolve, or a relative home is "denied"; the database part is bounded by one deadline and a
@@ -73,7 +73,7 @@ function sameText(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb) && a.length === b.length;
 }
 
-/** MYSQLCrypt semantics (spec §3.6): `any` tries argon2, scrypt and crypt, never cleartext. */
+/** MYSQLCrypt semantics (upstream §3.6): `any` tries argon2, scrypt and crypt, never cleartext. */
 export async function checkSqlPassword(
   method: CryptMethod,
   password: string,
@@ -111,7 +111,7 @@ class SqlAuthenticator implements Authenticator {
     for (const w of settings.warnings) opts.onWarning?.(`${name}: ${w}`);
   }
 
-  /** Spec §3.6: password, uid, gid, dir (any missing ⇒ unknown), then the password check. */
+  /** Upstream §3.6: password, uid, gid, dir (any missing ⇒ unknown), then the password check. */
   async authenticate(login: string, cred: Credentials): Promise<AuthResult> {
     if (!isValidSqlLogin(login)) return { kind: 'unknown' };
     const values = await this.fetch(login, cred);

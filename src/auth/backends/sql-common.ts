@@ -1,5 +1,5 @@
 /**
- * What the MySQL and PostgreSQL backends share (spec §3.6): the placeholders `\L \I \P \R \D`,
+ * What the MySQL and PostgreSQL backends share (upstream §3.6): the placeholders `\L \I \P \R \D`,
  * the login charset, the size cap and the units. Security: Pure-FTPd escapes the values into the
  * query text; tsftpd never does. Each query template is rewritten once, at start-up, into a
  * parameterised statement (`?` for MySQL, `$n` for PostgreSQL) and the values travel as bound
@@ -147,7 +147,7 @@ function literalExpression(
 /** The values of the placeholders for one login attempt. */
 export type PlaceholderValues = Record<Placeholder, string>;
 
-/** `\D`: the remote IPv4 address as an unsigned decimal; empty for IPv6 (spec §3.6). */
+/** `\D`: the remote IPv4 address as an unsigned decimal; empty for IPv6 (upstream §3.6). */
 export function decimalIPv4(ip: string): string {
   const bytes = parseIp(ip);
   if (bytes === undefined || bytes.length !== 4) return '';
@@ -185,21 +185,21 @@ export function leadingNumber(value: string | undefined): number {
   return Number.isSafeInteger(n) ? n : Number.MAX_SAFE_INTEGER;
 }
 
-/** A positive count, or undefined (optional values apply only when > 0, spec §3.6). */
+/** A positive count, or undefined (optional values apply only when > 0, upstream §3.6). */
 export function positive(value: string | undefined, unit = 1): number | undefined {
   const n = leadingNumber(value);
   return n > 0 ? Math.min(n * unit, Number.MAX_SAFE_INTEGER) : undefined;
 }
 
-/** MYSQLGetQTASZ is in megabytes (spec §3.6). */
+/** MYSQLGetQTASZ is in megabytes (upstream §3.6). */
 export const MEGABYTE = 1024 * 1024;
-/** MYSQLGetBandwidthUL/DL are in kilobytes per second (spec §3.6). */
+/** MYSQLGetBandwidthUL/DL are in kilobytes per second (upstream §3.6). */
 export const KILOBYTE = 1024;
 
 /**
  * A stored uid/gid: digits are the id (strtoul), anything else (or 0) is a name given to `idOfName`
  * (getpwnam/getgrnam), as Pure-FTPd does. Undefined when it resolves to nothing or to 0 (root is
- * refused, spec §3.1).
+ * refused, upstream §3.1).
  */
 export async function resolveId(
   value: string,
@@ -212,7 +212,7 @@ export async function resolveId(
   return id !== undefined && id > 0 ? id : undefined;
 }
 
-/** The text of a result cell (spec §3.6): undefined for NULL or empty; bytes as UTF-8, dates ISO 8601. */
+/** The text of a result cell (upstream §3.6): undefined for NULL or empty; bytes as UTF-8, dates ISO 8601. */
 export function cellText(v: unknown): string | undefined {
   if (v === null || v === undefined) return undefined;
   const text = Buffer.isBuffer(v) ? v.toString('utf8') : v instanceof Date ? v.toISOString() : String(v);

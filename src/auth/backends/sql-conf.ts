@@ -1,5 +1,5 @@
 /**
- * The MySQL / PostgreSQL configuration files of `-l mysql:FILE` and `-l pgsql:FILE` (spec §3.6),
+ * The MySQL / PostgreSQL configuration files of `-l mysql:FILE` and `-l pgsql:FILE` (upstream §3.6),
  * read with Pure-FTPd's generic_parser (pure-conf.ts): `Keyword value` per line, keyword matched
  * case-insensitively as a prefix of the line, `#` comment lines, later lines override earlier
  * ones. Guarantees: an unknown keyword, a keyword without value, a query that cannot be bound or a
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parseKeywordFile, type KeywordLineProblem, type KeywordValue } from './pure-conf.js';
 import { compileQuery, type CompiledQuery, type SqlDialect } from './sql-common.js';
 
-/** MYSQLCrypt / PGSQLCrypt values (spec §3.6); anything else means cleartext, as in Pure-FTPd. */
+/** MYSQLCrypt / PGSQLCrypt values (upstream §3.6); anything else means cleartext, as in Pure-FTPd. */
 export type CryptMethod = 'argon2' | 'scrypt' | 'crypt' | 'any' | 'cleartext';
 
 /** The queries a configuration may define, by their keyword suffix. */
@@ -66,7 +66,7 @@ const MYSQL_KEYS = [
   'DefaultUID', 'GetGID', 'DefaultGID', 'GetDir', 'ForceTildeExpansion', 'GetQTAFS', 'GetQTASZ',
   'GetRatioUL', 'GetRatioDL', 'GetBandwidthUL', 'GetBandwidthDL',
 ] as const; // prettier-ignore
-/** PostgreSQL has no Socket, Transactions nor ForceTildeExpansion keys (spec §3.6). */
+/** PostgreSQL has no Socket, Transactions nor ForceTildeExpansion keys (upstream §3.6). */
 const PGSQL_KEYS = MYSQL_KEYS.filter(
   (k) => k !== 'Socket' && k !== 'Transactions' && k !== 'ForceTildeExpansion',
 );

@@ -1,5 +1,5 @@
 /**
- * The system files that only the `-l unix` backend (spec §3.1) and `pw import-system` read beyond
+ * The system files that only the `-l unix` backend (upstream §3.1) and `pw import-system` read beyond
  * /etc/passwd (system-db.ts): /etc/shadow, with its ageing fields, and /etc/shells, parsed the way
  * glibc's files backend and getusershell(3) read them. Parsing never throws on a hostile or broken
  * line (the line is skipped); the first entry of a login wins, as with getspnam(3).

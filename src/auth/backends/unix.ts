@@ -1,10 +1,10 @@
 /**
- * `-l unix` (spec §3.1, log_unix.c): system accounts from /etc/passwd and /etc/shadow.
+ * `-l unix` (upstream §3.1, log_unix.c): system accounts from /etc/passwd and /etc/shadow.
  * Guarantees: a login absent from /etc/passwd is `unknown`; once found, every refusal stops the
  * chain (denied): a shell not in /etc/shells (the literal shell `ftp` excepted), an expired account
  * or password, a locked or disabled hash (`!`, `*`, `@`), a wrong password. Hashes are checked by the
  * system's crypt(3) (yescrypt, SHA-crypt, bcrypt...) on the thread pool, in constant time. uid 0 is
- * accepted, as in Pure-FTPd (spec §15.16): `-u` is the way to refuse it, and a server running as root
+ * accepted, as in Pure-FTPd (upstream §15.16): `-u` is the way to refuse it, and a server running as root
  * confines every account to its home (src/session/login.ts). Only the files are read: accounts
  * that exist only in another NSS source (LDAP, sssd) are unknown here; use `-l pam` for them.
  */
@@ -109,8 +109,8 @@ export class UnixAuthenticator implements Authenticator {
 }
 
 /**
- * The Account of a system user: passwd-line's recordToAccount does the `/./` split (spec §6.2);
- * it refuses uid/gid 0 for virtual users, which system accounts may have (spec §3.1), so it gets
+ * The Account of a system user: passwd-line's recordToAccount does the `/./` split (upstream §6.2);
+ * it refuses uid/gid 0 for virtual users, which system accounts may have (upstream §3.1), so it gets
  * placeholder ids and the real ones are put back.
  */
 export function systemAccount(

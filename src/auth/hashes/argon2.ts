@@ -1,5 +1,5 @@
 /**
- * Argon2 strings as libsodium writes and reads them (spec §3.3): pure-pw stores
+ * Argon2 strings as libsodium writes and reads them (upstream §3.3): pure-pw stores
  * `$argon2id$v=19$m=<KiB>,t=<ops>,p=1$<salt>$<hash>` (crypto_pwhash_str). Hashing runs in the npm
  * `argon2` addon on libuv's thread pool, never on the event loop.
  */

@@ -1,6 +1,6 @@
 /**
  * Loader for the tsftpd_crypt addon (native/crypt.c): the system's crypt(3) run on libuv's thread
- * pool with a constant-time compare (spec §3.3: puredb hands every non-Argon2 hash to crypt(3)),
+ * pool with a constant-time compare (upstream §3.3: puredb hands every non-Argon2 hash to crypt(3)),
  * and libsodium's Argon2 when libsodium is installed (the addon opens it at run time).
  */
 import { DISABLE_ENV, SODIUM_PART, isDisabled, loadAddon } from '../../native-addons.js';

@@ -1,6 +1,6 @@
 /**
  * The account commands of `tsftpd pw` (useradd, usermod, userdel, passwd, show), with pure-pw's
- * checks in pure-pw's order, its messages and its exit statuses, which are bit flags (spec §4.1)
+ * checks in pure-pw's order, its messages and its exit statuses, which are bit flags (upstream §4.1)
  * so that `-m` can OR in the status of the database rebuild.
  */
 import { formatPasswdLine, type PasswdRecord } from '../../auth/passwd-line.js';

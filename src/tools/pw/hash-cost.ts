@@ -1,5 +1,5 @@
 /**
- * The cost of new password hashes, chosen as pure-pw chooses it (spec §3.3): Argon2id with memory =
+ * The cost of new password hashes, chosen as pure-pw chooses it (upstream §3.3): Argon2id with memory =
  * `-M` MB (default 64) shared by `-C` concurrent logins (default 8), and a time cost calibrated on
  * this machine: 1, 3, 7, 15, ... (pure-pw's observed values, 2^k - 1) until one hash takes at least
  * the target time (1 s, divided by C/8 when C > 8, never under 250 ms). The hash made by the last

@@ -1,5 +1,5 @@
 /**
- * `pw import-system`: pure-pwconvert's job (spec §4.1). Prints the system accounts as
+ * `pw import-system`: pure-pwconvert's job (upstream §4.1). Prints the system accounts as
  * pureftpd.passwd lines with chrooted (`/./`) homes, to review and append to the passwd file.
  * As pure-pwconvert 1.0.50 (observed): accounts with uid or gid 0, a home that is not a directory,
  * or a shell missing from /etc/shells (unless it is `ftp`) are skipped; the hash is the shadow one

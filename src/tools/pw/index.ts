@@ -1,5 +1,5 @@
 /**
- * `tsftpd pw`: virtual-user administration, the pure-pw of tsftpd (docs/architecture.md, spec §4.1).
+ * `tsftpd pw`: virtual-user administration, the pure-pw of tsftpd (docs/architecture.md, upstream §4.1).
  * Same actions, options, units, files, output and exit statuses as pure-pw, so scripts written
  * for one work with the other. Files default to what the server reads without `-l`:
  * `$PURE_PASSWDFILE` / `$PURE_DBFILE`, else /etc/pure-ftpd/pureftpd.{passwd,pdb}.
@@ -67,7 +67,7 @@ function usage(): number {
 function loginOperand(operand: string | undefined): string | undefined {
   if (operand === undefined || operand === '') return undefined;
   const login = toBinary(operand).replaceAll(':', '_');
-  // A line break would forge another account; the server refuses longer names anyway (spec §12).
+  // A line break would forge another account; the server refuses longer names anyway (upstream §12).
   if (!isAcceptableLogin(Buffer.from(login, 'latin1').toString('utf8'))) {
     throw new PwUsageError(
       `Invalid login [${login}]: at most 127 bytes, no control characters`,

@@ -1,5 +1,5 @@
 /**
- * `pw mkdb`: builds the PDB2 file the server reads (spec §3.4) from `pureftpd.passwd`, byte-identical
+ * `pw mkdb`: builds the PDB2 file the server reads (upstream §3.4) from `pureftpd.passwd`, byte-identical
  * to `pure-pw mkdb` (writePureDb). The passwd file is streamed (one read buffer, lines handed over as
  * raw bytes), so 1.5 million accounts cost the writer's 8 bytes per key and no copy of the text; on a
  * terminal a percentage is shown on stderr, refreshed at most 10 times a second.
@@ -54,7 +54,7 @@ const HASH = 0x23;
 
 /**
  * The entries pure-pw indexes: for each line (cut at CR/LF), not a `#` comment, holding a `:` with
- * something after it, key = text before the first `:`, value = the rest (spec §3.4).
+ * something after it, key = text before the first `:`, value = the rest (upstream §3.4).
  */
 async function* passwdEntries(file: string, progress: Progress): AsyncGenerator<PureDbEntry> {
   for await (const batch of readLineBatches(file)) {

@@ -1,5 +1,5 @@
 /**
- * The options of `tsftpd pw` with pure-pw's letters, units and quirks (spec §4.1): `-t/-T` are KB/s
+ * The options of `tsftpd pw` with pure-pw's letters, units and quirks (upstream §4.1): `-t/-T` are KB/s
  * stored as bytes/s, `-N` is MB stored as bytes, numbers are read like strtoul, an empty value clears
  * a setting (on usermod), `-u name` also sets the gid, `-D` once given keeps later `-d` unchrooted.
  * Parsing stops at the first bad option with pure-pw's message and exit status 1.

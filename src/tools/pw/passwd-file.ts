@@ -1,5 +1,5 @@
 /**
- * Reading and rewriting `pureftpd.passwd` the way pure-pw does (spec §3.2): lines are parsed with
+ * Reading and rewriting `pureftpd.passwd` the way pure-pw does (upstream §3.2): lines are parsed with
  * pure-pw's leniency (numbers read like strtoul), invalid lines are reported by their first field,
  * and a change rewrites the whole file through `<file>.tmp` (O_EXCL, 0600, fsync, rename) with
  * every other line copied byte-for-byte and the changed account appended at the end.
@@ -10,7 +10,7 @@ import { readLineBatches, stripCarriageReturn } from '../line-reader.js';
 import { errorLine, strerror, toBinary } from '../output.js';
 import { cUnsigned } from '../c-number.js';
 
-/** The temp name pure-pw uses, so that both tools exclude each other (spec §3.2). */
+/** The temp name pure-pw uses, so that both tools exclude each other (upstream §3.2). */
 export function tempNameOf(file: string): string {
   return `${file}.tmp`;
 }

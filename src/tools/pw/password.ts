@@ -1,6 +1,6 @@
 /**
  * Reads a new password as pure-pw does: "Password: " then "Enter it again: " on stdout, both lines
- * from stdin, up to 3 attempts when they differ (spec §4.1). On a terminal nothing is echoed (raw
+ * from stdin, up to 3 attempts when they differ (upstream §4.1). On a terminal nothing is echoed (raw
  * mode, restored on every path); from a pipe, `printf 'pw\npw\n' | tsftpd pw useradd ...` works.
  */
 import { Output } from '../output.js';

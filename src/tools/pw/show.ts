@@ -1,5 +1,5 @@
 /**
- * `pw show` and `pw list`, printing exactly what pure-pw prints (spec §4.1): show's 17 aligned
+ * `pw show` and `pw list`, printing exactly what pure-pw prints (upstream §4.1): show's 17 aligned
  * lines (bandwidths in KB, size quota in MB, unset values as `0 (unlimited)` and lists missing from the line as `-`),
  * list as `login<TAB>home<TAB>gecos` into a pipe and as padded 19/39/19 columns on a terminal.
  */
