@@ -2,7 +2,7 @@
  * Value parsers shared by the switch table. They throw ValueError with the reason only; the caller adds
  * the switch as written. Pure-FTPd reads numbers with strtoul/sscanf and silently accepts trailing junk for some
  * switches (`-I 5x`, `-p`, `-L`, `-y`, `-Y`, `-U`: upstream §1.2); tsftpd is strict where junk would
- * hide a typo (docs/compatibility.md).
+ * hide a typo (docs/compatibility.md), keeping only `-I`'s leniency.
  */
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
