@@ -1,6 +1,8 @@
 /**
  * Starts a real tsftpd server in-process on 127.0.0.1 (port 0) with a temp directory tree, for
- * end-to-end tests. Every server, temp dir and socket is released by close().
+ * end-to-end tests. Every server, temp dir and socket is released by close(), and close() checks it
+ * (leaks.ts): once the last overlapping test server is closed, no socket, listener, timer or file
+ * descriptor may be left above what the process held before the first one started.
  */
 import { mkdtemp, mkdir, rm, writeFile, chmod, chown } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,6 +16,7 @@ import { EventBus } from '../../src/telemetry/bus.js';
 import { buildAuthChain } from '../../src/auth/build.js';
 import { resolveAnonymous } from '../../src/auth/anonymous.js';
 import { CertificateStore } from '../../src/tls/certificates.js';
+import { serverWindow, snapshot, warmUp, type LeakCheckOptions } from './leaks.js';
 
 const run = promisify(execFile);
 
@@ -39,6 +42,11 @@ export interface TestServerOptions {
   anonymous?: boolean;
   /** Listen address (default 127.0.0.1); `::1` for IPv6 tests. */
   host?: string;
+  /**
+   * The leak check of close() (default on): false for a test that keeps its own sockets or
+   * processes open across close(), or options (settle time, fd tolerance).
+   */
+  leakCheck?: boolean | LeakCheckOptions;
 }
 
 /** A running test server. */
@@ -58,6 +66,7 @@ export interface TestServer {
   logs: string[];
   /** Real home directory of a user. */
   home(login: string): string;
+  /** Closes the server, removes its directory, then runs the leak check (rejects with LeakError). */
   close(): Promise<void>;
 }
 
@@ -90,6 +99,8 @@ export async function chownTree(top: string, uid: number, gid: number): Promise<
 
 /** Starts a server; the default user is joe/secret (chrooted). */
 export async function startServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  await warmUp();
+  const baseline = snapshot();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-test-'));
   await chmod(dir, 0o755);
   const anonRoot = path.join(dir, 'anon');
@@ -139,6 +150,9 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
       : undefined;
   const server = new FtpServer({ config, auth, anonymous, bus, tls });
   const addresses = await server.listen();
+  serverWindow.opened(baseline, opts.leakCheck !== false);
+  const leakOptions = typeof opts.leakCheck === 'object' ? opts.leakCheck : {};
+  let closing: Promise<void> | undefined;
   return {
     port: addresses[0].port,
     ports: addresses.map((a) => a.port),
@@ -153,10 +167,18 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
       const u = users.find((x) => x.login === login);
       return path.join(dir, u?.home ?? path.join('home', login));
     },
-    close: async () => {
-      tls?.close();
-      await server.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          tls?.close();
+          await server.close();
+          await rm(dir, { recursive: true, force: true });
+        } catch (err) {
+          // Its own error is the news: the group is not checked, but the next one will be.
+          serverWindow.closedUnchecked();
+          throw err;
+        }
+        await serverWindow.closed(`test server on port ${addresses[0]!.port}`, leakOptions);
+      })()),
   };
 }
