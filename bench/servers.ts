@@ -86,7 +86,8 @@ export async function writeAccounts(
   account: Account,
   withPdb: boolean,
 ): Promise<{ passwdFile: string; pdbFile: string | undefined }> {
-  const { stdout } = await run('openssl', ['passwd', '-6', account.password]);
+  // `--`: a random password may start with `-`, which openssl would read as an option.
+  const { stdout } = await run('openssl', ['passwd', '-6', '--', account.password]);
   const hash = stdout.trim();
   if (!hash.startsWith('$6$')) throw new Error('openssl passwd -6 did not return a SHA-512 crypt hash');
   const line = `${account.user}:${hash}:${account.uid}:${account.gid}::${account.home}/./::::::::::::\n`;

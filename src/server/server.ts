@@ -22,6 +22,8 @@ import type { TLSSocket } from 'node:tls';
 import { Code } from '../session/codes.js';
 import { formatReply, reply } from '../session/reply.js';
 
+/** How long a refused connection may take to read its 421 before it is closed. */
+const REFUSAL_GRACE_MS = 5000;
 /** True when this host has an IPv6 address (for the banner line and EPSV 2). */
 export function hostHasIpv6(): boolean {
   return Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.family === 'IPv6'));
@@ -47,6 +49,9 @@ export class FtpServer {
   private readonly warnedIps = new Set<string>();
   /** Implicit-TLS connections still in their handshake (up to 30 s each): they count against -c. */
   private pendingHandshakes = 0;
+  /** Sockets that are not sessions: refused ones flushing their 421, implicit-TLS handshakes. */
+  private readonly unadmitted = new Set<net.Socket>();
+  private closing = false;
 
   constructor(private readonly opts: ServerOptions) {
     this.bus = opts.bus ?? new EventBus();
@@ -106,15 +111,32 @@ export class FtpServer {
       return;
     }
     this.pendingHandshakes++;
+    this.unadmitted.add(raw);
     acceptImplicitTls(raw, store)
       .then(
         ({ socket, state }) => this.admit(socket, state),
         (err: unknown) => {
-          this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
+          if (!this.closing) {
+            this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
+          }
           raw.destroy();
         },
       )
-      .finally(() => this.pendingHandshakes--);
+      .finally(() => {
+        this.pendingHandshakes--;
+        this.unadmitted.delete(raw);
+      });
+  }
+
+  /**
+   * Sends the 421 of a refused connection and closes it: at once if the client reads it, else after
+   * a short grace, so a client that never reads cannot hold the socket (nor delay close()).
+   */
+  private refuse(socket: net.Socket, text: string): void {
+    this.unadmitted.add(socket);
+    socket.once('close', () => this.unadmitted.delete(socket));
+    socket.end(formatReply(reply(Code.SERVICE_UNAVAILABLE, text)));
+    socket.setTimeout(REFUSAL_GRACE_MS, () => socket.destroy());
   }
 
   private admit(socket: net.Socket, tls?: SessionTls): void {
@@ -126,14 +148,7 @@ export class FtpServer {
       return;
     }
     if (this.sessions.size >= cfg.maxClients) {
-      socket.end(
-        formatReply(
-          reply(
-            Code.SERVICE_UNAVAILABLE,
-            `${cfg.maxClients} users (the maximum) are already logged in, sorry`,
-          ),
-        ),
-      );
+      this.refuse(socket, `${cfg.maxClients} users (the maximum) are already logged in, sorry`);
       return;
     }
     const count = this.perIp.get(ip) ?? 0;
@@ -142,9 +157,7 @@ export class FtpServer {
         this.warnedIps.add(ip);
         this.bus.log(undefined, 'WARNING', `Too many connections (${count}) from this IP: [${ip}]`);
       }
-      socket.end(
-        formatReply(reply(Code.SERVICE_UNAVAILABLE, `Too many connections (${count}) from this IP`)),
-      );
+      this.refuse(socket, `Too many connections (${count}) from this IP`);
       return;
     }
     this.perIp.set(ip, count + 1);
@@ -168,8 +181,12 @@ export class FtpServer {
 
   /** Stops listening and ends every session. */
   async close(): Promise<void> {
+    this.closing = true;
     const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
     this.listeners.length = 0;
+    // Refused connections and TLS handshakes in progress are no session yet, but still sockets.
+    for (const socket of [...this.unadmitted]) socket.destroy();
+    this.unadmitted.clear();
     for (const s of [...this.sessions]) {
       s.reply(Code.SERVICE_UNAVAILABLE, 'Server shutting down');
       s.close('Server shutting down');

@@ -38,14 +38,10 @@ export class LineReader {
   push(chunk: Buffer): FramedLine[] {
     const out: FramedLine[] = [];
     for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
+      const b = chunk[i]!;
       if (this.telnet === 1) {
-        if (b === IAC) {
-          this.telnet = 0;
-          this.append(IAC);
-        } else {
-          this.telnet = b >= WILL && b <= DONT ? 2 : 0;
-        }
+        this.telnet = b >= WILL && b <= DONT ? 2 : 0;
+        if (b === IAC) this.data(IAC, out); // IAC IAC is one 0xFF data byte
         continue;
       }
       if (this.telnet === 2) {
@@ -62,22 +58,35 @@ export class LineReader {
         if (line !== undefined) out.push(line);
         continue;
       }
-      if (this.pendingCr) {
-        this.append(UNDERSCORE);
-        this.pendingCr = false;
-      }
       if (b === CR) {
+        // A CR ends the line only before LF; anywhere else it becomes `_` (before the next byte).
+        if (this.pendingCr) {
+          this.pendingCr = false;
+          this.data(UNDERSCORE, out);
+        }
         this.pendingCr = true;
         continue;
       }
-      this.append(b < 0x20 || b === 0x7f ? UNDERSCORE : b);
-      if (this.overflowing && !this.reported) {
-        // Reported at once rather than at the LF, so a client streaming an endless line is cut off.
-        this.reported = true;
-        out.push({ kind: 'overflow' });
-      }
+      this.data(b < 0x20 || b === 0x7f ? UNDERSCORE : b, out);
     }
     return out;
+  }
+
+  /**
+   * One data byte of the line: a pending CR goes first (as `_`), then the byte. Every path that adds
+   * a byte comes here, so an overflow is always reported, at once (a client streaming an endless
+   * line is cut off without waiting for its LF).
+   */
+  private data(b: number, out: FramedLine[]): void {
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      this.append(UNDERSCORE);
+    }
+    this.append(b);
+    if (this.overflowing && !this.reported) {
+      this.reported = true;
+      out.push({ kind: 'overflow' });
+    }
   }
 
   /** Bytes held for the line in progress (for tests and accounting). */

@@ -6,11 +6,17 @@
  */
 import { FtpError } from '../errors.js';
 import type { VPath } from './types.js';
+import { hasRawBytes, nameToBytes } from './name-bytes.js';
 
 /** Longest file-name component in bytes (NAME_MAX). */
 export const MAX_NAME_BYTES = 255;
 /** Longest virtual path in bytes (PATH_MAX). */
 export const MAX_PATH_BYTES = 4096;
+
+/** Bytes of a name on disk: a raw byte carried as an escape (name-bytes.ts) is one byte, not three. */
+function byteLength(name: string): number {
+  return hasRawBytes(name) ? nameToBytes(name).length : Buffer.byteLength(name);
+}
 
 /** Normalises `arg` against the current directory; `~` means the account's virtual home. */
 export function resolveVirtual(cwd: VPath, arg: string, home: VPath = '/'): VPath {
@@ -20,10 +26,12 @@ export function resolveVirtual(cwd: VPath, arg: string, home: VPath = '/'): VPat
   let base = cwd;
   let rest = arg;
   if (rest === '~' || rest.startsWith('~/')) {
+    // `~/x` is the home's x (upstream §2.3): what follows `~` is relative to the home.
     base = home;
     rest = rest.slice(1);
+  } else if (rest.startsWith('/')) {
+    base = '/';
   }
-  if (rest.startsWith('/')) base = '/';
   const parts = base === '/' ? [] : base.slice(1).split('/');
   for (const part of rest.split('/')) {
     if (part === '' || part === '.') continue;
@@ -31,13 +39,13 @@ export function resolveVirtual(cwd: VPath, arg: string, home: VPath = '/'): VPat
       parts.pop();
       continue;
     }
-    if (Buffer.byteLength(part) > MAX_NAME_BYTES) {
+    if (byteLength(part) > MAX_NAME_BYTES) {
       throw new FtpError('ERR_BAD_NAME', `Prohibited file name: ${arg.slice(0, 64)}...`);
     }
     parts.push(part);
   }
   const out = '/' + parts.join('/');
-  if (Buffer.byteLength(out) > MAX_PATH_BYTES) {
+  if (byteLength(out) > MAX_PATH_BYTES) {
     throw new FtpError('ERR_BAD_NAME', 'File name too long');
   }
   return out;

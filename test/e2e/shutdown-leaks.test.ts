@@ -1,8 +1,8 @@
 /**
- * Connections FtpServer.close() does not end (found by the leak check of the test servers): a
- * connection refused at the -c or -C limit stays open as long as its client keeps it (close()
- * waits for it, so tsftpd ignores SIGTERM meanwhile), and an implicit-TLS connection still in its
- * handshake stays until the 30 s handshake timeout. The todo tests pass once close() ends them.
+ * Connections that are not sessions must not outlive FtpServer.close() (found by the leak check of
+ * the test servers): a connection refused at the -c or -C limit used to stay open as long as its
+ * client kept it (close() waited for it, so tsftpd ignored SIGTERM meanwhile), and an implicit-TLS
+ * connection still in its handshake until the 30 s handshake timeout.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -48,58 +48,48 @@ async function until(fn: () => boolean, ms: number): Promise<void> {
 
 describe('FtpServer.close() ends every connection it accepted', () => {
   for (const limit of ['-c', '-C'] as const) {
-    it(
-      `a connection refused at the ${limit} limit and kept open by its client`,
-      { todo: 'server.ts admit() only end()s a refused socket and does not track it; close() waits for it' },
-      async () => {
-        const srv = await startServer({ args: [limit, '1'], leakCheck: false });
-        const { ftp } = await RawFtp.connect(srv.port);
-        const refused = await stubbornClient(srv.port);
-        let closing: Promise<void> | undefined;
-        try {
-          await until(() => refused.text().includes('\r\n'), 5000);
-          assert.match(refused.text(), /^421 /);
-          closing = srv.close();
-          assert.ok(
-            await within(closing, 2000),
-            'close() resolves while a refused client keeps its connection',
-          );
-          assert.deepEqual(serverSide(srv.port), []);
-        } finally {
-          refused.socket.destroy();
-          ftp.close();
-          await (closing ?? srv.close());
-        }
-      },
-    );
-  }
-
-  it(
-    'an implicit-TLS connection still in its handshake',
-    {
-      todo: 'server.ts admitImplicitTls() does not track handshakes in progress; they last until the 30 s timeout',
-    },
-    async () => {
-      const pki = await makePki();
-      const srv = await startServer({
-        args: ['-Y', '1', '-2', pki.server, '--implicit-tls', '127.0.0.1,0'],
-        leakCheck: false,
-      });
-      const implicitPort = srv.ports[1]!;
-      const silent = net.connect({ port: implicitPort, host: '127.0.0.1' });
-      silent.on('error', () => undefined);
+    it(`a connection refused at the ${limit} limit and kept open by its client`, async () => {
+      const srv = await startServer({ args: [limit, '1'], leakCheck: false });
+      const { ftp } = await RawFtp.connect(srv.port);
+      const refused = await stubbornClient(srv.port);
       let closing: Promise<void> | undefined;
       try {
-        await new Promise((resolve) => silent.once('connect', resolve));
-        await until(() => serverSide(implicitPort).length === 1, 2000);
+        await until(() => refused.text().includes('\r\n'), 5000);
+        assert.match(refused.text(), /^421 /);
         closing = srv.close();
-        assert.ok(await within(closing, 2000), 'close() resolves while a TLS handshake is in progress');
-        assert.deepEqual(serverSide(implicitPort), []);
+        assert.ok(
+          await within(closing, 2000),
+          'close() resolves while a refused client keeps its connection',
+        );
+        assert.deepEqual(serverSide(srv.port), []);
       } finally {
-        silent.destroy();
+        refused.socket.destroy();
+        ftp.close();
         await (closing ?? srv.close());
-        await pki.close();
       }
-    },
-  );
+    });
+  }
+
+  it('an implicit-TLS connection still in its handshake', async () => {
+    const pki = await makePki();
+    const srv = await startServer({
+      args: ['-Y', '1', '-2', pki.server, '--implicit-tls', '127.0.0.1,0'],
+      leakCheck: false,
+    });
+    const implicitPort = srv.ports[1]!;
+    const silent = net.connect({ port: implicitPort, host: '127.0.0.1' });
+    silent.on('error', () => undefined);
+    let closing: Promise<void> | undefined;
+    try {
+      await new Promise((resolve) => silent.once('connect', resolve));
+      await until(() => serverSide(implicitPort).length === 1, 2000);
+      closing = srv.close();
+      assert.ok(await within(closing, 2000), 'close() resolves while a TLS handshake is in progress');
+      assert.deepEqual(serverSide(implicitPort), []);
+    } finally {
+      silent.destroy();
+      await (closing ?? srv.close());
+      await pki.close();
+    }
+  });
 });
