@@ -38,7 +38,7 @@ export class LineReader {
   push(chunk: Buffer): FramedLine[] {
     const out: FramedLine[] = [];
     for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
+      const b = chunk[i];
       if (this.telnet === 1) {
         this.telnet = b >= WILL && b <= DONT ? 2 : 0;
         if (b === IAC) this.data(IAC, out); // IAC IAC is one 0xFF data byte

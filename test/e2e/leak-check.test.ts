@@ -230,7 +230,7 @@ describe('leak check after a server scope', () => {
       throw new Error('an ordinary cleanup error stays ignored');
     });
     assert.equal(hooks.length, 1);
-    await assert.rejects(hooks[0]!(), leakMatching(/TCPServerWrap \+1/));
+    await assert.rejects(hooks[0](), leakMatching(/TCPServerWrap \+1/));
     assert.ok(cleanedBefore && cleanedAfter);
     await closeServer(leaked);
     await settled(base);

@@ -76,7 +76,7 @@ describe('FtpServer.close() ends every connection it accepted', () => {
       args: ['-Y', '1', '-2', pki.server, '--implicit-tls', '127.0.0.1,0'],
       leakCheck: false,
     });
-    const implicitPort = srv.ports[1]!;
+    const implicitPort = srv.ports[1];
     const silent = net.connect({ port: implicitPort, host: '127.0.0.1' });
     silent.on('error', () => undefined);
     let closing: Promise<void> | undefined;

@@ -178,7 +178,7 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
           serverWindow.closedUnchecked();
           throw err;
         }
-        await serverWindow.closed(`test server on port ${addresses[0]!.port}`, leakOptions);
+        await serverWindow.closed(`test server on port ${addresses[0].port}`, leakOptions);
       })()),
   };
 }

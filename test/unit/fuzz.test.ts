@@ -39,7 +39,7 @@ class Rand {
   }
   /** One element of `list`. */
   pick<T>(list: readonly T[]): T {
-    return list[this.int(list.length)]!;
+    return list[this.int(list.length)];
   }
 }
 
@@ -285,7 +285,7 @@ describe('fuzz: name bytes', () => {
       // Changing one byte changes the name.
       const c = Buffer.from(b);
       const at = r.int(c.length);
-      c[at] = (c[at]! + 1 + r.int(255)) & 0xff;
+      c[at] = (c[at] + 1 + r.int(255)) & 0xff;
       assert.notEqual(bytesToName(c), name, `${b.toString('hex')} vs ${c.toString('hex')}`);
     });
     assert.ok(raw > ITERATIONS / 4, `coverage: ${raw} non-UTF-8 names`);
