@@ -42,7 +42,7 @@ async function anonymousLogin(s: SessionContext): Promise<Reply | void> {
     backend: 'anonymous',
   };
   // A full anonymous slot, a missing home, a full account: FtpErrors that end the session (the gate).
-  takeAnonymousSlot(s);
+  await takeAnonymousSlot(s);
   return establishLogin(s, account);
 }
 

@@ -15,8 +15,27 @@ const MAX_SLICE = 256 * 1024;
 export class RateLimiter {
   /** Theoretical arrival time of the next byte, ms. */
   private tat = 0;
+  /** The rate in force: `limit` times this process's share of the account's sessions. */
+  private current: number;
 
-  constructor(readonly rate: number) {}
+  /** @param limit the account's rate in bytes per second (all its sessions together) */
+  constructor(readonly limit: number) {
+    this.current = limit;
+  }
+
+  /** The rate this process may use now (bytes per second). */
+  get rate(): number {
+    return this.current;
+  }
+
+  /**
+   * Sets this process's share of the limit (sessions of the account here / everywhere): with
+   * several worker processes each gets its part, so the account's total stays the limit.
+   */
+  share(fraction: number): void {
+    const f = Number.isFinite(fraction) && fraction > 0 ? Math.min(1, fraction) : 1;
+    this.current = Math.max(1, this.limit * f);
+  }
 
   /** Reserves `bytes`; returns how long to wait (ms) before sending them. */
   reserve(bytes: number, now = performance.now()): number {
@@ -62,7 +81,7 @@ export class RateLimiters {
   /** The shared limiter for a key; the same key always gets the same limiter while in use. */
   acquire(key: string, rate: number): RateLimiter {
     const hit = this.map.get(key);
-    if (hit && hit.limiter.rate === rate) {
+    if (hit && hit.limiter.limit === rate) {
       hit.refs++;
       return hit.limiter;
     }

@@ -11,7 +11,7 @@ import { constants as C } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { FtpError, errnoCode } from '../errors.js';
-import { ConfinedRoot, type Identity } from '../storage/confined.js';
+import type { RootFs } from '../storage/types.js';
 
 /** The name of the bookkeeping file (upstream §5.1). */
 export const QUOTA_FILE = '.ftpquota';
@@ -31,21 +31,19 @@ export interface QuotaUsage {
 /** The `.ftpquota` file of one root, with serialised updates. */
 export class QuotaFile {
   private chain: Promise<unknown> = Promise.resolve();
-  private opened?: Promise<ConfinedRoot>;
+  private opened?: Promise<RootFs>;
 
   /**
    * @param root canonical root directory of the account
-   * @param identity who reads and writes the file (when the server runs as root)
-   * @param weak accept the weaker confinement on kernels without openat2 (--weak-jail)
+   * @param openRoot opens that root as the account (confined), when the file is first used
    */
   constructor(
     readonly root: string,
-    private readonly identity?: Identity,
-    private readonly weak = false,
+    private readonly openRoot: () => Promise<RootFs>,
   ) {}
 
-  private confined(): Promise<ConfinedRoot> {
-    this.opened ??= ConfinedRoot.open(this.root, { confine: true, weak: this.weak, identity: this.identity });
+  private confined(): Promise<RootFs> {
+    this.opened ??= this.openRoot();
     this.opened.catch(() => (this.opened = undefined));
     return this.opened;
   }
@@ -132,13 +130,13 @@ export class QuotaFile {
 const files = new Map<string, { file: QuotaFile; refs: number }>();
 
 /** The shared QuotaFile of a root (one per root in this process); release() when the session ends. */
-export function acquireQuotaFile(root: string, identity?: Identity, weak = false): QuotaFile {
+export function acquireQuotaFile(root: string, openRoot: () => Promise<RootFs>): QuotaFile {
   const hit = files.get(root);
   if (hit) {
     hit.refs++;
     return hit.file;
   }
-  const file = new QuotaFile(root, identity, weak);
+  const file = new QuotaFile(root, openRoot);
   files.set(root, { file, refs: 1 });
   return file;
 }

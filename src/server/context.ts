@@ -9,6 +9,7 @@ import type { AnonymousAccount } from '../auth/anonymous.js';
 import type { StateStore } from '../policy/state.js';
 import type { RateLimiters } from '../data/throttle.js';
 import type { CertificateStore } from '../tls/certificates.js';
+import type { RootOpener } from '../storage/types.js';
 
 /** Services and shared state handed to every session. */
 export interface ServerContext {
@@ -27,6 +28,8 @@ export interface ServerContext {
   readonly state: StateStore;
   /** Bandwidth limiters shared by the sessions of one account. */
   readonly rateLimiters: RateLimiters;
-  /** Sessions currently open (for the banner's "user number N"). */
+  /** Sessions currently open, in every process (for the banner's "user number N"). */
   sessionCount(): number;
+  /** Opens an account's root (ConfinedRoot here, or a storage broker's when running as root). */
+  readonly roots: RootOpener;
 }

@@ -13,7 +13,9 @@ import { Session } from '../session/session.js';
 import { greeting } from '../commands/info.js';
 import { commandDispatcher } from '../commands/table.js';
 import type { ServerContext } from './context.js';
-import { MemoryStateStore } from '../policy/state.js';
+import { MemoryStateStore, type StateStore } from '../policy/state.js';
+import { ConfinedRoot } from '../storage/confined.js';
+import type { RootOpener } from '../storage/types.js';
 import { RateLimiters } from '../data/throttle.js';
 import type { CertificateStore } from '../tls/certificates.js';
 import type { SessionTls } from '../tls/session-tls.js';
@@ -37,6 +39,10 @@ export interface ServerOptions {
   bus?: EventBus;
   /** The certificate, when TLS is on (-Y > 0 or implicit TLS). */
   tls?: CertificateStore;
+  /** Shared state (default: this process's memory; a worker's goes to the parent). */
+  state?: StateStore;
+  /** How account roots are opened (default: in this process). */
+  roots?: RootOpener;
 }
 
 /** The FTP server: listening sockets plus the set of live sessions. */
@@ -65,8 +71,9 @@ export class FtpServer {
       processUid: typeof process.geteuid === 'function' ? process.geteuid() : -1,
       sessionCount: () => sessions.size,
       tls: opts.tls,
-      state: new MemoryStateStore(),
+      state: opts.state ?? new MemoryStateStore(),
       rateLimiters: new RateLimiters(),
+      roots: opts.roots ?? ((realPath, request) => ConfinedRoot.open(realPath, request)),
     };
   }
 

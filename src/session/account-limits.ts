@@ -28,15 +28,26 @@ function slotKey(account: Account): string {
  * Takes the anonymous slot at USER time (upstream §4.2: -y's second value is checked at USER).
  * Throws FtpError 421 when anonymous is full.
  */
-export function takeAnonymousSlot(s: SessionContext): void {
+export async function takeAnonymousSlot(s: SessionContext): Promise<void> {
   const max = s.server.config.perUserLimits?.anonymous;
   if (max === undefined) return;
-  if (!s.server.state.acquire('\0anonymous', max)) {
+  if (!(await takeSlot(s, '\0anonymous', max))) {
     throw new FtpError('ERR_SESSION_LIMIT', `I can't accept more than ${max} connections as the same user`, {
       detail: `anonymous refused: Too many anonymous sessions: per-user limit -y allows ${max}`,
     });
   }
-  s.onClose(() => s.server.state.release('\0anonymous'));
+}
+
+/**
+ * Takes a slot of the shared state for the session's life. A session that ended while the answer
+ * was on its way gives the slot straight back.
+ */
+async function takeSlot(s: SessionContext, key: string, max: number): Promise<boolean> {
+  const taken = await s.server.state.acquire(key, max);
+  if (!taken) return false;
+  if (s.isClosing) s.server.state.release(key);
+  else s.onClose(() => s.server.state.release(key));
+  return true;
 }
 
 /** Computes the limits of an account (before its storage exists: quotas force a chroot). */
@@ -58,7 +69,7 @@ export async function attachLimits(
   const { state, rateLimiters } = s.server;
   if (limits.maxSessions !== undefined && !account.anonymous) {
     const key = slotKey(account);
-    if (!state.acquire(key, limits.maxSessions)) {
+    if (!(await takeSlot(s, key, limits.maxSessions))) {
       throw new FtpError(
         'ERR_SESSION_LIMIT',
         `I can't accept more than ${limits.maxSessions} connections as the same user`,
@@ -72,7 +83,6 @@ export async function attachLimits(
         },
       );
     }
-    s.onClose(() => state.release(key));
   }
   s.limits = limits;
   const lines: LimitLines = { bandwidth: [], ratio: [], after: [] };
@@ -84,8 +94,14 @@ export async function attachLimits(
       const rate = limits.bandwidth[dir];
       if (rate === undefined) continue;
       const key = `${who}:${dir}`;
-      s.rates[dir] = rateLimiters.acquire(key, rate);
-      s.onClose(() => rateLimiters.release(key));
+      const limiter = rateLimiters.acquire(key, rate);
+      s.rates[dir] = limiter;
+      // Sessions of the account in other processes share the rate (StateStore shares).
+      state.joinShare(key, (fraction) => limiter.share(fraction));
+      s.onClose(() => {
+        state.leaveShare(key);
+        rateLimiters.release(key);
+      });
     }
     lines.bandwidth.push('Your bandwidth usage is restricted');
   }
@@ -93,7 +109,8 @@ export async function attachLimits(
     lines.ratio.push(`You must respect a ${limits.ratio.up}:${limits.ratio.down} (UL/DL) ratio`);
   }
   if (limits.quota !== undefined) {
-    lines.quota = acquireQuotaFile(root, identity, s.server.config.weakJail);
+    const request = { confine: true, weak: s.server.config.weakJail, identity };
+    lines.quota = acquireQuotaFile(root, () => s.server.roots(root, request));
     s.onClose(() => releaseQuotaFile(root));
     lines.after.push(...quotaStatusLines(await lines.quota.read(), limits.quota));
   }

@@ -11,9 +11,9 @@ import path from 'node:path';
 import type { Account } from '../auth/types.js';
 import { FtpError } from '../errors.js';
 import { LocalStorage } from '../storage/local.js';
-import { ConfinedRoot, type Identity } from '../storage/confined.js';
+import type { Identity } from '../storage/confined.js';
 import { systemDb } from '../auth/system-db.js';
-import type { Storage } from '../storage/types.js';
+import type { RootFs, Storage } from '../storage/types.js';
 import { resolveVirtual } from '../storage/jail.js';
 import { reply, type Reply } from './reply.js';
 import type { SessionContext } from './context.js';
@@ -99,10 +99,10 @@ async function openRoot(
   root: string,
   chroot: boolean,
   identity: Identity | undefined,
-): Promise<ConfinedRoot> {
+): Promise<RootFs> {
   const cfg = s.server.config;
   try {
-    return await ConfinedRoot.open(root, {
+    return await s.server.roots(root, {
       confine: chroot && root !== '/' && !cfg.followSymlinksOut,
       weak: cfg.weakJail,
       identity,

@@ -18,7 +18,7 @@ import { constants as OS } from 'node:os';
 import { FtpError } from '../errors.js';
 import { loadAddon } from '../native-addons.js';
 import { bytesToName, nameToBytes } from './name-bytes.js';
-import type { Entry, VPath } from './types.js';
+import type { Entry, OpenedFile, RawScan, RootFs, VPath } from './types.js';
 
 /** Who file operations act as (applied when the process is root). */
 export interface Identity {
@@ -30,17 +30,6 @@ export interface Identity {
 
 /** How a root resolves paths. */
 export type RootMode = 'beneath' | 'free' | 'walk';
-
-/** What scanDir and lstatNames return (see native/dirscan.c). */
-export interface RawScan {
-  names: Buffer;
-  ends: Uint32Array;
-  /** Flat [index, target bytes, ...] for symlinks. */
-  links: (number | Buffer)[];
-  /** 8 fields per entry: mode, size, mtime ms, nlink, uid, gid, ino, dev (mode -1: missing). */
-  stats: Float64Array;
-  truncated: boolean;
-}
 
 /** What one operation returns (see native/confined.c). */
 interface RawResult {
@@ -157,16 +146,8 @@ function lastName(p: VPath): string {
   return p === '/' ? '' : p.slice(p.lastIndexOf('/') + 1);
 }
 
-/** A file opened by open() or read(). */
-export interface OpenedFile {
-  /** The descriptor, unless the content came inline (small downloads). */
-  fd?: number;
-  data?: Buffer;
-  entry: Entry;
-}
-
 /** One account root, opened once per session; every path of the session is resolved from it. */
-export class ConfinedRoot {
+export class ConfinedRoot implements RootFs {
   private constructor(
     private readonly native: FsAddon,
     private readonly handle: RootHandle,

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { createReadStream, read } from 'node:fs';
 import { FtpError, errnoCode } from '../errors.js';
 import { baseName, joinVirtual, parentOf } from './jail.js';
-import { ConfinedRoot, systemError } from './confined.js';
+import { systemError } from './confined.js';
 import { NativeScan, SCAN_ORDERS, NAMES_ONLY } from './scan.js';
 import { FileSink } from './file-sink.js';
 import { isLiveTemp, liveTemps } from './temp-files.js';
@@ -25,6 +25,7 @@ import type {
   StatFs,
   Storage,
   UploadSink,
+  RootFs,
   VPath,
   WriteOptions,
 } from './types.js';
@@ -49,7 +50,7 @@ const SPECIAL_BITS = 0o7000;
 /** Options of one session's local storage. */
 export interface LocalStorageOptions {
   /** The account root, opened at login; closed by close(). */
-  root: ConfinedRoot;
+  root: RootFs;
   umask: { file: number; dir: number };
   /** Tag made of session start and server port, for temp names (upstream §6.4). */
   tempTag: string;
@@ -87,7 +88,7 @@ function fdHandle(fd: number, size: number, offset: number): ReadHandle {
 
 /** Storage on the local filesystem below one root directory. */
 export class LocalStorage implements Storage {
-  private readonly root: ConfinedRoot;
+  private readonly root: RootFs;
   /** Uploads not yet committed or aborted: the root stays open for their clean-up. */
   private openSinks = 0;
   private closing = false;

@@ -7,9 +7,9 @@
  * bytes; they become strings with name-bytes.ts, so a name that is not UTF-8 keeps its bytes.
  */
 import { isAscii } from 'node:buffer';
-import { entryOf, type RawScan } from './confined.js';
+import { entryOf } from './confined.js';
 import { bytesToName } from './name-bytes.js';
-import type { DirScan, Entry, ScanOrder } from './types.js';
+import type { DirScan, Entry, RawScan, ScanOrder } from './types.js';
 
 /** Scan order codes of native/dirscan.c. */
 export const SCAN_ORDERS: Record<ScanOrder, number> = { none: 0, name: 1, mtime: 2, size: 3 };

@@ -149,3 +149,75 @@ export interface Storage {
   /** Releases the storage when the session ends (uploads still running finish first). */
   close(): void;
 }
+
+/** What scanDir and lstatNames return (see native/dirscan.c). */
+export interface RawScan {
+  names: Buffer;
+  ends: Uint32Array;
+  /** Flat [index, target bytes, ...] for symlinks. */
+  links: (number | Buffer)[];
+  /** 8 fields per entry: mode, size, mtime ms, nlink, uid, gid, ino, dev (mode -1: missing). */
+  stats: Float64Array;
+  truncated: boolean;
+}
+
+/** A file opened by open() or read(). */
+export interface OpenedFile {
+  /** The descriptor, unless the content came inline (small downloads). */
+  fd?: number;
+  data?: Buffer;
+  entry: Entry;
+}
+
+/**
+ * The file operations of one account root, with virtual paths — what the local storage is built on
+ * (ConfinedRoot in this process; the same calls as messages to a storage broker process when the
+ * server runs as root). Every path is resolved below the root by the kernel; errors come out shaped
+ * as fs.promises' (code, errno), except a path that would leave the root: FtpError ERR_JAIL.
+ */
+export interface RootFs {
+  /** The real root, for logs only. */
+  readonly realPath: string;
+  /** The entry at `p`; `follow` follows a final symlink (confined). */
+  stat(p: VPath, follow: boolean): Promise<Entry>;
+  /** open(2) with `flags` (O_EXCL creations get exactly `mode`); the descriptor is the caller's. */
+  open(p: VPath, flags: number, mode: number, follow: boolean): Promise<{ fd: number; entry: Entry }>;
+  /** A regular file for download from `offset`: inline when at most `maxInline` bytes, else its descriptor. */
+  read(p: VPath, offset: number, maxInline: number): Promise<OpenedFile>;
+  /** mkdir with exactly `mode`. */
+  mkdir(p: VPath, mode: number): Promise<void>;
+  rmdir(p: VPath): Promise<void>;
+  /** unlink of the entry itself (EISDIR for a directory). */
+  unlink(p: VPath): Promise<void>;
+  /** rename of the entry itself (a final symlink is moved, not followed). */
+  rename(from: VPath, to: VPath): Promise<void>;
+  /** A hard link `to` of the entry `from` (EEXIST when `to` exists). */
+  link(from: VPath, to: VPath): Promise<void>;
+  /** chmod of what `p` resolves to; the root itself keeps u+rwx. */
+  chmod(p: VPath, mode: number): Promise<void>;
+  setTimes(p: VPath, mtime: Date): Promise<void>;
+  statfs(p: VPath): Promise<{ total: number; free: number }>;
+  /** True when the account has `mode` (W_OK/X_OK/R_OK bits) on `p`. */
+  access(p: VPath, mode: number): Promise<boolean>;
+  /** Copies the first `length` bytes of one open descriptor into another (resumed uploads). */
+  copy(from: number, to: number, length: number): Promise<void>;
+  /** Every entry of a directory, at most `max`, in `order` (0 none, 1 name, 2 mtime, 3 size, 4 names only). */
+  scan(dir: VPath, max: number, order: number): Promise<RawScan>;
+  /** lstat of each name of one directory, in order (missing ones have mode -1). */
+  lstatNames(dir: VPath, names: readonly string[]): Promise<RawScan>;
+  /** Stops using the root (operations in flight finish first). */
+  close(): void;
+}
+
+/** What opening an account root needs to know. */
+export interface RootRequest {
+  /** Confined to the root (a jailed account) or not (`/`, --follow-symlinks-out). */
+  confine: boolean;
+  /** Accept the userland walk on kernels without openat2 (--weak-jail). */
+  weak?: boolean;
+  /** Who the operations act as: uid, gid, supplementary groups (when the server runs as root). */
+  identity?: { uid: number; gid: number; groups: readonly number[] };
+}
+
+/** Opens account roots: in this process, or through a storage broker of the account's identity. */
+export type RootOpener = (realPath: string, request: RootRequest) => Promise<RootFs>;

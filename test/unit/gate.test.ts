@@ -81,6 +81,7 @@ async function fakeSession(
     state: new MemoryStateStore(),
     rateLimiters: new RateLimiters(),
     sessionCount: () => 1,
+    roots: () => Promise.reject(new Error('no storage in these tests')),
   };
   const sent: string[] = [];
   const closed: string[] = [];

@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { checkLoginRules, inTimeWindow } from '../../src/policy/login-rules.js';
 import { RateLimiter, RateLimiters, throttle } from '../../src/data/throttle.js';
 import { byteBudget, checkRoom, QuotaFile, quotaStatusLines } from '../../src/policy/quota.js';
+import { ConfinedRoot } from '../../src/storage/confined.js';
 import { checkRatio } from '../../src/policy/ratio.js';
 import { effectiveLimits } from '../../src/policy/limits.js';
 import { parseCidr, parseCidrList } from '../../src/auth/cidr.js';
@@ -287,7 +288,7 @@ describe('quota bookkeeping (upstream §5.1)', () => {
   it('QuotaFile: missing = 0 0, serialised updates, 0600, reserve refuses what does not fit', async (t) => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-quota-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    const q = new QuotaFile(dir);
+    const q = new QuotaFile(dir, () => ConfinedRoot.open(dir, { confine: true }));
     assert.deepEqual(await q.read(), { files: 0, bytes: 0 });
     await Promise.all(Array.from({ length: 50 }, () => q.update(1, 10)));
     assert.equal(await readFile(path.join(dir, '.ftpquota'), 'utf8'), '50 500\n');
