@@ -8,8 +8,16 @@ import { FtpError } from '../errors.js';
 import type { EventBus } from '../telemetry/bus.js';
 import type { AuthResult, Authenticator, Credentials } from './types.js';
 
+/** What sessions authenticate with: the chain in this process, or a proxy to the parent's chain. */
+export interface Authentication {
+  /** Asks each backend in turn; `unknown` when none knows the login. */
+  authenticate(login: string, cred: Credentials): Promise<AuthResult>;
+  /** Releases pools, watchers and sockets. */
+  close(): Promise<void>;
+}
+
 /** Runs the configured backends in order. */
-export class AuthChain {
+export class AuthChain implements Authentication {
   constructor(
     private readonly backends: readonly Authenticator[],
     private readonly bus?: EventBus,

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { EventBus } from '../telemetry/bus.js';
-import type { AuthChain } from '../auth/chain.js';
+import type { Authentication } from '../auth/chain.js';
 import type { AnonymousAccount } from '../auth/anonymous.js';
 import type { StateStore } from '../policy/state.js';
 import type { RateLimiters } from '../data/throttle.js';
@@ -15,13 +15,18 @@ import type { RootOpener } from '../storage/types.js';
 export interface ServerContext {
   readonly config: Readonly<Config>;
   readonly bus: EventBus;
-  readonly auth: AuthChain;
+  readonly auth: Authentication;
   /** Undefined when anonymous FTP is off (-E, or no anonymous root). */
   readonly anonymous?: AnonymousAccount;
   /** True when IPv6 is usable on this host (for the banner and EPSV 2). */
   readonly ipv6Available: boolean;
-  /** The effective uid of the server process (0 = root). */
-  readonly processUid: number;
+  /**
+   * True when the server was started as root: accounts act with their own uid, gid and groups (the
+   * kernel judges their file access) and every account is placed by its own rules.
+   */
+  readonly privileged: boolean;
+  /** True when the parent process checked (or created, -j) each home right after authentication. */
+  readonly homesByParent?: boolean;
   /** The server certificate, when TLS is enabled (-Y > 0 or implicit TLS). */
   readonly tls?: CertificateStore;
   /** Per-account session counts (-y, per-account max sessions). */

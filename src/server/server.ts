@@ -43,6 +43,10 @@ export interface ServerOptions {
   state?: StateStore;
   /** How account roots are opened (default: in this process). */
   roots?: RootOpener;
+  /** Accounts act as themselves (default: the process runs as root). */
+  privileged?: boolean;
+  /** The parent checks homes at authentication (unprivileged workers). */
+  homesByParent?: boolean;
 }
 
 /** The FTP server: listening sockets plus the set of live sessions. */
@@ -68,7 +72,8 @@ export class FtpServer {
       auth: opts.auth,
       anonymous: opts.config.noAnonymous ? undefined : opts.anonymous,
       ipv6Available: hostHasIpv6(),
-      processUid: typeof process.geteuid === 'function' ? process.geteuid() : -1,
+      privileged: opts.privileged ?? process.geteuid?.() === 0,
+      homesByParent: opts.homesByParent,
       sessionCount: () => sessions.size,
       tls: opts.tls,
       state: opts.state ?? new MemoryStateStore(),

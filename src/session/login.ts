@@ -5,7 +5,8 @@
  * every account to its home, and every file operation of the session runs with the account's
  * identity (uid, gid, initgroups) as the thread's file-system credentials (confined.ts).
  */
-import { mkdir, open, realpath, stat } from 'node:fs/promises';
+import { mkdir, open, stat } from 'node:fs/promises';
+import type { Config } from '../config/types.js';
 import { constants as C } from 'node:fs';
 import path from 'node:path';
 import type { Account } from '../auth/types.js';
@@ -29,7 +30,7 @@ const MESSAGE_LINE_MAX = 511;
 const MESSAGE_MAX_BYTES = 64 * 1024;
 
 /** Where an account lives once logged in. */
-interface Placement {
+export interface Placement {
   /** Real directory that becomes the storage root. */
   root: string;
   chroot: boolean;
@@ -41,12 +42,20 @@ interface Placement {
   restricted: boolean;
 }
 
-function placement(s: SessionContext, account: Account, quota: boolean): Placement {
-  const cfg = s.server.config;
+/** The directory that must exist for an account to log in (its root when chrooted, else its home). */
+export function homeOf(account: Account, place: Pick<Placement, 'chroot' | 'root'>): string {
+  return place.chroot ? place.root : account.home;
+}
+
+/** Where an account lives: its root, chroot, start and home (upstream §6.2). */
+export function placement(config: Readonly<Config>, account: Account, quota: boolean): Placement {
+  const cfg = config;
   if (account.anonymous)
     return { root: account.home, chroot: true, start: '/', home: '/', restricted: false };
   // Quotas force a chroot: the bookkeeping file lives at the root (upstream §5.1).
-  const forced = (cfg.chrootEveryone && account.uid !== 0) || s.server.processUid === 0 || quota;
+  // A root-started server no longer forces a chroot: the kernel judges every file operation with the
+  // account's own identity, so an account that is not chrooted sees what its uid may see (upstream §6.2).
+  const forced = (cfg.chrootEveryone && account.uid !== 0) || quota;
   if (account.chroot || forced) {
     return {
       root: account.home,
@@ -59,13 +68,22 @@ function placement(s: SessionContext, account: Account, quota: boolean): Placeme
   return { root: '/', chroot: false, start: account.home, home: account.home, restricted: false };
 }
 
-async function ensureHome(s: SessionContext, account: Account, dir: string): Promise<void> {
+/**
+ * Checks the home exists, or creates it with -j (upstream §6.2). Run where root's rights are: in
+ * this process, or, when sessions run in unprivileged workers, by the parent right after the
+ * account authenticated (the worker then skips it: ServerContext.homesByParent).
+ */
+export async function ensureHome(
+  config: Readonly<Config>,
+  account: Account,
+  dir: string,
+): Promise<void> {
   try {
     if ((await stat(dir)).isDirectory()) return;
   } catch {
     // missing: created below with -j
   }
-  if (!s.server.config.createHomeDir || account.anonymous) {
+  if (!config.createHomeDir || account.anonymous) {
     throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {
       detail: `home directory ${dir} of ${account.login} is missing`,
     });
@@ -79,8 +97,8 @@ async function ensureHome(s: SessionContext, account: Account, dir: string): Pro
   // must never make root chmod or chown what it points to.
   const handle = await open(dir, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
   try {
-    await handle.chmod(0o777 & ~s.server.config.umask.dir);
-    if (s.server.processUid === 0) await handle.chown(account.uid, account.gid);
+    await handle.chmod(0o777 & ~config.umask.dir);
+    if (process.geteuid?.() === 0) await handle.chown(account.uid, account.gid);
   } finally {
     await handle.close();
   }
@@ -149,11 +167,11 @@ export async function readMessageFile(storage: Storage, p: string): Promise<stri
 export async function establishLogin(s: SessionContext, account: Account): Promise<Reply> {
   const cfg = s.server.config;
   const limits = limitsFor(s, account);
-  const place = placement(s, account, limits.quota !== undefined);
-  await ensureHome(s, account, place.chroot ? place.root : account.home);
-  const root = await realpath(place.root);
-  const identity = s.server.processUid === 0 ? await identityOf(account) : undefined;
-  const confined = await openRoot(s, account, root, place.chroot, identity);
+  const place = placement(cfg, account, limits.quota !== undefined);
+  if (!s.server.homesByParent) await ensureHome(cfg, account, homeOf(account, place));
+  const identity = s.server.privileged ? await identityOf(account) : undefined;
+  const confined = await openRoot(s, account, place.root, place.chroot, identity);
+  const root = confined.realPath;
   let limitLines: Awaited<ReturnType<typeof attachLimits>>;
   try {
     limitLines = await attachLimits(s, account, limits, root, identity);

@@ -14,6 +14,7 @@
  * that would leave the root: FtpError ERR_JAIL.
  */
 import { close } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { constants as OS } from 'node:os';
 import { FtpError } from '../errors.js';
 import { loadAddon } from '../native-addons.js';
@@ -157,15 +158,16 @@ export class ConfinedRoot implements RootFs {
   ) {}
 
   /**
-   * Opens `realPath` (absolute, canonical) as an account root. `confine` false makes an unconfined
+   * Opens `path` (absolute; made canonical here) as an account root. `confine` false makes an unconfined
    * root (accounts without a chroot, -follow symlinks out); `weak` accepts the userland walk when
    * the kernel has no openat2; `identity` is applied to every operation when the process is root.
    */
   static async open(
-    realPath: string,
+    path: string,
     opts: { confine: boolean; weak?: boolean; identity?: Identity },
   ): Promise<ConfinedRoot> {
     const native = await fsAddon();
+    const realPath = await realpath(path);
     let mode: RootMode = opts.confine ? 'beneath' : 'free';
     if (opts.confine && !native.hasOpenat2()) {
       if (opts.weak !== true) {

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -181,6 +181,8 @@ describe(
 
     before(async () => {
       homes = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-sys-'));
+      // Like /home: system accounts without -A are not chrooted and walk the real path to their home.
+      await chmod(homes, 0o755);
       const homeParent = homes;
       good = await createUser('tsgood', { password: 'Good-pw1', homeParent });
       nologin = await createUser('tsnosh', { password: 'Good-pw1', homeParent, shell: '/usr/sbin/nologin' });

@@ -77,7 +77,7 @@ async function fakeSession(
     bus,
     auth: undefined as never, // no command here logs in through the chain
     ipv6Available: false,
-    processUid: 1000,
+    privileged: false,
     state: new MemoryStateStore(),
     rateLimiters: new RateLimiters(),
     sessionCount: () => 1,
