@@ -73,11 +73,7 @@ export function placement(config: Readonly<Config>, account: Account, quota: boo
  * this process, or, when sessions run in unprivileged workers, by the parent right after the
  * account authenticated (the worker then skips it: ServerContext.homesByParent).
  */
-export async function ensureHome(
-  config: Readonly<Config>,
-  account: Account,
-  dir: string,
-): Promise<void> {
+export async function ensureHome(config: Readonly<Config>, account: Account, dir: string): Promise<void> {
   try {
     if ((await stat(dir)).isDirectory()) return;
   } catch {
