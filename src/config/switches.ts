@@ -11,6 +11,7 @@ import { NETWORK_SWITCHES } from './switches-network.js';
 import { LIMIT_SWITCHES } from './switches-limits.js';
 import { META_SWITCHES, UNSUPPORTED_SWITCHES } from './switches-other.js';
 import { TLS_SWITCHES } from './switches-tls.js';
+import { PROCESS_SWITCHES } from './switches-process.js';
 
 /** Every switch, in help order within each topic. */
 export const SWITCHES: readonly SwitchSpec[] = [
@@ -20,6 +21,7 @@ export const SWITCHES: readonly SwitchSpec[] = [
   ...FILE_SWITCHES,
   ...LIMIT_SWITCHES,
   ...TLS_SWITCHES,
+  ...PROCESS_SWITCHES,
   ...META_SWITCHES,
   ...UNSUPPORTED_SWITCHES,
 ];

@@ -96,6 +96,10 @@ export interface Config {
   followSymlinksOut: boolean;
   /** --weak-jail: without openat2, confine by a userland walk instead of refusing confined accounts. */
   weakJail: boolean;
+  /** --workers: session worker processes; undefined: one per CPU (docs/architecture.md "Processes"). */
+  workers?: number;
+  /** --run-as: the user session workers run as when started as root; undefined: tsftpd, ftp or nobody. */
+  runAs?: string;
   /** --quickstart: the `npm start` preset (port 2121, ./public, ./pureftpd.passwd). */
   quickstart: boolean;
   /** --log-format: text (Pure-FTPd style) or json lines on stderr. */

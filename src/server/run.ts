@@ -19,7 +19,11 @@ import { buildAuthChain } from '../auth/build.js';
 import { defaultUserFiles } from '../auth/default-files.js';
 import { resolveAnonymous } from '../auth/anonymous.js';
 import { errnoCode } from '../errors.js';
-import { FtpServer } from './server.js';
+import { FtpServer, hostHasIpv6 } from './server.js';
+import { Supervisor } from '../cluster/supervisor.js';
+import type { AuthChain } from '../auth/chain.js';
+import type { AnonymousAccount } from '../auth/anonymous.js';
+import os from 'node:os';
 import { CertificateStore } from '../tls/certificates.js';
 import {
   daemonChildOutput,
@@ -200,7 +204,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     // SIGHUP reloads the certificate without dropping a session (docs/tls.md).
     process.on('SIGHUP', () => void tls?.reload());
   });
-  const server = new FtpServer({ config, auth, anonymous, bus, tls });
+  const server = await serverFor(config, { auth, anonymous, bus, tls });
   // Closes the listeners that did open, the sessions and the auth chain.
   const stopAll = async (): Promise<void> => {
     tls?.close();
@@ -247,6 +251,26 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
   await stopAll();
   if (config.pidFile !== undefined) await unlink(config.pidFile).catch(() => undefined);
   return 0;
+}
+
+/** How many session workers serve: --workers, else one per CPU. */
+export function workerCount(config: Readonly<Config>): number {
+  return config.workers ?? Math.max(1, os.availableParallelism());
+}
+
+/**
+ * The process model (docs/architecture.md "Processes"): several session workers under this
+ * process, or every session in this one (one worker, not started as root).
+ */
+async function serverFor(
+  config: Readonly<Config>,
+  services: { auth: AuthChain; anonymous?: AnonymousAccount; bus: EventBus; tls?: CertificateStore },
+): Promise<FtpServer | Supervisor> {
+  const workers = workerCount(config);
+  const root = process.geteuid?.() === 0;
+  // Root-started servers keep one process until storage brokers exist (issue 12 work in progress).
+  if (root || workers <= 1) return new FtpServer({ config, ...services });
+  return new Supervisor({ config, ...services, workers, ipv6Available: hostHasIpv6() });
 }
 
 /** The line for a listener that could not be opened, with what to do about it. */

@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import type { Config } from '../config/types.js';
 import { EventBus } from '../telemetry/bus.js';
-import type { AuthChain } from '../auth/chain.js';
+import type { Authentication } from '../auth/chain.js';
 import type { AnonymousAccount } from '../auth/anonymous.js';
 import { Session } from '../session/session.js';
 import { greeting } from '../commands/info.js';
@@ -23,6 +23,7 @@ import { acceptImplicitTls, logHandshake } from '../tls/control.js';
 import type { TLSSocket } from 'node:tls';
 import { Code } from '../session/codes.js';
 import { formatReply, reply } from '../session/reply.js';
+import { bindListeners } from './listeners.js';
 
 /** How long a refused connection may take to read its 421 before it is closed. */
 const REFUSAL_GRACE_MS = 5000;
@@ -34,7 +35,7 @@ export function hostHasIpv6(): boolean {
 /** Inputs of a server. */
 export interface ServerOptions {
   config: Readonly<Config>;
-  auth: AuthChain;
+  auth: Authentication;
   anonymous?: AnonymousAccount;
   bus?: EventBus;
   /** The certificate, when TLS is on (-Y > 0 or implicit TLS). */
@@ -47,6 +48,8 @@ export interface ServerOptions {
   privileged?: boolean;
   /** The parent checks homes at authentication (unprivileged workers). */
   homesByParent?: boolean;
+  /** Known by the parent (a worker is told); default: looked up on this host. */
+  ipv6Available?: boolean;
 }
 
 /** The FTP server: listening sockets plus the set of live sessions. */
@@ -62,6 +65,8 @@ export class FtpServer {
   /** Sockets that are not sessions: refused ones flushing their 421, implicit-TLS handshakes. */
   private readonly unadmitted = new Set<net.Socket>();
   private closing = false;
+  /** Sessions of every process, as the parent last said (0 in a single process). */
+  private liveSessions = 0;
 
   constructor(private readonly opts: ServerOptions) {
     this.bus = opts.bus ?? new EventBus();
@@ -71,15 +76,21 @@ export class FtpServer {
       bus: this.bus,
       auth: opts.auth,
       anonymous: opts.config.noAnonymous ? undefined : opts.anonymous,
-      ipv6Available: hostHasIpv6(),
+      ipv6Available: opts.ipv6Available ?? hostHasIpv6(),
       privileged: opts.privileged ?? process.geteuid?.() === 0,
       homesByParent: opts.homesByParent,
-      sessionCount: () => sessions.size,
+      // In a worker, the parent's count of every worker's sessions (told with each connection).
+      sessionCount: () => Math.max(sessions.size, this.liveSessions),
       tls: opts.tls,
       state: opts.state ?? new MemoryStateStore(),
       rateLimiters: new RateLimiters(),
       roots: opts.roots ?? ((realPath, request) => ConfinedRoot.open(realPath, request)),
     };
+  }
+
+  /** The parent's count of sessions in every worker (the banner's "user number N"). */
+  setLiveSessions(n: number): void {
+    this.liveSessions = n;
   }
 
   /** Number of open sessions. */
@@ -89,27 +100,50 @@ export class FtpServer {
 
   /** Starts listening as -S/-4/-6 say; resolves with the bound addresses. */
   async listen(): Promise<net.AddressInfo[]> {
-    const cfg = this.opts.config;
-    await this.listenOn(cfg.bind.host, cfg.bind.port, false);
-    for (const extra of cfg.implicitTls) await this.listenOn(extra.host, extra.port, true);
+    const servers = await bindListeners(this.opts.config, false, (socket, implicitTls) =>
+      implicitTls ? this.admitImplicitTls(socket) : this.admit(socket),
+    );
+    for (const server of servers) {
+      server.on('error', (err) => this.bus.log(undefined, 'ERROR', `listener error: ${String(err)}`));
+      this.listeners.push(server);
+    }
     return this.listeners.map((l) => l.address() as net.AddressInfo);
   }
 
-  private async listenOn(bindHost: string | undefined, port: number, implicitTls: boolean): Promise<void> {
-    const cfg = this.opts.config;
-    const host = bindHost ?? (cfg.ipv4Only ? '0.0.0.0' : '::');
-    const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) =>
-      implicitTls ? this.admitImplicitTls(socket) : this.admit(socket),
-    );
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port, ipv6Only: cfg.ipv6Only, backlog: 511 }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.bus.log(undefined, 'ERROR', `listener error: ${String(err)}`));
-    this.listeners.push(server);
+  /**
+   * Starts the session of a connection another process accepted and admitted (a worker's, from its
+   * parent): no -c/-C check here, the parent counted it. `onEnd` runs once when it is over.
+   */
+  adopt(socket: net.Socket, opts: { implicitTls: boolean; onEnd: () => void }): void {
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      opts.onEnd();
+    };
+    socket.once('close', end);
+    if (!opts.implicitTls) {
+      this.startSession(socket, undefined, end);
+      return;
+    }
+    const store = this.context.tls;
+    socket.on('error', () => socket.destroy());
+    if (store === undefined) {
+      socket.destroy();
+      return;
+    }
+    this.unadmitted.add(socket);
+    acceptImplicitTls(socket, store)
+      .then(
+        ({ socket: secure, state }) => this.startSession(secure, state, end),
+        (err: unknown) => {
+          if (!this.closing) {
+            this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
+          }
+          socket.destroy();
+        },
+      )
+      .finally(() => this.unadmitted.delete(socket));
   }
 
   /** Implicit FTPS: the TLS handshake comes first, then the usual admission and greeting. */
@@ -173,6 +207,18 @@ export class FtpServer {
       return;
     }
     this.perIp.set(ip, count + 1);
+    this.startSession(socket, tls, () => {
+      const n = (this.perIp.get(ip) ?? 1) - 1;
+      if (n <= 0) {
+        this.perIp.delete(ip);
+        this.warnedIps.delete(ip);
+      } else this.perIp.set(ip, n);
+    });
+  }
+
+  /** Creates the session of an admitted connection and greets it; `onEnd` runs when it closes. */
+  private startSession(socket: net.Socket, tls: SessionTls | undefined, onEnd: () => void): void {
+    socket.on('error', () => socket.destroy());
     const session = new Session(socket, this.context, commandDispatcher);
     if (tls !== undefined) {
       session.tls = tls;
@@ -181,11 +227,7 @@ export class FtpServer {
     this.sessions.add(session);
     session.onClose(() => {
       this.sessions.delete(session);
-      const n = (this.perIp.get(ip) ?? 1) - 1;
-      if (n <= 0) {
-        this.perIp.delete(ip);
-        this.warnedIps.delete(ip);
-      } else this.perIp.set(ip, n);
+      onEnd();
     });
     this.bus.emit('connect', { session: session.ref });
     session.send(greeting(session));

@@ -31,8 +31,8 @@ export interface CertificateOptions {
   clientCert: boolean;
 }
 
-/** The PEM material of one load. */
-interface Material {
+/** The PEM material of one load (sent to worker processes, which cannot read root-only key files). */
+export interface Material {
   key: string;
   cert: string;
   /** Every certificate found in the files (the CA list for client-certificate checks). */
@@ -71,6 +71,7 @@ export class CertificateStore {
   private material!: Material;
   private watched: string[] = [];
   private reloadTimer?: NodeJS.Timeout;
+  private readonly reloadListeners: ((material: Material) => void)[] = [];
 
   private constructor(
     private readonly opts: CertificateOptions,
@@ -91,6 +92,32 @@ export class CertificateStore {
       throw err;
     }
     return store;
+  }
+
+  /** A store over material loaded elsewhere (a worker gets the parent's); it never reads files. */
+  static fromMaterial(
+    opts: CertificateOptions,
+    material: Material,
+    log: (level: 'INFO' | 'ERROR', message: string) => void,
+  ): CertificateStore {
+    const store = new CertificateStore(opts, log);
+    store.material = material;
+    return store;
+  }
+
+  /** The current material (for worker processes). */
+  get current(): Material {
+    return this.material;
+  }
+
+  /** Replaces the material (a worker, when the parent reloaded it). */
+  replace(material: Material): void {
+    this.material = material;
+  }
+
+  /** Runs `fn` with the new material after every successful reload. */
+  onReload(fn: (material: Material) => void): void {
+    this.reloadListeners.push(fn);
   }
 
   /** Subject and expiry of the current certificate (for the start-up log). */
@@ -128,6 +155,7 @@ export class CertificateStore {
     try {
       this.material = await load(this.opts);
       this.log('INFO', `TLS certificate reloaded: ${this.describe()}`);
+      for (const fn of this.reloadListeners) fn(this.material);
       return true;
     } catch (err) {
       this.log('ERROR', `TLS certificate reload failed, keeping the previous one: ${(err as Error).message}`);

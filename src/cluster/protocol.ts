@@ -1,0 +1,66 @@
+/**
+ * The messages between the parent process and its session workers (Node's IPC channel, structured
+ * clone serialization: Dates, typed arrays and Maps survive). The parent never parses FTP: it hands
+ * accepted connections over, answers requests (authentication, shared state, storage) and pushes
+ * changes (bandwidth shares, certificates, stop). Requests carry an id; the answer carries it back.
+ */
+import type { Config } from '../config/types.js';
+import type { AnonymousAccount } from '../auth/anonymous.js';
+import type { Material } from '../tls/certificates.js';
+
+/** What a worker is told once, before any connection. */
+export interface InitMessage {
+  t: 'init';
+  /** Worker number (1-based), for logs and the process title. */
+  index: number;
+  config: Readonly<Config>;
+  anonymous?: AnonymousAccount;
+  /** The certificate and key (workers cannot read root-only key files). */
+  tls?: Material;
+  ipv6Available: boolean;
+  /** Accounts act as themselves through storage brokers (the server was started as root). */
+  privileged: boolean;
+}
+
+/** A connection accepted (and admitted) by the parent; the socket travels as the message's handle. */
+export interface ConnMessage {
+  t: 'conn';
+  /** The parent's id of the connection, echoed when the session ends. */
+  id: number;
+  /** Came through an implicit-TLS listener: the TLS handshake comes first. */
+  implicitTls: boolean;
+  /** Sessions open in every worker, this one included (the banner's "user number N"). */
+  live: number;
+}
+
+/** Parent → worker. */
+export type ParentMessage =
+  | InitMessage
+  | ConnMessage
+  | { t: 'res'; id: number; ok: true; value: unknown }
+  | { t: 'res'; id: number; ok: false; error: WireError }
+  /** The fraction of a shared rate this worker may use. */
+  | { t: 'share'; key: string; fraction: number }
+  /** A renewed certificate (SIGHUP, or the files changed). */
+  | { t: 'tls'; material: Material }
+  /** SIGTERM: stop taking connections, end the sessions, exit. */
+  | { t: 'stop'; graceMs: number };
+
+/** What a worker may ask the parent. */
+export type RequestMethod = 'auth' | 'acquire' | 'count' | 'root';
+
+/** Worker → parent. */
+export type WorkerMessage =
+  | { t: 'ready' }
+  /** A connection the parent handed over ended (its session, or a failed TLS handshake). */
+  | { t: 'closed'; id: number }
+  | { t: 'req'; id: number; method: RequestMethod; args: unknown }
+  | { t: 'release'; key: string }
+  | { t: 'join'; key: string }
+  | { t: 'leave'; key: string };
+
+/** An error as it crosses the channel: an FtpError keeps its code and texts; anything else its message. */
+export interface WireError {
+  ftp?: { code: string; text: string; preamble: readonly string[]; detail?: string };
+  message: string;
+}

@@ -1,0 +1,360 @@
+/**
+ * The parent of the session workers (security-sensitive, see SECURITY.md). Guarantees:
+ * - it parses no FTP command: it binds the listeners, accepts without reading (pauseOnConnect),
+ *   applies -c and -C with exact counts over every worker (refusing with Pure-FTPd's 421), and hands
+ *   each admitted connection to the worker with the fewest live sessions;
+ * - it runs the authentication chain (root's files, PAM, database pools stay here), checks or
+ *   creates (-j) the home of an account that authenticated, and answers the shared-state requests;
+ * - started as root, workers run as the --run-as user with no supplementary group;
+ * - a worker that dies is restarted (with a growing delay if it keeps dying); only its sessions end,
+ *   and everything they held in the shared state is given back; the parent never dies of it;
+ * - SIGTERM drains: listeners close, workers end their sessions (a grace period for transfers),
+ *   then exit; SIGHUP (the caller's) reloads the certificate, which every worker gets.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/types.js';
+import type { AnonymousAccount } from '../auth/anonymous.js';
+import type { Authentication } from '../auth/chain.js';
+import type { Credentials } from '../auth/types.js';
+import { effectiveLimits } from '../policy/limits.js';
+import { ensureHome, homeOf, placement } from '../session/login.js';
+import { Code } from '../session/codes.js';
+import { formatReply, reply } from '../session/reply.js';
+import type { EventBus } from '../telemetry/bus.js';
+import type { CertificateStore } from '../tls/certificates.js';
+import { bindListeners } from '../server/listeners.js';
+import { StateServer, type ShareHolder } from './state-server.js';
+import { setParentTitle } from './titles.js';
+import type { ParentMessage, WorkerMessage } from './protocol.js';
+import { toWire } from './wire-error.js';
+
+/** The compiled worker entry point (worker-main.ts, next to this file). */
+const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+/** How long a worker may take to start. */
+const READY_TIMEOUT_MS = 30_000;
+/** How long a refused connection may take to read its 421 before it is closed. */
+const REFUSAL_GRACE_MS = 5000;
+/** Restart delays of a worker that keeps dying: 0.5 s, doubling up to 30 s. */
+const RESTART_MIN_MS = 500;
+const RESTART_MAX_MS = 30_000;
+/** A worker alive this long is well again: its next death restarts it at the shortest delay. */
+const HEALTHY_AFTER_MS = 60_000;
+
+/** What the supervisor needs. */
+export interface SupervisorOptions {
+  config: Readonly<Config>;
+  bus: EventBus;
+  auth: Authentication;
+  anonymous?: AnonymousAccount;
+  tls?: CertificateStore;
+  /** Number of session workers. */
+  workers: number;
+  /** Started as root: the unprivileged user workers run as. */
+  runAs?: { name: string; uid: number; gid: number };
+  ipv6Available: boolean;
+}
+
+/** One session worker and what the parent knows of it. */
+class WorkerSlot implements ShareHolder {
+  child?: ChildProcess;
+  ready = false;
+  /** Connections handed over and not yet closed, by id (with their client address). */
+  readonly conns = new Map<number, string>();
+  startedAt = 0;
+  restartDelay = RESTART_MIN_MS;
+
+  constructor(readonly id: number) {}
+
+  send(msg: ParentMessage, handle?: net.Socket): boolean {
+    const c = this.child;
+    if (c === undefined || !c.connected) return false;
+    try {
+      if (handle === undefined) c.send(msg);
+      else c.send(msg, handle, { keepOpen: false });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  share(key: string, fraction: number): void {
+    this.send({ t: 'share', key, fraction });
+  }
+}
+
+/** The parent of the session workers. */
+export class Supervisor {
+  private readonly slots: WorkerSlot[] = [];
+  private readonly state = new StateServer();
+  private readonly listeners: net.Server[] = [];
+  private readonly perIp = new Map<string, number>();
+  private readonly warnedIps = new Set<string>();
+  /** Refused connections flushing their 421. */
+  private readonly refused = new Set<net.Socket>();
+  private live = 0;
+  private nextConn = 0;
+  private closing = false;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    for (let i = 1; i <= opts.workers; i++) this.slots.push(new WorkerSlot(i));
+    opts.tls?.onReload((material) => {
+      for (const w of this.slots) w.send({ t: 'tls', material });
+    });
+  }
+
+  /** Sessions open in every worker. */
+  get sessionCount(): number {
+    return this.live;
+  }
+
+  /** Starts the workers, then listens; resolves with the bound addresses. */
+  async listen(): Promise<net.AddressInfo[]> {
+    setParentTitle(this.slots.length);
+    await Promise.all(this.slots.map((w) => this.spawn(w)));
+    const servers = await bindListeners(this.opts.config, true, (socket, implicitTls) =>
+      this.dispatch(socket, implicitTls),
+    );
+    for (const server of servers) {
+      server.on('error', (err) => this.opts.bus.log(undefined, 'ERROR', `listener error: ${String(err)}`));
+      this.listeners.push(server);
+    }
+    return servers.map((s) => s.address() as net.AddressInfo);
+  }
+
+  /** Starts (or restarts) one worker and waits until it is ready. */
+  private spawn(w: WorkerSlot): Promise<void> {
+    const runAs = this.opts.runAs;
+    const child = fork(WORKER_MAIN, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // libuv drops every supplementary group before it sets these (a worker has none).
+      uid: runAs?.uid,
+      gid: runAs?.gid,
+      execArgv: [],
+    });
+    w.child = child;
+    w.ready = false;
+    w.startedAt = Date.now();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`worker ${w.id} did not start within ${READY_TIMEOUT_MS / 1000} s`));
+      }, READY_TIMEOUT_MS);
+      child.on('message', (msg: WorkerMessage) => {
+        if (msg.t === 'ready') {
+          clearTimeout(timer);
+          w.ready = true;
+          resolve();
+          return;
+        }
+        this.onMessage(w, msg);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (!w.ready)
+          reject(new Error(`worker ${w.id} exited while starting (${signal ?? `status ${code}`})`));
+        this.onExit(w, child, code, signal);
+      });
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      w.send({
+        t: 'init',
+        index: w.id,
+        config: this.opts.config,
+        anonymous: this.opts.anonymous,
+        tls: this.opts.tls?.current,
+        ipv6Available: this.opts.ipv6Available,
+        privileged: this.opts.runAs !== undefined,
+      });
+    });
+  }
+
+  /** A worker ended: its sessions are gone; unless the server is stopping, it is started again. */
+  private onExit(
+    w: WorkerSlot,
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    if (w.child !== child) return;
+    w.child = undefined;
+    w.ready = false;
+    for (const ip of w.conns.values()) this.forget(ip);
+    w.conns.clear();
+    this.state.dropWorker(w);
+    if (this.closing) return;
+    // A worker that ran well restarts at once; one that keeps dying waits longer each time.
+    if (Date.now() - w.startedAt > HEALTHY_AFTER_MS) w.restartDelay = RESTART_MIN_MS;
+    const delay = w.restartDelay;
+    w.restartDelay = Math.min(w.restartDelay * 2, RESTART_MAX_MS);
+    this.opts.bus.log(
+      undefined,
+      'ERROR',
+      `worker ${w.id} exited (${signal ?? `status ${code}`}); its sessions ended; restarting in ${delay} ms`,
+    );
+    const timer = setTimeout(() => {
+      if (this.closing) return;
+      this.spawn(w).catch((err: unknown) =>
+        this.opts.bus.log(undefined, 'ERROR', `worker ${w.id} could not restart: ${String(err)}`),
+      );
+    }, delay);
+    timer.unref();
+  }
+
+  private onMessage(w: WorkerSlot, msg: WorkerMessage): void {
+    switch (msg.t) {
+      case 'closed': {
+        const ip = w.conns.get(msg.id);
+        if (ip === undefined) return;
+        w.conns.delete(msg.id);
+        this.forget(ip);
+        return;
+      }
+      case 'release':
+        this.state.release(w, msg.key);
+        return;
+      case 'join':
+        this.state.join(w, msg.key);
+        return;
+      case 'leave':
+        this.state.leave(w, msg.key);
+        return;
+      case 'req':
+        this.answer(w, msg.id, msg.method, msg.args);
+        return;
+    }
+  }
+
+  /** Answers a worker's request; errors travel back as their wire form. */
+  private answer(w: WorkerSlot, id: number, method: string, args: unknown): void {
+    const work = async (): Promise<unknown> => {
+      const a = args as Record<string, unknown>;
+      switch (method) {
+        case 'acquire':
+          return this.state.acquire(w, String(a.key), Number(a.max));
+        case 'count':
+          return this.state.count(String(a.key));
+        case 'auth':
+          return this.authenticate(String(a.login), a.cred as Credentials);
+        default:
+          throw new Error(`unknown request ${method}`);
+      }
+    };
+    work().then(
+      (value) => w.send({ t: 'res', id, ok: true, value }),
+      (err: unknown) => w.send({ t: 'res', id, ok: false, error: toWire(err) }),
+    );
+  }
+
+  /**
+   * Runs the chain for a worker; for an account that logged in, checks its home (or creates it
+   * with -j) with the parent's rights, since an unprivileged worker may not.
+   */
+  private async authenticate(login: string, cred: Credentials): Promise<unknown> {
+    const result = await this.opts.auth.authenticate(login, cred);
+    if (result.kind === 'ok' && this.opts.runAs !== undefined) {
+      const account = result.account;
+      const quota = effectiveLimits(account, this.opts.config).quota !== undefined;
+      await ensureHome(
+        this.opts.config,
+        account,
+        homeOf(account, placement(this.opts.config, account, quota)),
+      );
+    }
+    return result;
+  }
+
+  /** Admits a connection (-c, -C) and hands it to the least busy worker. */
+  private dispatch(socket: net.Socket, implicitTls: boolean): void {
+    const cfg = this.opts.config;
+    socket.on('error', () => socket.destroy());
+    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    if (ip === '' || this.closing) {
+      socket.destroy();
+      return;
+    }
+    if (this.live >= cfg.maxClients) {
+      // A TLS client would not read a plaintext 421.
+      if (implicitTls) socket.destroy();
+      else this.refuse(socket, `${cfg.maxClients} users (the maximum) are already logged in, sorry`);
+      return;
+    }
+    const count = this.perIp.get(ip) ?? 0;
+    if (cfg.maxClientsPerIp > 0 && count >= cfg.maxClientsPerIp) {
+      if (!this.warnedIps.has(ip)) {
+        this.warnedIps.add(ip);
+        this.opts.bus.log(undefined, 'WARNING', `Too many connections (${count}) from this IP: [${ip}]`);
+      }
+      if (implicitTls) socket.destroy();
+      else this.refuse(socket, `Too many connections (${count}) from this IP`);
+      return;
+    }
+    const w = this.leastBusy();
+    if (w === undefined) {
+      if (implicitTls) socket.destroy();
+      else this.refuse(socket, 'Service not available, try again in a moment');
+      return;
+    }
+    const id = ++this.nextConn;
+    w.conns.set(id, ip);
+    this.perIp.set(ip, count + 1);
+    this.live++;
+    if (!w.send({ t: 'conn', id, implicitTls, live: this.live }, socket)) {
+      w.conns.delete(id);
+      this.forget(ip);
+      socket.destroy();
+    }
+  }
+
+  private leastBusy(): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined;
+    for (const w of this.slots) {
+      if (!w.ready || w.child?.connected !== true) continue;
+      if (best === undefined || w.conns.size < best.conns.size) best = w;
+    }
+    return best;
+  }
+
+  /** A connection of `ip` ended. */
+  private forget(ip: string): void {
+    this.live = Math.max(0, this.live - 1);
+    const n = (this.perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) {
+      this.perIp.delete(ip);
+      this.warnedIps.delete(ip);
+    } else this.perIp.set(ip, n);
+  }
+
+  /** Sends Pure-FTPd's 421 and closes: at once if read, else after a short grace. */
+  private refuse(socket: net.Socket, text: string): void {
+    this.refused.add(socket);
+    socket.once('close', () => this.refused.delete(socket));
+    socket.end(formatReply(reply(Code.SERVICE_UNAVAILABLE, text)));
+    socket.setTimeout(REFUSAL_GRACE_MS, () => socket.destroy());
+  }
+
+  /** Stops listening, lets the workers end their sessions (at most `graceMs`), then stops them. */
+  async close(graceMs = 5000): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    this.listeners.length = 0;
+    for (const s of [...this.refused]) s.destroy();
+    const exits = this.slots.map((w) => {
+      const child = w.child;
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null)
+        return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        if (!w.send({ t: 'stop', graceMs })) child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs + 2000);
+        timer.unref();
+      });
+    });
+    await Promise.all(exits);
+    await this.opts.auth.close();
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * A session worker (started by the parent, supervisor.ts): it carries the whole FTP protocol — the
+ * sessions of the connections the parent hands it, TLS, listings and transfers — and nothing else.
+ * Started as root, the parent runs it as an unprivileged user with no supplementary group; then the
+ * files of an account are reached through a storage broker of that account's identity, and the
+ * passwords through the parent's authentication chain. Without the parent it has nothing to do: it
+ * exits when the parent is gone.
+ */
+import type net from 'node:net';
+import { FtpServer } from '../server/server.js';
+import { EventBus } from '../telemetry/bus.js';
+import { attachLogger } from '../telemetry/log.js';
+import { logTarget } from '../server/startup-text.js';
+import { CertificateStore } from '../tls/certificates.js';
+import { ParentLink } from './parent-link.js';
+import { IpcStateStore } from './ipc-state.js';
+import { IpcAuthentication } from './ipc-auth.js';
+import { setWorkerTitle } from './titles.js';
+import type { InitMessage, ParentMessage, WorkerMessage } from './protocol.js';
+
+/** Runs the worker until the parent says stop (or is gone); resolves with the exit status. */
+export function runWorker(): Promise<number> {
+  const send = (msg: WorkerMessage): void => {
+    if (process.connected) process.send!(msg);
+  };
+  const link = new ParentLink(send);
+  let server: FtpServer | undefined;
+  let state: IpcStateStore | undefined;
+  let tls: CertificateStore | undefined;
+  let index = 0;
+  return new Promise<number>((resolve) => {
+    const stop = async (graceMs: number): Promise<void> => {
+      const timer = setTimeout(() => resolve(0), graceMs);
+      timer.unref();
+      await server?.close();
+      clearTimeout(timer);
+      resolve(0);
+    };
+    // The parent coordinates shutdown: a terminal's Ctrl-C reaches the whole process group.
+    process.on('SIGINT', () => undefined);
+    process.once('SIGTERM', () => void stop(5000));
+    process.once('disconnect', () => {
+      link.disconnect();
+      void stop(2000);
+    });
+    process.on('message', (msg: ParentMessage, handle?: net.Socket) => {
+      switch (msg.t) {
+        case 'init':
+          ({ server, state, tls } = start(msg, link));
+          index = msg.index;
+          setWorkerTitle(index, 0);
+          send({ t: 'ready' });
+          return;
+        case 'conn':
+          if (server === undefined || handle === undefined) {
+            handle?.destroy();
+            send({ t: 'closed', id: msg.id });
+            return;
+          }
+          server.setLiveSessions(msg.live);
+          server.adopt(handle, {
+            implicitTls: msg.implicitTls,
+            onEnd: () => {
+              send({ t: 'closed', id: msg.id });
+              setWorkerTitle(index, server?.sessionCount ?? 0);
+            },
+          });
+          setWorkerTitle(index, server.sessionCount);
+          return;
+        case 'res':
+          link.answer(msg);
+          return;
+        case 'share':
+          state?.share(msg.key, msg.fraction);
+          return;
+        case 'tls':
+          tls?.replace(msg.material);
+          return;
+        case 'stop':
+          void stop(msg.graceMs);
+          return;
+      }
+    });
+  });
+}
+
+/** Builds the worker's server from what the parent sent. */
+function start(
+  init: InitMessage,
+  link: ParentLink,
+): { server: FtpServer; state: IpcStateStore; tls?: CertificateStore } {
+  const { config } = init;
+  const bus = new EventBus();
+  const target = logTarget(config);
+  attachLogger(bus, {
+    format: config.logFormat,
+    verbose: config.verboseLog,
+    syslog:
+      target.kind === 'stderr'
+        ? undefined
+        : { facility: target.facility, ident: 'tsftpd', logPid: config.logPid, socketPath: target.socket },
+  });
+  const log = (level: 'INFO' | 'ERROR', message: string): void => bus.log(undefined, level, message);
+  const tls =
+    init.tls === undefined
+      ? undefined
+      : CertificateStore.fromMaterial(
+          {
+            certFile: config.certFile,
+            keyFile: config.keyFile,
+            ciphers: config.tlsCiphers,
+            clientCert: config.tlsClientCert,
+          },
+          init.tls,
+          log,
+        );
+  const state = new IpcStateStore(link);
+  const server = new FtpServer({
+    config,
+    auth: new IpcAuthentication(link),
+    anonymous: init.anonymous,
+    bus,
+    tls,
+    state,
+    privileged: init.privileged,
+    homesByParent: init.privileged,
+    ipv6Available: init.ipv6Available,
+  });
+  return { server, state, tls };
+}
