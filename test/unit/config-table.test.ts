@@ -15,7 +15,7 @@ const SAMPLES: Record<string, string> = {
   quota: '1000:10', 'anonymous-ratio': '1:5', 'user-ratio': '2:3', 'anonymous-bandwidth': '8',
   'user-bandwidth': '16:32', 'per-user-limits': '3:20', tls: '1', 'cert-file': '/c.pem,/k.pem',
   'syslog-socket': '/run/log.sock',
-  'tls-cipher-suite': '-C:HIGH', 'implicit-tls': '127.0.0.1,990',
+  'tls-cipher-suite': '-C:HIGH', 'implicit-tls': '127.0.0.1,990', workers: '4', 'run-as': 'ftp',
 };
 
 describe('switch table', () => {
@@ -53,6 +53,8 @@ describe('switch table', () => {
       'perUserLimits',
       'keyFile',
       'tlsCiphers',
+      'workers',
+      'runAs',
     ]);
     assert.deepEqual(
       [...fields].filter((f) => !touched.has(f)),
