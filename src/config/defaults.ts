@@ -46,6 +46,7 @@ export function defaultConfig(): Config {
     authDelayMs: 3000,
     followSymlinksOut: false,
     weakJail: false,
+    inetd: false,
     quickstart: false,
     logFormat: 'text',
     logPid: false,

@@ -9,7 +9,7 @@ import { parseInteger } from './values.js';
 /** Most session workers (a bound: each is a Node.js process). */
 export const MAX_WORKERS = 256;
 
-/** --workers and --run-as. */
+/** --workers, --run-as and --inetd. */
 export const PROCESS_SWITCHES: readonly SwitchSpec[] = [
   {
     name: 'workers',
@@ -28,5 +28,11 @@ export const PROCESS_SWITCHES: readonly SwitchSpec[] = [
         throw new ValueError('a user name or uid');
       c.runAs = v;
     },
+  },
+  {
+    name: 'inetd',
+    help: 'serve the one connection on standard input, then exit (inetd, xinetd, tcpserver; detected by itself)',
+    conf: [{ key: 'Inetd', form: 'bool' }],
+    apply: (c) => void (c.inetd = true),
   },
 ];

@@ -100,6 +100,8 @@ export interface Config {
   workers?: number;
   /** --run-as: the user session workers run as when started as root; undefined: tsftpd, ftp or nobody. */
   runAs?: string;
+  /** --inetd: serve the connection on standard input (also detected when it is a TCP socket). */
+  inetd: boolean;
   /** --quickstart: the `npm start` preset (port 2121, ./public, ./pureftpd.passwd). */
   quickstart: boolean;
   /** --log-format: text (Pure-FTPd style) or json lines on stderr. */

@@ -10,6 +10,7 @@ import type { StateStore } from '../policy/state.js';
 import type { RateLimiters } from '../data/throttle.js';
 import type { CertificateStore } from '../tls/certificates.js';
 import type { RootOpener } from '../storage/types.js';
+import type { Identity } from '../storage/confined.js';
 
 /** Services and shared state handed to every session. */
 export interface ServerContext {
@@ -27,6 +28,11 @@ export interface ServerContext {
   readonly privileged: boolean;
   /** True when the parent process checked (or created, -j) each home right after authentication. */
   readonly homesByParent?: boolean;
+  /**
+   * Set when this process serves one session only (inetd mode, started as root): turns the whole
+   * process into the account (groups, gid, uid) once it has logged in.
+   */
+  readonly becomeAccount?: (identity: Identity) => void;
   /** The server certificate, when TLS is enabled (-Y > 0 or implicit TLS). */
   readonly tls?: CertificateStore;
   /** Per-account session counts (-y, per-account max sessions). */

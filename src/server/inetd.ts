@@ -1,9 +1,9 @@
 /**
- * inetd-style start-up (a connected TCP socket on standard input, as inetd, xinetd, tcpserver and
- * systemd `Accept=yes` start Pure-FTPd, upstream §1.1) is not supported yet. Guarantee: such a start never
- * becomes a daemon on port 21 and never writes anything to the client but one FTP reply, `421`
- * (RFC 959 §4.2: service not available, closing control connection); the reason goes to standard
- * error when that is not the same socket, and the exit status is not 0.
+ * Recognising an inetd-style start-up: a connected TCP socket on standard input, as inetd, xinetd,
+ * tcpserver and systemd `Accept=yes` start Pure-FTPd (upstream §1.1). Such a start serves that one
+ * connection (run.ts) and never becomes a daemon on port 21; when it cannot start, the client gets
+ * one FTP reply, `421` (RFC 959 §4.2), the reason goes to standard error when that is not the same
+ * socket, and the exit status is not 0.
  * Only a TCP socket counts: Node and other supervisors give their children UNIX socket pairs as
  * pipes, and those must keep working.
  */
@@ -11,21 +11,10 @@ import { fstatSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { Code } from '../session/codes.js';
 import { formatReply, reply } from '../session/reply.js';
 
-/** The reply the client gets (one line, CRLF). */
+/** The reply the client gets when the server cannot start (one line, CRLF). */
 export const INETD_REPLY = formatReply(
-  reply(
-    Code.SERVICE_UNAVAILABLE,
-    'This server cannot be started by inetd yet: run tsftpd as a standalone server',
-  ),
+  reply(Code.SERVICE_UNAVAILABLE, 'Service not available: the server could not start, see its log'),
 );
-
-/** The explanation on standard error. */
-export const INETD_MESSAGE = [
-  'tsftpd: standard input is a network connection (started by inetd, xinetd, tcpserver or systemd',
-  'Accept=yes?): inetd mode is not supported yet, and the client was told 421. Run tsftpd as a',
-  'standalone server instead, for example "tsftpd -S 21 -B" or a systemd service running "tsftpd -S 21".',
-  '',
-].join('\n');
 
 /** The socket inode behind a descriptor (`socket:[1234]` in /proc), or undefined. */
 function socketInode(fd: number): string | undefined {
@@ -60,17 +49,25 @@ export function isInetdStart(fd = 0): boolean {
   return inode !== undefined && isTcpInode(inode);
 }
 
-/** Answers the client 421 on standard input and explains on standard error; returns the exit status. */
-export function refuseInetd(): number {
+/** True when standard error is the client's connection too (inetd gives it 0, 1 and 2). */
+export function stderrIsClient(): boolean {
+  const inode = socketInode(2);
+  return inode !== undefined && inode === socketInode(0);
+}
+
+/**
+ * A start that failed under inetd: the client gets a 421, the reason goes to standard error unless
+ * that is the client's connection too; returns the exit status.
+ */
+export function refuseInetd(reason: string): number {
   try {
     writeSync(0, INETD_REPLY);
   } catch {
     // The client may be gone already; the refusal stands.
   }
-  // Under inetd, standard error is the client's socket too: the 421 line is all it gets.
-  if (socketInode(2) !== socketInode(0)) {
+  if (!stderrIsClient()) {
     try {
-      writeSync(2, INETD_MESSAGE);
+      writeSync(2, `${reason}\n`);
     } catch {
       // Nowhere to say it.
     }

@@ -32,7 +32,9 @@ import {
   terminalOutput,
   type StartupOutput,
 } from './daemon.js';
-import { isInetdStart, refuseInetd } from './inetd.js';
+import { isInetdStart, refuseInetd, stderrIsClient } from './inetd.js';
+import net from 'node:net';
+import { Writable } from 'node:stream';
 import { checkNativeParts, offLine } from './native-check.js';
 import { confinementNotice } from '../storage/confined.js';
 import {
@@ -115,12 +117,13 @@ export async function runServer(argv: string[]): Promise<number> {
 
 async function serve(argv: string[], output: StartupOutput, daemonChild: boolean): Promise<number> {
   // Before anything is printed: under inetd, standard output is the client's connection.
-  if (isInetdStart()) return refuseInetd();
+  const inetdStart = isInetdStart();
   let loaded;
   try {
     loaded = await loadConfig(argv);
   } catch (err) {
     if (err instanceof ConfigError) {
+      if (inetdStart) return refuseInetd(err.message);
       output.err(err.message);
       return 2;
     }
@@ -135,6 +138,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     return 0;
   }
   const config = loaded.config;
+  if (inetdStart || config.inetd) return serveInetd(config);
   const facts = machineFacts();
   if (config.daemonize && !daemonChild) {
     return runDaemonParent(
@@ -250,6 +254,80 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
   await stopped;
   await stopAll();
   if (config.pidFile !== undefined) await unlink(config.pidFile).catch(() => undefined);
+  return 0;
+}
+
+/**
+ * inetd mode (upstream §1.1): serve the one connection on standard input in this process, then
+ * exit. Logs go to syslog (facility ftp unless -f says otherwise) when standard error is the
+ * client's connection, as inetd gives it; -c is not counted. Started as root, the process becomes
+ * the account once it has logged in (ServerContext.becomeAccount), as Pure-FTPd's session does.
+ */
+async function serveInetd(config: Readonly<Config>): Promise<number> {
+  const native = await checkNativeParts(config);
+  if (native.errors.length > 0) return refuseInetd(native.errors.map((e) => `tsftpd: ${e}`).join('\n'));
+  const bus = new EventBus();
+  const facility = config.syslogFacility ?? (stderrIsClient() ? 'ftp' : 'none');
+  attachLogger(bus, {
+    format: config.logFormat,
+    verbose: config.verboseLog,
+    syslog:
+      facility === 'none'
+        ? undefined
+        : {
+            facility,
+            ident: 'tsftpd',
+            logPid: config.logPid,
+            socketPath: config.syslogSocket,
+            warn: stderrIsClient() ? () => undefined : undefined,
+          },
+    // Standard error may be the client's connection: then nothing but syslog is written.
+    out: stderrIsClient() ? new Writable({ write: (_chunk, _enc, done) => done() }) : undefined,
+  });
+  let auth;
+  try {
+    auth = buildAuthChain(config, bus);
+  } catch (err) {
+    return refuseInetd(`tsftpd: ${(err as Error).message}`);
+  }
+  const anonymous = config.noAnonymous ? undefined : await resolveAnonymous(config.anonymousRoot);
+  let tls: CertificateStore | undefined;
+  if (config.tls > 0) {
+    try {
+      tls = await CertificateStore.open(
+        {
+          certFile: config.certFile,
+          keyFile: config.keyFile,
+          ciphers: config.tlsCiphers,
+          clientCert: config.tlsClientCert,
+        },
+        (level, message) => bus.log(undefined, level, message),
+      );
+    } catch (err) {
+      await auth.close();
+      return refuseInetd(`tsftpd: -Y ${config.tls}: ${(err as Error).message}`);
+    }
+  }
+  const root = process.geteuid?.() === 0;
+  const server = new FtpServer({
+    config,
+    auth,
+    anonymous,
+    bus,
+    tls,
+    becomeAccount: root
+      ? (id) => {
+          // Linux only (so always present here); the order matters: groups and gid need root.
+          process.setgroups!([...id.groups]);
+          process.setgid!(id.gid);
+          process.setuid!(id.uid);
+        }
+      : undefined,
+  });
+  const socket = new net.Socket({ fd: 0, readable: true, writable: true });
+  await new Promise<void>((resolve) => server.adopt(socket, { implicitTls: false, onEnd: resolve }));
+  tls?.close();
+  await server.close();
   return 0;
 }
 

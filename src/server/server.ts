@@ -14,7 +14,7 @@ import { greeting } from '../commands/info.js';
 import { commandDispatcher } from '../commands/table.js';
 import type { ServerContext } from './context.js';
 import { MemoryStateStore, type StateStore } from '../policy/state.js';
-import { ConfinedRoot } from '../storage/confined.js';
+import { ConfinedRoot, type Identity } from '../storage/confined.js';
 import type { RootOpener } from '../storage/types.js';
 import { RateLimiters } from '../data/throttle.js';
 import type { CertificateStore } from '../tls/certificates.js';
@@ -50,6 +50,8 @@ export interface ServerOptions {
   homesByParent?: boolean;
   /** Known by the parent (a worker is told); default: looked up on this host. */
   ipv6Available?: boolean;
+  /** inetd mode as root: the process becomes the account after login (ServerContext.becomeAccount). */
+  becomeAccount?: (identity: Identity) => void;
 }
 
 /** The FTP server: listening sockets plus the set of live sessions. */
@@ -79,6 +81,7 @@ export class FtpServer {
       ipv6Available: opts.ipv6Available ?? hostHasIpv6(),
       privileged: opts.privileged ?? process.geteuid?.() === 0,
       homesByParent: opts.homesByParent,
+      becomeAccount: opts.becomeAccount,
       // In a worker, the parent's count of every worker's sessions (told with each connection).
       sessionCount: () => Math.max(sessions.size, this.liveSessions),
       tls: opts.tls,

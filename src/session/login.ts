@@ -165,7 +165,13 @@ export async function establishLogin(s: SessionContext, account: Account): Promi
   const limits = limitsFor(s, account);
   const place = placement(cfg, account, limits.quota !== undefined);
   if (!s.server.homesByParent) await ensureHome(cfg, account, homeOf(account, place));
-  const identity = s.server.privileged ? await identityOf(account) : undefined;
+  let identity = s.server.privileged ? await identityOf(account) : undefined;
+  if (identity !== undefined && s.server.becomeAccount !== undefined) {
+    // A process that serves this one session (inetd) becomes the account for good, as Pure-FTPd's
+    // session process does: from here on the kernel judges everything with its identity.
+    s.server.becomeAccount(identity);
+    identity = undefined;
+  }
   const confined = await openRoot(s, account, place.root, place.chroot, identity);
   const root = confined.realPath;
   let limitLines: Awaited<ReturnType<typeof attachLimits>>;

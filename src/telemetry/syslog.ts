@@ -16,6 +16,8 @@ export interface SyslogOptions {
   /** -1: add [pid] after the ident. */
   logPid: boolean;
   socketPath: string;
+  /** Where the one "cannot send to syslog" warning goes (default stderr; inetd: nowhere, stderr is the client). */
+  warn?: (line: string) => void;
 }
 
 interface SyslogAddon {
@@ -95,7 +97,7 @@ export function syslogSink(opts: SyslogOptions): LogSink {
       }
       if (sent < lines.length && !warned) {
         warned = true;
-        process.stderr.write(
+        (opts.warn ?? ((line: string) => process.stderr.write(line)))(
           `tsftpd: cannot send to syslog at ${opts.socketPath}; some log lines are lost\n`,
         );
       }

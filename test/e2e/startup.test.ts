@@ -1,7 +1,7 @@
 /**
  * Start-up behaviour of the real program (issue 10 items 5, 6, 7, 12): -B waits for the child and
  * reports its failure, `Daemonize yes` in a file does not respawn, logs in the background go to
- * syslog, an inetd start is refused, a config file's bad lines come all at once, and the start-up
+ * syslog, a config file's bad lines come all at once, and the start-up
  * messages. Each test runs `node .build/src/main.js` on 127.0.0.1 (port 0 or a port held by the test)
  * and stops every process it started by its PID (daemons: the PID from the PID file, and a /proc
  * scan for the test's temp directory as a safety net).
@@ -245,39 +245,6 @@ describe('tsftpd authd -B (the same bug class as item 5)', () => {
 });
 
 describe('inetd (item 6)', () => {
-  it('a TCP connection on standard input is refused with 421, a message and status 1', async (t) => {
-    const dir = await tempDir(t, 'inetd');
-    const received: Promise<string> = new Promise((resolve) => {
-      let got = '';
-      const server = net.createServer(async (conn) => {
-        // tsftpd gets the accepted connection as fd 0, as inetd gives it.
-        const r = await runMain(['-S', '127.0.0.1,0', '-E', '-g', path.join(dir, 'x.pid')], {
-          stdin: conn,
-          timeoutMs: 10_000,
-        });
-        conn.destroy();
-        server.close();
-        resolve(JSON.stringify({ r, got }));
-      });
-      server.listen(0, '127.0.0.1', () => {
-        const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-        client.on('data', (d) => (got += d.toString('latin1')));
-        client.on('error', () => undefined);
-        t.after(() => client.destroy());
-      });
-    });
-    const { r, got } = JSON.parse(await received) as { r: Awaited<ReturnType<typeof runMain>>; got: string };
-    assert.equal(r.timedOut, false, 'tsftpd served instead of refusing');
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
-      /^tsftpd: standard input is a network connection [^]*inetd mode is not supported yet/,
-    );
-    assert.equal(r.stdout, '', 'nothing is printed on standard output');
-    assert.match(got, /^421 [^\r\n]*inetd[^\r\n]*\r\n$/);
-    assert.equal(existsSync(path.join(dir, 'x.pid')), false);
-  });
-
   it('a pipe or a UNIX socket pair on standard input is not inetd (supervisors use them)', async (t) => {
     const server = startMain(['-S', '127.0.0.1,0', '-E'], { stdin: 'pipe' });
     t.after(() => server.stop());
