@@ -24,6 +24,11 @@
       "cflags": ["-O2", "-Wall", "-Wextra"]
     },
     {
+      "target_name": "tsftpd_channel",
+      "sources": ["native/channel.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
       "target_name": "tsftpd_pump",
       "sources": ["native/pump.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]

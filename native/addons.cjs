@@ -60,6 +60,12 @@ const ADDONS = [
     what: 'logging to syslog (-f)',
   },
   {
+    name: 'tsftpd_channel',
+    part: 'channel',
+    required: false,
+    what: 'descriptor passing between tsftpd processes (storage brokers, when started as root)',
+  },
+  {
     name: 'tsftpd_quota',
     part: 'quota',
     required: false,

@@ -137,6 +137,16 @@ export function entryOf(name: string, st: Float64Array, offset = 0, linkTarget?:
   };
 }
 
+/**
+ * Copies the first `length` bytes of one open descriptor into another (copy_file_range on the
+ * thread pool): descriptors carry their own rights, so this needs no root.
+ */
+export async function copyRange(from: number, to: number, length: number): Promise<void> {
+  const native = await fsAddon();
+  const r = await native.op(null, native.ops.copy, null, null, from, to, length);
+  if (r.err !== 0) throw systemError(r.err);
+}
+
 /** A virtual path as the addon takes it: relative bytes, the root itself being empty. */
 function rel(p: VPath): Buffer {
   return p === '/' ? Buffer.alloc(0) : nameToBytes(p.startsWith('/') ? p.slice(1) : p);
@@ -306,9 +316,8 @@ export class ConfinedRoot implements RootFs {
   }
 
   /** Copies the first `length` bytes of one descriptor into another (resumed uploads). */
-  async copy(from: number, to: number, length: number): Promise<void> {
-    const r = await this.native.op(null, this.native.ops.copy, null, null, from, to, length);
-    if (r.err !== 0) throw systemError(r.err);
+  copy(from: number, to: number, length: number): Promise<void> {
+    return copyRange(from, to, length);
   }
 
   /** Every entry of a directory, at most `max`, in `order` (0 none, 1 name, 2 mtime, 3 size). */
