@@ -399,7 +399,8 @@ static void copy_range(Job *j) {
 
 static void open_root(Job *j) {
   Root *r = j->made;
-  r->fd = open(j->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  /* A root given as a descriptor (opened by a process with the rights to reach it) is used as is. */
+  if (r->fd < 0) r->fd = open(j->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (r->fd < 0) {
     j->err = errno;
     return;
@@ -407,6 +408,10 @@ static void open_root(Job *j) {
   struct stat st;
   if (fstat(r->fd, &st) != 0) {
     j->err = errno;
+    return;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    j->err = ENOTDIR;
     return;
   }
   r->dev = st.st_dev;
@@ -608,7 +613,10 @@ static napi_value op_call(napi_env env, napi_callback_info info) {
   return queue_job(env, j);
 }
 
-/* openRoot(path: Buffer, mode, identity: Int32Array [uid, gid, ...groups] | null): Promise<{err, root?}> */
+/*
+ * openRoot(path: Buffer | fd, mode, identity: Int32Array [uid, gid, ...groups] | null): Promise<{err, root?}>
+ * A descriptor (a directory, O_PATH is enough) belongs to the addon from the call on, whatever happens.
+ */
 static napi_value open_root_call(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -616,24 +624,41 @@ static napi_value open_root_call(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "openRoot(path, mode, identity) expected");
     return NULL;
   }
+  int given = -1;
+  napi_valuetype t0;
+  if (napi_typeof(env, argv[0], &t0) == napi_ok && t0 == napi_number) {
+    int64_t fd;
+    if (!get_int64(env, argv[0], &fd)) return NULL;
+    if (fd < 0 || fd > INT32_MAX) {
+      napi_throw_range_error(env, NULL, "invalid descriptor");
+      return NULL;
+    }
+    given = (int)fd;
+  }
   int64_t mode;
-  if (!get_int64(env, argv[1], &mode)) return NULL;
-  if (mode < ROOT_BENEATH || mode > ROOT_WALK) {
-    napi_throw_range_error(env, NULL, "unknown root mode");
+  if (!get_int64(env, argv[1], &mode) || mode < ROOT_BENEATH || mode > ROOT_WALK) {
+    if (given >= 0) close(given);
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && !pending)
+      napi_throw_range_error(env, NULL, "unknown root mode");
     return NULL;
   }
-  char *path = confined_path_arg(env, argv[0]);
-  if (path == NULL) return NULL;
+  char *path = given >= 0 ? strdup("") : confined_path_arg(env, argv[0]);
+  if (path == NULL) {
+    if (given >= 0) close(given);
+    return NULL;
+  }
   Root *r = calloc(1, sizeof(Root));
   Job *j = calloc(1, sizeof(Job));
   if (r == NULL || j == NULL) {
     free(r);
     free(j);
     free(path);
+    if (given >= 0) close(given);
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  r->fd = -1;
+  r->fd = given;
   r->mode = (int)mode;
   j->op = OP_OPEN_ROOT;
   j->path = path;

@@ -116,6 +116,20 @@ function loadOnce(name: string): LoadResult {
 }
 
 /** Whether addon `name` (e.g. `tsftpd_pam`) can be used here, and where it comes from. */
+/**
+ * Loads these addons now (those that can load; the rest fail later as usual): a process that is
+ * about to give up root loads its code first, so it runs wherever tsftpd is installed.
+ */
+export function preloadAddons(names: readonly string[]): void {
+  for (const name of names) {
+    try {
+      if (addonState(name).ok) loadOnce(name);
+    } catch {
+      // reported by loadAddon when used
+    }
+  }
+}
+
 export function addonState(name: string, env: NodeJS.ProcessEnv = process.env): AddonState {
   const info = findPart(name) ?? { name, part: name, required: false, what: name };
   if (isDisabled(info, env)) {

@@ -49,6 +49,8 @@ export interface Credentials {
   tls: boolean;
   /** TLS server name asked by the client, when any. */
   sni?: string;
+  /** The parent's id of the connection (session workers), so its file access can be granted. */
+  connection?: number;
 }
 
 /** The tri-state result of one backend (upstream §3.1). */

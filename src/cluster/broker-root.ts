@@ -32,6 +32,12 @@ function fromBroker(err: unknown): Error {
   const code = typeof e.code === 'string' ? e.code : 'EIO';
   const message = typeof e.message === 'string' ? e.message : String(err);
   if (FTP_CODES.has(code)) return new FtpError(code as ErrCode, message);
+  if (code === 'ERR_CHANNEL_CLOSED' || code === 'ETIMEDOUT' || code === 'ERR_CHANNEL_BUSY') {
+    // The broker is gone (or stuck): the session cannot reach its files any more.
+    return new FtpError('ERR_UNAVAILABLE', 'Service not available', {
+      detail: `the storage broker did not answer: ${message}`,
+    });
+  }
   return Object.assign(new Error(message), { code });
 }
 

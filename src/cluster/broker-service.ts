@@ -14,39 +14,57 @@
 import { close } from 'node:fs';
 import { ConfinedRoot } from '../storage/confined.js';
 import type { RootFs, RootRequest } from '../storage/types.js';
+import type { RpcAnswer } from '../ipc/channel.js';
 
 /** Most roots one worker channel may hold open at once. */
 const MAX_ROOTS_PER_CHANNEL = 4096;
 
 /** A request's result: a value for the structured clone, and descriptors to pass along. */
-export interface Answer {
-  value: unknown;
-  fds?: number[];
-}
+export type Answer = RpcAnswer;
 
-/** A root the parent allowed a worker to open, for one session. */
+/** Most grants waiting to be used by one session (each root open of a session is granted once). */
+const MAX_GRANTS_PER_SESSION = 8;
+
+/**
+ * A root the parent allowed a worker to open once, for one session: the directory comes as a
+ * descriptor the parent opened (as Pure-FTPd enters the home as root before it drops root), so
+ * directories above the home need not let the account through.
+ */
 export interface Grant {
   /** The parent's id of the session (its connection). */
   session: number;
+  /** The path the worker names the root by. */
   path: string;
+  /** Its canonical path (logs, names). */
+  realPath: string;
   confine: boolean;
   weak: boolean;
+  /** The root directory, opened by the parent. */
+  fd: number;
 }
 
 /** The broker's side of one worker channel: its grants, its open roots, and the handlers. */
 export class BrokerSession {
-  private readonly grants = new Map<number, Grant>();
+  private readonly grants = new Map<number, Grant[]>();
+  /** Sessions granted and not revoked. */
+  private readonly live = new Set<number>();
   private readonly roots = new Map<number, { root: RootFs; session: number }>();
   private nextRoot = 0;
 
-  /** The parent allows a session's root. */
+  /** The parent allows one root open of a session (the grant owns its descriptor from here on). */
   grant(g: Grant): void {
-    this.grants.set(g.session, g);
+    this.live.add(g.session);
+    const list = this.grants.get(g.session) ?? [];
+    list.push(g);
+    while (list.length > MAX_GRANTS_PER_SESSION) close(list.shift()!.fd, () => undefined);
+    this.grants.set(g.session, list);
   }
 
-  /** The session ended: its grant goes, and its roots close. */
+  /** The session ended: its grants go, and its roots close. */
   revoke(session: number): void {
+    for (const g of this.grants.get(session) ?? []) close(g.fd, () => undefined);
     this.grants.delete(session);
+    this.live.delete(session);
     for (const [id, r] of this.roots) {
       if (r.session !== session) continue;
       r.root.close();
@@ -58,7 +76,20 @@ export class BrokerSession {
   closeAll(): void {
     for (const r of this.roots.values()) r.root.close();
     this.roots.clear();
+    for (const list of this.grants.values()) for (const g of list) close(g.fd, () => undefined);
     this.grants.clear();
+    this.live.clear();
+  }
+
+  /** Takes the session's grant for `path` (at least as confined as `confine` allows). */
+  private take(session: number, path: unknown, confine: boolean): Grant | undefined {
+    const list = this.grants.get(session);
+    // A worker may ask for more confinement than granted (the quota file's root), never less.
+    const i = list?.findIndex((g) => g.path === path && (confine || !g.confine)) ?? -1;
+    if (list === undefined || i < 0) return undefined;
+    const [g] = list.splice(i, 1);
+    if (list.length === 0) this.grants.delete(session);
+    return g;
   }
 
   private root(id: unknown): RootFs {
@@ -77,15 +108,21 @@ export class BrokerSession {
     switch (method) {
       case 'openRoot': {
         const session = Number(a.session);
-        const g = this.grants.get(session);
-        const request = a.request as RootRequest;
-        if (g === undefined || g.path !== a.path || g.confine !== request.confine) {
-          throw Object.assign(new Error('this root was not granted'), { code: 'EACCES' });
-        }
-        if (this.roots.size >= MAX_ROOTS_PER_CHANNEL)
+        const request = (a.request ?? {}) as Partial<RootRequest>;
+        const g = this.take(session, a.path, request.confine === true);
+        if (g === undefined) throw Object.assign(new Error('this root was not granted'), { code: 'EACCES' });
+        if (this.roots.size >= MAX_ROOTS_PER_CHANNEL) {
+          close(g.fd, () => undefined);
           throw Object.assign(new Error('too many roots'), { code: 'EMFILE' });
+        }
         // The process is the account: no identity to switch to.
-        const root = await ConfinedRoot.open(g.path, { confine: g.confine, weak: g.weak });
+        const confine = g.confine || request.confine === true;
+        const root = await ConfinedRoot.fromDescriptor(g.fd, g.realPath, { confine, weak: g.weak });
+        // The session may have ended while the root opened.
+        if (!this.live.has(session)) {
+          root.close();
+          throw Object.assign(new Error('the session ended'), { code: 'EACCES' });
+        }
         const id = ++this.nextRoot;
         this.roots.set(id, { root, session });
         return { value: { id, realPath: root.realPath } };

@@ -20,6 +20,8 @@ export interface InitMessage {
   ipv6Available: boolean;
   /** Accounts act as themselves through storage brokers (the server was started as root). */
   privileged: boolean;
+  /** Started as root: the user to become (no supplementary group) once the code is loaded. */
+  runAs?: { uid: number; gid: number };
 }
 
 /** A connection accepted (and admitted) by the parent; the socket travels as the message's handle. */
@@ -56,6 +58,8 @@ export type WorkerMessage =
   | { t: 'closed'; id: number }
   | { t: 'req'; id: number; method: RequestMethod; args: unknown }
   | { t: 'release'; key: string }
+  /** Syslog records for the parent to send (it can reach the socket; the worker's user may not). */
+  | { t: 'log'; records: string[] }
   | { t: 'join'; key: string }
   | { t: 'leave'; key: string };
 

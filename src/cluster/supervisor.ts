@@ -12,6 +12,7 @@
  *   then exit; SIGHUP (the caller's) reloads the certificate, which every worker gets.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { realpath } from 'node:fs/promises';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/types.js';
@@ -19,14 +20,17 @@ import type { AnonymousAccount } from '../auth/anonymous.js';
 import type { Authentication } from '../auth/chain.js';
 import type { Credentials } from '../auth/types.js';
 import { effectiveLimits } from '../policy/limits.js';
-import { ensureHome, homeOf, placement } from '../session/login.js';
+import { ensureHome, homeOf, identityOf, placement, rootOf } from '../session/login.js';
+import { checkLoginRules } from '../policy/login-rules.js';
+import { Channel, RpcChannel, closeFds, type RpcAnswer } from '../ipc/channel.js';
+import { Brokers, type BrokerClient, type RootGrant } from './brokers.js';
+import { FtpError } from '../errors.js';
 import { Code } from '../session/codes.js';
 import { formatReply, reply } from '../session/reply.js';
 import type { EventBus } from '../telemetry/bus.js';
 import type { CertificateStore } from '../tls/certificates.js';
 import { bindListeners } from '../server/listeners.js';
 import { StateServer, type ShareHolder } from './state-server.js';
-import { setParentTitle } from './titles.js';
 import type { ParentMessage, WorkerMessage } from './protocol.js';
 import { toWire } from './wire-error.js';
 
@@ -54,7 +58,21 @@ export interface SupervisorOptions {
   /** Started as root: the unprivileged user workers run as. */
   runAs?: { name: string; uid: number; gid: number };
   ipv6Available: boolean;
+  /** Sends the workers' syslog records (with -f; else they log to the inherited stderr). */
+  syslog?: (records: string[]) => void;
 }
+
+/** Most syslog records in one message of a worker, and the longest record. */
+const MAX_LOG_RECORDS = 1024;
+const MAX_LOG_RECORD = 8192;
+
+/** What the parent lets a connection open (brokered mode). */
+interface ConnectionRoot extends RootGrant {
+  /** The canonical form of `path`, once asked (a quota file's root is named so). */
+  real?: string;
+}
+
+let nextClientKey = 0;
 
 /** One session worker and what the parent knows of it. */
 class WorkerSlot implements ShareHolder {
@@ -62,6 +80,12 @@ class WorkerSlot implements ShareHolder {
   ready = false;
   /** Connections handed over and not yet closed, by id (with their client address). */
   readonly conns = new Map<number, string>();
+  /** The roots of connections that logged in (brokered mode). */
+  readonly roots = new Map<number, ConnectionRoot>();
+  /** The descriptor channel to the worker (brokered mode). */
+  native?: RpcChannel;
+  /** The worker process, as the brokers know it. */
+  client: BrokerClient = { key: 0 };
   startedAt = 0;
   restartDelay = RESTART_MIN_MS;
 
@@ -96,8 +120,13 @@ export class Supervisor {
   private live = 0;
   private nextConn = 0;
   private closing = false;
+  /** Storage brokers (started as root), else undefined. */
+  private readonly brokers?: Brokers;
 
   constructor(private readonly opts: SupervisorOptions) {
+    if (opts.runAs !== undefined) {
+      this.brokers = new Brokers((level, message) => opts.bus.log(undefined, level, message));
+    }
     for (let i = 1; i <= opts.workers; i++) this.slots.push(new WorkerSlot(i));
     opts.tls?.onReload((material) => {
       for (const w of this.slots) w.send({ t: 'tls', material });
@@ -111,7 +140,6 @@ export class Supervisor {
 
   /** Starts the workers, then listens; resolves with the bound addresses. */
   async listen(): Promise<net.AddressInfo[]> {
-    setParentTitle(this.slots.length);
     await Promise.all(this.slots.map((w) => this.spawn(w)));
     const servers = await bindListeners(this.opts.config, true, (socket, implicitTls) =>
       this.dispatch(socket, implicitTls),
@@ -124,19 +152,35 @@ export class Supervisor {
   }
 
   /** Starts (or restarts) one worker and waits until it is ready. */
-  private spawn(w: WorkerSlot): Promise<void> {
+  private async spawn(w: WorkerSlot): Promise<void> {
     const runAs = this.opts.runAs;
-    const child = fork(WORKER_MAIN, [], {
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // libuv drops every supplementary group before it sets these (a worker has none).
-      uid: runAs?.uid,
-      gid: runAs?.gid,
-      execArgv: [],
-    });
+    // Brokered mode: a descriptor channel (the fifth stdio entry) carries roots and broker channels.
+    const pair = this.brokers !== undefined ? await Channel.pair() : undefined;
+    let child: ChildProcess;
+    try {
+      child = fork(WORKER_MAIN, [], {
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(pair !== undefined ? [pair[1]] : [])],
+        // Started as root, the worker loads its code, then drops to runAs itself before it is ready
+        // (so tsftpd runs wherever it is installed, as Pure-FTPd forks before it drops root).
+        execArgv: [],
+      });
+    } catch (err) {
+      if (pair !== undefined) closeFds([pair[0]]);
+      throw err;
+    } finally {
+      if (pair !== undefined) closeFds([pair[1]]); // the child has its own copy
+    }
     w.child = child;
     w.ready = false;
     w.startedAt = Date.now();
+    w.client = { key: ++nextClientKey };
+    if (pair !== undefined) {
+      const native = new RpcChannel(await Channel.open(pair[0]), { timeoutMs: 30_000 });
+      const client = w.client;
+      native.serve({ root: (args) => this.root(w, client, args) });
+      w.native = native;
+    }
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -169,6 +213,7 @@ export class Supervisor {
         tls: this.opts.tls?.current,
         ipv6Available: this.opts.ipv6Available,
         privileged: this.opts.runAs !== undefined,
+        runAs: runAs === undefined ? undefined : { uid: runAs.uid, gid: runAs.gid },
       });
     });
   }
@@ -183,8 +228,15 @@ export class Supervisor {
     if (w.child !== child) return;
     w.child = undefined;
     w.ready = false;
-    for (const ip of w.conns.values()) this.forget(ip);
+    for (const [id, ip] of w.conns) {
+      this.forget(ip);
+      this.brokers?.connectionClosed(id);
+    }
     w.conns.clear();
+    w.roots.clear();
+    w.native?.channel.close();
+    w.native = undefined;
+    this.brokers?.workerGone(w.client);
     this.state.dropWorker(w);
     if (this.closing) return;
     // A worker that ran well restarts at once; one that keeps dying waits longer each time.
@@ -211,11 +263,20 @@ export class Supervisor {
         const ip = w.conns.get(msg.id);
         if (ip === undefined) return;
         w.conns.delete(msg.id);
+        w.roots.delete(msg.id);
+        this.brokers?.connectionClosed(msg.id);
         this.forget(ip);
         return;
       }
       case 'release':
         this.state.release(w, msg.key);
+        return;
+      case 'log':
+        if (Array.isArray(msg.records) && msg.records.length <= MAX_LOG_RECORDS) {
+          this.opts.syslog?.(
+            msg.records.filter((r) => typeof r === 'string').map((r) => r.slice(0, MAX_LOG_RECORD)),
+          );
+        }
         return;
       case 'join':
         this.state.join(w, msg.key);
@@ -239,7 +300,7 @@ export class Supervisor {
         case 'count':
           return this.state.count(String(a.key));
         case 'auth':
-          return this.authenticate(String(a.login), a.cred as Credentials);
+          return this.authenticate(w, String(a.login), a.cred as Credentials);
         default:
           throw new Error(`unknown request ${method}`);
       }
@@ -254,18 +315,70 @@ export class Supervisor {
    * Runs the chain for a worker; for an account that logged in, checks its home (or creates it
    * with -j) with the parent's rights, since an unprivileged worker may not.
    */
-  private async authenticate(login: string, cred: Credentials): Promise<unknown> {
+  private async authenticate(w: WorkerSlot, login: string, cred: Credentials): Promise<unknown> {
     const result = await this.opts.auth.authenticate(login, cred);
-    if (result.kind === 'ok' && this.opts.runAs !== undefined) {
-      const account = result.account;
-      const quota = effectiveLimits(account, this.opts.config).quota !== undefined;
-      await ensureHome(
-        this.opts.config,
-        account,
-        homeOf(account, placement(this.opts.config, account, quota)),
-      );
+    if (result.kind !== 'ok' || this.opts.runAs === undefined) return result;
+    const { config } = this.opts;
+    const account = result.account;
+    const minUid = config.minUid;
+    const refused =
+      (!account.anonymous && minUid !== undefined && account.uid < minUid) ||
+      checkLoginRules(account, { remoteIp: cred.remoteIp, localIp: cred.localIp, now: new Date() }) !==
+        undefined;
+    // The worker refuses such a login itself (and says why); nothing is prepared or granted for it.
+    if (refused) return result;
+    const quota = effectiveLimits(account, config).quota !== undefined;
+    const place = placement(config, account, quota);
+    await ensureHome(config, account, homeOf(account, place));
+    const connection = cred.connection;
+    if (connection !== undefined && w.conns.has(connection)) {
+      // What this connection may open from now on: the account's root, as the account.
+      w.roots.set(connection, {
+        ...rootOf(config, place),
+        weak: config.weakJail,
+        identity: await identityOf(account),
+      });
     }
     return result;
+  }
+
+  /**
+   * A worker asks for the root of one of its connections: granted in the broker of the account's
+   * identity when the connection logged in here with that root (or may log in anonymously).
+   */
+  private async root(w: WorkerSlot, client: BrokerClient, args: unknown): Promise<RpcAnswer> {
+    const a = (args ?? {}) as { connection?: unknown; path?: unknown };
+    const connection = Number(a.connection);
+    const path = typeof a.path === 'string' ? a.path : '';
+    const brokers = this.brokers;
+    if (brokers === undefined || w.client !== client || !w.conns.has(connection)) {
+      throw new FtpError('ERR_HOME', 'Home directory not available - aborting');
+    }
+    let grant: ConnectionRoot | undefined = w.roots.get(connection);
+    const anon = this.opts.anonymous;
+    if (grant === undefined && anon !== undefined && path === anon.root) {
+      // Anyone may log in anonymously when it is on: its root is the same for every connection.
+      grant = {
+        ...rootOf(this.opts.config, { root: anon.root, chroot: true }),
+        weak: this.opts.config.weakJail,
+        identity: { uid: anon.uid, gid: anon.gid, groups: [anon.gid] },
+      };
+    }
+    if (grant !== undefined && path !== grant.path) {
+      grant.real ??= await realpath(grant.path).catch(() => grant!.path);
+      if (path !== grant.real) grant = undefined;
+    }
+    if (grant === undefined) {
+      this.opts.bus.log(undefined, 'ERROR', `worker ${w.id} asked for a root it was not granted: ${path}`);
+      throw new FtpError('ERR_HOME', 'Home directory not available - aborting');
+    }
+    try {
+      return await brokers.grantRoot(client, connection, { ...grant, path }, () => w.conns.has(connection));
+    } catch (err) {
+      if (err instanceof FtpError && err.detail !== undefined)
+        this.opts.bus.log(undefined, 'ERROR', err.detail);
+      throw err;
+    }
   }
 
   /** Admits a connection (-c, -C) and hands it to the least busy worker. */
@@ -355,6 +468,7 @@ export class Supervisor {
       });
     });
     await Promise.all(exits);
+    await this.brokers?.close();
     await this.opts.auth.close();
   }
 }

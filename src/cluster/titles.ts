@@ -3,10 +3,7 @@
  * whole process; the kernel shows what fits in the space of the original command line).
  */
 
-/** The parent's title. */
-export function setParentTitle(workers: number): void {
-  process.title = `tsftpd: parent [${workers} worker${workers === 1 ? '' : 's'}]`;
-}
+// The parent keeps its command line: `ps` shows how the server was started (switches, config file).
 
 /** A session worker's title: its number and how many sessions it serves. */
 export function setWorkerTitle(index: number, sessions: number): void {

@@ -16,6 +16,8 @@ import { ParentLink } from './parent-link.js';
 import { IpcStateStore } from './ipc-state.js';
 import { IpcAuthentication } from './ipc-auth.js';
 import { setWorkerTitle } from './titles.js';
+import { BrokeredRoots } from './worker-storage.js';
+import { preloadAddons } from '../native-addons.js';
 import type { InitMessage, ParentMessage, WorkerMessage } from './protocol.js';
 
 /** Runs the worker until the parent says stop (or is gone); resolves with the exit status. */
@@ -46,10 +48,18 @@ export function runWorker(): Promise<number> {
     process.on('message', (msg: ParentMessage, handle?: net.Socket) => {
       switch (msg.t) {
         case 'init':
-          ({ server, state, tls } = start(msg, link));
           index = msg.index;
-          setWorkerTitle(index, 0);
-          send({ t: 'ready' });
+          start(msg, link).then(
+            (started) => {
+              ({ server, state, tls } = started);
+              setWorkerTitle(index, 0);
+              send({ t: 'ready' });
+            },
+            (err: unknown) => {
+              process.stderr.write(`tsftpd worker ${index}: cannot start: ${String(err)}\n`);
+              process.exit(1);
+            },
+          );
           return;
         case 'conn':
           if (server === undefined || handle === undefined) {
@@ -60,6 +70,7 @@ export function runWorker(): Promise<number> {
           server.setLiveSessions(msg.live);
           server.adopt(handle, {
             implicitTls: msg.implicitTls,
+            connection: msg.id,
             onEnd: () => {
               send({ t: 'closed', id: msg.id });
               setWorkerTitle(index, server?.sessionCount ?? 0);
@@ -84,11 +95,39 @@ export function runWorker(): Promise<number> {
   });
 }
 
+/**
+ * Becomes `to` for good, with no supplementary group, before any connection: throws if any of it
+ * did not hold (the worker then exits and the parent reports it).
+ */
+function dropRoot(to: { uid: number; gid: number }): void {
+  process.setgroups!([]);
+  process.setgid!(to.gid);
+  process.setuid!(to.uid);
+  let back = false;
+  try {
+    process.setuid!(0);
+    back = true;
+  } catch {
+    // expected: root is gone for good
+  }
+  const groups = process.getgroups!();
+  if (
+    back ||
+    process.getuid!() !== to.uid ||
+    process.geteuid!() !== to.uid ||
+    process.getgid!() !== to.gid ||
+    process.getegid!() !== to.gid ||
+    groups.some((g) => g !== to.gid)
+  ) {
+    throw new Error(`could not become uid ${to.uid} gid ${to.gid} for good`);
+  }
+}
+
 /** Builds the worker's server from what the parent sent. */
-function start(
+async function start(
   init: InitMessage,
   link: ParentLink,
-): { server: FtpServer; state: IpcStateStore; tls?: CertificateStore } {
+): Promise<{ server: FtpServer; state: IpcStateStore; tls?: CertificateStore }> {
   const { config } = init;
   const bus = new EventBus();
   const target = logTarget(config);
@@ -98,7 +137,13 @@ function start(
     syslog:
       target.kind === 'stderr'
         ? undefined
-        : { facility: target.facility, ident: 'tsftpd', logPid: config.logPid, socketPath: target.socket },
+        : {
+            facility: target.facility,
+            ident: 'tsftpd',
+            logPid: config.logPid,
+            socketPath: target.socket,
+            deliver: (records) => link.post({ t: 'log', records }),
+          },
   });
   const log = (level: 'INFO' | 'ERROR', message: string): void => bus.log(undefined, level, message);
   const tls =
@@ -115,6 +160,12 @@ function start(
           log,
         );
   const state = new IpcStateStore(link);
+  // Started as root: account files are reached through the storage brokers the parent grants.
+  const brokered = init.privileged ? await BrokeredRoots.open() : undefined;
+  if (init.runAs !== undefined) {
+    preloadAddons(['tsftpd_fs', 'tsftpd_pump', 'tsftpd_channel', 'tsftpd_syslog']);
+    dropRoot(init.runAs);
+  }
   const server = new FtpServer({
     config,
     auth: new IpcAuthentication(link),
@@ -124,6 +175,7 @@ function start(
     state,
     privileged: init.privileged,
     homesByParent: init.privileged,
+    roots: brokered?.opener,
     ipv6Available: init.ipv6Available,
   });
   return { server, state, tls };

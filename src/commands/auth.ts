@@ -101,6 +101,7 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
       localPort: s.ref.localPort,
       tls: s.tls !== undefined,
       sni: s.tls?.sni,
+      connection: s.connection,
     });
   } catch (err) {
     // A backend that cannot answer: its FtpError (421) ends the session at the gate, its detail

@@ -114,11 +114,23 @@ export class Channel {
   }
 }
 
+/** An answer: a value for the structured clone, and descriptors to pass along (then closed here). */
+export interface RpcAnswer {
+  value: unknown;
+  fds?: readonly number[];
+}
+
 /** A request handler: the arguments and descriptors of a request, the answer to send. */
-export type RpcHandler = (
-  args: unknown,
-  fds: number[],
-) => Promise<{ value: unknown; fds?: readonly number[] }>;
+export type RpcHandler = (args: unknown, fds: number[]) => Promise<RpcAnswer>;
+
+/** Every request to one function: its method too. */
+export type RpcDispatcher = (method: string, args: unknown, fds: number[]) => Promise<RpcAnswer>;
+
+/** The answer to a request nobody serves (its descriptors are closed). */
+function unknownRequest(method: string, fds: readonly number[]): Promise<RpcAnswer> {
+  closeFds(fds);
+  return Promise.reject(Object.assign(new Error(`unknown request ${method}`), { code: 'EINVAL' }));
+}
 
 interface Pending {
   resolve(answer: { value: unknown; fds: number[] }): void;
@@ -135,7 +147,7 @@ type Wire =
 export class RpcChannel {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
-  private handlers: Record<string, RpcHandler> = {};
+  private dispatcher: RpcDispatcher = (method, _args, fds) => unknownRequest(method, fds);
 
   /**
    * @param maxPending most requests waiting at once (more are refused at once)
@@ -159,9 +171,16 @@ export class RpcChannel {
     });
   }
 
-  /** Answers requests with these handlers. */
-  serve(handlers: Record<string, RpcHandler>): void {
-    this.handlers = handlers;
+  /** Answers requests with these handlers (by method name), or with this one function. */
+  serve(handlers: Record<string, RpcHandler> | RpcDispatcher): void {
+    if (typeof handlers === 'function') {
+      this.dispatcher = handlers;
+      return;
+    }
+    this.dispatcher = (method, args, fds) => {
+      const handler = Object.hasOwn(handlers, method) ? handlers[method] : undefined;
+      return handler !== undefined ? handler(args, fds) : unknownRequest(method, fds);
+    };
   }
 
   /** Sends a request (with descriptors); resolves with the answer's value and descriptors. */
@@ -229,13 +248,10 @@ export class RpcChannel {
   }
 
   private async request(id: number, method: string, args: unknown, fds: number[]): Promise<void> {
-    const handler = Object.hasOwn(this.handlers, method) ? this.handlers[method] : undefined;
     let answer: Wire;
     let out: readonly number[] = [];
     try {
-      if (handler === undefined)
-        throw Object.assign(new Error(`unknown request ${method}`), { code: 'EINVAL' });
-      const r = await handler(args, fds);
+      const r = await this.dispatcher(method, args, fds);
       answer = { k: 'ok', id, value: r.value };
       out = r.fds ?? [];
     } catch (err) {

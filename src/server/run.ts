@@ -15,12 +15,15 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { EventBus } from '../telemetry/bus.js';
 import { attachLogger } from '../telemetry/log.js';
+import { syslogSender } from '../telemetry/syslog.js';
 import { buildAuthChain } from '../auth/build.js';
 import { defaultUserFiles } from '../auth/default-files.js';
 import { resolveAnonymous } from '../auth/anonymous.js';
 import { errnoCode } from '../errors.js';
 import { FtpServer, hostHasIpv6 } from './server.js';
 import { Supervisor } from '../cluster/supervisor.js';
+import { resolveRunAs } from '../cluster/run-as.js';
+import { channelAddon } from '../ipc/channel.js';
 import type { AuthChain } from '../auth/chain.js';
 import type { AnonymousAccount } from '../auth/anonymous.js';
 import os from 'node:os';
@@ -208,7 +211,14 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     // SIGHUP reloads the certificate without dropping a session (docs/tls.md).
     process.on('SIGHUP', () => void tls?.reload());
   });
-  const server = await serverFor(config, { auth, anonymous, bus, tls });
+  const chosen = await serverFor(config, { auth, anonymous, bus, tls });
+  if ('error' in chosen) {
+    output.err(`tsftpd: ${chosen.error}`);
+    tls?.close();
+    await auth.close();
+    return 2;
+  }
+  const server = chosen.server;
   // Closes the listeners that did open, the sessions and the auth chain.
   const stopAll = async (): Promise<void> => {
     tls?.close();
@@ -233,16 +243,11 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
       return 1;
     }
   }
-  if (process.geteuid?.() === 0) {
-    bus.log(
-      undefined,
-      'WARNING',
-      'running as root: every account is confined to its home directory and acts with its own uid, gid and groups',
-    );
-  }
+  bus.log(undefined, 'INFO', `process model: ${chosen.mode}`);
   const confinement = await confinementNotice(config.weakJail);
   if (confinement !== undefined) bus.log(undefined, 'WARNING', confinement);
   for (const line of startupLines(config, addresses, anonymous?.root, facts)) output.out(line);
+  output.out(`tsftpd: ${chosen.mode}`);
   const nativeOff = offLine(native);
   if (nativeOff !== undefined) output.out(`tsftpd: ${nativeOff}`);
   bus.log(undefined, 'INFO', `native addons: ${native.summary}`);
@@ -337,18 +342,45 @@ export function workerCount(config: Readonly<Config>): number {
 }
 
 /**
- * The process model (docs/architecture.md "Processes"): several session workers under this
- * process, or every session in this one (one worker, not started as root).
+ * The process model (docs/architecture.md "Processes"): started as root, a parent that parses no
+ * FTP, session workers as the --run-as user and a storage broker per account identity; else several
+ * session workers under this process, or every session in this one (one worker). Returns the
+ * server and the line saying which model runs, or an error line.
  */
 async function serverFor(
   config: Readonly<Config>,
   services: { auth: AuthChain; anonymous?: AnonymousAccount; bus: EventBus; tls?: CertificateStore },
-): Promise<FtpServer | Supervisor> {
+): Promise<{ server: FtpServer | Supervisor; mode: string } | { error: string }> {
   const workers = workerCount(config);
-  const root = process.geteuid?.() === 0;
-  // Root-started servers keep one process until storage brokers exist (issue 12 work in progress).
-  if (root || workers <= 1) return new FtpServer({ config, ...services });
-  return new Supervisor({ config, ...services, workers, ipv6Available: hostHasIpv6() });
+  const target = logTarget(config);
+  const syslog = target.kind === 'stderr' ? undefined : syslogSender({ socketPath: target.socket });
+  const plural = (n: number): string => `${n} session worker${n === 1 ? '' : 's'}`;
+  const me = os.userInfo().username;
+  if (process.geteuid?.() !== 0) {
+    if (workers <= 1) {
+      return { server: new FtpServer({ config, ...services }), mode: `one process as ${me} (not root)` };
+    }
+    return {
+      server: new Supervisor({ config, ...services, workers, syslog, ipv6Available: hostHasIpv6() }),
+      mode: `${plural(workers)} as ${me} (not root)`,
+    };
+  }
+  const runAs = await resolveRunAs(config.runAs);
+  if ('error' in runAs) return { error: runAs.error };
+  try {
+    await channelAddon();
+  } catch (err) {
+    // Without descriptor passing there are no brokers: one root process, per-thread identities.
+    services.bus.log(undefined, 'WARNING', `storage brokers are off (${(err as Error).message})`);
+    return {
+      server: new FtpServer({ config, ...services }),
+      mode: 'one process as root (storage brokers are off: the tsftpd_channel addon is missing); every file operation runs with the account identity',
+    };
+  }
+  return {
+    server: new Supervisor({ config, ...services, workers, runAs, syslog, ipv6Available: hostHasIpv6() }),
+    mode: `${plural(workers)} as ${runAs.name}; each account's files are opened by a storage process with its own uid, gid and groups`,
+  };
 }
 
 /** The line for a listener that could not be opened, with what to do about it. */

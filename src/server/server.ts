@@ -117,7 +117,7 @@ export class FtpServer {
    * Starts the session of a connection another process accepted and admitted (a worker's, from its
    * parent): no -c/-C check here, the parent counted it. `onEnd` runs once when it is over.
    */
-  adopt(socket: net.Socket, opts: { implicitTls: boolean; onEnd: () => void }): void {
+  adopt(socket: net.Socket, opts: { implicitTls: boolean; connection?: number; onEnd: () => void }): void {
     let ended = false;
     const end = (): void => {
       if (ended) return;
@@ -126,7 +126,7 @@ export class FtpServer {
     };
     socket.once('close', end);
     if (!opts.implicitTls) {
-      this.startSession(socket, undefined, end);
+      this.startSession(socket, undefined, end, opts.connection);
       return;
     }
     const store = this.context.tls;
@@ -138,7 +138,7 @@ export class FtpServer {
     this.unadmitted.add(socket);
     acceptImplicitTls(socket, store)
       .then(
-        ({ socket: secure, state }) => this.startSession(secure, state, end),
+        ({ socket: secure, state }) => this.startSession(secure, state, end, opts.connection),
         (err: unknown) => {
           if (!this.closing) {
             this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
@@ -220,9 +220,15 @@ export class FtpServer {
   }
 
   /** Creates the session of an admitted connection and greets it; `onEnd` runs when it closes. */
-  private startSession(socket: net.Socket, tls: SessionTls | undefined, onEnd: () => void): void {
+  private startSession(
+    socket: net.Socket,
+    tls: SessionTls | undefined,
+    onEnd: () => void,
+    connection?: number,
+  ): void {
     socket.on('error', () => socket.destroy());
     const session = new Session(socket, this.context, commandDispatcher);
+    session.connection = connection;
     if (tls !== undefined) {
       session.tls = tls;
       logHandshake(session, tls, socket as TLSSocket);

@@ -109,7 +109,7 @@ export async function attachLimits(
     lines.ratio.push(`You must respect a ${limits.ratio.up}:${limits.ratio.down} (UL/DL) ratio`);
   }
   if (limits.quota !== undefined) {
-    const request = { confine: true, weak: s.server.config.weakJail, identity };
+    const request = { confine: true, weak: s.server.config.weakJail, identity, connection: s.connection };
     lines.quota = acquireQuotaFile(root, () => s.server.roots(root, request));
     s.onClose(() => releaseQuotaFile(root));
     lines.after.push(...quotaStatusLines(await lines.quota.read(), limits.quota));

@@ -23,6 +23,8 @@ export interface SessionContext {
   readonly id: number;
   readonly ref: SessionRef;
   readonly startedAt: number;
+  /** The parent's id of the connection, when a parent process accepted it (session workers). */
+  readonly connection?: number;
   /** Control connection over IPv6 (not IPv4-mapped). */
   readonly ipv6: boolean;
   readonly server: ServerContext;

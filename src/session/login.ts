@@ -1,9 +1,9 @@
 /**
  * Turning an authenticated account into a working session (upstream §6.1, §6.2): the root directory
  * and chroot decision, home creation (-j), the start directory, the storage and the 230 reply.
- * Security note: while the server has no privilege separation, a server running as root confines
- * every account to its home, and every file operation of the session runs with the account's
- * identity (uid, gid, initgroups) as the thread's file-system credentials (confined.ts).
+ * Security note: started as root, every file operation of an account runs with its identity (uid,
+ * gid, initgroups): in a storage broker process of that identity (session workers, the default), or
+ * as the thread's file-system credentials when one process serves (confined.ts); the kernel judges.
  */
 import { mkdir, open, stat } from 'node:fs/promises';
 import type { Config } from '../config/types.js';
@@ -101,9 +101,20 @@ export async function ensureHome(config: Readonly<Config>, account: Account, dir
 }
 
 /** Who the account's file operations act as when the server runs as root (Pure-FTPd: initgroups). */
-async function identityOf(account: Account): Promise<Identity> {
+export async function identityOf(account: Account): Promise<Identity> {
   const groups = account.anonymous ? [account.gid] : await systemDb().groupIdsOf(account.login, account.gid);
   return { uid: account.uid, gid: account.gid, groups };
+}
+
+/**
+ * The directory a placement opens as the session's root, and whether the kernel confines paths to
+ * it (a parent process computes the same to grant it to a broker).
+ */
+export function rootOf(
+  config: Readonly<Config>,
+  place: Pick<Placement, 'root' | 'chroot'>,
+): { path: string; confine: boolean } {
+  return { path: place.root, confine: place.chroot && place.root !== '/' && !config.followSymlinksOut };
 }
 
 /** Opens the session's root: confined (kernel-enforced) unless the account is not chrooted. */
@@ -117,9 +128,10 @@ async function openRoot(
   const cfg = s.server.config;
   try {
     return await s.server.roots(root, {
-      confine: chroot && root !== '/' && !cfg.followSymlinksOut,
+      confine: rootOf(cfg, { root, chroot }).confine,
       weak: cfg.weakJail,
       identity,
+      connection: s.connection,
     });
   } catch (err) {
     if (err instanceof FtpError) throw err;

@@ -36,6 +36,8 @@ export class Session implements SessionContext {
   readonly id = nextSessionId++;
   readonly ref: SessionRef;
   readonly startedAt = Date.now();
+  /** The parent's id of the connection, when a parent process accepted it (session workers). */
+  connection?: number;
   /** Control connection over IPv6 (not IPv4-mapped). */
   readonly ipv6: boolean;
 

@@ -65,7 +65,8 @@ interface OpKinds {
 
 /** The addon's exports. */
 interface FsAddon {
-  openRoot(path: Buffer, mode: number, identity: Int32Array | null): Promise<RawResult>;
+  /** A descriptor given here belongs to the addon from the call on. */
+  openRoot(path: Buffer | number, mode: number, identity: Int32Array | null): Promise<RawResult>;
   closeRoot(root: RootHandle): void;
   op(
     root: RootHandle | null,
@@ -176,11 +177,38 @@ export class ConfinedRoot implements RootFs {
     path: string,
     opts: { confine: boolean; weak?: boolean; identity?: Identity },
   ): Promise<ConfinedRoot> {
-    const native = await fsAddon();
-    const realPath = await realpath(path);
+    return ConfinedRoot.make(await realpath(path), opts);
+  }
+
+  /**
+   * A root from a directory descriptor opened by a process that may reach it (a root parent, as
+   * Pure-FTPd enters the home before it drops root): the descriptor is taken over, even on error.
+   * `realPath` is its canonical path, for logs and names only: nothing is resolved through it.
+   */
+  static fromDescriptor(
+    fd: number,
+    realPath: string,
+    opts: { confine: boolean; weak?: boolean; identity?: Identity },
+  ): Promise<ConfinedRoot> {
+    return ConfinedRoot.make(realPath, opts, fd);
+  }
+
+  private static async make(
+    realPath: string,
+    opts: { confine: boolean; weak?: boolean; identity?: Identity },
+    fd?: number,
+  ): Promise<ConfinedRoot> {
+    let native: FsAddon;
+    try {
+      native = await fsAddon();
+    } catch (err) {
+      if (fd !== undefined) close(fd, () => undefined);
+      throw err;
+    }
     let mode: RootMode = opts.confine ? 'beneath' : 'free';
     if (opts.confine && !native.hasOpenat2()) {
       if (opts.weak !== true) {
+        if (fd !== undefined) close(fd, () => undefined);
         throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {
           detail: 'this kernel has no openat2 (Linux >= 5.6): confined accounts need --weak-jail',
         });
@@ -190,7 +218,7 @@ export class ConfinedRoot implements RootFs {
     const id = opts.identity;
     const identity = id === undefined ? null : Int32Array.from([id.uid, id.gid, ...id.groups]);
     const code = mode === 'beneath' ? 0 : mode === 'free' ? 1 : 2;
-    const r = await native.openRoot(nameToBytes(realPath), code, identity);
+    const r = await native.openRoot(fd ?? nameToBytes(realPath), code, identity);
     if (r.err !== 0 || r.root === undefined) throw systemError(r.err, realPath);
     return new ConfinedRoot(native, r.root, realPath, mode);
   }

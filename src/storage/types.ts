@@ -217,6 +217,11 @@ export interface RootRequest {
   weak?: boolean;
   /** Who the operations act as: uid, gid, supplementary groups (when the server runs as root). */
   identity?: { uid: number; gid: number; groups: readonly number[] };
+  /**
+   * The parent's id of the session's connection (session workers): the parent grants a broker root
+   * to a connection that authenticated, never to a path a worker names.
+   */
+  connection?: number;
 }
 
 /** Opens account roots: in this process, or through a storage broker of the account's identity. */

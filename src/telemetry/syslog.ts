@@ -18,6 +18,11 @@ export interface SyslogOptions {
   socketPath: string;
   /** Where the one "cannot send to syslog" warning goes (default stderr; inetd: nowhere, stderr is the client). */
   warn?: (line: string) => void;
+  /**
+   * Who sends the formatted records (default: this process, to the socket). A session worker hands
+   * them to its parent, which may reach a socket the worker's user may not.
+   */
+  deliver?: (records: string[]) => void;
 }
 
 interface SyslogAddon {
@@ -75,18 +80,14 @@ export function syslogRecord(opts: SyslogOptions, level: LogLevel, body: string,
   return `<${pri}>${timestamp(now)} ${tag}: ${text}`;
 }
 
-/** A log sink that sends records to syslog once per event-loop turn. */
-export function syslogSink(opts: SyslogOptions): LogSink {
+/** Sends formatted records to the syslog socket (a loss is reported once). */
+export function syslogSender(opts: Pick<SyslogOptions, 'socketPath' | 'warn'>): (records: string[]) => void {
   const addon = loadAddon<SyslogAddon>('tsftpd_syslog', 'run "npm install"').catch((err: unknown) => {
     process.stderr.write(`tsftpd: syslog unavailable (${(err as Error).message}); log lines are lost\n`);
     return undefined;
   });
-  let pending: string[] = [];
   let warned = false;
-  const flush = (): void => {
-    if (pending.length === 0) return;
-    const lines = pending;
-    pending = [];
+  return (lines) => {
     void addon.then(async (a) => {
       if (a === undefined) return;
       let sent = 0;
@@ -102,6 +103,18 @@ export function syslogSink(opts: SyslogOptions): LogSink {
         );
       }
     });
+  };
+}
+
+/** A log sink that sends records to syslog once per event-loop turn. */
+export function syslogSink(opts: SyslogOptions): LogSink {
+  const deliver = opts.deliver ?? syslogSender(opts);
+  let pending: string[] = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    deliver(lines);
   };
   return {
     flush,

@@ -145,7 +145,7 @@ describe('optional native parts (start-up check and fallbacks)', () => {
       [
         'bogus',
         [],
-        /^tsftpd: TSFTPD_DISABLE_ADDONS: unknown part "bogus" \(known: fs, crypt, pam, pump, syslog, quota, sodium\)$/m,
+        /^tsftpd: TSFTPD_DISABLE_ADDONS: unknown part "bogus" \(known: fs, crypt, pam, pump, syslog, channel, quota, sodium\)$/m,
       ],
     ];
     for (const [part, extra, expected] of cases) {

@@ -168,7 +168,7 @@ describe('npm package', { skip: existsSync(NPM_CLI) ? false : `npm not found at 
         assert.ok(
           srv.stderr.some((l) =>
             l.includes(
-              'native addons: fs (prebuilt), crypt (prebuilt), pam (prebuilt), pump (prebuilt), syslog (prebuilt), quota (prebuilt), sodium off',
+              'native addons: fs (prebuilt), crypt (prebuilt), pam (prebuilt), pump (prebuilt), syslog (prebuilt), channel (prebuilt), quota (prebuilt), sodium off',
             ),
           ),
           srv.stderr.join('\n'),
