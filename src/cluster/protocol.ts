@@ -45,6 +45,8 @@ export type ParentMessage =
   | { t: 'share'; key: string; fraction: number }
   /** A renewed certificate (SIGHUP, or the files changed). */
   | { t: 'tls'; material: Material }
+  /** SIGHUP: the configuration new sessions get (reload.ts). */
+  | { t: 'config'; config: Readonly<Config>; anonymous?: AnonymousAccount }
   /** SIGTERM: stop taking connections, end the sessions, exit. */
   | { t: 'stop'; graceMs: number };
 

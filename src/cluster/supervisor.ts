@@ -123,7 +123,7 @@ export class Supervisor {
   /** Storage brokers (started as root), else undefined. */
   private readonly brokers?: Brokers;
 
-  constructor(private readonly opts: SupervisorOptions) {
+  constructor(private opts: SupervisorOptions) {
     if (opts.runAs !== undefined) {
       this.brokers = new Brokers((level, message) => opts.bus.log(undefined, level, message));
     }
@@ -131,6 +131,15 @@ export class Supervisor {
     opts.tls?.onReload((material) => {
       for (const w of this.slots) w.send({ t: 'tls', material });
     });
+  }
+
+  /**
+   * SIGHUP (reload.ts): the configuration, chain and anonymous account for new sessions, in this
+   * process and every worker (a worker started later gets them too).
+   */
+  reconfigure(next: { config: Readonly<Config>; auth: Authentication; anonymous?: AnonymousAccount }): void {
+    this.opts = { ...this.opts, config: next.config, auth: next.auth, anonymous: next.anonymous };
+    for (const w of this.slots) w.send({ t: 'config', config: next.config, anonymous: next.anonymous });
   }
 
   /** Sessions open in every worker. */

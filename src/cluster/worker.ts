@@ -7,6 +7,8 @@
  * exits when the parent is gone.
  */
 import type net from 'node:net';
+import type { Config } from '../config/types.js';
+import type { AnonymousAccount } from '../auth/anonymous.js';
 import { FtpServer } from '../server/server.js';
 import { EventBus } from '../telemetry/bus.js';
 import { attachLogger } from '../telemetry/log.js';
@@ -30,6 +32,7 @@ export function runWorker(): Promise<number> {
   let state: IpcStateStore | undefined;
   let tls: CertificateStore | undefined;
   let index = 0;
+  let reload: { config: Readonly<Config>; anonymous?: AnonymousAccount } | undefined;
   return new Promise<number>((resolve) => {
     const stop = async (graceMs: number): Promise<void> => {
       const timer = setTimeout(() => resolve(0), graceMs);
@@ -52,6 +55,7 @@ export function runWorker(): Promise<number> {
           start(msg, link).then(
             (started) => {
               ({ server, state, tls } = started);
+              if (reload !== undefined) server.reconfigure({ ...reload, auth: server.context.auth });
               setWorkerTitle(index, 0);
               send({ t: 'ready' });
             },
@@ -86,6 +90,11 @@ export function runWorker(): Promise<number> {
           return;
         case 'tls':
           tls?.replace(msg.material);
+          return;
+        case 'config':
+          // A worker still starting takes it once its server exists.
+          reload = { config: msg.config, anonymous: msg.anonymous };
+          server?.reconfigure({ ...reload, auth: server.context.auth });
           return;
         case 'stop':
           void stop(msg.graceMs);

@@ -16,6 +16,7 @@ import type { Config } from '../config/types.js';
 import { EventBus } from '../telemetry/bus.js';
 import { attachLogger } from '../telemetry/log.js';
 import { syslogSender } from '../telemetry/syslog.js';
+import { reloadable } from './reload.js';
 import { buildAuthChain } from '../auth/build.js';
 import { defaultUserFiles } from '../auth/default-files.js';
 import { resolveAnonymous } from '../auth/anonymous.js';
@@ -57,6 +58,9 @@ const PUBLIC_README = `This is the public directory of tsftpd.
 Anonymous users can read everything here and cannot write. Put the files you want
 to share in this directory, or start tsftpd with --anonymous-root DIR to serve another one.
 `;
+
+/** How long a replaced authentication chain stays open for the logins that started with it. */
+const AUTH_RETIRE_MS = 60_000;
 
 /** Plain words for the usual reasons a PID file cannot be written. */
 const PID_FILE_ERRORS: Record<string, string> = {
@@ -167,7 +171,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
         : { facility: target.facility, ident: 'tsftpd', logPid: config.logPid, socketPath: target.socket },
   });
   if (config.quickstart && config.anonymousRoot !== undefined) await preparePublic(config.anonymousRoot);
-  let auth;
+  let auth: AuthChain;
   try {
     auth = buildAuthChain(config, bus);
   } catch (err) {
@@ -200,6 +204,8 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     tls.watchFiles();
     bus.log(undefined, 'INFO', `TLS certificate: ${tls.describe()}`);
   }
+  // Set once the server exists (a SIGHUP before that has nothing to reload).
+  const live: { chosen?: Awaited<ReturnType<typeof serverFor>> } = {};
   // Handlers first: a SIGTERM right after the PID file appears must still stop cleanly and remove it.
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
@@ -208,10 +214,58 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    // SIGHUP reloads the certificate without dropping a session (docs/tls.md).
-    process.on('SIGHUP', () => void tls?.reload());
+    // SIGHUP reloads the certificate and the configuration without dropping a session
+    // (docs/tls.md, reload.ts).
+    process.on('SIGHUP', () => {
+      void tls?.reload();
+      void reloadConfig();
+    });
   });
+  let running = config;
+  let reloading = false;
+  const reloadConfig = async (): Promise<void> => {
+    const chosen = live.chosen;
+    if (reloading || chosen === undefined || 'error' in chosen) return;
+    reloading = true;
+    try {
+      let next: Config;
+      try {
+        const r = await loadConfig(argv);
+        if (!('config' in r)) return;
+        next = r.config;
+      } catch (err) {
+        bus.log(undefined, 'ERROR', `SIGHUP: the configuration was not reloaded: ${(err as Error).message}`);
+        return;
+      }
+      const { config: taken, needRestart } = reloadable(running, next);
+      let nextAuth;
+      try {
+        nextAuth = buildAuthChain(taken, bus);
+      } catch (err) {
+        bus.log(undefined, 'ERROR', `SIGHUP: the configuration was not reloaded: ${(err as Error).message}`);
+        return;
+      }
+      const nextAnonymous = taken.noAnonymous ? undefined : await resolveAnonymous(taken.anonymousRoot);
+      const previous = auth;
+      chosen.server.reconfigure({ config: taken, auth: nextAuth, anonymous: nextAnonymous });
+      running = taken;
+      auth = nextAuth;
+      // Logins in flight finish with the chain they started with; then its pools close.
+      setTimeout(() => void previous.close(), AUTH_RETIRE_MS).unref();
+      bus.log(undefined, 'INFO', 'SIGHUP: configuration reloaded; new sessions use it');
+      if (needRestart.length > 0) {
+        bus.log(
+          undefined,
+          'WARNING',
+          `SIGHUP: changes to ${needRestart.join(', ')} take effect at the next restart (kept as they were)`,
+        );
+      }
+    } finally {
+      reloading = false;
+    }
+  };
   const chosen = await serverFor(config, { auth, anonymous, bus, tls });
+  live.chosen = chosen;
   if ('error' in chosen) {
     output.err(`tsftpd: ${chosen.error}`);
     tls?.close();

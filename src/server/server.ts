@@ -57,7 +57,8 @@ export interface ServerOptions {
 /** The FTP server: listening sockets plus the set of live sessions. */
 export class FtpServer {
   readonly bus: EventBus;
-  readonly context: ServerContext;
+  /** What new sessions get (replaced by reconfigure(); a session keeps the one it started with). */
+  context: ServerContext;
   private readonly sessions = new Set<Session>();
   private readonly perIp = new Map<string, number>();
   private readonly listeners: net.Server[] = [];
@@ -70,7 +71,7 @@ export class FtpServer {
   /** Sessions of every process, as the parent last said (0 in a single process). */
   private liveSessions = 0;
 
-  constructor(private readonly opts: ServerOptions) {
+  constructor(private opts: ServerOptions) {
     this.bus = opts.bus ?? new EventBus();
     const sessions = this.sessions;
     this.context = {
@@ -88,6 +89,20 @@ export class FtpServer {
       state: opts.state ?? new MemoryStateStore(),
       rateLimiters: new RateLimiters(),
       roots: opts.roots ?? ((realPath, request) => ConfinedRoot.open(realPath, request)),
+    };
+  }
+
+  /**
+   * SIGHUP (reload.ts): new sessions get this configuration, authentication chain and anonymous
+   * account; open sessions keep theirs. The listeners stay as they are.
+   */
+  reconfigure(next: { config: Readonly<Config>; auth: Authentication; anonymous?: AnonymousAccount }): void {
+    this.opts = { ...this.opts, config: next.config, auth: next.auth, anonymous: next.anonymous };
+    this.context = {
+      ...this.context,
+      config: next.config,
+      auth: next.auth,
+      anonymous: next.config.noAnonymous ? undefined : next.anonymous,
     };
   }
 
