@@ -3,7 +3,8 @@
  * untouched: measures event-loop delay with perf_hooks.monitorEventLoopDelay and, on SIGUSR2 (and at
  * exit), writes p99/max of the period since the previous report to $TSFTPD_BENCH_LOOP_FILE, then
  * starts a new period. The histogram counts the timer interval itself, so the resolution is
- * subtracted: what remains is the stall beyond the timer.
+ * subtracted: what remains is the stall beyond the timer. A session worker (a child with an IPC
+ * channel: tsftpd's workers inherit the preload) writes its own file, `$TSFTPD_BENCH_LOOP_FILE.<pid>`.
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -21,7 +22,9 @@ export interface LoopReport {
 /** Timer resolution of the histogram, in milliseconds. */
 export const LOOP_RESOLUTION_MS = 5;
 
-const file = process.env['TSFTPD_BENCH_LOOP_FILE'];
+const base = process.env['TSFTPD_BENCH_LOOP_FILE'];
+const file =
+  base === undefined || base === '' || process.send === undefined ? base : `${base}.${process.pid}`;
 
 if (file !== undefined && file !== '') {
   const histogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FtpControl } from './ftp-client.js';
 import type { LoopReport } from './loop-monitor.js';
-import { killTree, spawnWithFileLimit, treeUsage, type TreeUsage } from './proc.js';
+import { killTree, processTree, spawnWithFileLimit, treeUsage, type TreeUsage } from './proc.js';
 import { run } from './exec.js';
 
 /** The servers the benchmark knows. */
@@ -166,6 +166,18 @@ export interface StartOptions {
   auth?: string[];
 }
 
+/** The session workers of a tsftpd started as `pid` (their process title names them). */
+async function sessionWorkers(pid: number): Promise<number[]> {
+  const tree = await processTree(pid);
+  const out: number[] = [];
+  for (const p of tree) {
+    if (p.pid === pid) continue;
+    const cmdline = await readFile(`/proc/${p.pid}/cmdline`, 'latin1').catch(() => '');
+    if (cmdline.startsWith('tsftpd: worker')) out.push(p.pid);
+  }
+  return out;
+}
+
 /** Starts a server of the given kind on a fresh port and waits for its greeting. */
 export async function startServer(
   kind: ServerKind,
@@ -228,22 +240,44 @@ export async function startServer(
     await killTree(child, 1000);
     throw err;
   }
-  let seq = 0;
-  const loopReport = async (): Promise<LoopReport | undefined> => {
-    if (kind !== 'tsftpd') return undefined;
-    process.kill(pid, 'SIGUSR2');
+  const seqs = new Map<number, number>();
+  /** One process's next report (SIGUSR2, then its file shows a higher sequence number). */
+  const reportOf = async (target: number, file: string): Promise<LoopReport | undefined> => {
+    try {
+      process.kill(target, 'SIGUSR2');
+    } catch {
+      return undefined; // gone meanwhile
+    }
     for (let i = 0; i < 100; i++) {
-      const r = await readFile(loopFile, 'utf8').then(
+      const r = await readFile(file, 'utf8').then(
         (text) => JSON.parse(text) as LoopReport,
         () => undefined,
       );
-      if (r && r.seq > seq) {
-        seq = r.seq;
+      if (r && r.seq > (seqs.get(target) ?? 0)) {
+        seqs.set(target, r.seq);
         return r;
       }
       await sleep(20);
     }
     return undefined;
+  };
+  // The server and each of its session workers (they inherit the preload); the worst of them counts.
+  const loopReport = async (): Promise<LoopReport | undefined> => {
+    if (kind !== 'tsftpd') return undefined;
+    const workers = await sessionWorkers(pid);
+    const reports = await Promise.all([
+      reportOf(pid, loopFile),
+      ...workers.map((w) => reportOf(w, `${loopFile}.${w}`)),
+    ]);
+    const got = reports.filter((r): r is LoopReport => r !== undefined);
+    if (got.length === 0) return undefined;
+    return {
+      seq: Math.max(...got.map((r) => r.seq)),
+      p50Ms: Math.max(...got.map((r) => r.p50Ms)),
+      p99Ms: Math.max(...got.map((r) => r.p99Ms)),
+      maxMs: Math.max(...got.map((r) => r.maxMs)),
+      samples: got.reduce((a, r) => a + r.samples, 0),
+    };
   };
   return {
     kind,

@@ -1,6 +1,7 @@
 /*
- * tsftpd_channel: framed messages with file descriptors between tsftpd processes, over a UNIX
- * stream socket watched by Node's event loop (Node itself passes only sockets between processes).
+ * tsftpd_channel (security-sensitive, see SECURITY.md): framed messages with file descriptors
+ * between tsftpd processes, over a UNIX stream socket watched by Node's event loop (Node itself
+ * passes only sockets between processes).
  *
  * Wire format: each frame is a header [u32 payload length][u32 descriptor count], little endian,
  * then the payload. The descriptors (at most CHANNEL_MAX_FDS) travel as SCM_RIGHTS with the sendmsg

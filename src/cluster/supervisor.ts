@@ -172,7 +172,8 @@ export class Supervisor {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...(pair !== undefined ? [pair[1]] : [])],
         // Started as root, the worker loads its code, then drops to runAs itself before it is ready
         // (so tsftpd runs wherever it is installed, as Pure-FTPd forks before it drops root).
-        execArgv: [],
+        // Node's own options go along (--import, --cpu-prof), not a debugger's port.
+        execArgv: process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a)),
       });
     } catch (err) {
       if (pair !== undefined) closeFds([pair[0]]);

@@ -1,10 +1,11 @@
 /**
- * A session worker (started by the parent, supervisor.ts): it carries the whole FTP protocol — the
- * sessions of the connections the parent hands it, TLS, listings and transfers — and nothing else.
- * Started as root, the parent runs it as an unprivileged user with no supplementary group; then the
- * files of an account are reached through a storage broker of that account's identity, and the
- * passwords through the parent's authentication chain. Without the parent it has nothing to do: it
- * exits when the parent is gone.
+ * A session worker (security-sensitive, see SECURITY.md; started by the parent, supervisor.ts): it
+ * carries the whole FTP protocol — the sessions of the connections the parent hands it, TLS,
+ * listings and transfers — and nothing else. Started as root, it loads its code and then becomes the
+ * --run-as user for good, with no supplementary group, before its first connection; the files of
+ * an account are then reached through a storage broker of that account's identity, and passwords
+ * through the parent's authentication chain. Without the parent it has nothing to do: it exits
+ * when the parent is gone.
  */
 import type net from 'node:net';
 import type { Config } from '../config/types.js';

@@ -1,8 +1,9 @@
 /**
- * Messages with file descriptors between tsftpd processes (native/channel.c: framed messages over a
- * UNIX stream socket, descriptors as SCM_RIGHTS). Channel is the frame layer; RpcChannel adds
- * requests and answers on top: values are sent with the structured clone (v8.serialize), so
- * Buffers, typed arrays, Dates and strings with raw-byte escapes cross intact.
+ * Messages with file descriptors between tsftpd processes (security-sensitive, see SECURITY.md;
+ * native/channel.c: framed messages over a UNIX stream socket, descriptors as SCM_RIGHTS). Channel
+ * is the frame layer; RpcChannel adds requests and answers on top: values are sent with the
+ * structured clone (v8.serialize), so Buffers, typed arrays, Dates and strings with raw-byte escapes
+ * cross intact.
  * Descriptor ownership: send() duplicates what it is given (the caller closes its own copies when
  * it likes); a received frame's descriptors belong to its receiver, and RpcChannel closes the ones
  * of an answer nobody waits for any more. Every wait is bounded in count and time.
