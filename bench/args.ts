@@ -19,6 +19,8 @@ export interface BenchOptions {
   parallel: number;
   /** Try Pure-FTPd with 10,000 sessions when memory and process limits allow it. */
   pureBigSessions: boolean;
+  /** Start tsftpd as this plain user instead of root (the benchmark itself runs as root). */
+  tsftpdUser: string | undefined;
 }
 
 /** The groups a run can select with --only. */
@@ -45,6 +47,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --profile          write V8 CPU profiles of tsftpd to bench/profiles/ and summarise them
   --no-pure-10k      never try Pure-FTPd with 10,000 sessions
   --json FILE        also write the JSON results to FILE
+  --tsftpd-user USER start tsftpd as USER (not root: no storage brokers, Pure-FTPd's non-root
+                     mode); the data and the account belong to USER; a full run writes
+                     results/latest-user.json, shown in docs/performance.md next to the root run
 `;
 
 const MIB = 1 << 20;
@@ -58,6 +63,7 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
   let tsftpdOnly = false;
   let profile = false;
   let pureBigSessions = true;
+  let tsftpdUser: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -73,13 +79,14 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
     else if (a === '--tsftpd-only') tsftpdOnly = true;
     else if (a === '--profile') profile = true;
     else if (a === '--no-pure-10k') pureBigSessions = false;
+    else if (a === '--tsftpd-user') tsftpdUser = value();
     else if (a === '-h' || a === '--help') return 'help';
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   if (runs !== undefined && !(runs >= 1 && runs <= 20)) throw new Error('--runs must be 1..20');
   const bad = only?.find((g) => !GROUPS.includes(g));
   if (bad !== undefined) throw new Error(`--only: unknown group ${bad} (groups: ${GROUPS.join(', ')})`);
-  const base = { only, json, profile, pureBigSessions, parallel: 16 };
+  const base = { only, json, profile, pureBigSessions, tsftpdUser, parallel: 16 };
   if (mode === 'smoke') {
     return {
       ...base,

@@ -2,7 +2,7 @@
  * The benchmark run: snapshots the tsftpd build, prepares the data and the account, runs each group
  * (rounds.ts: servers alternate, one at a time, fresh per round) and assembles the results.
  */
-import { mkdtemp, chmod, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, chmod, chown, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +26,16 @@ import { snapshotServer } from './snapshot.js';
 
 /** Where the package lives (this file runs from .build/bench/). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** uid and gid of a user named in /etc/passwd. */
+async function userIds(name: string): Promise<{ uid: number; gid: number }> {
+  const text = await readFile('/etc/passwd', 'utf8');
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  throw new Error(`--tsftpd-user: no user ${name} in /etc/passwd`);
+}
 
 function selectedGroups(opts: BenchOptions): string[] {
   const sessions = opts.sessionCounts.map((n) => `sessions-${n}`);
@@ -85,9 +95,11 @@ export async function runBenchmark(opts: BenchOptions, argv: string[], limits: L
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-bench-'));
   await chmod(workDir, 0o755);
   const isRoot = process.getuid?.() === 0;
-  const owner = isRoot
-    ? { uid: 65534, gid: 65534 }
-    : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const asUser = opts.tsftpdUser === undefined ? undefined : await userIds(opts.tsftpdUser);
+  if (asUser !== undefined && !isRoot) throw new Error('--tsftpd-user needs the benchmark to run as root');
+  const owner =
+    asUser ??
+    (isRoot ? { uid: 65534, gid: 65534 } : { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
   const cacheDir = opts.mode === 'smoke' ? path.join(workDir, 'data') : DEFAULT_CACHE;
   let failed = false;
   const snapshot = await snapshotServer(PACKAGE_ROOT, opts.mode !== 'smoke');
@@ -104,7 +116,14 @@ export async function runBenchmark(opts: BenchOptions, argv: string[], limits: L
       listMax: opts.sizes.listEntries + 1000,
       tsftpdMain: snapshot.main,
       tlsBundle: selectedGroups(opts).includes('tls') ? await makeTlsBundle(workDir) : undefined,
+      tsftpdIds: asUser,
     };
+    if (asUser !== undefined) {
+      // tsftpd as that user reads its account file, certificate and writes its loop reports here.
+      for (const f of [workDir, env.passwdFile, env.tlsBundle]) {
+        if (f !== undefined) await chown(f, asUser.uid, asUser.gid);
+      }
+    }
     const bigReal = path.join(data.root, data.bigFile);
     const uploadBlock = (await readFile(bigReal)).subarray(0, Math.min(1 << 20, opts.sizes.fileBytes));
     const notes: string[] = [];
@@ -143,6 +162,7 @@ export async function runBenchmark(opts: BenchOptions, argv: string[], limits: L
       loop: g.loop,
       cpu: g.cpu,
       notes,
+      tsftpdStartedAs: opts.tsftpdUser ?? (isRoot ? 'root' : os.userInfo().username),
     };
   } finally {
     await snapshot.dispose();

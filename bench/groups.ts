@@ -2,6 +2,7 @@
  * One run of one measurement group against one running server: the glue between the metric ids of
  * metrics.ts and the workloads. A group returns a value per metric id.
  */
+import { availableParallelism } from 'node:os';
 import type { BenchOptions } from './args.js';
 import type { DataSet } from './fixtures.js';
 import type { RunningServer } from './servers.js';
@@ -65,8 +66,9 @@ export async function warmUp(group: string, ctx: GroupContext): Promise<void> {
       await loginRate(ep, Math.ceil(opts.logins / 10), 16);
       return;
     case 'list':
-      // Both verbs, twice: a long-running server has its listing code compiled (V8's JIT) already.
-      for (let i = 0; i < 2; i++) {
+      // Both verbs, twice per CPU: a long-running server has its listing code compiled (V8's JIT)
+      // already, in every session worker.
+      for (let i = 0; i < 2 * availableParallelism(); i++) {
         await listingTime(ep, 'LIST', data.listDir, opts.sizes.listEntries);
         await listingTime(ep, 'MLSD', data.listDir, opts.sizes.listEntries);
       }

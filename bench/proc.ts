@@ -146,12 +146,16 @@ export function spawnWithFileLimit(
   args: string[],
   stdio: StdioOptions,
   env: NodeJS.ProcessEnv = process.env,
+  ids?: { uid: number; gid: number },
 ): ChildProcess {
   const script = 'ulimit -n "$1" || exit 97; shift; exec "$@"';
+  // With `ids` the shell already runs as that user (libuv drops the supplementary groups too); the
+  // hard limit it may raise to is the benchmark's, inherited.
   const child = spawn('sh', ['-c', script, 'sh', String(nofile), cmd, ...args], {
     stdio,
     env,
     detached: true,
+    ...(ids ?? {}),
   });
   children.add(child);
   child.once('exit', () => children.delete(child));

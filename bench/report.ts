@@ -55,8 +55,47 @@ function verdicts(r: BenchResult): string[] {
   return out;
 }
 
-/** The Markdown report; `users`: the latest users run (bench/results/users.json), when there is one. */
-export function reportMarkdown(r: BenchResult, chartFile: string | undefined, users?: UsersResult): string {
+/** What ran for a given start: the process model tsftpd chose (docs/architecture.md#processes). */
+function startedAsText(r: BenchResult): string {
+  const who = r.tsftpdStartedAs;
+  if (who === undefined) return '';
+  if (who === 'root') {
+    return (
+      'tsftpd was started as root: a root parent that listens and authenticates, one session worker per CPU ' +
+      "running as an unprivileged user, and a storage process (broker) with the account's uid doing its file access."
+    );
+  }
+  return (
+    `tsftpd was started as the plain user \`${who}\`: one session worker per CPU as that user under a parent ` +
+    "of the same user, no storage brokers (Pure-FTPd's non-root mode)."
+  );
+}
+
+/** The section of a run with tsftpd started as a plain user (bench/results/latest-user.json). */
+function plainUserSection(p: BenchResult): string[] {
+  return [
+    `## tsftpd started as a plain user (\`${p.tsftpdStartedAs ?? '?'}\`)`,
+    '',
+    `Run: ${p.date}, \`${p.command}\`, ${p.mode} mode, median of ${p.runs} runs; Pure-FTPd runs as root in both.`,
+    startedAsText(p),
+    '',
+    markdownTable(HEADER, tableRows(p)),
+    '',
+    ...verdicts(p),
+    '',
+  ];
+}
+
+/**
+ * The Markdown report; `users`: the latest users run (bench/results/users.json), `plain`: the latest
+ * run with tsftpd started as a plain user (bench/results/latest-user.json), when there are.
+ */
+export function reportMarkdown(
+  r: BenchResult,
+  chartFile: string | undefined,
+  users?: UsersResult,
+  plain?: BenchResult,
+): string {
   const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const detail = detailRows(r);
   const notes = [...notRunLines(r), ...r.notes];
@@ -77,6 +116,7 @@ export function reportMarkdown(r: BenchResult, chartFile: string | undefined, us
     `Data: one ${mib(r.sizes.fileBytes)} file of real (non-sparse) bytes, ${r.sizes.smallCount} files of ` +
       `${r.sizes.smallBytes} bytes, a directory of ${r.sizes.listEntries.toLocaleString('en-US')} entries, ` +
       `${r.sizes.logins} logins per login-rate run. Ratio = tsftpd median / Pure-FTPd median.`,
+    ...(r.tsftpdStartedAs !== undefined ? [startedAsText(r)] : []),
     '',
     markdownTable(HEADER, tableRows(r)),
     '',
@@ -98,6 +138,7 @@ export function reportMarkdown(r: BenchResult, chartFile: string | undefined, us
     markdownTable(detail.header, detail.rows),
     '',
     ...(notes.length > 0 ? ['### Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
+    ...(plain ? plainUserSection(plain) : []),
     ...(users ? usersMarkdown(users) : []),
     '## How it is measured',
     '',
@@ -143,10 +184,14 @@ export async function writeReport(r: BenchResult, root: string): Promise<string[
   const usersFile = path.join(root, 'bench', 'results', 'users.json');
   const usersText = await readFile(usersFile, 'utf8').catch(() => undefined);
   const users = usersText === undefined ? undefined : (JSON.parse(usersText) as UsersResult);
+  const plainText = await readFile(path.join(root, 'bench', 'results', 'latest-user.json'), 'utf8').catch(
+    () => undefined,
+  );
+  const plain = plainText === undefined ? undefined : (JSON.parse(plainText) as BenchResult);
   const old = await readFile(mdFile, 'utf8').catch(() => '');
   const at = old.indexOf(END_MARK);
   const kept = at === -1 ? '' : old.slice(at + END_MARK.length).replace(/^\n/, '');
-  await writeFile(mdFile, reportMarkdown(r, svg ? 'performance-chart.svg' : undefined, users) + kept);
+  await writeFile(mdFile, reportMarkdown(r, svg ? 'performance-chart.svg' : undefined, users, plain) + kept);
   written.push(mdFile);
   return written;
 }

@@ -39,6 +39,8 @@ export interface BenchResult {
   loop: LoopEntry[];
   cpu: CpuEntry[];
   notes: string[];
+  /** Who started tsftpd: `root` (parent, workers, storage brokers) or a plain user's name. */
+  tsftpdStartedAs?: string;
 }
 
 /** Formats one number in its unit with sensible precision. */

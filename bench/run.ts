@@ -6,7 +6,7 @@
  * `npm run bench -- users` is a separate mode: the 1.5-million-account database (users.ts).
  */
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, USAGE, type BenchOptions } from './args.js';
@@ -63,6 +63,12 @@ function printResult(result: BenchResult): void {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
+/** The root run's results, when a full run wrote them. */
+async function readLatest(file: string): Promise<BenchResult | undefined> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as BenchResult);
+}
+
 function isFullRun(opts: BenchOptions): boolean {
   return opts.mode === 'full' && !opts.only && !opts.tsftpdOnly && !opts.profile;
 }
@@ -117,11 +123,13 @@ async function main(argv: string[]): Promise<number> {
   if (opts.mode !== 'smoke') {
     const dir = path.join(PACKAGE_ROOT, 'bench', 'results');
     await mkdir(dir, { recursive: true });
-    const file = path.join(dir, isFullRun(opts) ? 'latest.json' : 'partial.json');
+    const full = opts.tsftpdUser !== undefined ? 'latest-user.json' : 'latest.json';
+    const file = path.join(dir, isFullRun(opts) ? full : 'partial.json');
     await writeFile(file, json);
     process.stdout.write(`\nJSON: ${path.relative(process.cwd(), file)}\n`);
     if (isFullRun(opts)) {
-      const written = await writeReport(result, PACKAGE_ROOT);
+      const root = opts.tsftpdUser === undefined ? result : await readLatest(path.join(dir, 'latest.json'));
+      const written = root === undefined ? [] : await writeReport(root, PACKAGE_ROOT);
       process.stdout.write(`report: ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}\n`);
     }
   }

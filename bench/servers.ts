@@ -47,6 +47,8 @@ export interface ServerEnv {
   listMax: number;
   /** tsftpd's main.js (a snapshot of .build/src, see snapshot.ts). */
   tsftpdMain: string;
+  /** Start tsftpd with these ids (a plain user) instead of the benchmark's own. */
+  tsftpdIds?: { uid: number; gid: number };
   /** Certificate and key in one PEM file, for servers started with TLS (see makeTlsBundle). */
   tlsBundle?: string;
 }
@@ -222,6 +224,7 @@ export async function startServer(
       args,
       ['ignore', logFile.fd, logFile.fd],
       childEnv,
+      env.tsftpdIds,
     );
   } else {
     if (env.pdbFile === undefined && !opts.auth) throw new Error('Pure-FTPd needs pure-pw to build its .pdb');

@@ -18,7 +18,7 @@ import { CertificateStore } from '../tls/certificates.js';
 import { ParentLink } from './parent-link.js';
 import { IpcStateStore } from './ipc-state.js';
 import { IpcAuthentication } from './ipc-auth.js';
-import { setWorkerTitle } from './titles.js';
+import { trackTitles } from './titles.js';
 import { BrokeredRoots } from './worker-storage.js';
 import { preloadAddons } from '../native-addons.js';
 import type { InitMessage, ParentMessage, WorkerMessage } from './protocol.js';
@@ -57,7 +57,7 @@ export function runWorker(): Promise<number> {
             (started) => {
               ({ server, state, tls } = started);
               if (reload !== undefined) server.reconfigure({ ...reload, auth: server.context.auth });
-              setWorkerTitle(index, 0);
+              trackTitles(server.bus, index);
               send({ t: 'ready' });
             },
             (err: unknown) => {
@@ -76,12 +76,8 @@ export function runWorker(): Promise<number> {
           server.adopt(handle, {
             implicitTls: msg.implicitTls,
             connection: msg.id,
-            onEnd: () => {
-              send({ t: 'closed', id: msg.id });
-              setWorkerTitle(index, server?.sessionCount ?? 0);
-            },
+            onEnd: () => send({ t: 'closed', id: msg.id }),
           });
-          setWorkerTitle(index, server.sessionCount);
           return;
         case 'res':
           link.answer(msg);

@@ -36,6 +36,7 @@ import {
   terminalOutput,
   type StartupOutput,
 } from './daemon.js';
+import { trackTitles } from '../cluster/titles.js';
 import { isInetdStart, refuseInetd, stderrIsClient } from './inetd.js';
 import net from 'node:net';
 import { Writable } from 'node:stream';
@@ -384,6 +385,7 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
       : undefined,
   });
   const socket = new net.Socket({ fd: 0, readable: true, writable: true });
+  trackTitles(bus, undefined);
   await new Promise<void>((resolve) => server.adopt(socket, { implicitTls: false, onEnd: resolve }));
   tls?.close();
   await server.close();
