@@ -463,7 +463,9 @@ export class Supervisor {
   /** Stops listening, lets the workers end their sessions (at most `graceMs`), then stops them. */
   async close(graceMs = 5000): Promise<void> {
     this.closing = true;
-    await Promise.all(this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve()))));
+    // No new connection from now on. close()'s callback waits until every connection handed to a
+    // worker has ended (Node asks the workers), so it is awaited only once the workers are gone.
+    const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
     this.listeners.length = 0;
     for (const s of [...this.refused]) s.destroy();
     const exits = this.slots.map((w) => {
@@ -478,6 +480,7 @@ export class Supervisor {
       });
     });
     await Promise.all(exits);
+    await Promise.all(closed);
     await this.brokers?.close();
     await this.opts.auth.close();
   }

@@ -36,9 +36,10 @@ export function runWorker(): Promise<number> {
   let reload: { config: Readonly<Config>; anonymous?: AnonymousAccount } | undefined;
   return new Promise<number>((resolve) => {
     const stop = async (graceMs: number): Promise<void> => {
-      const timer = setTimeout(() => resolve(0), graceMs);
+      // Transfers in progress get graceMs to finish (server.close drains); a stuck close gets 1 s more.
+      const timer = setTimeout(() => resolve(0), graceMs + 1000);
       timer.unref();
-      await server?.close();
+      await server?.close(graceMs);
       clearTimeout(timer);
       resolve(0);
     };

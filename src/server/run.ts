@@ -274,10 +274,11 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     return 2;
   }
   const server = chosen.server;
-  // Closes the listeners that did open, the sessions and the auth chain.
-  const stopAll = async (): Promise<void> => {
+  // Closes the listeners that did open, the sessions (letting transfers in progress finish within
+  // `graceMs`) and the auth chain.
+  const stopAll = async (graceMs = 0): Promise<void> => {
+    await server.close(graceMs);
     tls?.close();
-    await server.close();
   };
   let addresses: AddressInfo[];
   try {
@@ -312,7 +313,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
   if (daemonChild) process.chdir('/');
 
   await stopped;
-  await stopAll();
+  await stopAll(DRAIN_MS);
   if (config.pidFile !== undefined) await unlink(config.pidFile).catch(() => undefined);
   return 0;
 }
@@ -391,6 +392,9 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
   await server.close();
   return 0;
 }
+
+/** How long SIGTERM lets transfers in progress finish (README "Processes"). */
+const DRAIN_MS = 5000;
 
 /** How many session workers serve: --workers, else one per CPU. */
 export function workerCount(config: Readonly<Config>): number {

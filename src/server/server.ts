@@ -258,18 +258,30 @@ export class FtpServer {
   }
 
   /** Stops listening and ends every session. */
-  async close(): Promise<void> {
+  async close(graceMs = 0): Promise<void> {
     this.closing = true;
     const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
     this.listeners.length = 0;
     // Refused connections and TLS handshakes in progress are no session yet, but still sockets.
     for (const socket of [...this.unadmitted]) socket.destroy();
     this.unadmitted.clear();
-    for (const s of [...this.sessions]) {
+    const shut = (s: Session): void => {
+      if (!this.sessions.has(s)) return;
       s.reply(Code.SERVICE_UNAVAILABLE, 'Server shutting down');
       s.close('Server shutting down');
       s.socket.destroy();
+    };
+    // Draining: a command in progress (a transfer above all) may finish within the grace period.
+    const finishing = [...this.sessions].map((s) => s.finishCurrent().then(() => shut(s)));
+    if (graceMs > 0 && finishing.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(finishing),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
     }
+    for (const s of [...this.sessions]) shut(s);
     await Promise.all(closed);
     await this.opts.auth.close();
   }

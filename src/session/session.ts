@@ -74,6 +74,8 @@ export class Session implements SessionContext {
   private reader = new LineReader(MAX_LINE);
   private readonly queue: ParsedCommand[] = [];
   private running = false;
+  /** Set by finishCurrent(): no further command runs; these resolve when the current one is done. */
+  private finishing: (() => void)[] | undefined;
   private closing = false;
   private idleTimer: NodeJS.Timeout;
   private lastRealActivity = Date.now();
@@ -226,6 +228,8 @@ export class Session implements SessionContext {
       if (cmd === undefined) {
         if (line.text.trim() === '') continue; // empty lines are keep-alives for some clients
         this.queue.push({ verb: '', arg: line.text });
+      } else if (this.finishing !== undefined) {
+        continue; // the server is stopping: nothing new starts
       } else if (this.transfer !== undefined && this.dispatcher.duringTransfer(cmd.verb)) {
         void this.runOne(cmd);
         continue;
@@ -241,7 +245,7 @@ export class Session implements SessionContext {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.queue.length > 0 && !this.closing) {
+      while (this.queue.length > 0 && !this.closing && this.finishing === undefined) {
         const cmd = this.queue.shift()!;
         await this.runOne(cmd);
         if (this.queue.length < QUEUE_HIGH_WATER / 2 && this.socket.isPaused()) this.socket.resume();
@@ -249,7 +253,19 @@ export class Session implements SessionContext {
       }
     } finally {
       this.running = false;
+      for (const done of this.finishing?.splice(0) ?? []) done();
     }
+  }
+
+  /**
+   * For a draining server: runs no further command, and resolves once the one running (a
+   * transfer included) has sent its reply — at once when none runs.
+   */
+  finishCurrent(): Promise<void> {
+    this.finishing ??= [];
+    this.queue.length = 0;
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.finishing!.push(resolve));
   }
 
   private async runOne(cmd: ParsedCommand): Promise<void> {
