@@ -124,8 +124,18 @@ export function notRunLines(result: BenchResult): string[] {
 
 /** Throughput as a share of the loopback ceiling, one line per server and direction. */
 export function ceilingLines(result: BenchResult): string[] {
-  const loop = result.metrics.filter((m) => m.shared);
-  if (loop.length === 0) return [];
+  const loop = result.metrics.filter((m) => m.shared && m.group === 'loopback');
+  const hashing = result.metrics.find((m) => m.id === 'login-ceiling')?.shared;
+  const share = result.metrics.find((m) => m.id === 'login-share')?.values.tsftpd;
+  const hashLines =
+    hashing === undefined
+      ? []
+      : [
+          `login hashing ceiling: ${hashing.median.toFixed(0)} logins/s (${result.machine.cpus} CPUs × 1 / ` +
+            `${((result.machine.cpus * 1000) / hashing.median).toFixed(2)} ms per \`$6$\` check, measured with crypt(3))` +
+            (share !== undefined ? `; tsftpd's login rate is ${share.median.toFixed(0)}% of it` : ''),
+        ];
+  if (loop.length === 0) return hashLines;
   const ceiling = Math.max(...loop.map((m) => m.shared!.median));
   const out = loop.map((m) => {
     const s = m.shared!;
@@ -143,7 +153,7 @@ export function ceilingLines(result: BenchResult): string[] {
     if (parts.length > 0)
       out.push(`${id} as a share of the loopback ceiling (${ceiling.toFixed(0)} MiB/s): ${parts.join(', ')}`);
   }
-  return out;
+  return [...out, ...hashLines];
 }
 
 /** TLS throughput as a share of the same server's plain throughput: one line per direction. */
