@@ -14,6 +14,8 @@ import type { Entry, OpenedFile, RawScan, RootFs, VPath } from '../storage/types
 /** A request/answer channel to a broker (ipc/channel.ts RpcChannel). */
 export interface BrokerRpc {
   call(method: string, args: unknown): Promise<{ value: unknown; fds: number[] }>;
+  /** Runs when the broker is gone; returns what takes the listener back. */
+  onClose(fn: () => void): () => void;
 }
 
 /** FtpError codes a broker may answer with (the rest are errno codes, such as ENOENT). */
@@ -57,6 +59,7 @@ async function ask(
 /** A root held open by a broker for one session. */
 export class BrokerRoot implements RootFs {
   private closed = false;
+  private unwatch: (() => void) | undefined;
 
   private constructor(
     private readonly rpc: BrokerRpc,
@@ -150,9 +153,19 @@ export class BrokerRoot implements RootFs {
     return this.value('lstatNames', { path: dir, names: [...names] });
   }
 
+  /** `fn` runs if the broker dies while this root is open (its session cannot go on). */
+  onLost(fn: (reason: string) => void): void {
+    this.unwatch?.();
+    this.unwatch = this.rpc.onClose(() => {
+      if (!this.closed) fn('the storage broker of this account ended');
+    });
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.unwatch?.();
+    this.unwatch = undefined;
     this.rpc.call('closeRoot', { root: this.id }).catch(() => undefined);
   }
 }

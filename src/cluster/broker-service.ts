@@ -16,8 +16,13 @@ import { ConfinedRoot } from '../storage/confined.js';
 import type { RootFs, RootRequest } from '../storage/types.js';
 import type { RpcAnswer } from '../ipc/channel.js';
 
-/** Most roots one worker channel may hold open at once. */
-const MAX_ROOTS_PER_CHANNEL = 4096;
+/**
+ * Most roots one worker channel may hold open at once: a session holds one (its home) and one
+ * worker may serve every session of a big server, so the bound is well above the 10,000 sessions
+ * a server is sized for; the broker's descriptor limit (Node raises the soft limit to the hard
+ * one) is the other bound, and a root it cannot open refuses that login with 421.
+ */
+const MAX_ROOTS_PER_CHANNEL = 65_536;
 
 /** A request's result: a value for the structured clone, and descriptors to pass along. */
 export type Answer = RpcAnswer;

@@ -82,10 +82,20 @@ export class Channel {
     this.frameListener = fn;
   }
 
-  /** Runs once when the peer closes or the channel breaks (errno 0: a clean end). */
-  onClose(fn: (errno: number) => void): void {
-    if (this.closed) fn(0);
-    else this.closeListeners.push(fn);
+  /**
+   * Runs once when the peer closes or the channel breaks (errno 0: a clean end). Returns what
+   * takes the listener back (a long-lived channel must not keep the listeners of ended users).
+   */
+  onClose(fn: (errno: number) => void): () => void {
+    if (this.closed) {
+      fn(0);
+      return () => undefined;
+    }
+    this.closeListeners.push(fn);
+    return () => {
+      const i = this.closeListeners.indexOf(fn);
+      if (i >= 0) this.closeListeners.splice(i, 1);
+    };
   }
 
   /** True once the channel ended or was closed. */
@@ -182,6 +192,11 @@ export class RpcChannel {
       const handler = Object.hasOwn(handlers, method) ? handlers[method] : undefined;
       return handler !== undefined ? handler(args, fds) : unknownRequest(method, fds);
     };
+  }
+
+  /** See Channel.onClose. */
+  onClose(fn: (errno: number) => void): () => void {
+    return this.channel.onClose(fn);
   }
 
   /** Sends a request (with descriptors); resolves with the answer's value and descriptors. */

@@ -127,12 +127,21 @@ async function openRoot(
 ): Promise<RootFs> {
   const cfg = s.server.config;
   try {
-    return await s.server.roots(root, {
+    const opened = await s.server.roots(root, {
       confine: rootOf(cfg, { root, chroot }).confine,
       weak: cfg.weakJail,
       identity,
       connection: s.connection,
     });
+    // A storage broker that dies takes the session's files with it: the session ends now (a
+    // transfer in progress is aborted), as Pure-FTPd's session ends with its process.
+    opened.onLost?.((reason) => {
+      if (s.isClosing) return;
+      s.server.bus.log(s.ref, 'WARNING', `${reason}: closing the session`);
+      s.reply(Code.SERVICE_UNAVAILABLE, 'Service not available, closing control connection');
+      s.close(reason);
+    });
+    return opened;
   } catch (err) {
     if (err instanceof FtpError) throw err;
     throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {

@@ -178,6 +178,11 @@ export interface OpenedFile {
 export interface RootFs {
   /** The real root, for logs only. */
   readonly realPath: string;
+  /**
+   * Where it lives in another process (a storage broker): `fn` runs if that process dies while
+   * the root is open, so the session ends at once instead of at its next file operation.
+   */
+  onLost?(fn: (reason: string) => void): void;
   /** The entry at `p`; `follow` follows a final symlink (confined). */
   stat(p: VPath, follow: boolean): Promise<Entry>;
   /** open(2) with `flags` (O_EXCL creations get exactly `mode`); the descriptor is the caller's. */
