@@ -36,6 +36,11 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     load: () => import('./tools/authd.js'),
   },
   {
+    name: 'statsdecode',
+    summary: 'print a stats transfer log (-O stats:FILE) with readable dates, as pure-statsdecode',
+    load: () => import('./tools/statsdecode.js'),
+  },
+  {
     name: 'gencert',
     summary: 'write a self-signed certificate for trying FTPS (-Y 1 -2 FILE)',
     load: () => import('./tools/gencert.js'),

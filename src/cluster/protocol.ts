@@ -62,6 +62,8 @@ export type WorkerMessage =
   | { t: 'release'; key: string }
   /** Syslog records for the parent to send (it can reach the socket; the worker's user may not). */
   | { t: 'log'; records: string[] }
+  /** Transfer-log lines (-O) for the parent to append (it opened the file). */
+  | { t: 'xfer'; lines: string[] }
   | { t: 'join'; key: string }
   | { t: 'leave'; key: string };
 

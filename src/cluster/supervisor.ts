@@ -60,6 +60,8 @@ export interface SupervisorOptions {
   ipv6Available: boolean;
   /** Sends the workers' syslog records (with -f; else they log to the inherited stderr). */
   syslog?: (records: string[]) => void;
+  /** Appends the workers' transfer-log lines (-O). */
+  transfers?: (lines: string[]) => void;
 }
 
 /** Most syslog records in one message of a worker, and the longest record. */
@@ -286,6 +288,11 @@ export class Supervisor {
           this.opts.syslog?.(
             msg.records.filter((r) => typeof r === 'string').map((r) => r.slice(0, MAX_LOG_RECORD)),
           );
+        }
+        return;
+      case 'xfer':
+        if (Array.isArray(msg.lines) && msg.lines.length <= MAX_LOG_RECORDS) {
+          this.opts.transfers?.(msg.lines.filter((l): l is string => typeof l === 'string'));
         }
         return;
       case 'join':

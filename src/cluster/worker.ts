@@ -18,6 +18,7 @@ import { CertificateStore } from '../tls/certificates.js';
 import { ParentLink } from './parent-link.js';
 import { IpcStateStore } from './ipc-state.js';
 import { IpcAuthentication } from './ipc-auth.js';
+import { attachTransferLog } from '../telemetry/altlog.js';
 import { trackTitles } from './titles.js';
 import { BrokeredRoots } from './worker-storage.js';
 import { preloadAddons } from '../native-addons.js';
@@ -152,6 +153,9 @@ async function start(
             deliver: (records) => link.post({ t: 'log', records }),
           },
   });
+  if (config.altLog !== undefined) {
+    attachTransferLog(bus, config.altLog.format, (lines) => link.post({ t: 'xfer', lines }));
+  }
   const log = (level: 'INFO' | 'ERROR', message: string): void => bus.log(undefined, level, message);
   const tls =
     init.tls === undefined

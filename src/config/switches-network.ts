@@ -1,6 +1,7 @@
 /**
  * Switch table, part 1: listening, connection limits, data channel and logging (upstream §1.2, §6.4, §9.1).
  */
+import { parseAltLog } from '../telemetry/altlog.js';
 import { isIPv6 } from 'node:net';
 import { applyBind } from './bind.js';
 import { ValueError } from './errors.js';
@@ -158,6 +159,21 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
         );
       }
       c.syslogFacility = facility;
+    },
+  },
+  {
+    short: 'O',
+    pureName: 'altlog',
+    name: 'alt-log',
+    arg: '[format:]file',
+    help: 'transfer log in clf (default), stats, w3c or xferlog format, one line per file transfer',
+    conf: [{ key: 'AltLog', form: 'value' }],
+    apply: (c, v) => {
+      try {
+        c.altLog = parseAltLog(v);
+      } catch (err) {
+        throw new ValueError((err as Error).message);
+      }
     },
   },
   {

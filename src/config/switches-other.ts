@@ -60,14 +60,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
     'feed completed uploads to the upload script',
     [{ key: 'CallUploadScript', form: 'bool' }],
   ),
-  unsupported(
-    'O',
-    'altlog',
-    'alt-log',
-    '[format:]file',
-    'transfer log in clf, stats, w3c or xferlog format',
-    [{ key: 'AltLog', form: 'value' }],
-  ),
   unsupported('s', 'antiwarez', 'anti-warez', undefined, 'anonymous cannot download files owned by ftp', [
     { key: 'AntiWarez', form: 'bool' },
   ]),

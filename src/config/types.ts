@@ -2,6 +2,7 @@
  * The server's configuration: one typed object, built once from defaults < config file < command
  * line, validated, then frozen (docs/architecture.md). Switch letters follow Pure-FTPd (upstream §1.2).
  */
+import type { AltLogSpec } from '../telemetry/altlog.js';
 
 /** One `-l method[:arg]` entry of the authentication chain, in command-line order (upstream §3.1). */
 export interface AuthMethod {
@@ -108,6 +109,8 @@ export interface Config {
   logFormat: 'text' | 'json';
   /** -f: syslog facility or 'none'; tsftpd logs to stderr unless a facility is given. */
   syslogFacility?: string;
+  /** -O: the transfer log (format and file). */
+  altLog?: AltLogSpec;
   /** -1: add the PID to syslog records. */
   logPid: boolean;
   /** --syslog-socket: the local syslog datagram socket. */

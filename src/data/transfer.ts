@@ -27,6 +27,8 @@ export interface TransferHost {
   readonly idleSeconds: number;
   readonly tls?: SessionTls;
   readonly isClosing: boolean;
+  /** TYPE: A (ASCII) or I (binary), for the transfer logs. */
+  readonly type?: 'A' | 'I';
   readonly server: {
     readonly bus: EventBus;
     readonly config: Readonly<{ tlsSessionBinding: boolean }>;
@@ -197,6 +199,7 @@ export async function runTransfer(s: TransferHost, job: TransferJob): Promise<Re
       bytes,
       seconds: (Date.now() - t.startedAt) / 1000,
       ok,
+      ascii: s.type === 'A',
     });
   }
   if (!s.isClosing) s.send(final);

@@ -23,6 +23,7 @@ const RESTART_ONLY: readonly (readonly [keyof Config, string])[] = [
   ['syslogFacility', '-f'],
   ['syslogSocket', '--syslog-socket'],
   ['logPid', '-1'],
+  ['altLog', '-O'],
   ['verboseLog', '-d'],
   ['quickstart', '--quickstart'],
 ];

@@ -36,6 +36,7 @@ import {
   terminalOutput,
   type StartupOutput,
 } from './daemon.js';
+import { AltLogFile, attachTransferLog } from '../telemetry/altlog.js';
 import { trackTitles } from '../cluster/titles.js';
 import { isInetdStart, refuseInetd, stderrIsClient } from './inetd.js';
 import net from 'node:net';
@@ -185,6 +186,18 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     await auth.close();
     return 2;
   }
+  // -O: opened here, by the process that may write there (root's /var/log); workers send it lines.
+  let altlog: AltLogFile | undefined;
+  if (config.altLog !== undefined) {
+    try {
+      altlog = new AltLogFile(config.altLog, (message) => bus.log(undefined, 'ERROR', message));
+    } catch (err) {
+      output.err(`tsftpd: -O ${config.altLog.file}: cannot open the transfer log: ${(err as Error).message}`);
+      await auth.close();
+      return 2;
+    }
+    attachTransferLog(bus, config.altLog.format, (lines) => altlog?.write(lines));
+  }
   let tls: CertificateStore | undefined;
   if (config.tls > 0 || config.implicitTls.length > 0) {
     try {
@@ -217,7 +230,10 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     process.once('SIGINT', () => stop('SIGINT'));
     // SIGHUP reloads the certificate and the configuration without dropping a session
     // (docs/tls.md, reload.ts).
+    // logrotate: SIGUSR1 (or SIGHUP) opens the transfer log again.
+    process.on('SIGUSR1', () => altlog?.reopen());
     process.on('SIGHUP', () => {
+      altlog?.reopen();
       void tls?.reload();
       void reloadConfig();
     });
@@ -265,7 +281,13 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
       reloading = false;
     }
   };
-  const chosen = await serverFor(config, { auth, anonymous, bus, tls });
+  const chosen = await serverFor(config, {
+    auth,
+    anonymous,
+    bus,
+    tls,
+    transfers: altlog === undefined ? undefined : (lines) => altlog?.write(lines),
+  });
   live.chosen = chosen;
   if ('error' in chosen) {
     output.err(`tsftpd: ${chosen.error}`);
@@ -352,6 +374,19 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
     return refuseInetd(`tsftpd: ${(err as Error).message}`);
   }
   const anonymous = config.noAnonymous ? undefined : await resolveAnonymous(config.anonymousRoot);
+  // Opened before the process becomes the account (root may write where the account may not).
+  let altlog: AltLogFile | undefined;
+  if (config.altLog !== undefined) {
+    try {
+      altlog = new AltLogFile(config.altLog, (message) => bus.log(undefined, 'ERROR', message));
+    } catch (err) {
+      await auth.close();
+      return refuseInetd(
+        `tsftpd: -O ${config.altLog.file}: cannot open the transfer log: ${(err as Error).message}`,
+      );
+    }
+    attachTransferLog(bus, config.altLog.format, (lines) => altlog?.write(lines));
+  }
   let tls: CertificateStore | undefined;
   if (config.tls > 0) {
     try {
@@ -390,6 +425,7 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
   await new Promise<void>((resolve) => server.adopt(socket, { implicitTls: false, onEnd: resolve }));
   tls?.close();
   await server.close();
+  altlog?.close();
   return 0;
 }
 
@@ -409,8 +445,16 @@ export function workerCount(config: Readonly<Config>): number {
  */
 async function serverFor(
   config: Readonly<Config>,
-  services: { auth: AuthChain; anonymous?: AnonymousAccount; bus: EventBus; tls?: CertificateStore },
+  all: {
+    auth: AuthChain;
+    anonymous?: AnonymousAccount;
+    bus: EventBus;
+    tls?: CertificateStore;
+    /** Where the workers' transfer-log lines go (-O). */
+    transfers?: (lines: string[]) => void;
+  },
 ): Promise<{ server: FtpServer | Supervisor; mode: string } | { error: string }> {
+  const { transfers, ...services } = all;
   const workers = workerCount(config);
   const target = logTarget(config);
   const syslog = target.kind === 'stderr' ? undefined : syslogSender({ socketPath: target.socket });
@@ -421,7 +465,14 @@ async function serverFor(
       return { server: new FtpServer({ config, ...services }), mode: `one process as ${me} (not root)` };
     }
     return {
-      server: new Supervisor({ config, ...services, workers, syslog, ipv6Available: hostHasIpv6() }),
+      server: new Supervisor({
+        config,
+        ...services,
+        workers,
+        syslog,
+        transfers,
+        ipv6Available: hostHasIpv6(),
+      }),
       mode: `${plural(workers)} as ${me} (not root)`,
     };
   }
@@ -438,7 +489,15 @@ async function serverFor(
     };
   }
   return {
-    server: new Supervisor({ config, ...services, workers, runAs, syslog, ipv6Available: hostHasIpv6() }),
+    server: new Supervisor({
+      config,
+      ...services,
+      workers,
+      runAs,
+      syslog,
+      transfers,
+      ipv6Available: hostHasIpv6(),
+    }),
     mode: `${plural(workers)} as ${runAs.name}; each account's files are opened by a storage process with its own uid, gid and groups`,
   };
 }

@@ -42,6 +42,8 @@ export interface Events {
     bytes: number;
     seconds: number;
     ok: boolean;
+    /** TYPE A (ASCII conversion) rather than binary. */
+    ascii: boolean;
   };
   'upload-complete': { session: SessionRef; path: string; realPath: string; bytes: number };
   command: { session: SessionRef; verb: string; arg: string };

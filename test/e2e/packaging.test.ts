@@ -120,20 +120,25 @@ describe('npm package', { skip: existsSync(NPM_CLI) ? false : `npm not found at 
         if (process.env[k] !== undefined) env[k] = process.env[k];
       }
       const prefix = path.join(tmp, 'prefix');
-      const installed = await npm(
-        [
-          'install',
-          '-g',
-          '--prefix',
-          prefix,
-          '--prefer-offline',
-          '--no-audit',
-          '--no-fund',
-          '--foreground-scripts',
-          tarball,
-        ],
-        { cwd: tmp, env, timeoutMs: 240_000 },
-      );
+      const install = (): ReturnType<typeof npm> =>
+        npm(
+          [
+            'install',
+            '-g',
+            '--prefix',
+            prefix,
+            '--prefer-offline',
+            '--no-audit',
+            '--no-fund',
+            '--foreground-scripts',
+            tarball,
+          ],
+          { cwd: tmp, env, timeoutMs: 150_000 },
+        );
+      let installed = await install();
+      // A registry that stalls (seen once: no output for 4 minutes, fine a minute later) gets a
+      // second try; a real failure fails both.
+      if (installed.code === null) installed = await install();
       if (
         installed.code !== 0 &&
         !isCi() &&
