@@ -41,6 +41,11 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     load: () => import('./tools/statsdecode.js'),
   },
   {
+    name: 'uploadscript',
+    summary: 'run a program for every completed upload of a server started with -o, as pure-uploadscript',
+    load: () => import('./tools/uploadscript.js'),
+  },
+  {
     name: 'gencert',
     summary: 'write a self-signed certificate for trying FTPS (-Y 1 -2 FILE)',
     load: () => import('./tools/gencert.js'),

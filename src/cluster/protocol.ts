@@ -64,6 +64,8 @@ export type WorkerMessage =
   | { t: 'log'; records: string[] }
   /** Transfer-log lines (-O) for the parent to append (it opened the file). */
   | { t: 'xfer'; lines: string[] }
+  /** Upload-pipe records (-o), each as a latin1 string of its bytes. */
+  | { t: 'upload'; records: string[] }
   | { t: 'join'; key: string }
   | { t: 'leave'; key: string };
 

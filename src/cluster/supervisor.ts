@@ -62,6 +62,8 @@ export interface SupervisorOptions {
   syslog?: (records: string[]) => void;
   /** Appends the workers' transfer-log lines (-O). */
   transfers?: (lines: string[]) => void;
+  /** Queues the workers' upload records (-o). */
+  uploads?: (records: Buffer[]) => void;
 }
 
 /** Most syslog records in one message of a worker, and the longest record. */
@@ -293,6 +295,15 @@ export class Supervisor {
       case 'xfer':
         if (Array.isArray(msg.lines) && msg.lines.length <= MAX_LOG_RECORDS) {
           this.opts.transfers?.(msg.lines.filter((l): l is string => typeof l === 'string'));
+        }
+        return;
+      case 'upload':
+        if (Array.isArray(msg.records) && msg.records.length <= MAX_LOG_RECORDS) {
+          this.opts.uploads?.(
+            msg.records
+              .filter((r): r is string => typeof r === 'string' && r.length <= MAX_LOG_RECORD * 4)
+              .map((r) => Buffer.from(r, 'latin1')),
+          );
         }
         return;
       case 'join':

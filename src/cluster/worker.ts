@@ -19,6 +19,7 @@ import { ParentLink } from './parent-link.js';
 import { IpcStateStore } from './ipc-state.js';
 import { IpcAuthentication } from './ipc-auth.js';
 import { attachTransferLog } from '../telemetry/altlog.js';
+import { attachUploadRecords } from '../telemetry/upload-pipe.js';
 import { trackTitles } from './titles.js';
 import { BrokeredRoots } from './worker-storage.js';
 import { preloadAddons } from '../native-addons.js';
@@ -155,6 +156,11 @@ async function start(
   });
   if (config.altLog !== undefined) {
     attachTransferLog(bus, config.altLog.format, (lines) => link.post({ t: 'xfer', lines }));
+  }
+  if (config.uploadScript) {
+    attachUploadRecords(bus, (records) =>
+      link.post({ t: 'upload', records: records.map((r) => r.toString('latin1')) }),
+    );
   }
   const log = (level: 'INFO' | 'ERROR', message: string): void => bus.log(undefined, level, message);
   const tls =

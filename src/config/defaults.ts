@@ -47,6 +47,7 @@ export function defaultConfig(): Config {
     followSymlinksOut: false,
     weakJail: false,
     inetd: false,
+    uploadScript: false,
     quickstart: false,
     logFormat: 'text',
     logPid: false,

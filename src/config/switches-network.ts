@@ -2,6 +2,7 @@
  * Switch table, part 1: listening, connection limits, data channel and logging (upstream §1.2, §6.4, §9.1).
  */
 import { parseAltLog } from '../telemetry/altlog.js';
+import { DEFAULT_UPLOAD_PIPE } from '../telemetry/upload-pipe.js';
 import { isIPv6 } from 'node:net';
 import { applyBind } from './bind.js';
 import { ValueError } from './errors.js';
@@ -175,6 +176,21 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
         throw new ValueError((err as Error).message);
       }
     },
+  },
+  {
+    short: 'o',
+    pureName: 'uploadscript',
+    name: 'upload-script',
+    help: 'pass every completed upload to the upload script (tsftpd uploadscript) through the upload pipe',
+    conf: [{ key: 'CallUploadScript', form: 'bool' }],
+    apply: (c) => void (c.uploadScript = true),
+  },
+  {
+    name: 'upload-pipe',
+    arg: 'path',
+    help: `the FIFO of -o (default ${DEFAULT_UPLOAD_PIPE})`,
+    conf: [{ key: 'UploadPipe', form: 'value' }],
+    apply: (c, v, ctx) => void (c.uploadPipe = parsePath(v, ctx.cwd, 'the upload pipe')),
   },
   {
     short: '1',

@@ -52,14 +52,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('m', 'maxload', 'max-load', 'load', 'refuse anonymous downloads above this load', [
     { key: 'MaxLoad', form: 'value' },
   ]),
-  unsupported(
-    'o',
-    'uploadscript',
-    'upload-script',
-    undefined,
-    'feed completed uploads to the upload script',
-    [{ key: 'CallUploadScript', form: 'bool' }],
-  ),
   unsupported('s', 'antiwarez', 'anti-warez', undefined, 'anonymous cannot download files owned by ftp', [
     { key: 'AntiWarez', form: 'bool' },
   ]),

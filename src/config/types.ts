@@ -111,6 +111,10 @@ export interface Config {
   syslogFacility?: string;
   /** -O: the transfer log (format and file). */
   altLog?: AltLogSpec;
+  /** -o: completed uploads go to the upload pipe. */
+  uploadScript: boolean;
+  /** --upload-pipe: the FIFO of -o (default DEFAULT_UPLOAD_PIPE). */
+  uploadPipe?: string;
   /** -1: add the PID to syslog records. */
   logPid: boolean;
   /** --syslog-socket: the local syslog datagram socket. */

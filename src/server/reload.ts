@@ -24,6 +24,8 @@ const RESTART_ONLY: readonly (readonly [keyof Config, string])[] = [
   ['syslogSocket', '--syslog-socket'],
   ['logPid', '-1'],
   ['altLog', '-O'],
+  ['uploadScript', '-o'],
+  ['uploadPipe', '--upload-pipe'],
   ['verboseLog', '-d'],
   ['quickstart', '--quickstart'],
 ];

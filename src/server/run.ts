@@ -37,6 +37,7 @@ import {
   type StartupOutput,
 } from './daemon.js';
 import { AltLogFile, attachTransferLog } from '../telemetry/altlog.js';
+import { DEFAULT_UPLOAD_PIPE, UploadPipe, attachUploadRecords } from '../telemetry/upload-pipe.js';
 import { trackTitles } from '../cluster/titles.js';
 import { isInetdStart, refuseInetd, stderrIsClient } from './inetd.js';
 import net from 'node:net';
@@ -198,6 +199,20 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     }
     attachTransferLog(bus, config.altLog.format, (lines) => altlog?.write(lines));
   }
+  // -o: the upload pipe, opened here like the log (workers send their records).
+  let uploads: UploadPipe | undefined;
+  if (config.uploadScript) {
+    const fifo = config.uploadPipe ?? DEFAULT_UPLOAD_PIPE;
+    try {
+      uploads = new UploadPipe(fifo, (message) => bus.log(undefined, 'WARNING', message));
+    } catch (err) {
+      output.err(`tsftpd: -o: cannot open the upload pipe ${fifo}: ${(err as Error).message}`);
+      altlog?.close();
+      await auth.close();
+      return 2;
+    }
+    attachUploadRecords(bus, (records) => records.forEach((r) => uploads?.push(r)));
+  }
   let tls: CertificateStore | undefined;
   if (config.tls > 0 || config.implicitTls.length > 0) {
     try {
@@ -287,6 +302,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     bus,
     tls,
     transfers: altlog === undefined ? undefined : (lines) => altlog?.write(lines),
+    uploads: uploads === undefined ? undefined : (records) => records.forEach((r) => uploads?.push(r)),
   });
   live.chosen = chosen;
   if ('error' in chosen) {
@@ -387,6 +403,17 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
     }
     attachTransferLog(bus, config.altLog.format, (lines) => altlog?.write(lines));
   }
+  let uploads: UploadPipe | undefined;
+  if (config.uploadScript) {
+    const fifo = config.uploadPipe ?? DEFAULT_UPLOAD_PIPE;
+    try {
+      uploads = new UploadPipe(fifo, (message) => bus.log(undefined, 'WARNING', message));
+    } catch (err) {
+      await auth.close();
+      return refuseInetd(`tsftpd: -o: cannot open the upload pipe ${fifo}: ${(err as Error).message}`);
+    }
+    attachUploadRecords(bus, (records) => records.forEach((r) => uploads?.push(r)));
+  }
   let tls: CertificateStore | undefined;
   if (config.tls > 0) {
     try {
@@ -426,6 +453,7 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
   tls?.close();
   await server.close();
   altlog?.close();
+  uploads?.close();
   return 0;
 }
 
@@ -452,9 +480,11 @@ async function serverFor(
     tls?: CertificateStore;
     /** Where the workers' transfer-log lines go (-O). */
     transfers?: (lines: string[]) => void;
+    /** Where the workers' upload records go (-o). */
+    uploads?: (records: Buffer[]) => void;
   },
 ): Promise<{ server: FtpServer | Supervisor; mode: string } | { error: string }> {
-  const { transfers, ...services } = all;
+  const { transfers, uploads, ...services } = all;
   const workers = workerCount(config);
   const target = logTarget(config);
   const syslog = target.kind === 'stderr' ? undefined : syslogSender({ socketPath: target.socket });
@@ -471,6 +501,7 @@ async function serverFor(
         workers,
         syslog,
         transfers,
+        uploads,
         ipv6Available: hostHasIpv6(),
       }),
       mode: `${plural(workers)} as ${me} (not root)`,
@@ -496,6 +527,7 @@ async function serverFor(
       runAs,
       syslog,
       transfers,
+      uploads,
       ipv6Available: hostHasIpv6(),
     }),
     mode: `${plural(workers)} as ${runAs.name}; each account's files are opened by a storage process with its own uid, gid and groups`,

@@ -405,7 +405,10 @@ describe('start-up messages (item 12)', () => {
   it('`tsftpd who` is an unknown command, with the list, not a config file', async () => {
     const r = await runMain(['who'], { timeoutMs: 10_000 });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^tsftpd: unknown command "who"\nCommands: pw, quotacheck, authd, gencert;/);
+    assert.match(
+      r.stderr,
+      /^tsftpd: unknown command "who"\nCommands: pw, quotacheck, authd, statsdecode, uploadscript, gencert;/,
+    );
     assert.doesNotMatch(r.stderr, /config file/);
   });
 
