@@ -25,7 +25,13 @@ async function chmod(s: LoggedIn, arg: string): Promise<Reply> {
   const p = resolvePathArg(s, file, 'write');
   try {
     // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (upstream §5.1).
-    const keep = s.limits.quota !== undefined && (await s.storage.stat(p)).type === 'dir' ? 0o500 : 0;
+    const isDir =
+      s.limits.quota !== undefined || s.server.config.customerProof
+        ? (await s.storage.stat(p)).type === 'dir'
+        : false;
+    let keep = s.limits.quota !== undefined && isDir ? 0o500 : 0;
+    // -Z (upstream §6.1): the owner keeps rw on files and rwx on directories.
+    if (s.server.config.customerProof) keep |= isDir ? 0o700 : 0o600;
     // Setuid, setgid and sticky bits are never set through FTP (Pure-FTPd masks them).
     await s.storage.chmod(p, (mode & 0o777) | keep);
   } catch (err) {

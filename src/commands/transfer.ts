@@ -42,6 +42,22 @@ function doneLines(s: LoggedIn, bytes: number, seconds: number): string[] {
 }
 
 async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
+  const cfg = s.server.config;
+  // -m (upstream §5.3): the load when this client connected decides, for anonymous downloads only.
+  if (
+    s.anonymous &&
+    cfg.maxLoad !== undefined &&
+    s.connectLoad !== undefined &&
+    s.connectLoad >= cfg.maxLoad
+  ) {
+    takeRest(s);
+    return reply(
+      Code.FILE_UNAVAILABLE,
+      `The load was ${s.connectLoad.toFixed(2)} when you connected. We do not allow downloads`,
+      'by anonymous users when the load is that high. Uploads are always',
+      'allowed.',
+    );
+  }
   const offset = takeRest(s);
   if (s.type === 'A' && offset > 1)
     return reply(Code.BAD_SEQUENCE, 'ASCII resume is unsafe, please delete the file first');
@@ -55,7 +71,15 @@ async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
   }
   const size = handle.size;
   let refusal: Reply | undefined;
-  if (offset === size && offset > 0) {
+  const ftpUid = s.server.anonymous?.uid;
+  if (cfg.antiWarez && s.anonymous && ftpUid !== undefined && handle.uid === ftpUid) {
+    // -s (upstream §6.1): an anonymous upload waits for an admin to chown it before anyone downloads it.
+    refusal = reply(
+      Code.FILE_UNAVAILABLE,
+      'This file has been uploaded by an anonymous user. It has not',
+      'yet been approved for downloading by the site administrators.',
+    );
+  } else if (offset === size && offset > 0) {
     s.clearData();
     refusal = reply(Code.TRANSFER_COMPLETE, 'Nothing left to download');
   } else if (offset > size) {
@@ -109,6 +133,16 @@ async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
 /** What kind of upload a command asks for. */
 type UploadKind = 'stor' | 'appe' | 'stou';
 
+/** -k (upstream §5.3): the file system of `dir` has less than (100 - pct)% of its blocks free. */
+async function diskTooFull(s: LoggedIn, dir: VPath, pct: number): Promise<boolean> {
+  try {
+    const { total, free } = await s.storage.statfs(dir);
+    return total > 0 && free / total < (100 - pct) / 100;
+  } catch {
+    return false; // a file system that cannot say is not refused on that account
+  }
+}
+
 async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | void> {
   const cfg = s.server.config;
   const offset = kind === 'stou' ? 0 : takeRest(s);
@@ -117,6 +151,9 @@ async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | 
     return reply(Code.NAME_NOT_ALLOWED, "Can't open that file: Permission denied");
   }
   if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, 'No data connection');
+  if (cfg.maxDiskUsage !== undefined && (await diskTooFull(s, dir, cfg.maxDiskUsage))) {
+    return reply(Code.EXCEEDED_STORAGE, 'Disk full - please upload later');
+  }
   let sink: UploadSink;
   try {
     // With a quota, the storage checks the room here and counts the upload at commit (quota-storage.ts).

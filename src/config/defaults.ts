@@ -48,6 +48,8 @@ export function defaultConfig(): Config {
     weakJail: false,
     inetd: false,
     uploadScript: false,
+    antiWarez: false,
+    customerProof: false,
     quickstart: false,
     logFormat: 'text',
     logPid: false,

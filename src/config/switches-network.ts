@@ -178,6 +178,47 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
     },
   },
   {
+    short: 'm',
+    pureName: 'maxload',
+    name: 'max-load',
+    arg: 'load',
+    help: 'refuse anonymous downloads when the 5-minute load average at connect time is at least this',
+    conf: [{ key: 'MaxLoad', form: 'value' }],
+    apply: (c, v) => {
+      const load = Number(v);
+      if (!/^\d+(\.\d+)?$/.test(v) || !(load > 0)) throw new ValueError('the load must be a number above 0');
+      c.maxLoad = load;
+    },
+  },
+  {
+    short: 'k',
+    pureName: 'maxdiskusagepct',
+    name: 'max-disk-usage',
+    arg: 'percent',
+    help: 'refuse uploads when the file system is more than this percent full (0 or 100 and more: off)',
+    conf: [{ key: 'MaxDiskUsage', form: 'value' }],
+    apply: (c, v) => {
+      const pct = parseInteger(v, 'the percentage', 0, UINT_MAX);
+      c.maxDiskUsage = pct > 0 && pct < 100 ? pct : undefined;
+    },
+  },
+  {
+    short: 's',
+    pureName: 'antiwarez',
+    name: 'anti-warez',
+    help: 'anonymous users cannot download files owned by the ftp account (uploads waiting for approval)',
+    conf: [{ key: 'AntiWarez', form: 'bool' }],
+    apply: (c) => void (c.antiWarez = true),
+  },
+  {
+    short: 'Z',
+    pureName: 'customerproof',
+    name: 'customer-proof',
+    help: "SITE CHMOD keeps the owner's read and write (and x on directories)",
+    conf: [{ key: 'CustomerProof', form: 'bool' }],
+    apply: (c) => void (c.customerProof = true),
+  },
+  {
     short: 'o',
     pureName: 'uploadscript',
     name: 'upload-script',

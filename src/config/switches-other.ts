@@ -46,22 +46,10 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('F', 'fortunesfile', 'fortunes-file', 'file', 'random banner from a fortune file', [
     { key: 'FortunesFile', form: 'value' },
   ]),
-  unsupported('k', 'maxdiskusagepct', 'max-disk-usage', 'percent', 'refuse uploads above this disk usage', [
-    { key: 'MaxDiskUsage', form: 'value' },
-  ]),
-  unsupported('m', 'maxload', 'max-load', 'load', 'refuse anonymous downloads above this load', [
-    { key: 'MaxLoad', form: 'value' },
-  ]),
-  unsupported('s', 'antiwarez', 'anti-warez', undefined, 'anonymous cannot download files owned by ftp', [
-    { key: 'AntiWarez', form: 'bool' },
-  ]),
   unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS)', [
     { key: 'Bonjour', form: 'value' },
   ]),
   unsupported('V', 'trustedip', 'trusted-ip', 'address', 'users only on this local IP', [
     { key: 'TrustedIP', form: 'value' },
-  ]),
-  unsupported('Z', 'customerproof', 'customer-proof', undefined, "chmod keeps the owner's access", [
-    { key: 'CustomerProof', form: 'bool' },
   ]),
 ];

@@ -111,6 +111,14 @@ export interface Config {
   syslogFacility?: string;
   /** -O: the transfer log (format and file). */
   altLog?: AltLogSpec;
+  /** -m: anonymous downloads refused when the 5-minute load average at connect time is at least this. */
+  maxLoad?: number;
+  /** -k: uploads refused when the file system is more than this percent full. */
+  maxDiskUsage?: number;
+  /** -s: anonymous users may not download files owned by the anonymous (ftp) uid. */
+  antiWarez: boolean;
+  /** -Z: SITE CHMOD keeps the owner's rw (files) or rwx (directories). */
+  customerProof: boolean;
   /** -o: completed uploads go to the upload pipe. */
   uploadScript: boolean;
   /** --upload-pipe: the FIFO of -o (default DEFAULT_UPLOAD_PIPE). */

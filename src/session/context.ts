@@ -68,6 +68,8 @@ export interface SessionContext {
   readonly loggedIn: boolean;
   /** True for anonymous sessions. */
   readonly anonymous: boolean;
+  /** -m: the 5-minute load average when the client connected (sampled only with -m). */
+  readonly connectLoad?: number;
   /** True once close() has started. */
   readonly isClosing: boolean;
 

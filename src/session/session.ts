@@ -4,6 +4,7 @@
  * STAT, QUIT and NOOP are handled at once and anything else waits its turn. Every buffer is
  * bounded: the line length, the queue (the socket is paused when it fills) and pending output.
  */
+import os from 'node:os';
 import type net from 'node:net';
 
 import type { Account } from '../auth/types.js';
@@ -87,11 +88,15 @@ export class Session implements SessionContext {
   tls?: SessionTls;
   private readonly onDataListener = (chunk: Buffer): void => this.onData(chunk);
 
+  /** -m: the 5-minute load average at connect time (upstream §5.3: sampled once). */
+  readonly connectLoad: number | undefined;
+
   constructor(
     socket: net.Socket,
     readonly server: ServerContext,
     private readonly dispatcher: Dispatcher,
   ) {
+    this.connectLoad = server.config.maxLoad !== undefined ? os.loadavg()[1] : undefined;
     this.ipv6 = socket.remoteFamily === 'IPv6' && !(socket.remoteAddress ?? '').startsWith('::ffff:');
     const strip = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');
     this.ref = {

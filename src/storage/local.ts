@@ -145,11 +145,12 @@ export class LocalStorage implements Storage {
   async openRead(p: VPath, offset: number): Promise<ReadHandle> {
     const opened = await this.root.read(p, offset, INLINE_MAX);
     const size = opened.entry.size;
+    const uid = opened.entry.uid;
     if (opened.data !== undefined) {
       const data = opened.data;
-      return { size, data, stream: () => Readable.from([data]), close: async () => undefined };
+      return { size, uid, data, stream: () => Readable.from([data]), close: async () => undefined };
     }
-    return fdHandle(opened.fd!, size, offset);
+    return { ...fdHandle(opened.fd!, size, offset), uid };
   }
 
   async openWrite(p: VPath, o: WriteOptions, retried = false): Promise<UploadSink> {

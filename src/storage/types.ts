@@ -40,6 +40,8 @@ export interface DirScan {
 /** An open file for download: `data` (small files), `read()`, or `stream()` — one of them, once. */
 export interface ReadHandle {
   size: number;
+  /** The file's owner (-s anti-warez). */
+  uid?: number;
   /** The whole remainder from the offset, when the storage read it while opening (small files). */
   data?: Buffer;
   /** Positional read into `buf` (large files); resolves with the bytes read (0 at the end). */

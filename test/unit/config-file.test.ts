@@ -109,11 +109,11 @@ describe('pure-ftpd.conf', () => {
       `tsftpd: ${join(dir, 'missing.conf')}: cannot read the config file: no such file`,
     );
   });
-  it('keys of switches not implemented yet are refused, unless switched off', async () => {
-    const certd = await conf('certd.conf', 'AntiWarez no', 'ExtCert /run/certd.sock');
+  it('keys of switches not implemented yet are refused', async () => {
+    const certd = await conf('certd.conf', 'NoAnonymous yes', 'ExtCert /run/certd.sock');
     await refuses([certd], `tsftpd: ${certd}:2: ExtCert: not supported yet`);
-    const warez = await conf('warez.conf', 'antiwarez YES');
-    await refuses([warez], `tsftpd: ${warez}:1: antiwarez: not supported yet`);
+    const trusted = await conf('trusted.conf', 'trustedgid 100');
+    await refuses([trusted], `tsftpd: ${trusted}:1: trustedgid: not supported yet`);
   });
 });
 

@@ -269,26 +269,26 @@ describe('config files: every bad line at once (item 7)', () => {
         '# stock-like file',
         'ChrootEveryon yes', // 2: typo
         'MaxClientsNumber 50',
-        'MaxLoad 4', // 4: not supported yet
-        'AntiWarez yes', // 5: not supported yet
+        'TrustedIP 10.0.0.1', // 4: not supported yet
+        'FortunesFile /x', // 5: not supported yet
         'MaxClientsPerIP lots', // 6: bad value
         'DisplayDotFiles maybe', // 7: bad boolean
         '=== junk', // 8: syntax
-        'MaxDiskUsage 99', // 9: not supported yet
-        'CustomerProof yes', // 10: not supported yet
+        'TrustedGID 100', // 9: not supported yet
+        'ExtCert /run/certd.sock', // 10: not supported yet
         '',
       ].join('\n'),
     );
     await assert.rejects(loadConfig([file]), (err: Error & { problems?: string[] }) => {
       assert.deepEqual(err.problems, [
         `tsftpd: ${file}:2: unknown key "ChrootEveryon" (did you mean ChrootEveryone?)`,
-        `tsftpd: ${file}:4: MaxLoad: not supported yet`,
-        `tsftpd: ${file}:5: AntiWarez: not supported yet`,
+        `tsftpd: ${file}:4: TrustedIP: not supported yet`,
+        `tsftpd: ${file}:5: FortunesFile: not supported yet`,
         `tsftpd: ${file}:6: MaxClientsPerIP lots: the number of clients per IP must be a whole number`,
         `tsftpd: ${file}:7: DisplayDotFiles maybe: expected yes or no`,
         `tsftpd: ${file}:8: syntax error: "=== junk"`,
-        `tsftpd: ${file}:9: MaxDiskUsage: not supported yet`,
-        `tsftpd: ${file}:10: CustomerProof: not supported yet`,
+        `tsftpd: ${file}:9: TrustedGID: not supported yet`,
+        `tsftpd: ${file}:10: ExtCert: not supported yet`,
       ]);
       assert.match(err.message, /\ntsftpd: 8 problems in the configuration; nothing was started$/);
       return true;
@@ -296,12 +296,12 @@ describe('config files: every bad line at once (item 7)', () => {
   });
   it('problems of the file and of the command line come together', async () => {
     const file = path.join(dir, 'one.conf');
-    await writeFile(file, 'MaxLoad 4\n');
+    await writeFile(file, 'TrustedIP 10.0.0.1\n');
     await assert.rejects(
       loadConfig(['--config', file, '-c', 'x']),
       (err: Error & { problems?: string[] }) => {
         assert.deepEqual(err.problems, [
-          `tsftpd: ${file}:1: MaxLoad: not supported yet`,
+          `tsftpd: ${file}:1: TrustedIP: not supported yet`,
           'tsftpd: -c x: the number of clients must be a whole number',
         ]);
         return true;
