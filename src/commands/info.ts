@@ -7,6 +7,7 @@ import type { LoggedIn, SessionContext } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
 import { statListing } from './listing.js';
 import { Code } from '../session/codes.js';
+import { fortuneCookie } from './fortune.js';
 
 /** The 220 greeting (upstream §2.3 "Greeting"). */
 export function greeting(s: SessionContext): Reply {
@@ -14,7 +15,9 @@ export function greeting(s: SessionContext): Reply {
   const now = new Date();
   const hh = String(now.getHours()).padStart(2, '0');
   const mm = String(now.getMinutes()).padStart(2, '0');
-  const lines = [
+  // -F: a fortune cookie replaces the welcome block (welcome, user number, time, IPv6, idle).
+  const cookie = cfg.fortunesFile !== undefined ? fortuneCookie(cfg.fortunesFile) : undefined;
+  const lines = cookie ?? [
     '--------- Welcome to tsftpd ---------',
     `You are user number ${s.server.sessionCount()} of ${cfg.maxClients} allowed.`,
     `Local time is now ${hh}:${mm}. Server port: ${s.ref.localPort}.`,
@@ -32,6 +35,7 @@ export function greeting(s: SessionContext): Reply {
       `to download ${ratio.down} Mb, uploading ${ratio.up} Mb of goodies is mandatory.`,
     );
   }
+  if (cookie !== undefined) return reply(Code.READY, ...lines);
   if (s.server.ipv6Available && !s.ipv6 && !cfg.ipv4Only) {
     lines.push('IPv6 connections are also welcome on this server.');
   }

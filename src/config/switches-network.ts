@@ -178,6 +178,15 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
     },
   },
   {
+    short: 'F',
+    pureName: 'fortunesfile',
+    name: 'fortunes-file',
+    arg: 'file',
+    help: 'a random cookie of this fortune file (cookies separated by % lines) replaces the greeting',
+    conf: [{ key: 'FortunesFile', form: 'value' }],
+    apply: (c, v, ctx) => void (c.fortunesFile = parsePath(v, ctx.cwd, 'the fortunes file')),
+  },
+  {
     short: 'm',
     pureName: 'maxload',
     name: 'max-load',

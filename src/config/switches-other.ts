@@ -43,9 +43,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('a', 'trustedgid', 'trusted-gid', 'gid', 'chroot everyone but this group', [
     { key: 'TrustedGID', form: 'value' },
   ]),
-  unsupported('F', 'fortunesfile', 'fortunes-file', 'file', 'random banner from a fortune file', [
-    { key: 'FortunesFile', form: 'value' },
-  ]),
   unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS)', [
     { key: 'Bonjour', form: 'value' },
   ]),

@@ -111,6 +111,8 @@ export interface Config {
   syslogFacility?: string;
   /** -O: the transfer log (format and file). */
   altLog?: AltLogSpec;
+  /** -F: the fortune file whose cookies replace the greeting. */
+  fortunesFile?: string;
   /** -m: anonymous downloads refused when the 5-minute load average at connect time is at least this. */
   maxLoad?: number;
   /** -k: uploads refused when the file system is more than this percent full. */

@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chown, stat, statfs, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RawFtp } from '../helpers/raw.js';
@@ -98,5 +98,26 @@ describe('admission rules (-s, -m, -k, -Z)', () => {
     assert.equal((await stat(path.join(srv.home('joe'), 'f.txt'))).mode & 0o777, 0o600);
     assert.equal((await stat(path.join(srv.home('joe'), 'd'))).mode & 0o777, 0o744);
     ftp.close();
+  });
+});
+
+describe('-F fortunes', () => {
+  it('a random cookie of the file replaces the welcome block of the greeting', async (t) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-fortune-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'fortunes');
+    await writeFile(file, 'First cookie\nsecond line\n%\nOther cookie\n%\n');
+    await chmod(file, 0o644);
+    const srv = await startServer({ args: ['-F', file] });
+    t.after(() => srv.close());
+    const seen = new Set<string>();
+    for (let i = 0; i < 20 && seen.size < 2; i++) {
+      const { ftp, greeting } = await RawFtp.connect(srv.port);
+      ftp.close();
+      assert.equal(greeting.code, 220);
+      assert.doesNotMatch(greeting.text, /Welcome|user number|disconnected after/);
+      seen.add(greeting.text);
+    }
+    assert.deepEqual([...seen].sort(), ['220-First cookie\n220 second line', '220 Other cookie'].sort());
   });
 });

@@ -270,7 +270,7 @@ describe('config files: every bad line at once (item 7)', () => {
         'ChrootEveryon yes', // 2: typo
         'MaxClientsNumber 50',
         'TrustedIP 10.0.0.1', // 4: not supported yet
-        'FortunesFile /x', // 5: not supported yet
+        'Bonjour myftp', // 5: not supported yet
         'MaxClientsPerIP lots', // 6: bad value
         'DisplayDotFiles maybe', // 7: bad boolean
         '=== junk', // 8: syntax
@@ -283,7 +283,7 @@ describe('config files: every bad line at once (item 7)', () => {
       assert.deepEqual(err.problems, [
         `tsftpd: ${file}:2: unknown key "ChrootEveryon" (did you mean ChrootEveryone?)`,
         `tsftpd: ${file}:4: TrustedIP: not supported yet`,
-        `tsftpd: ${file}:5: FortunesFile: not supported yet`,
+        `tsftpd: ${file}:5: Bonjour: not supported yet`,
         `tsftpd: ${file}:6: MaxClientsPerIP lots: the number of clients per IP must be a whole number`,
         `tsftpd: ${file}:7: DisplayDotFiles maybe: expected yes or no`,
         `tsftpd: ${file}:8: syntax error: "=== junk"`,
