@@ -91,6 +91,12 @@ export class EventBus {
 
 /** Receives formatted log records; `flush` writes what was gathered. */
 export interface LogSink {
-  write(level: LogLevel, session: SessionRef | undefined, message: string): void;
+  /** `fields`: the event's structured fields (`event`, `path`, `bytes`, ...), for JSON output. */
+  write(
+    level: LogLevel,
+    session: SessionRef | undefined,
+    message: string,
+    fields?: Record<string, unknown>,
+  ): void;
   flush(): void;
 }

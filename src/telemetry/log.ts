@@ -48,14 +48,16 @@ function streamSink(out: Writable, format: 'text' | 'json'): LogSink {
   };
   return {
     flush,
-    write(level, session, message) {
+    write(level, session, message, fields) {
       if (format === 'json') {
-        const rec: Record<string, unknown> = { time: new Date().toISOString(), level, message };
+        const rec: Record<string, unknown> = { time: new Date().toISOString(), level, event: 'log' };
         if (session) {
           rec.session = session.id;
           rec.ip = session.remoteIp;
+          rec.port = session.remotePort;
           if (session.account !== undefined) rec.account = session.account;
         }
+        Object.assign(rec, fields, { message });
         emit(JSON.stringify(rec) + '\n');
       } else {
         emit(`${new Date().toISOString()} tsftpd: ${who(session)}[${level}] ${message}\n`);
@@ -70,30 +72,69 @@ export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
   const write = sink.write.bind(sink);
   const offs = [
     bus.on('log', (e) => write(e.level, e.session, e.message)),
-    bus.on('connect', (e) => write('INFO', e.session, `New connection from ${e.session.remoteIp}`)),
-    bus.on('disconnect', (e) => write('INFO', e.session, e.reason === '' ? 'Logout.' : e.reason)),
+    bus.on('connect', (e) =>
+      write('INFO', e.session, `New connection from ${e.session.remoteIp}`, {
+        event: 'connect',
+        local: `${e.session.localIp}:${e.session.localPort}`,
+      }),
+    ),
+    bus.on('disconnect', (e) =>
+      write('INFO', e.session, e.reason === '' ? 'Logout.' : e.reason, {
+        event: 'disconnect',
+        reason: e.reason === '' ? 'logout' : e.reason,
+      }),
+    ),
     bus.on('login', (e) =>
-      write('INFO', e.session, e.anonymous ? 'Anonymous user logged in' : `${e.account} is now logged in`),
+      write('INFO', e.session, e.anonymous ? 'Anonymous user logged in' : `${e.account} is now logged in`, {
+        event: 'login',
+        result: 'ok',
+        account: e.account,
+        anonymous: e.anonymous,
+        backend: e.backend,
+      }),
     ),
     bus.on('login-failed', (e) =>
-      write('WARNING', e.session, `Authentication failed for user [${e.login}] (${e.reason})`),
+      write('WARNING', e.session, `Authentication failed for user [${e.login}] (${e.reason})`, {
+        event: 'login',
+        result: 'failed',
+        login: e.login,
+        reason: e.reason,
+      }),
     ),
     bus.on('transfer-end', (e) => {
       if (e.listing) return; // Pure-FTPd logs file transfers only
       const rate = e.seconds > 0 ? (e.bytes / 1024 / e.seconds).toFixed(2) : '0.00';
       const verb = e.direction === 'upload' ? 'uploaded' : 'downloaded';
       const status = e.ok ? '' : ' [aborted]';
-      write('NOTICE', e.session, `${e.realPath} ${verb}  (${e.bytes} bytes, ${rate}KB/sec)${status}`);
+      write('NOTICE', e.session, `${e.realPath} ${verb}  (${e.bytes} bytes, ${rate}KB/sec)${status}`, {
+        event: 'transfer',
+        direction: e.direction,
+        path: e.realPath,
+        bytes: e.bytes,
+        duration: Math.round(e.seconds * 1000) / 1000,
+        result: e.ok ? 'ok' : 'aborted',
+        type: e.ascii ? 'ascii' : 'binary',
+      });
     }),
   ];
   if (opts.verbose >= 1) {
     offs.push(
       bus.on('command', (e) =>
-        write('DEBUG', e.session, `Command [${e.verb.toLowerCase()}] [${e.verb === 'PASS' ? '<*>' : e.arg}]`),
+        write(
+          'DEBUG',
+          e.session,
+          `Command [${e.verb.toLowerCase()}] [${e.verb === 'PASS' ? '<*>' : e.arg}]`,
+          {
+            event: 'command',
+            verb: e.verb,
+          },
+        ),
       ),
     );
   }
-  if (opts.verbose >= 2) offs.push(bus.on('reply', (e) => write('DEBUG', e.session, e.line)));
+  if (opts.verbose >= 2) {
+    offs.push(bus.on('reply', (e) => write('DEBUG', e.session, e.line, { event: 'reply' })));
+  }
   return () => {
     offs.forEach((off) => off());
     sink.flush();
