@@ -46,6 +46,11 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     load: () => import('./tools/uploadscript.js'),
   },
   {
+    name: 'mrtginfo',
+    summary: "print the server's connection count, uptime and host name for MRTG, as pure-mrtginfo",
+    load: () => import('./tools/mrtginfo.js'),
+  },
+  {
     name: 'gencert',
     summary: 'write a self-signed certificate for trying FTPS (-Y 1 -2 FILE)',
     load: () => import('./tools/gencert.js'),

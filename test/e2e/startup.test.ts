@@ -403,7 +403,7 @@ describe('start-up messages (item 12)', () => {
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /^tsftpd: unknown command "who"\nCommands: pw, quotacheck, authd, statsdecode, uploadscript, gencert;/,
+      /^tsftpd: unknown command "who"\nCommands: pw, quotacheck, authd, statsdecode, uploadscript, mrtginfo, gencert;/,
     );
     assert.doesNotMatch(r.stderr, /config file/);
   });
