@@ -93,14 +93,18 @@ export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
         backend: e.backend,
       }),
     ),
-    bus.on('login-failed', (e) =>
-      write('WARNING', e.session, `Authentication failed for user [${e.login}] (${e.reason})`, {
+    bus.on('login-failed', (e) => {
+      // Pure-FTPd's exact line (fail2ban's pure-ftpd filter anchors it at the end of the line), then
+      // why, on a line of its own.
+      write('WARNING', e.session, `Authentication failed for user [${e.login}]`, {
         event: 'login',
         result: 'failed',
         login: e.login,
         reason: e.reason,
-      }),
-    ),
+      });
+      if (e.reason !== '')
+        write('INFO', e.session, `Login of [${e.login}] refused: ${e.reason}`, { event: 'log' });
+    }),
     bus.on('transfer-end', (e) => {
       if (e.listing) return; // Pure-FTPd logs file transfers only
       const rate = e.seconds > 0 ? (e.bytes / 1024 / e.seconds).toFixed(2) : '0.00';

@@ -723,17 +723,22 @@ describe('client and local address rules (upstream §4.2)', () => {
       ],
     });
     assert.equal((await refusedLogin(scope, srv)).text, '530 Login authentication failed');
+    // Pure-FTPd's line as it is (fail2ban's filter matches it to the end), then the rule.
+    assert.ok(
+      srv.lines.some((l) => l.endsWith('(?@127.0.0.1) [WARNING] Authentication failed for user [joe]')),
+      srv.lines.join('\n'),
+    );
     assert.ok(
       srv.lines.some((l) =>
         l.endsWith(
-          '(?@127.0.0.1) [WARNING] Authentication failed for user [joe] (client address 127.0.0.1 is in the denied list)',
+          '(?@127.0.0.1) [INFO] Login of [joe] refused: client address 127.0.0.1 is in the denied list',
         ),
       ),
       srv.lines.join('\n'),
     );
     assert.equal((await refusedLogin(scope, srv, 'ann', 'pw')).text, '530 Login authentication failed');
     assert.ok(
-      srv.lines.some((l) => l.includes('[ann] (client address 127.0.0.1 is not in the allowed list)')),
+      srv.lines.some((l) => l.includes('[ann] refused: client address 127.0.0.1 is not in the allowed list')),
     );
     // Both lists: must match allow and not deny.
     assert.equal((await scope.login(srv, 'bob', 'pw')).r230.code, 230);
@@ -758,10 +763,12 @@ describe('client and local address rules (upstream §4.2)', () => {
     assert.equal((await scope.login(srv)).r230.code, 230);
     assert.equal((await refusedLogin(scope, srv, 'ann', 'pw')).text, '530 Login authentication failed');
     assert.ok(
-      srv.lines.some((l) => l.includes('[ann] (local address 127.0.0.1 is not in the allowed list)')),
+      srv.lines.some((l) => l.includes('[ann] refused: local address 127.0.0.1 is not in the allowed list')),
     );
     assert.equal((await refusedLogin(scope, srv, 'bob', 'pw')).text, '530 Login authentication failed');
-    assert.ok(srv.lines.some((l) => l.includes('[bob] (local address 127.0.0.1 is in the denied list)')));
+    assert.ok(
+      srv.lines.some((l) => l.includes('[bob] refused: local address 127.0.0.1 is in the denied list')),
+    );
   });
 
   it('IPv6 clients on ::1 are matched against IPv6 networks', async (t) => {
@@ -783,9 +790,13 @@ describe('client and local address rules (upstream §4.2)', () => {
     assert.equal((await refusedLogin(scope, srv, 'ann', 'pw')).text, '530 Login authentication failed');
     assert.equal((await scope.login(srv, 'v6in', 'pw')).r230.code, 230);
     assert.equal((await refusedLogin(scope, srv, 'v6out', 'pw')).text, '530 Login authentication failed');
-    assert.ok(srv.lines.some((l) => l.includes('[v6out] (client address ::1 is not in the allowed list)')));
+    assert.ok(
+      srv.lines.some((l) => l.includes('[v6out] refused: client address ::1 is not in the allowed list')),
+    );
     assert.equal((await refusedLogin(scope, srv, 'v6deny', 'pw')).text, '530 Login authentication failed');
-    assert.ok(srv.lines.some((l) => l.includes('[v6deny] (client address ::1 is in the denied list)')));
+    assert.ok(
+      srv.lines.some((l) => l.includes('[v6deny] refused: client address ::1 is in the denied list')),
+    );
   });
 });
 
@@ -818,7 +829,9 @@ describe('time window (upstream §4.2)', () => {
     const pad = (s: string): string => s.padStart(4, '0');
     assert.ok(
       srv.lines.some((l) =>
-        l.includes(`[late] (outside the allowed time window ${pad(hhmm(m + 120))}-${pad(hhmm(m + 180))})`),
+        l.includes(
+          `[late] refused: outside the allowed time window ${pad(hhmm(m + 120))}-${pad(hhmm(m + 180))}`,
+        ),
       ),
       srv.lines.join('\n'),
     );
