@@ -36,8 +36,7 @@ import {
   terminalOutput,
   type StartupOutput,
 } from './daemon.js';
-import { AltLogFile, attachTransferLog } from '../telemetry/altlog.js';
-import { DEFAULT_UPLOAD_PIPE, UploadPipe, attachUploadRecords } from '../telemetry/upload-pipe.js';
+import { openOperationSinks } from './operation-sinks.js';
 import { trackTitles } from '../cluster/titles.js';
 import { isInetdStart, refuseInetd, stderrIsClient } from './inetd.js';
 import net from 'node:net';
@@ -187,31 +186,12 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     await auth.close();
     return 2;
   }
-  // -O: opened here, by the process that may write there (root's /var/log); workers send it lines.
-  let altlog: AltLogFile | undefined;
-  if (config.altLog !== undefined) {
-    try {
-      altlog = new AltLogFile(config.altLog, (message) => bus.log(undefined, 'ERROR', message));
-    } catch (err) {
-      output.err(`tsftpd: -O ${config.altLog.file}: cannot open the transfer log: ${(err as Error).message}`);
-      await auth.close();
-      return 2;
-    }
-    attachTransferLog(bus, config.altLog.format, (lines) => altlog?.write(lines));
-  }
-  // -o: the upload pipe, opened here like the log (workers send their records).
-  let uploads: UploadPipe | undefined;
-  if (config.uploadScript) {
-    const fifo = config.uploadPipe ?? DEFAULT_UPLOAD_PIPE;
-    try {
-      uploads = new UploadPipe(fifo, (message) => bus.log(undefined, 'WARNING', message));
-    } catch (err) {
-      output.err(`tsftpd: -o: cannot open the upload pipe ${fifo}: ${(err as Error).message}`);
-      altlog?.close();
-      await auth.close();
-      return 2;
-    }
-    attachUploadRecords(bus, (records) => records.forEach((r) => uploads?.push(r)));
+  // -O and -o: opened here, by the process that may write there; workers send their lines.
+  const sinks = openOperationSinks(config, bus);
+  if ('error' in sinks) {
+    output.err(sinks.error);
+    await auth.close();
+    return 2;
   }
   let tls: CertificateStore | undefined;
   if (config.tls > 0 || config.implicitTls.length > 0) {
@@ -246,9 +226,9 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     // SIGHUP reloads the certificate and the configuration without dropping a session
     // (docs/tls.md, reload.ts).
     // logrotate: SIGUSR1 (or SIGHUP) opens the transfer log again.
-    process.on('SIGUSR1', () => altlog?.reopen());
+    process.on('SIGUSR1', () => sinks.reopen());
     process.on('SIGHUP', () => {
-      altlog?.reopen();
+      sinks.reopen();
       void tls?.reload();
       void reloadConfig();
     });
@@ -301,8 +281,8 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     anonymous,
     bus,
     tls,
-    transfers: altlog === undefined ? undefined : (lines) => altlog?.write(lines),
-    uploads: uploads === undefined ? undefined : (records) => records.forEach((r) => uploads?.push(r)),
+    transfers: sinks.transfers,
+    uploads: sinks.uploads,
   });
   live.chosen = chosen;
   if ('error' in chosen) {
@@ -391,28 +371,10 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
   }
   const anonymous = config.noAnonymous ? undefined : await resolveAnonymous(config.anonymousRoot);
   // Opened before the process becomes the account (root may write where the account may not).
-  let altlog: AltLogFile | undefined;
-  if (config.altLog !== undefined) {
-    try {
-      altlog = new AltLogFile(config.altLog, (message) => bus.log(undefined, 'ERROR', message));
-    } catch (err) {
-      await auth.close();
-      return refuseInetd(
-        `tsftpd: -O ${config.altLog.file}: cannot open the transfer log: ${(err as Error).message}`,
-      );
-    }
-    attachTransferLog(bus, config.altLog.format, (lines) => altlog?.write(lines));
-  }
-  let uploads: UploadPipe | undefined;
-  if (config.uploadScript) {
-    const fifo = config.uploadPipe ?? DEFAULT_UPLOAD_PIPE;
-    try {
-      uploads = new UploadPipe(fifo, (message) => bus.log(undefined, 'WARNING', message));
-    } catch (err) {
-      await auth.close();
-      return refuseInetd(`tsftpd: -o: cannot open the upload pipe ${fifo}: ${(err as Error).message}`);
-    }
-    attachUploadRecords(bus, (records) => records.forEach((r) => uploads?.push(r)));
+  const sinks = openOperationSinks(config, bus);
+  if ('error' in sinks) {
+    await auth.close();
+    return refuseInetd(sinks.error);
   }
   let tls: CertificateStore | undefined;
   if (config.tls > 0) {
@@ -452,8 +414,7 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
   await new Promise<void>((resolve) => server.adopt(socket, { implicitTls: false, onEnd: resolve }));
   tls?.close();
   await server.close();
-  altlog?.close();
-  uploads?.close();
+  sinks.close();
   return 0;
 }
 

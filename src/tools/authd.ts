@@ -7,20 +7,13 @@
  * MAX_CONNECTIONS requests wait; every wait is bounded; on SIGTERM/SIGINT the running programs
  * are killed by PID and the socket and PID file removed. Existing pure-authd programs work as is.
  */
-import { constants as C } from 'node:fs';
-import { chmod, lstat, open, unlink } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { getopt } from './getopt.js';
-import { systemDb } from '../auth/system-db.js';
 import { readRequest, runProgram, type AuthProgramOptions } from './authd-run.js';
-import {
-  daemonChildOutput,
-  runDaemonParent,
-  takeDaemonChildMark,
-  terminalOutput,
-  type StartupOutput,
-} from '../server/daemon.js';
+import type { StartupOutput } from '../server/daemon.js';
+import { resolveId, runHelper, writePidFile } from './helper-process.js';
 
 /** Programs run at once; pure-authd runs one, a few more keep logins flowing behind a slow one. */
 const MAX_RUNNING = 4;
@@ -47,13 +40,6 @@ interface AuthdOptions {
   daemonize: boolean;
   pidFile?: string;
   timeoutMs: number;
-}
-
-/** A numeric id, or a name looked up in the system files. */
-async function resolveId(value: string, kind: 'user' | 'group'): Promise<number | undefined> {
-  if (/^\d{1,10}$/.test(value)) return Number(value);
-  const db = systemDb('latin1');
-  return kind === 'user' ? (await db.userByName(value))?.uid : (await db.groupByName(value))?.gid;
 }
 
 /** Parses the command line; a string is an error message for the user. */
@@ -97,14 +83,6 @@ async function clearStaleSocket(file: string): Promise<void> {
   if (st === undefined) return;
   if (!st.isSocket()) throw new Error(`${file} exists and is not a socket; not touching it`);
   await unlink(file);
-}
-
-/** PID file as the server writes it (recreated 0644, never through a symlink). */
-async function writePidFile(file: string): Promise<void> {
-  await unlink(file).catch(() => undefined);
-  const fh = await open(file, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644);
-  await fh.writeFile(`${process.pid}\n`);
-  await fh.close();
 }
 
 /** Listens on the socket with umask 077 so that it is born private, then makes it exactly 0600. */
@@ -206,22 +184,6 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = (m: string): void => void process.stderr.write(`${m}\n`);
-  const daemonChild = takeDaemonChildMark();
-  if (parsed.daemonize && !daemonChild) {
-    // Waits until the helper listens, and returns its failure (as the server's -B does).
-    return runDaemonParent(
-      ['authd', ...argv],
-      (pid) => `tsftpd authd: running in the background, pid ${pid}`,
-      {
-        prefix: 'tsftpd authd',
-        what: 'helper',
-      },
-    );
-  }
-  const output = daemonChild ? daemonChildOutput() : terminalOutput();
-  try {
-    return await runAuthd(parsed, log, output);
-  } finally {
-    await output.close();
-  }
+  // Waits until the helper listens, and returns its failure (as the server's -B does).
+  return runHelper('authd', argv, parsed.daemonize, (output) => runAuthd(parsed, log, output));
 }

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as C, openSync } from 'node:fs';
-import { lstat, open, unlink } from 'node:fs/promises';
+import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,13 +20,8 @@ import { getopt } from './getopt.js';
 import { systemDb } from '../auth/system-db.js';
 import { bytesToName } from '../storage/name-bytes.js';
 import { DEFAULT_UPLOAD_PIPE } from '../telemetry/upload-pipe.js';
-import {
-  daemonChildOutput,
-  runDaemonParent,
-  takeDaemonChildMark,
-  terminalOutput,
-  type StartupOutput,
-} from '../server/daemon.js';
+import type { StartupOutput } from '../server/daemon.js';
+import { resolveId, runHelper, writePidFile } from './helper-process.js';
 
 /** pure-uploadscript's default PID file, written when daemonized without -p. */
 const DEFAULT_PIDFILE = '/var/run/pure-uploadscript.pid';
@@ -57,12 +52,6 @@ interface Options {
 export interface UploadRecord {
   user: string;
   path: string;
-}
-
-async function resolveId(value: string, kind: 'user' | 'group'): Promise<number | undefined> {
-  if (/^\d{1,10}$/.test(value)) return Number(value);
-  const db = systemDb('latin1');
-  return kind === 'user' ? (await db.userByName(value))?.uid : (await db.groupByName(value))?.gid;
 }
 
 async function parseArgs(argv: readonly string[]): Promise<Options | string> {
@@ -140,7 +129,7 @@ export class RecordReader {
       const end = this.buf.indexOf(0x00, start);
       if (end < 0) {
         // Incomplete: keep it, unless it is already longer than any valid record.
-        this.buf = end - start > MAX_USER + MAX_PATH ? Buffer.alloc(0) : this.buf.subarray(start);
+        this.buf = this.buf.subarray(start);
         if (this.buf.length > MAX_USER + MAX_PATH + 2) this.buf = Buffer.alloc(0);
         break;
       }
@@ -232,12 +221,7 @@ async function runUploadScript(o: Options, output: StartupOutput): Promise<numbe
   try {
     socket = await openPipe(o.pipe, OPEN_TRIES, () => stopping);
     if (socket === undefined) throw new Error(`${o.pipe} does not exist (start the server with -o first)`);
-    if (pidFile !== undefined) {
-      await unlink(pidFile).catch(() => undefined);
-      const fh = await open(pidFile, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o644);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-    }
+    if (pidFile !== undefined) await writePidFile(pidFile);
     // The pipe is open (root may need to open it); then the identity the program runs with.
     if (o.gid !== undefined) {
       process.setgroups?.([o.gid]);
@@ -305,18 +289,5 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tsftpd uploadscript: ${parsed}\n${USAGE}`);
     return 2;
   }
-  const daemonChild = takeDaemonChildMark();
-  if (parsed.daemonize && !daemonChild) {
-    return runDaemonParent(
-      ['uploadscript', ...argv],
-      (pid) => `tsftpd uploadscript: running in the background, pid ${pid}`,
-      { prefix: 'tsftpd uploadscript', what: 'helper' },
-    );
-  }
-  const output = daemonChild ? daemonChildOutput() : terminalOutput();
-  try {
-    return await runUploadScript(parsed, output);
-  } finally {
-    await output.close();
-  }
+  return runHelper('uploadscript', argv, parsed.daemonize, (output) => runUploadScript(parsed, output));
 }
