@@ -46,6 +46,12 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     load: () => import('./tools/uploadscript.js'),
   },
   {
+    name: 'who',
+    summary:
+      'list the sessions of the running servers and what each is doing, as pure-ftpwho; --kill ID ends one',
+    load: () => import('./tools/who.js'),
+  },
+  {
     name: 'mrtginfo',
     summary: "print the server's connection count, uptime and host name for MRTG, as pure-mrtginfo",
     load: () => import('./tools/mrtginfo.js'),

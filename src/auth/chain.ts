@@ -40,6 +40,7 @@ export class AuthChain implements Authentication {
         this.bus?.log(undefined, 'ERROR', `auth backend ${backend.name} failed: ${String(err)}`);
         continue;
       }
+      if (result.kind === 'denied') return { ...result, backend: result.backend ?? backend.name };
       if (result.kind !== 'unknown') return result;
     }
     return { kind: 'unknown' };

@@ -55,7 +55,10 @@ export interface Credentials {
 
 /** The tri-state result of one backend (upstream §3.1). */
 export type AuthResult =
-  { kind: 'ok'; account: Account } | { kind: 'unknown' } | { kind: 'denied'; reason: string };
+  | { kind: 'ok'; account: Account }
+  | { kind: 'unknown' }
+  /** `backend`: the name of the backend that refused (set by the chain). */
+  | { kind: 'denied'; reason: string; backend?: string };
 
 /** One authentication backend of the chain. */
 export interface Authenticator {

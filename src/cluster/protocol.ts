@@ -48,7 +48,15 @@ export type ParentMessage =
   /** SIGHUP: the configuration new sessions get (reload.ts). */
   | { t: 'config'; config: Readonly<Config>; anonymous?: AnonymousAccount }
   /** SIGTERM: stop taking connections, end the sessions, exit. */
-  | { t: 'stop'; graceMs: number };
+  | { t: 'stop'; graceMs: number }
+  /** A question for the operations side (`tsftpd who`, metrics); answered with `told`. */
+  | { t: 'ask'; id: number; what: AskWhat; arg?: number };
+
+/**
+ * What the parent may ask a worker: `who` → WhoEntry[]; `kick` (arg: session id) → boolean;
+ * `metrics` → the worker's prom-client metrics as JSON (MetricObjectWithValues[]).
+ */
+export type AskWhat = 'who' | 'kick' | 'metrics';
 
 /** What a worker may ask the parent. */
 export type RequestMethod = 'auth' | 'acquire' | 'count' | 'root';
@@ -66,6 +74,8 @@ export type WorkerMessage =
   | { t: 'xfer'; lines: string[] }
   /** Upload-pipe records (-o), each as a latin1 string of its bytes. */
   | { t: 'upload'; records: string[] }
+  /** The answer to an `ask`. */
+  | { t: 'told'; id: number; value: unknown }
   | { t: 'join'; key: string }
   | { t: 'leave'; key: string };
 

@@ -31,7 +31,8 @@ import type { EventBus } from '../telemetry/bus.js';
 import type { CertificateStore } from '../tls/certificates.js';
 import { bindListeners } from '../server/listeners.js';
 import { StateServer, type ShareHolder } from './state-server.js';
-import type { ParentMessage, WorkerMessage } from './protocol.js';
+import type { AskWhat, ParentMessage, WorkerMessage } from './protocol.js';
+import type { WhoEntry } from '../telemetry/who.js';
 import { toWire } from './wire-error.js';
 
 /** The compiled worker entry point (worker-main.ts, next to this file). */
@@ -65,6 +66,10 @@ export interface SupervisorOptions {
   /** Queues the workers' upload records (-o). */
   uploads?: (records: Buffer[]) => void;
 }
+
+/** How long a worker may take to answer an operations question, and how many may wait at once. */
+const ASK_TIMEOUT_MS = 2000;
+const MAX_ASKS = 1024;
 
 /** Most syslog records in one message of a worker, and the longest record. */
 const MAX_LOG_RECORDS = 1024;
@@ -126,6 +131,9 @@ export class Supervisor {
   private closing = false;
   /** Storage brokers (started as root), else undefined. */
   private readonly brokers?: Brokers;
+  /** Questions to workers waiting for their answer (`ask`), by id. */
+  private readonly asks = new Map<number, (value: unknown) => void>();
+  private nextAsk = 0;
 
   constructor(private opts: SupervisorOptions) {
     if (opts.runAs !== undefined) {
@@ -149,6 +157,53 @@ export class Supervisor {
   /** Sessions open in every worker. */
   get sessionCount(): number {
     return this.live;
+  }
+
+  /** Number of storage broker processes running now. */
+  get brokersRunning(): number {
+    return this.brokers?.count ?? 0;
+  }
+
+  /** Number of worker processes running now. */
+  get workersRunning(): number {
+    return this.slots.filter((w) => w.ready).length;
+  }
+
+  /**
+   * Asks one worker a question of the operations side; resolves with its answer, or undefined when
+   * it is not running or does not answer within ASK_TIMEOUT_MS (a busy worker delays no one else).
+   */
+  private ask(w: WorkerSlot, what: AskWhat, arg?: number): Promise<unknown> {
+    if (!w.ready || this.asks.size >= MAX_ASKS) return Promise.resolve(undefined);
+    const id = ++this.nextAsk;
+    return new Promise<unknown>((resolve) => {
+      const timer = setTimeout(() => done(undefined), ASK_TIMEOUT_MS);
+      const done = (value: unknown): void => {
+        clearTimeout(timer);
+        this.asks.delete(id);
+        resolve(value);
+      };
+      this.asks.set(id, done);
+      if (!w.send({ t: 'ask', id, what, arg })) done(undefined);
+    });
+  }
+
+  /** What every session of every worker is doing (`tsftpd who`, the status page). */
+  async who(): Promise<WhoEntry[]> {
+    const lists = await Promise.all(this.slots.map((w) => this.ask(w, 'who')));
+    return lists.flatMap((l) => (Array.isArray(l) ? (l as WhoEntry[]) : []));
+  }
+
+  /** Ends session `id` in whichever worker serves it (`tsftpd who --kill`); false when none does. */
+  async kick(id: number): Promise<boolean> {
+    const w = this.slots.find((x) => x.conns.has(id));
+    return w !== undefined && (await this.ask(w, 'kick', id)) === true;
+  }
+
+  /** Every running worker's metrics, as prom-client's JSON (aggregated by the metrics listener). */
+  async workerMetrics(): Promise<unknown[]> {
+    const all = await Promise.all(this.slots.map((w) => this.ask(w, 'metrics')));
+    return all.filter((m) => Array.isArray(m));
   }
 
   /** Starts the workers, then listens; resolves with the bound addresses. */
@@ -314,6 +369,9 @@ export class Supervisor {
         return;
       case 'req':
         this.answer(w, msg.id, msg.method, msg.args);
+        return;
+      case 'told':
+        this.asks.get(msg.id)?.(msg.value);
         return;
     }
   }

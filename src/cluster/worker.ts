@@ -23,7 +23,8 @@ import { attachUploadRecords } from '../telemetry/upload-pipe.js';
 import { trackTitles } from './titles.js';
 import { BrokeredRoots } from './worker-storage.js';
 import { preloadAddons } from '../native-addons.js';
-import type { InitMessage, ParentMessage, WorkerMessage } from './protocol.js';
+import type { AskWhat, InitMessage, ParentMessage, WorkerMessage } from './protocol.js';
+import { SessionMetrics } from '../telemetry/metrics.js';
 
 /** Runs the worker until the parent says stop (or is gone); resolves with the exit status. */
 export function runWorker(): Promise<number> {
@@ -35,6 +36,7 @@ export function runWorker(): Promise<number> {
   let state: IpcStateStore | undefined;
   let tls: CertificateStore | undefined;
   let index = 0;
+  let metrics: SessionMetrics | undefined;
   let reload: { config: Readonly<Config>; anonymous?: AnonymousAccount } | undefined;
   return new Promise<number>((resolve) => {
     const stop = async (graceMs: number): Promise<void> => {
@@ -44,6 +46,17 @@ export function runWorker(): Promise<number> {
       await server?.close(graceMs);
       clearTimeout(timer);
       resolve(0);
+    };
+    /** The operations side's questions (`tsftpd who`, metrics). */
+    const answerAsk = async (what: AskWhat, arg: number | undefined): Promise<unknown> => {
+      switch (what) {
+        case 'who':
+          return server?.who(index) ?? [];
+        case 'kick':
+          return typeof arg === 'number' && server?.kick(arg) === true;
+        case 'metrics':
+          return (await metrics?.json()) ?? [];
+      }
     };
     // The parent coordinates shutdown: a terminal's Ctrl-C reaches the whole process group.
     process.on('SIGINT', () => undefined);
@@ -59,6 +72,9 @@ export function runWorker(): Promise<number> {
           start(msg, link).then(
             (started) => {
               ({ server, state, tls } = started);
+              const srv = server;
+              if (msg.config.metrics !== undefined)
+                metrics = new SessionMetrics(srv.bus, `worker-${index}`, () => srv.who(index));
               if (reload !== undefined) server.reconfigure({ ...reload, auth: server.context.auth });
               trackTitles(server.bus, index);
               send({ t: 'ready' });
@@ -98,6 +114,12 @@ export function runWorker(): Promise<number> {
           return;
         case 'stop':
           void stop(msg.graceMs);
+          return;
+        case 'ask':
+          void answerAsk(msg.what, msg.arg).then(
+            (value) => send({ t: 'told', id: msg.id, value }),
+            () => send({ t: 'told', id: msg.id, value: undefined }),
+          );
           return;
       }
     });

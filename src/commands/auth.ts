@@ -113,7 +113,9 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
   }
   let refusal = 'Login authentication failed';
   let reason: string;
+  let backend = 'none';
   if (result.kind === 'ok') {
+    backend = result.account.backend;
     const { uid } = result.account;
     const minUid = s.server.config.minUid;
     const rule = checkLoginRules(result.account, {
@@ -135,8 +137,9 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
     }
   } else {
     reason = result.kind === 'denied' ? result.reason : 'unknown user';
+    if (result.kind === 'denied') backend = result.backend ?? 'none';
   }
-  s.server.bus.emit('login-failed', { session: s.ref, login, reason });
+  s.server.bus.emit('login-failed', { session: s.ref, login, reason, backend });
   // Upstream §12: random part plus one step per failure so far, before answering.
   const unit = s.server.config.authDelayMs;
   await sleep(randomInt(0, unit + 1) + unit * s.failedLogins);

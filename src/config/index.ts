@@ -136,7 +136,7 @@ function deepFreeze<T>(value: T): Readonly<T> {
 }
 
 /** `tsftpd <version>` from the package.json above this module (dist/src/config or src/config). */
-async function versionText(): Promise<string> {
+export async function versionText(): Promise<string> {
   for (const up of ['../../../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(await readFile(new URL(up, import.meta.url), 'utf8')) as {

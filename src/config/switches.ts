@@ -12,6 +12,7 @@ import { LIMIT_SWITCHES } from './switches-limits.js';
 import { META_SWITCHES, UNSUPPORTED_SWITCHES } from './switches-other.js';
 import { TLS_SWITCHES } from './switches-tls.js';
 import { PROCESS_SWITCHES } from './switches-process.js';
+import { OPS_SWITCHES } from './switches-ops.js';
 
 /** Every switch, in help order within each topic. */
 export const SWITCHES: readonly SwitchSpec[] = [
@@ -22,6 +23,7 @@ export const SWITCHES: readonly SwitchSpec[] = [
   ...LIMIT_SWITCHES,
   ...TLS_SWITCHES,
   ...PROCESS_SWITCHES,
+  ...OPS_SWITCHES,
   ...META_SWITCHES,
   ...UNSUPPORTED_SWITCHES,
 ];

@@ -101,6 +101,12 @@ export interface Config {
   workers?: number;
   /** --run-as: the user session workers run as when started as root; undefined: tsftpd, ftp or nobody. */
   runAs?: string;
+  /** --who-socket: the session-list socket (`tsftpd who`); undefined: the default place; false: off. */
+  whoSocket?: string | false;
+  /** --metrics: where the metrics and status-page listener binds; undefined: off. */
+  metrics?: { host: string; port: number };
+  /** --metrics-auth: file with `USER:PASSWORD` for HTTP basic authentication on the metrics listener. */
+  metricsAuth?: string;
   /** --inetd: serve the connection on standard input (also detected when it is a TCP socket). */
   inetd: boolean;
   /** --quickstart: the `npm start` preset (port 2121, ./public, ./pureftpd.passwd). */

@@ -89,6 +89,7 @@ export async function runTransfer(s: TransferHost, job: TransferJob): Promise<Re
   let data: net.Socket | undefined;
   const t: Transfer = {
     direction: job.direction,
+    listing: job.listing === true,
     path: job.path,
     abort,
     done: new Promise<void>((r) => (finished = r)),

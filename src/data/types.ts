@@ -17,6 +17,8 @@ export type DataSetup =
 /** The transfer running on a session, if any. */
 export interface Transfer {
   direction: 'upload' | 'download';
+  /** A directory listing (LIST, NLST, MLSD) rather than a file transfer. */
+  listing: boolean;
   path: VPath;
   abort: AbortController;
   /** Why it was aborted: 'abor', 'quit', 'gone' (control connection lost). */

@@ -27,6 +27,9 @@ const RESTART_ONLY: readonly (readonly [keyof Config, string])[] = [
   ['uploadScript', '-o'],
   ['uploadPipe', '--upload-pipe'],
   ['verboseLog', '-d'],
+  ['whoSocket', '--who-socket'],
+  ['metrics', '--metrics'],
+  ['metricsAuth', '--metrics-auth'],
   ['quickstart', '--quickstart'],
 ];
 

@@ -11,7 +11,7 @@ import { constants as C } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../config/index.js';
+import { ConfigError, loadConfig, versionText } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { EventBus } from '../telemetry/bus.js';
 import { attachLogger } from '../telemetry/log.js';
@@ -37,6 +37,9 @@ import {
   type StartupOutput,
 } from './daemon.js';
 import { openOperationSinks } from './operation-sinks.js';
+import { singleProcessSource, supervisorSource } from './ops-source.js';
+import { WhoSocketServer } from './who-socket.js';
+import { MetricsServer } from './metrics-http.js';
 import { trackTitles } from '../cluster/titles.js';
 import { isInetdStart, refuseInetd, stderrIsClient } from './inetd.js';
 import net from 'node:net';
@@ -292,9 +295,19 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     return 2;
   }
   const server = chosen.server;
+  const started = Date.now();
+  const ops =
+    server instanceof Supervisor
+      ? supervisorSource(server, config.metrics !== undefined)
+      : singleProcessSource(server, bus, config.metrics !== undefined);
+  // Set once the server listens (stopAll may run before: a failed listen).
+  let who: WhoSocketServer | undefined = undefined;
+  let metrics: MetricsServer | undefined;
   // Closes the listeners that did open, the sessions (letting transfers in progress finish within
   // `graceMs`) and the auth chain.
   const stopAll = async (graceMs = 0): Promise<void> => {
+    await Promise.all([who?.close(), metrics?.close()]);
+    ops.close();
     await server.close(graceMs);
     tls?.close();
   };
@@ -317,11 +330,34 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
       return 1;
     }
   }
+  if (config.metrics !== undefined) {
+    try {
+      metrics = await MetricsServer.open(config.metrics, ops, {
+        version: (await versionText()).replace(/^tsftpd /, ''),
+        started,
+        authFile: config.metricsAuth,
+      });
+    } catch (err) {
+      const at = `${config.metrics.host}:${config.metrics.port}`;
+      output.err(`tsftpd: --metrics ${at}: ${metricsFailure(err)}`);
+      await stopAll();
+      return 1;
+    }
+  }
+  who = await WhoSocketServer.open(config.whoSocket, ops, started, (level, message) =>
+    bus.log(undefined, level, message),
+  );
   bus.log(undefined, 'INFO', `process model: ${chosen.mode}`);
   const confinement = await confinementNotice(config.weakJail);
   if (confinement !== undefined) bus.log(undefined, 'WARNING', confinement);
   for (const line of startupLines(config, addresses, anonymous?.root, facts)) output.out(line);
   output.out(`tsftpd: ${chosen.mode}`);
+  if (metrics !== undefined) {
+    const a = metrics.address;
+    const base = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    output.out(`tsftpd: metrics at ${base}/metrics, status page at ${base}/status`);
+  }
+  if (who !== undefined) output.out(`tsftpd: session list for \`tsftpd who\` at ${who.path}`);
   const nativeOff = offLine(native);
   if (nativeOff !== undefined) output.out(`tsftpd: ${nativeOff}`);
   bus.log(undefined, 'INFO', `native addons: ${native.summary}`);
@@ -411,7 +447,14 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
   });
   const socket = new net.Socket({ fd: 0, readable: true, writable: true });
   trackTitles(bus, undefined);
+  // Each inetd session answers `tsftpd who` on a socket of its own, as each Pure-FTPd process has
+  // its scoreboard file (a socket left behind once the session became the account is removed by who).
+  const ops = singleProcessSource(server, bus, false);
+  const who = await WhoSocketServer.open(config.whoSocket, ops, Date.now(), (level, message) =>
+    bus.log(undefined, level, message),
+  );
   await new Promise<void>((resolve) => server.adopt(socket, { implicitTls: false, onEnd: resolve }));
+  await who?.close();
   tls?.close();
   await server.close();
   sinks.close();
@@ -493,6 +536,20 @@ async function serverFor(
     }),
     mode: `${plural(workers)} as ${runAs.name}; each account's files are opened by a storage process with its own uid, gid and groups`,
   };
+}
+
+/** Why the metrics listener could not be opened. */
+function metricsFailure(err: unknown): string {
+  switch (errnoCode(err)) {
+    case 'EADDRINUSE':
+      return 'the port is already in use';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need root)';
+    case 'EADDRNOTAVAIL':
+      return 'no such address on this machine';
+    default:
+      return (err as Error).message;
+  }
 }
 
 /** The line for a listener that could not be opened, with what to do about it. */

@@ -24,6 +24,7 @@ import type { TLSSocket } from 'node:tls';
 import { Code } from '../session/codes.js';
 import { formatReply, reply } from '../session/reply.js';
 import { bindListeners } from './listeners.js';
+import type { WhoEntry, WhoState } from '../telemetry/who.js';
 
 /** How long a refused connection may take to read its 421 before it is closed. */
 const REFUSAL_GRACE_MS = 5000;
@@ -52,6 +53,32 @@ export interface ServerOptions {
   ipv6Available?: boolean;
   /** inetd mode as root: the process becomes the account after login (ServerContext.becomeAccount). */
   becomeAccount?: (identity: Identity) => void;
+}
+
+/** One session as `tsftpd who` shows it. */
+function whoEntry(s: Session, worker: number | undefined): WhoEntry {
+  const t = s.transfer;
+  const state: WhoState =
+    t === undefined ? 'IDLE' : t.listing ? 'LIST' : t.direction === 'upload' ? 'UL' : 'DL';
+  return {
+    id: s.id,
+    pid: process.pid,
+    worker,
+    account: s.account === undefined ? '?' : s.account.anonymous ? 'ftp' : s.account.login,
+    anonymous: s.anonymous,
+    since: s.startedAt,
+    state,
+    file: t?.path ?? '',
+    remoteIp: s.ref.remoteIp,
+    remotePort: s.ref.remotePort,
+    localIp: s.ref.localIp,
+    localPort: s.ref.localPort,
+    tls: s.tls !== undefined,
+    transferStart: t?.startedAt ?? 0,
+    resume: t?.offset ?? 0,
+    current: t === undefined ? 0 : t.offset + t.bytes(),
+    total: t !== undefined && t.direction === 'download' && !t.listing ? (t.total ?? 0) : 0,
+  };
 }
 
 /** The FTP server: listening sockets plus the set of live sessions. */
@@ -114,6 +141,25 @@ export class FtpServer {
   /** Number of open sessions. */
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** What every session of this process is doing now (`tsftpd who`, metrics, the status page). */
+  who(worker?: number): WhoEntry[] {
+    return [...this.sessions].map((s) => whoEntry(s, worker));
+  }
+
+  /**
+   * Ends the session `id` (`tsftpd who --kill`): 421, a transfer in progress aborted (an upload's
+   * previous file kept), the connection closed. False when no such session is here.
+   */
+  kick(id: number): boolean {
+    const s = [...this.sessions].find((x) => x.id === id);
+    if (s === undefined || s.isClosing) return false;
+    this.bus.log(s.ref, 'NOTICE', 'Session ended by the administrator');
+    s.reply(Code.SERVICE_UNAVAILABLE, 'Disconnected by the administrator');
+    s.close('Disconnected by the administrator');
+    s.socket.destroy();
+    return true;
   }
 
   /** Starts listening as -S/-4/-6 say; resolves with the bound addresses. */
@@ -242,8 +288,7 @@ export class FtpServer {
     connection?: number,
   ): void {
     socket.on('error', () => socket.destroy());
-    const session = new Session(socket, this.context, commandDispatcher);
-    session.connection = connection;
+    const session = new Session(socket, this.context, commandDispatcher, connection);
     if (tls !== undefined) {
       session.tls = tls;
       logHandshake(session, tls, socket as TLSSocket);

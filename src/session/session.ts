@@ -34,7 +34,8 @@ let nextSessionId = 1;
 
 /** A control connection and everything the protocol remembers about it. */
 export class Session implements SessionContext {
-  readonly id = nextSessionId++;
+  /** Unique among the server's live sessions: the parent's connection id when a parent accepted it. */
+  readonly id: number;
   readonly ref: SessionRef;
   readonly startedAt = Date.now();
   /** The parent's id of the connection, when a parent process accepted it (session workers). */
@@ -95,7 +96,10 @@ export class Session implements SessionContext {
     socket: net.Socket,
     readonly server: ServerContext,
     private readonly dispatcher: Dispatcher,
+    connection?: number,
   ) {
+    this.connection = connection;
+    this.id = connection ?? nextSessionId++;
     this.connectLoad = server.config.maxLoad !== undefined ? os.loadavg()[1] : undefined;
     this.ipv6 = socket.remoteFamily === 'IPv6' && !(socket.remoteAddress ?? '').startsWith('::ffff:');
     const strip = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');

@@ -23,7 +23,8 @@ export interface Events {
   connect: { session: SessionRef };
   disconnect: { session: SessionRef; reason: string };
   login: { session: SessionRef; account: string; anonymous: boolean; backend: string };
-  'login-failed': { session: SessionRef; login: string; reason: string };
+  /** `backend`: the backend that refused, `none` when no backend knew the login. */
+  'login-failed': { session: SessionRef; login: string; reason: string; backend: string };
   'transfer-start': {
     session: SessionRef;
     direction: 'upload' | 'download';

@@ -25,7 +25,7 @@ describe('fail2ban pure-ftpd filter', () => {
     const bus = new EventBus();
     const stop = attachLogger(bus, { format: 'text', verbose: 0, out });
     const session = { id: 1, remoteIp: '192.0.2.7', remotePort: 4000, localIp: '192.0.2.1', localPort: 21 };
-    bus.emit('login-failed', { session, login: 'joe', reason: 'wrong password' });
+    bus.emit('login-failed', { session, login: 'joe', reason: 'wrong password', backend: 'puredb' });
     await tick();
     stop();
     const bodies = text

@@ -229,8 +229,8 @@ describe('a switch that swallowed the next switch is named (item 12)', () => {
 describe('unknown commands (item 12)', () => {
   it('a word that is neither a subcommand nor an existing file is an unknown command', () => {
     const exists = (f: string): boolean => f === 'pure-ftpd.conf' || f === 'myconf';
-    assert.equal(isUnknownCommand(['who'], exists), true);
-    assert.equal(isUnknownCommand(['who', '-s'], exists), true);
+    assert.equal(isUnknownCommand(['frobnicate'], exists), true);
+    assert.equal(isUnknownCommand(['frobnicate', '-s'], exists), true);
     assert.equal(isUnknownCommand(['myconf'], exists), false); // Pure-FTPd's lone config-file form
     assert.equal(isUnknownCommand(['/etc/pure-ftpd/pure-ftpd.conf'], exists), false); // a path: "cannot read"
     assert.equal(isUnknownCommand(['pure-ftpd.conf'], exists), false);
@@ -239,8 +239,8 @@ describe('unknown commands (item 12)', () => {
     for (const c of SUBCOMMANDS) assert.equal(isUnknownCommand([c.name], exists), false);
   });
   it('the message lists the commands and suggests the nearest', () => {
-    const text = unknownCommandMessage('who');
-    assert.match(text, /^tsftpd: unknown command "who"\n/);
+    const text = unknownCommandMessage('frobnicate');
+    assert.match(text, /^tsftpd: unknown command "frobnicate"\n/);
     for (const c of SUBCOMMANDS) assert.ok(text.includes(c.name), c.name);
     assert.match(unknownCommandMessage('qoutacheck'), /did you mean quotacheck\?/);
   });

@@ -1,0 +1,59 @@
+/**
+ * What the operations side (the who socket, the metrics listener and its status page) asks of the
+ * running server, whichever process model serves: one process (FtpServer) or a parent and its
+ * session workers (Supervisor, which asks each worker).
+ */
+import type { EventBus } from '../telemetry/bus.js';
+import { ParentMetrics, SessionMetrics, type MetricsJson } from '../telemetry/metrics.js';
+import type { WhoEntry } from '../telemetry/who.js';
+import type { FtpServer } from './server.js';
+import type { Supervisor } from '../cluster/supervisor.js';
+
+/** The server as the operations side sees it. */
+export interface OpsSource {
+  /** Every live session, in every process. */
+  who(): Promise<WhoEntry[]>;
+  /** Ends a session (421); false when there is no such session. */
+  kick(id: number): Promise<boolean>;
+  /** Every process's metrics (empty when --metrics is off). */
+  metrics(): Promise<MetricsJson[]>;
+  /** Processes serving: session workers (0 when one process serves) and all of tsftpd's. */
+  processes(): { workers: number; total: number };
+  /** Stops collecting. */
+  close(): void;
+}
+
+/** The operations view of a one-process server; `withMetrics`: keep metrics (--metrics). */
+export function singleProcessSource(server: FtpServer, bus: EventBus, withMetrics: boolean): OpsSource {
+  const metrics = withMetrics ? new SessionMetrics(bus, 'main', () => server.who()) : undefined;
+  return {
+    who: () => Promise.resolve(server.who()),
+    kick: (id) => Promise.resolve(server.kick(id)),
+    metrics: async () => (metrics === undefined ? [] : [await metrics.json()]),
+    processes: () => ({ workers: 0, total: 1 }),
+    close: () => metrics?.close(),
+  };
+}
+
+/** The operations view of a parent and its workers; `withMetrics`: keep metrics (--metrics). */
+export function supervisorSource(supervisor: Supervisor, withMetrics: boolean): OpsSource {
+  const counts = (): { workers: number; brokers: number } => ({
+    workers: supervisor.workersRunning,
+    brokers: supervisor.brokersRunning,
+  });
+  const parent = withMetrics ? new ParentMetrics(counts) : undefined;
+  return {
+    who: () => supervisor.who(),
+    kick: (id) => supervisor.kick(id),
+    metrics: async () => {
+      if (parent === undefined) return [];
+      const [own, workers] = await Promise.all([parent.json(), supervisor.workerMetrics()]);
+      return [own, ...(workers as MetricsJson[])];
+    },
+    processes: () => {
+      const c = counts();
+      return { workers: c.workers, total: 1 + c.workers + c.brokers };
+    },
+    close: () => undefined,
+  };
+}
