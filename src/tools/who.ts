@@ -5,7 +5,7 @@
  * reads every server's socket in the default directory (/var/run/tsftpd as root), as pure-ftpwho
  * reads the one scoreboard of every Pure-FTPd instance; `--socket PATH` reads one.
  */
-import { readdirSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { lookupService } from 'node:dns/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -15,6 +15,8 @@ import { formatWho, type WhoMode } from './who-output.js';
 import type { WhoEntry } from '../telemetry/who.js';
 import { nameToBytes } from '../storage/name-bytes.js';
 
+/** Where servers started as root keep their sockets. */
+const ROOT_DIR = '/var/run/tsftpd';
 /** How long one server may take to answer, and a name lookup. */
 const ANSWER_TIMEOUT_MS = 5000;
 const LOOKUP_TIMEOUT_MS = 1500;
@@ -213,6 +215,12 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   if (failures > 0 && failures === found.paths.length) return 1;
+  if (found.scanned && found.paths.length === 0 && (process.geteuid?.() ?? 0) !== 0 && existsSync(ROOT_DIR)) {
+    // As pure-ftpwho says it must run as root: servers started as root are root's to list.
+    process.stderr.write(
+      `tsftpd who: no server of yours runs; servers started as root are listed by root (sudo tsftpd who)\n`,
+    );
+  }
   entries.sort((a, b) => a.since - b.since || a.id - b.id);
   const names =
     numeric || mode === 'json' ? undefined : await hostNames(entries.flatMap((e) => [e.remoteIp, e.localIp]));
