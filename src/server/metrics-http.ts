@@ -21,6 +21,8 @@ import {
 /** Bounds of the listener. */
 const MAX_CONNECTIONS = 64;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Most sessions in one /status.json (the page polls it every second; the totals count them all). */
+const MAX_STATUS_ROWS = 500;
 
 /** Reads `USER:PASSWORD` (first line) from the credentials file; throws a sentence when it cannot. */
 export function readCredentials(file: string): { user: string; password: string } {
@@ -162,6 +164,9 @@ async function statusJson(
       loginsOk: sumOf(json, 'tsftpd_logins_total', { result: 'ok' }),
       loginsFailed: sumOf(json, 'tsftpd_logins_total', { result: 'failed' }),
     },
-    sessions,
+    // Transfers first, then the most recent sessions: what a person watching wants to see.
+    sessions: [...sessions]
+      .sort((a, b) => Number(a.state === 'IDLE') - Number(b.state === 'IDLE') || b.since - a.since)
+      .slice(0, MAX_STATUS_ROWS),
   };
 }

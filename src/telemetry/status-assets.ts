@@ -219,7 +219,9 @@ export const STATUS_JS = `'use strict';
       renderRow(tr, e, s.now);
     }
     for (const [key, tr] of rows) if (!seen.has(key)) tr.remove();
-    $('empty').hidden = data.sessions.length > 0;
+    const empty = $('empty');
+    empty.hidden = data.sessions.length > 0 && data.sessions.length >= t.sessions;
+    setText(empty, data.sessions.length === 0 ? 'No session.' : 'Showing ' + data.sessions.length + ' of ' + t.sessions + ' sessions (transfers first).');
   };
 
   const poll = async () => {
