@@ -11,7 +11,7 @@ import type { SessionContext } from '../session/context.js';
 import { establishLogin } from '../session/login.js';
 import type { Account } from '../auth/types.js';
 import type { CommandSpec } from './spec.js';
-import { checkLoginRules } from '../policy/login-rules.js';
+import { anonymousOnlyOn, checkLoginRules } from '../policy/login-rules.js';
 import { takeAnonymousSlot } from '../session/account-limits.js';
 import { Code } from '../session/codes.js';
 
@@ -67,14 +67,16 @@ async function user(s: SessionContext, arg: string): Promise<Reply | void> {
   }
   const name = arg.slice(0, MAX_LOGIN);
   const anonymousPossible = s.server.anonymous !== undefined && !cfg.noAnonymous;
-  if (anonymousPossible && (cfg.anonymousOnly || isAnonymousName(name))) {
+  // -e, or -V with a connection to another local address: every USER is anonymous (upstream §6.1).
+  const onlyAnonymous = anonymousOnlyOn(cfg, s.ref.localIp);
+  if (anonymousPossible && (onlyAnonymous || isAnonymousName(name))) {
     if (cfg.brokenClients) {
       s.pendingUser = '\0anonymous';
       return reply(Code.NEED_PASSWORD, 'Any password will work');
     }
     return anonymousLogin(s);
   }
-  if (cfg.anonymousOnly) return reply(Code.NOT_LOGGED_IN, 'This server only accepts anonymous logins');
+  if (onlyAnonymous) return reply(Code.NOT_LOGGED_IN, 'This server only accepts anonymous logins');
   s.pendingUser = name;
   // Pure-FTPd names the account: `331 User joe OK. Password required` [obs on 1.0.50].
   return reply(Code.NEED_PASSWORD, `User ${name} OK. Password required`);

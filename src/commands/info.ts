@@ -8,6 +8,7 @@ import type { CommandSpec } from './spec.js';
 import { statListing } from './listing.js';
 import { Code } from '../session/codes.js';
 import { fortuneCookie } from './fortune.js';
+import { anonymousOnlyOn } from '../policy/login-rules.js';
 
 /** The 220 greeting (upstream §2.3 "Greeting"). */
 export function greeting(s: SessionContext): Reply {
@@ -22,7 +23,7 @@ export function greeting(s: SessionContext): Reply {
     `You are user number ${s.server.sessionCount()} of ${cfg.maxClients} allowed.`,
     `Local time is now ${hh}:${mm}. Server port: ${s.ref.localPort}.`,
   ];
-  if (cfg.anonymousOnly) lines.push('Only anonymous FTP is allowed here');
+  if (anonymousOnlyOn(cfg, s.ref.localIp)) lines.push('Only anonymous FTP is allowed here');
   else if (cfg.noAnonymous) lines.push('This is a private system - No anonymous login');
   if (cfg.allowAnonymousFxp) lines.push('This server supports FXP transfers');
   // Upstream §2.3 greeting: ratio announcement (-Q for everyone wins over -q for anonymous).

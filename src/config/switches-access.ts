@@ -6,6 +6,7 @@ import { ValueError } from './errors.js';
 import type { SwitchSpec } from './switch-spec.js';
 import type { AuthMethod } from './types.js';
 import { parseInteger, parsePath } from './values.js';
+import { parseIp } from '../auth/cidr.js';
 
 /** `-l` methods in Pure-FTPd's order (upstream §3.1); those mapped to true need `:arg`. */
 const AUTH_METHODS = new Map<AuthMethod['method'], boolean>([
@@ -156,5 +157,17 @@ export const ACCESS_SWITCHES: readonly SwitchSpec[] = [
     help: 'unit of the delay after a failed login, in milliseconds (default 3000)',
     conf: [{ key: 'AuthDelay', form: 'value' }],
     apply: (c, v) => void (c.authDelayMs = parseInteger(v, 'the delay', 0, MAX_TIMER_MS)),
+  },
+  {
+    short: 'V',
+    pureName: 'trustedip',
+    name: 'trusted-ip',
+    arg: 'address',
+    help: 'accounts may log in only on connections to this local address; others are anonymous-only',
+    conf: [{ key: 'TrustedIP', form: 'value' }],
+    apply: (c, v) => {
+      if (parseIp(v) === undefined) throw new ValueError('a numeric IPv4 or IPv6 address');
+      c.trustedIp = v;
+    },
   },
 ];

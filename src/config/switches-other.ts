@@ -46,7 +46,4 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS)', [
     { key: 'Bonjour', form: 'value' },
   ]),
-  unsupported('V', 'trustedip', 'trusted-ip', 'address', 'users only on this local IP', [
-    { key: 'TrustedIP', form: 'value' },
-  ]),
 ];

@@ -36,6 +36,8 @@ export interface Config {
   forcePassiveIp?: string;
   /** -e: anonymous logins only. */
   anonymousOnly: boolean;
+  /** -V: accounts log in only on connections to this local address (others are anonymous-only). */
+  trustedIp?: string;
   /** -E: no anonymous logins. */
   noAnonymous: boolean;
   /** -i: anonymous users cannot upload. */

@@ -4,7 +4,7 @@
  * (local time, both ends inclusive, wrapping past midnight) and account expiry. Every refusal names
  * the rule for the log; the client only learns that the login failed.
  */
-import { matchCidr } from '../auth/cidr.js';
+import { matchCidr, parseIp } from '../auth/cidr.js';
 import type { Account, Cidr } from '../auth/types.js';
 
 /** Why a login is refused: the log line names the rule. */
@@ -62,4 +62,20 @@ export function checkLoginRules(account: Account, origin: LoginOrigin): Refusal 
     return { rule: `account expired on ${account.expires.toISOString()}` };
   }
   return undefined;
+}
+
+/**
+ * True when only anonymous logins are possible on a connection to `localIp` (upstream §6.2): -e
+ * everywhere, or -V naming another local address (the address compared as bytes, so `::ffff:a.b.c.d`
+ * and `a.b.c.d` are one).
+ */
+export function anonymousOnlyOn(
+  config: Readonly<{ anonymousOnly: boolean; trustedIp?: string }>,
+  localIp: string,
+): boolean {
+  if (config.anonymousOnly) return true;
+  if (config.trustedIp === undefined) return false;
+  const trusted = parseIp(config.trustedIp);
+  const here = parseIp(localIp);
+  return trusted === undefined || here === undefined || Buffer.compare(trusted, here) !== 0;
 }

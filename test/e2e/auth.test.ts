@@ -339,6 +339,43 @@ describe('-e: anonymous logins only', () => {
   });
 });
 
+describe('-V: accounts only on the trusted local address (upstream §6.2)', () => {
+  it('on another local address every USER is anonymous and the banner says so', async () => {
+    const srv = await fixtureServer(['-V', '127.0.0.2']);
+    try {
+      const { ftp, greeting } = await connect(srv);
+      assert.match(greeting.text, /^220-Only anonymous FTP is allowed here$/m);
+      assert.equal((await ftp.cmd('USER joe')).text, '230 Anonymous user logged in');
+      assert.equal((await ftp.cmd('SIZE pub.txt')).code, 213, 'in the anonymous root');
+      ftp.close();
+      const r = await curl(ftpUrl(srv.port, '/pub.txt'), JOE);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, ANON_FILE);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('on the trusted address accounts log in (an IPv4-mapped spelling is the same address)', async () => {
+    for (const trusted of ['127.0.0.1', '::ffff:127.0.0.1']) {
+      const srv = await fixtureServer(['-V', trusted]);
+      try {
+        const { ftp, greeting } = await connect(srv);
+        assert.doesNotMatch(greeting.text, /Only anonymous/);
+        assert.equal((await ftp.login('joe', 'secret')).code, 230);
+        assert.equal((await ftp.cmd('SIZE f.txt')).code, 213, "in joe's home");
+        ftp.close();
+      } finally {
+        await srv.close();
+      }
+    }
+  });
+
+  it('-V takes a numeric address only', async () => {
+    await assert.rejects(startServer({ args: ['-V', 'ftp.example.com'] }), /numeric IPv4 or IPv6 address/);
+  });
+});
+
 describe('connection limits (upstream §6.4)', () => {
   it('-c 2: the 3rd session gets 421 N users and is closed; a freed slot is reused', async () => {
     const srv = await startServer({ args: ['-c', '2'] });
