@@ -112,5 +112,5 @@ export function buildAuthChain(
   if (config.passwdFile !== undefined) {
     backends.push(new PasswdFileAuthenticator(path.resolve(config.passwdFile), { onWarning: warn }));
   }
-  return new AuthChain(backends, bus);
+  return new AuthChain(backends, bus, config.trustedGid);
 }

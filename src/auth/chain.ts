@@ -6,7 +6,8 @@
  */
 import { FtpError } from '../errors.js';
 import type { EventBus } from '../telemetry/bus.js';
-import type { AuthResult, Authenticator, Credentials } from './types.js';
+import type { Account, AuthResult, Authenticator, Credentials } from './types.js';
+import { systemDb } from './system-db.js';
 
 /** What sessions authenticate with: the chain in this process, or a proxy to the parent's chain. */
 export interface Authentication {
@@ -21,6 +22,8 @@ export class AuthChain implements Authentication {
   constructor(
     private readonly backends: readonly Authenticator[],
     private readonly bus?: EventBus,
+    /** -a: the trusted group. */
+    private readonly trustedGid?: number,
   ) {}
 
   /** Number of backends (0 = only anonymous logins can work). */
@@ -41,9 +44,22 @@ export class AuthChain implements Authentication {
         continue;
       }
       if (result.kind === 'denied') return { ...result, backend: result.backend ?? backend.name };
+      if (result.kind === 'ok') return { kind: 'ok', account: await this.withTrust(result.account) };
       if (result.kind !== 'unknown') return result;
     }
     return { kind: 'unknown' };
+  }
+
+  /** The account marked trusted when it is root or in the -a group (its groups as initgroups gives them). */
+  private async withTrust(account: Account): Promise<Account> {
+    if (account.anonymous) return account;
+    let trusted = account.uid === 0;
+    if (!trusted && this.trustedGid !== undefined) {
+      trusted =
+        account.gid === this.trustedGid ||
+        (await systemDb().groupIdsOf(account.login, account.gid)).includes(this.trustedGid);
+    }
+    return { ...account, trusted };
   }
 
   /** Closes every backend (pools, watchers). */

@@ -38,6 +38,11 @@ export interface Account {
   expires?: Date;
   /** Name of the backend that accepted the login (for logs). */
   backend: string;
+  /**
+   * Root, or a member (primary or supplementary group) of the -a trusted group (set by the chain):
+   * not chrooted by -A/-a, no quota, no ratio, -x/-X and -K do not apply (upstream §6.2).
+   */
+  trusted?: boolean;
 }
 
 /** What a backend knows about the connection a login comes from. */

@@ -6,7 +6,7 @@ import { FtpError, errnoText } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { LoggedIn } from '../session/context.js';
 import { readMessageFile } from '../session/login.js';
-import { joinVirtual, parentOf } from '../storage/jail.js';
+import { joinVirtual, parentOf, resolveVirtual } from '../storage/jail.js';
 import type { VPath } from '../storage/types.js';
 import type { CommandSpec } from './spec.js';
 import { Code } from '../session/codes.js';
@@ -21,10 +21,28 @@ export function quotePath(p: string): string {
   return `"${p.replace(/"/g, '""')}"`;
 }
 
+/** True when `p` is a directory of the account's tree. */
+async function isDir(s: LoggedIn, p: VPath): Promise<void> {
+  const e = await s.storage.stat(p);
+  if (e.type !== 'dir') throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+}
+
 async function cwd(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
   try {
-    const e = await s.storage.stat(p);
-    if (e.type !== 'dir') throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    try {
+      await isDir(s, p);
+    } catch (err) {
+      // Directory aliases (upstream §6.4): tried only when the name itself is no directory.
+      const target = s.server.config.aliases?.find(([alias]) => alias === arg)?.[1];
+      if (target === undefined) throw err;
+      const aliased = resolveVirtual('/', target, s.home);
+      try {
+        await isDir(s, aliased);
+      } catch {
+        throw err;
+      }
+      p = aliased;
+    }
   } catch (err) {
     s.failedCwds++;
     s.server.bus.log(s.ref, 'INFO', `Can't change directory to ${arg}: ${errnoText(err)}`);

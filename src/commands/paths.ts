@@ -11,14 +11,22 @@ import type { SessionContext } from '../session/context.js';
 import type { VPath } from '../storage/types.js';
 import type { PathRule } from './spec.js';
 
+/** Root or a member of the -a trusted group. */
+function trusted(s: SessionContext): boolean {
+  return (
+    s.account !== undefined && !s.account.anonymous && (s.account.uid === 0 || s.account.trusted === true)
+  );
+}
+
 /** The name-policy inputs of a session. */
 export function namePolicy(s: SessionContext): NamePolicy {
   const c = s.server.config;
   return {
     anonymous: s.anonymous,
     allowDotFiles: c.allowDotFiles,
-    prohibitDotFilesWrite: c.prohibitDotFilesWrite,
-    prohibitDotFilesRead: c.prohibitDotFilesRead,
+    // Root and the -a trusted group ignore -x/-X (upstream §6.3).
+    prohibitDotFilesWrite: c.prohibitDotFilesWrite && !trusted(s),
+    prohibitDotFilesRead: c.prohibitDotFilesRead && !trusted(s),
     quota: s.limits.quota !== undefined,
   };
 }

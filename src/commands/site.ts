@@ -99,6 +99,23 @@ const CHMOD_PERMISSION = {
   },
 } as const;
 
+/** SITE ALIAS: the directory aliases, or what one stands for (upstream §2.3). */
+function alias(aliases: readonly [string, string][] | undefined, arg: string): Reply {
+  if (aliases === undefined) return reply(Code.NOT_IMPLEMENTED, 'Configuration error');
+  if (arg === '') {
+    return reply(
+      Code.HELP,
+      'The following aliases are available :',
+      ...aliases.map(([a, dir]) => ` ${a} ${dir}`),
+      ' ',
+    );
+  }
+  const dir = aliases.find(([a]) => a === arg)?.[1];
+  return dir === undefined
+    ? reply(Code.NOT_IMPLEMENTED, `Unknown alias ${arg}.`)
+    : reply(Code.HELP, `${arg} is an alias for ${dir}.`);
+}
+
 /** SITE (its subcommands are rows of their own) and the bare CHMOD alias. */
 export const siteCommands: CommandSpec[] = [
   {
@@ -107,7 +124,7 @@ export const siteCommands: CommandSpec[] = [
     login: false,
     arg: 'optional',
     feat: { line: 'IDLE', order: 2 },
-    help: 'SITE <sp> CHMOD | IDLE | TIME | UTIME | HELP',
+    help: 'SITE <sp> ALIAS | CHMOD | IDLE | TIME | UTIME | HELP',
     run: async () => reply(Code.UNKNOWN_COMMAND, 'SITE: Missing argument'),
   },
   {
@@ -126,6 +143,13 @@ export const siteCommands: CommandSpec[] = [
     run: async (s, a) => idle(s, a),
   },
   { verb: 'SITE TIME', login: true, arg: 'optional', help: 'SITE TIME', run: async () => time() },
+  {
+    verb: 'SITE ALIAS',
+    login: true,
+    arg: 'optional',
+    help: 'SITE ALIAS [<sp> alias]',
+    run: async (s, a) => alias(s.server.config.aliases, a),
+  },
   {
     verb: 'SITE UTIME',
     login: true,

@@ -67,7 +67,15 @@ function siteCommand(s: SessionContext, cmd: ParsedCommand): ParsedCommand | Rep
 
 /** The refusal of a row's permission, or undefined when the account has it. */
 function permissionRefusal(s: LoggedIn, rule: PermissionRule, arg: string): Reply | undefined {
-  const denial = authorize(rule.need, { anonymous: s.anonymous, uid: s.account.uid }, s.server.config);
+  const denial = authorize(
+    rule.need,
+    {
+      anonymous: s.anonymous,
+      uid: s.account.uid,
+      trusted: s.account.uid === 0 || s.account.trusted === true,
+    },
+    s.server.config,
+  );
   if (denial === undefined) return undefined;
   const text = rule.denied[denial] ?? 'Permission denied';
   return reply(Code.FILE_UNAVAILABLE, typeof text === 'string' ? text : text(arg));

@@ -2,6 +2,7 @@
  * Configuration loading (docs/architecture.md): built-in defaults < config file < command line,
  * validated once, frozen, then passed down; never global.
  */
+import { loadAliases } from '../policy/aliases.js';
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseArgv } from './argv.js';
@@ -59,6 +60,8 @@ export async function loadConfig(
   );
   if (problems.length > 0) throw new ConfigError(problems);
   validate(config);
+  // An explicit aliases file is read here; Debian's default one by the server (withDefaultFiles).
+  if (config.aliasesFile !== undefined) config.aliases = await readAliases(config.aliasesFile);
   return { config: deepFreeze(config) };
 }
 
@@ -149,4 +152,24 @@ export async function versionText(): Promise<string> {
     }
   }
   return 'tsftpd (unknown version)';
+}
+
+/** The aliases of `file` (undefined: the default file, if it exists); a damaged file is a ConfigError. */
+async function readAliases(file: string | undefined): Promise<[string, string][] | undefined> {
+  try {
+    return await loadAliases(file);
+  } catch (err) {
+    throw new ConfigError(`tsftpd: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The configuration a running server uses: `config` plus what it reads from the machine's default
+ * files when no switch named them (Debian's directory aliases file). Kept out of loadConfig so that
+ * a configuration does not depend on the machine it is parsed on.
+ */
+export async function withDefaultFiles(config: Readonly<Config>): Promise<Readonly<Config>> {
+  if (config.aliasesFile !== undefined) return config;
+  const aliases = await readAliases(undefined);
+  return aliases === undefined ? config : deepFreeze({ ...config, aliases });
 }

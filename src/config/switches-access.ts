@@ -7,6 +7,7 @@ import type { SwitchSpec } from './switch-spec.js';
 import type { AuthMethod } from './types.js';
 import { parseInteger, parsePath } from './values.js';
 import { parseIp } from '../auth/cidr.js';
+import { DEFAULT_ALIASES_FILE } from '../policy/aliases.js';
 
 /** `-l` methods in Pure-FTPd's order (upstream §3.1); those mapped to true need `:arg`. */
 const AUTH_METHODS = new Map<AuthMethod['method'], boolean>([
@@ -166,8 +167,27 @@ export const ACCESS_SWITCHES: readonly SwitchSpec[] = [
     help: 'accounts may log in only on connections to this local address; others are anonymous-only',
     conf: [{ key: 'TrustedIP', form: 'value' }],
     apply: (c, v) => {
-      if (parseIp(v) === undefined) throw new ValueError('a numeric IPv4 or IPv6 address');
+      if (parseIp(v) === undefined)
+        throw new ValueError(
+          'expected a numeric IPv4 or IPv6 address (the local address trusted for accounts)',
+        );
       c.trustedIp = v;
     },
+  },
+  {
+    short: 'a',
+    pureName: 'trustedgid',
+    name: 'trusted-gid',
+    arg: 'gid',
+    help: 'chroot every account but root and members of this group (who are also exempt from quotas, ratios, -x/-X, -K)',
+    conf: [{ key: 'TrustedGID', form: 'value' }],
+    apply: (c, v) => void (c.trustedGid = parseInteger(v, 'the trusted gid', 0, 0xfffffffe)),
+  },
+  {
+    name: 'aliases-file',
+    arg: 'file',
+    help: `directory aliases for CWD and SITE ALIAS: lines of alias, then directory (default ${DEFAULT_ALIASES_FILE} if it exists)`,
+    conf: [{ key: 'AliasesFile', form: 'value' }],
+    apply: (c, v, ctx) => void (c.aliasesFile = parsePath(v, ctx.cwd, 'the aliases file')),
   },
 ];

@@ -12,9 +12,9 @@ import { parsePath } from './values.js';
  */
 export function parseListenAddress(text: string): { host: string; port: number } {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$|^(\d{1,5})$/.exec(text);
-  if (m === null) throw new ValueError('ADDR:PORT, [IPv6]:PORT or PORT');
+  if (m === null) throw new ValueError('expected ADDR:PORT, [IPv6]:PORT or PORT');
   const port = Number(m[3] ?? m[4]);
-  if (port < 1 || port > 65535) throw new ValueError('a port from 1 to 65535');
+  if (port < 1 || port > 65535) throw new ValueError('the port must be from 1 to 65535');
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
 }
 

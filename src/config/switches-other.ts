@@ -40,9 +40,6 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('3', 'extcert', 'ext-cert', 'socket', 'get certificates from pure-certd', [
     { key: 'ExtCert', form: 'value' },
   ]),
-  unsupported('a', 'trustedgid', 'trusted-gid', 'gid', 'chroot everyone but this group', [
-    { key: 'TrustedGID', form: 'value' },
-  ]),
   unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS)', [
     { key: 'Bonjour', form: 'value' },
   ]),

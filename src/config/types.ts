@@ -36,6 +36,12 @@ export interface Config {
   forcePassiveIp?: string;
   /** -e: anonymous logins only. */
   anonymousOnly: boolean;
+  /** --aliases-file: the directory aliases file; undefined: Debian's, when it exists. */
+  aliasesFile?: string;
+  /** The aliases read from it at start (and at SIGHUP): [alias, directory] pairs. */
+  aliases?: [string, string][];
+  /** -a: the trusted group (not chrooted, exempt from quotas, ratios, -x/-X, -K); every other account is chrooted. */
+  trustedGid?: number;
   /** -V: accounts log in only on connections to this local address (others are anonymous-only). */
   trustedIp?: string;
   /** -E: no anonymous logins. */

@@ -25,7 +25,8 @@ function positive(n: number | undefined): number | undefined {
 /** The limits of an account under a configuration. */
 export function effectiveLimits(account: Account, config: Readonly<Config>): EffectiveLimits {
   const out: EffectiveLimits = {};
-  const privileged = account.uid === 0 && !account.anonymous;
+  // Root and the -a trusted group: no quota, no ratio (upstream §6.2).
+  const privileged = (account.uid === 0 || account.trusted === true) && !account.anonymous;
   if (!account.anonymous && !privileged) {
     const files = positive(account.quota?.files) ?? positive(config.quota?.files);
     const bytes = positive(account.quota?.bytes) ?? positive(config.quota?.bytes);

@@ -17,6 +17,8 @@ export type Denial = 'anonymous' | 'switch';
 export interface Who {
   anonymous: boolean;
   uid: number;
+  /** Root or the -a trusted group: -K does not apply. */
+  trusted?: boolean;
 }
 
 type Rule = (who: Who, config: Readonly<Config>) => Denial | undefined;
@@ -26,7 +28,7 @@ const anonymousOnly: Rule = (who) => (who.anonymous ? 'anonymous' : undefined);
 /** Each permission's rules, in the order Pure-FTPd applies them. */
 const RULES: Record<Permission, readonly Rule[]> = {
   // DELE: anonymous first, then -K (keep all files).
-  delete: [anonymousOnly, (_w, c) => (c.keepAllFiles ? 'switch' : undefined)],
+  delete: [anonymousOnly, (w, c) => (c.keepAllFiles && w.trusted !== true ? 'switch' : undefined)],
   // RNFR/RNTO: -G (no rename) first, then anonymous.
   rename: [(_w, c) => (c.noRename ? 'switch' : undefined), anonymousOnly],
   // SITE CHMOD: anonymous, then -R (no chmod) for everyone but root.

@@ -11,7 +11,7 @@ import { constants as C } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, versionText } from '../config/index.js';
+import { ConfigError, loadConfig, versionText, withDefaultFiles } from '../config/index.js';
 import type { Config } from '../config/types.js';
 import { EventBus } from '../telemetry/bus.js';
 import { attachLogger } from '../telemetry/log.js';
@@ -133,6 +133,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
   let loaded;
   try {
     loaded = await loadConfig(argv);
+    if ('config' in loaded) loaded = { config: await withDefaultFiles(loaded.config) };
   } catch (err) {
     if (err instanceof ConfigError) {
       if (inetdStart) return refuseInetd(err.message);
@@ -247,7 +248,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
       try {
         const r = await loadConfig(argv);
         if (!('config' in r)) return;
-        next = r.config;
+        next = await withDefaultFiles(r.config);
       } catch (err) {
         bus.log(undefined, 'ERROR', `SIGHUP: the configuration was not reloaded: ${(err as Error).message}`);
         return;

@@ -55,7 +55,9 @@ export function placement(config: Readonly<Config>, account: Account, quota: boo
   // Quotas force a chroot: the bookkeeping file lives at the root (upstream §5.1).
   // A root-started server no longer forces a chroot: the kernel judges every file operation with the
   // account's own identity, so an account that is not chrooted sees what its uid may see (upstream §6.2).
-  const forced = (cfg.chrootEveryone && account.uid !== 0) || quota;
+  // -A chroots everyone but root; -a everyone but root and the trusted group (Account.trusted).
+  const exempt = account.uid === 0 || account.trusted === true;
+  const forced = ((cfg.chrootEveryone || cfg.trustedGid !== undefined) && !exempt) || quota;
   if (account.chroot || forced) {
     return {
       root: account.home,

@@ -376,6 +376,97 @@ describe('-V: accounts only on the trusted local address (upstream §6.2)', () =
   });
 });
 
+describe('-a: the trusted group (upstream §6.2)', () => {
+  const users = [{ login: 'joe', password: 'secret', chroot: false }];
+
+  it('a member is not chrooted and -K, -X do not apply to it', async () => {
+    const srv = await startServer({ users, args: ['-a', String(TEST_GID), '-K', '-X'] });
+    try {
+      await writeFile(path.join(srv.home('joe'), '.hidden'), 'dot');
+      await writeFile(path.join(srv.home('joe'), 'gone.txt'), 'x');
+      const { ftp } = await RawFtp.connect(srv.port);
+      clients.push(ftp);
+      assert.equal(
+        (await ftp.login('joe', 'secret')).text,
+        '230 OK. Current directory is ' + srv.home('joe'),
+      );
+      assert.equal((await ftp.cmd('PWD')).text, `257 "${srv.home('joe')}" is your current location`);
+      assert.equal((await ftp.cmd('SIZE .hidden')).code, 213, '-X does not apply');
+      assert.equal((await ftp.cmd('DELE gone.txt')).code, 250, '-K does not apply');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('anyone else is chrooted (the restricted 230), and -K, -X apply', async () => {
+    const srv = await startServer({ users, args: ['-a', String(TEST_GID + 1), '-K', '-X'] });
+    try {
+      await writeFile(path.join(srv.home('joe'), '.hidden'), 'dot');
+      await writeFile(path.join(srv.home('joe'), 'kept.txt'), 'x');
+      const { ftp } = await RawFtp.connect(srv.port);
+      clients.push(ftp);
+      assert.equal((await ftp.login('joe', 'secret')).text, '230 OK. Current restricted directory is /');
+      assert.equal((await ftp.cmd('PWD')).text, '257 "/" is your current location');
+      assert.equal((await ftp.cmd('SIZE .hidden')).code, 553);
+      assert.match((await ftp.cmd('DELE kept.txt')).text, /^550 Could not delete kept\.txt/);
+      const r = await curl(ftpUrl(srv.port, '/kept.txt'), JOE);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'x');
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('directory aliases (--aliases-file, upstream §6.4)', () => {
+  it('CWD to an alias goes to its directory when no such directory exists; SITE ALIAS lists them', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-aliases-'));
+    const file = path.join(dir, 'aliases');
+    await writeFile(file, '# aliases\npics\n/photos/2026\n\nreal\n/photos\n');
+    const srv = await startServer({ args: ['--aliases-file', file] });
+    try {
+      await mkdir(path.join(srv.home('joe'), 'photos', '2026'), { recursive: true });
+      await mkdir(path.join(srv.home('joe'), 'real'));
+      const { ftp } = await RawFtp.connect(srv.port);
+      clients.push(ftp);
+      await ftp.login('joe', 'secret');
+      assert.equal((await ftp.cmd('CWD pics')).text, '250 OK. Current directory is /photos/2026');
+      // A directory of that name wins over the alias.
+      assert.equal((await ftp.cmd('CWD /')).code, 250);
+      assert.equal((await ftp.cmd('CWD real')).text, '250 OK. Current directory is /real');
+      assert.match((await ftp.cmd('CWD nothing')).text, /^550 Can't change directory to nothing: /);
+      assert.equal(
+        (await ftp.cmd('SITE ALIAS')).text,
+        '214-The following aliases are available :\n214- pics /photos/2026\n214- real /photos\n214  ',
+      );
+      assert.equal((await ftp.cmd('SITE ALIAS pics')).text, '214 pics is an alias for /photos/2026.');
+      assert.equal((await ftp.cmd('SITE ALIAS nope')).text, '502 Unknown alias nope.');
+      // curl's path walk is CWD per component: the alias works for it too.
+      await writeFile(path.join(srv.home('joe'), 'photos', '2026', 'cat.jpg'), 'meow');
+      const r = await curl(ftpUrl(srv.port, '/pics/cat.jpg'), JOE);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'meow');
+    } finally {
+      await srv.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a damaged aliases file stops the start, naming the file and the line', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'tsftpd-aliases-'));
+    const file = path.join(dir, 'aliases');
+    await writeFile(file, 'pics\n');
+    try {
+      await assert.rejects(
+        startServer({ args: ['--aliases-file', file] }),
+        /damaged aliases file .*aliases: line 1: the alias "pics" has no directory after it/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('connection limits (upstream §6.4)', () => {
   it('-c 2: the 3rd session gets 421 N users and is closed; a freed slot is reused', async () => {
     const srv = await startServer({ args: ['-c', '2'] });

@@ -285,14 +285,17 @@ describe('config files report every bad line (item 7)', () => {
   it('a typo gets the nearest key, with the other bad lines', async (t) => {
     const dir = await tempDir(t, 'typoconf');
     const conf = path.join(dir, 'typo.conf');
-    await writeFile(conf, 'ChrootEveryon yes\nTrustedIP 10.0.0.1\nUmask 133:022\nMaxClientsNumber many\n');
+    await writeFile(
+      conf,
+      'ChrootEveryon yes\nExtCert /run/certd.sock\nUmask 133:022\nMaxClientsNumber many\n',
+    );
     const r = await runMain([conf], { timeoutMs: 10_000 });
     assert.equal(r.code, 2);
     assert.equal(
       r.stderr,
       [
         `tsftpd: ${conf}:1: unknown key "ChrootEveryon" (did you mean ChrootEveryone?)`,
-        `tsftpd: ${conf}:2: TrustedIP: not supported yet`,
+        `tsftpd: ${conf}:2: ExtCert: not supported yet`,
         `tsftpd: ${conf}:4: MaxClientsNumber many: the number of clients must be a whole number`,
         'tsftpd: 3 problems in the configuration; nothing was started',
         '',

@@ -112,8 +112,8 @@ describe('pure-ftpd.conf', () => {
   it('keys of switches not implemented yet are refused', async () => {
     const certd = await conf('certd.conf', 'NoAnonymous yes', 'ExtCert /run/certd.sock');
     await refuses([certd], `tsftpd: ${certd}:2: ExtCert: not supported yet`);
-    const trusted = await conf('trusted.conf', 'trustedgid 100');
-    await refuses([trusted], `tsftpd: ${trusted}:1: trustedgid: not supported yet`);
+    const bonjour = await conf('bonjour.conf', 'Bonjour myftp');
+    await refuses([bonjour], `tsftpd: ${bonjour}:1: Bonjour: not supported yet`);
   });
 });
 

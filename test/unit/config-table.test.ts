@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultConfig, helpText, loadConfig, SWITCHES, type Config } from '../../src/config/index.js';
 import { parseServices } from '../../src/config/services.js';
-import { refuses } from '../helpers/config.js';
+import { refuses, validConfig } from '../helpers/config.js';
 
 /** A valid value for every switch that takes one, to check that each Config field has a switch. */
 // prettier-ignore
 const SAMPLES: Record<string, string> = {
   bind: '127.0.0.1,2121', 'max-clients': '7', 'max-clients-per-ip': '2', 'max-idle-time': '3',
   'passive-port-range': '40000:40100', 'force-passive-ip': '192.0.2.1', 'pid-file': '/run/x.pid',
-  'syslog-facility': 'daemon', 'alt-log': 'stats:/var/log/x.log', 'upload-pipe': '/run/x.pipe', 'who-socket': '/run/w.sock', metrics: '127.0.0.1:9101', 'metrics-auth': '/etc/m.auth', 'max-load': '4', 'fortunes-file': '/etc/motd', 'max-disk-usage': '90', 'log-format': 'json', login: 'puredb:/x.pdb', 'anonymous-root': '/srv',
+  'syslog-facility': 'daemon', 'alt-log': 'stats:/var/log/x.log', 'upload-pipe': '/run/x.pipe', 'who-socket': '/run/w.sock', 'trusted-ip': '127.0.0.1', 'trusted-gid': '100', 'aliases-file': '/etc/aliases.x', metrics: '127.0.0.1:9101', 'metrics-auth': '/etc/m.auth', 'max-load': '4', 'fortunes-file': '/etc/motd', 'max-disk-usage': '90', 'log-format': 'json', login: 'puredb:/x.pdb', 'anonymous-root': '/srv',
   'passwd-file': '/pw', 'auth-delay': '5', umask: '077:077', 'limit-recursion': '9:9', 'min-uid': '1000',
   quota: '1000:10', 'anonymous-ratio': '1:5', 'user-ratio': '2:3', 'anonymous-bandwidth': '8',
   'user-bandwidth': '16:32', 'per-user-limits': '3:20', tls: '1', 'cert-file': '/c.pem,/k.pem',
@@ -55,6 +55,12 @@ describe('switch table', () => {
       'tlsCiphers',
       'workers',
       'runAs',
+      'trustedIp',
+      'trustedGid',
+      'aliasesFile',
+      'whoSocket',
+      'metrics',
+      'metricsAuth',
     ]);
     assert.deepEqual(
       [...fields].filter((f) => !touched.has(f)),
@@ -68,7 +74,7 @@ describe('switch table', () => {
     }
   });
   it('-V is trusted IP, not version', async () => {
-    await refuses(['-V', '192.0.2.1'], 'tsftpd: -V: not supported yet');
+    assert.equal((await validConfig('-V', '192.0.2.1')).trustedIp, '192.0.2.1');
     const result = await loadConfig(['--version']);
     assert.ok('version' in result && /^tsftpd \d+\.\d+\.\d+/.test(result.version));
   });
@@ -77,10 +83,10 @@ describe('switch table', () => {
 describe('command-line syntax', () => {
   it('Pure-FTPd switches not implemented yet say so', async () => {
     await refuses(['-3', '/run/certd.sock'], 'tsftpd: -3: not supported yet');
-    await refuses(['-Aa', '100'], 'tsftpd: -a: not supported yet');
+    assert.equal((await validConfig('-Aa', '100')).trustedGid, 100);
     await refuses(['-n', '1000'], 'tsftpd: -n 1000: expected files:MB, for example 1000:10');
     await refuses(['--ext-cert=/run/certd.sock'], 'tsftpd: --ext-cert: not supported yet');
-    await refuses(['--trusted-gid', '100'], 'tsftpd: --trusted-gid: not supported yet');
+    await refuses(['-v', 'myftp'], 'tsftpd: -v: not supported yet');
   });
   it('unknown, ambiguous, valueless and value-less switches', async () => {
     await refuses(['-%'], 'tsftpd: -%: unknown switch (see tsftpd --help)');

@@ -269,12 +269,12 @@ describe('config files: every bad line at once (item 7)', () => {
         '# stock-like file',
         'ChrootEveryon yes', // 2: typo
         'MaxClientsNumber 50',
-        'TrustedIP 10.0.0.1', // 4: not supported yet
+        'TrustedIP ftp.example.com', // 4: bad value
         'Bonjour myftp', // 5: not supported yet
         'MaxClientsPerIP lots', // 6: bad value
         'DisplayDotFiles maybe', // 7: bad boolean
         '=== junk', // 8: syntax
-        'TrustedGID 100', // 9: not supported yet
+        'TrustedGID staff', // 9: bad value
         'ExtCert /run/certd.sock', // 10: not supported yet
         '',
       ].join('\n'),
@@ -282,12 +282,12 @@ describe('config files: every bad line at once (item 7)', () => {
     await assert.rejects(loadConfig([file]), (err: Error & { problems?: string[] }) => {
       assert.deepEqual(err.problems, [
         `tsftpd: ${file}:2: unknown key "ChrootEveryon" (did you mean ChrootEveryone?)`,
-        `tsftpd: ${file}:4: TrustedIP: not supported yet`,
+        `tsftpd: ${file}:4: TrustedIP ftp.example.com: expected a numeric IPv4 or IPv6 address (the local address trusted for accounts)`,
         `tsftpd: ${file}:5: Bonjour: not supported yet`,
         `tsftpd: ${file}:6: MaxClientsPerIP lots: the number of clients per IP must be a whole number`,
         `tsftpd: ${file}:7: DisplayDotFiles maybe: expected yes or no`,
         `tsftpd: ${file}:8: syntax error: "=== junk"`,
-        `tsftpd: ${file}:9: TrustedGID: not supported yet`,
+        `tsftpd: ${file}:9: TrustedGID staff: the trusted gid must be a whole number`,
         `tsftpd: ${file}:10: ExtCert: not supported yet`,
       ]);
       assert.match(err.message, /\ntsftpd: 8 problems in the configuration; nothing was started$/);
@@ -296,12 +296,12 @@ describe('config files: every bad line at once (item 7)', () => {
   });
   it('problems of the file and of the command line come together', async () => {
     const file = path.join(dir, 'one.conf');
-    await writeFile(file, 'TrustedIP 10.0.0.1\n');
+    await writeFile(file, 'ExtCert /run/certd.sock\n');
     await assert.rejects(
       loadConfig(['--config', file, '-c', 'x']),
       (err: Error & { problems?: string[] }) => {
         assert.deepEqual(err.problems, [
-          `tsftpd: ${file}:1: TrustedIP: not supported yet`,
+          `tsftpd: ${file}:1: ExtCert: not supported yet`,
           'tsftpd: -c x: the number of clients must be a whole number',
         ]);
         return true;
