@@ -43,6 +43,8 @@ export interface Account {
    * not chrooted by -A/-a, no quota, no ratio, -x/-X and -K do not apply (upstream §6.2).
    */
   trusted?: boolean;
+  /** An anonymous session of a virtual host: the local address whose directory is its root. */
+  vhost?: string;
 }
 
 /** What a backend knows about the connection a login comes from. */

@@ -33,6 +33,7 @@ import { bindListeners } from '../server/listeners.js';
 import { StateServer, type ShareHolder } from './state-server.js';
 import type { AskWhat, ParentMessage, WorkerMessage } from './protocol.js';
 import type { WhoEntry } from '../telemetry/who.js';
+import { isVhostRoot, vhostRoot } from '../policy/vhosts.js';
 import { toWire } from './wire-error.js';
 
 /** The compiled worker entry point (worker-main.ts, next to this file). */
@@ -89,6 +90,8 @@ class WorkerSlot implements ShareHolder {
   ready = false;
   /** Connections handed over and not yet closed, by id (with their client address). */
   readonly conns = new Map<number, string>();
+  /** The local address each connection reached (virtual hosts), by id. */
+  readonly locals = new Map<number, string>();
   /** The roots of connections that logged in (brokered mode). */
   readonly roots = new Map<number, ConnectionRoot>();
   /** The descriptor channel to the worker (brokered mode). */
@@ -302,6 +305,7 @@ export class Supervisor {
       this.brokers?.connectionClosed(id);
     }
     w.conns.clear();
+    w.locals.clear();
     w.roots.clear();
     w.native?.channel.close();
     w.native = undefined;
@@ -332,6 +336,7 @@ export class Supervisor {
         const ip = w.conns.get(msg.id);
         if (ip === undefined) return;
         w.conns.delete(msg.id);
+        w.locals.delete(msg.id);
         w.roots.delete(msg.id);
         this.brokers?.connectionClosed(msg.id);
         this.forget(ip);
@@ -442,10 +447,21 @@ export class Supervisor {
     }
     let grant: ConnectionRoot | undefined = w.roots.get(connection);
     const anon = this.opts.anonymous;
-    if (grant === undefined && anon !== undefined && path === anon.root) {
-      // Anyone may log in anonymously when it is on: its root is the same for every connection.
+    // A virtual host's root, for anonymous sessions on that local address (upstream §6.1).
+    const vroot =
+      grant === undefined && anon !== undefined
+        ? await vhostRoot(this.opts.config.vhostDir, w.locals.get(connection) ?? '')
+        : undefined;
+    // HOST (RFC 7151) may name any virtual host: its root is one of the directory's.
+    const named =
+      grant === undefined && anon !== undefined && path !== anon.root && path !== vroot
+        ? await isVhostRoot(this.opts.config.vhostDir, path)
+        : false;
+    if (grant === undefined && anon !== undefined && (path === anon.root || path === vroot || named)) {
+      // Anyone may log in anonymously when it is on: its root is the same for every connection
+      // (to one local address).
       grant = {
-        ...rootOf(this.opts.config, { root: anon.root, chroot: true }),
+        ...rootOf(this.opts.config, { root: path, chroot: true }),
         weak: this.opts.config.weakJail,
         identity: { uid: anon.uid, gid: anon.gid, groups: [anon.gid] },
       };
@@ -500,10 +516,12 @@ export class Supervisor {
     }
     const id = ++this.nextConn;
     w.conns.set(id, ip);
+    w.locals.set(id, (socket.localAddress ?? '').replace(/^::ffff:/, ''));
     this.perIp.set(ip, count + 1);
     this.live++;
     if (!w.send({ t: 'conn', id, implicitTls, live: this.live }, socket)) {
       w.conns.delete(id);
+      w.locals.delete(id);
       this.forget(ip);
       socket.destroy();
     }

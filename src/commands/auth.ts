@@ -12,6 +12,8 @@ import { establishLogin } from '../session/login.js';
 import type { Account } from '../auth/types.js';
 import type { CommandSpec } from './spec.js';
 import { anonymousOnlyOn, checkLoginRules } from '../policy/login-rules.js';
+import { hostDirName, hostRoot, vhostRoot } from '../policy/vhosts.js';
+import { parseIp } from '../auth/cidr.js';
 import { takeAnonymousSlot } from '../session/account-limits.js';
 import { Code } from '../session/codes.js';
 
@@ -32,18 +34,45 @@ function isAnonymousName(name: string): boolean {
 /** Logs in as anonymous, or explains why not. */
 async function anonymousLogin(s: SessionContext): Promise<Reply | void> {
   const anon = s.server.anonymous!;
+  // A virtual host (upstream §6.1): the local address's own anonymous root, same account.
+  const named = s.hostName === undefined ? undefined : await hostRoot(s.server.config.vhostDir, s.hostName);
+  const vroot = named ?? (await vhostRoot(s.server.config.vhostDir, s.ref.localIp));
   const account: Account = {
     login: 'ftp',
     uid: anon.uid,
     gid: anon.gid,
-    home: anon.root,
+    home: vroot ?? anon.root,
     chroot: true,
     anonymous: true,
     backend: 'anonymous',
+    vhost: vroot === undefined ? undefined : named !== undefined ? s.hostName : s.ref.localIp,
   };
   // A full anonymous slot, a missing home, a full account: FtpErrors that end the session (the gate).
   await takeAnonymousSlot(s);
   return establishLogin(s, account);
+}
+
+/**
+ * HOST (RFC 7151): names the virtual host before USER. A name whose directory exists under the
+ * virtual hosts directory gives anonymous sessions that root (as the local address does without
+ * HOST); an address literal must be the one the client reached. Accounts are unaffected.
+ */
+async function host(s: SessionContext, arg: string): Promise<Reply> {
+  if (s.loggedIn || s.pendingUser !== undefined)
+    return reply(Code.BAD_SEQUENCE, 'HOST must come before USER');
+  if (arg === '') return reply(Code.BAD_ARGUMENTS, 'Missing argument');
+  const name = hostDirName(arg);
+  if (name === undefined) return reply(Code.BAD_ARGUMENTS, 'Invalid host name');
+  const literal = arg.startsWith('[');
+  const reached = parseIp(s.ref.localIp);
+  const given = literal ? parseIp(name) : undefined;
+  if (literal && (reached === undefined || given === undefined || Buffer.compare(reached, given) !== 0))
+    return reply(Code.PARAMETER_NOT_IMPLEMENTED, `Unknown host ${arg}`);
+  if (!literal && (await hostRoot(s.server.config.vhostDir, name)) === undefined)
+    return reply(Code.PARAMETER_NOT_IMPLEMENTED, `Unknown host ${arg}`);
+  s.hostName = literal ? undefined : name;
+  s.server.bus.log(s.ref, 'INFO', `HOST: [${name}]`);
+  return reply(Code.READY, `Host ${name} selected`);
 }
 
 /** -Y 2/3 (upstream §2.3 USER): cleartext logins are refused, and the session stays open. */
@@ -185,6 +214,14 @@ export const authCommands: CommandSpec[] = [
     arg: 'optional',
     help: 'ACCT <sp> account',
     run: async () => reply(Code.SUPERFLUOUS, 'Please tell me who you are'),
+  },
+  {
+    verb: 'HOST',
+    login: false,
+    arg: 'optional',
+    feat: { line: 'HOST', order: 9 },
+    help: 'HOST <sp> hostname',
+    run: async (s, a) => host(s, a),
   },
   { verb: 'QUIT', login: false, arg: 'optional', duringTransfer: true, help: 'QUIT', run: quit },
 ];

@@ -8,6 +8,7 @@ import type { AuthMethod } from './types.js';
 import { parseInteger, parsePath } from './values.js';
 import { parseIp } from '../auth/cidr.js';
 import { DEFAULT_ALIASES_FILE } from '../policy/aliases.js';
+import { DEFAULT_VHOST_DIR } from '../policy/vhosts.js';
 
 /** `-l` methods in Pure-FTPd's order (upstream §3.1); those mapped to true need `:arg`. */
 const AUTH_METHODS = new Map<AuthMethod['method'], boolean>([
@@ -189,5 +190,13 @@ export const ACCESS_SWITCHES: readonly SwitchSpec[] = [
     help: `directory aliases for CWD and SITE ALIAS: lines of alias, then directory (default ${DEFAULT_ALIASES_FILE} if it exists)`,
     conf: [{ key: 'AliasesFile', form: 'value' }],
     apply: (c, v, ctx) => void (c.aliasesFile = parsePath(v, ctx.cwd, 'the aliases file')),
+  },
+  {
+    name: 'vhost-dir',
+    arg: 'dir',
+    help: `virtual hosts: anonymous sessions on local address IP get DIR/IP as root when it exists (default ${DEFAULT_VHOST_DIR}; none: off)`,
+    conf: [{ key: 'VirtualHostsDir', form: 'value' }],
+    apply: (c, v, ctx) =>
+      void (c.vhostDir = v === 'none' ? false : parsePath(v, ctx.cwd, 'the virtual hosts directory')),
   },
 ];

@@ -36,6 +36,8 @@ export interface Config {
   forcePassiveIp?: string;
   /** -e: anonymous logins only. */
   anonymousOnly: boolean;
+  /** --vhost-dir: per-local-address anonymous roots (`DIR/<ip>`); undefined: Debian's; false: off. */
+  vhostDir?: string | false;
   /** --aliases-file: the directory aliases file; undefined: Debian's, when it exists. */
   aliasesFile?: string;
   /** The aliases read from it at start (and at SIGHUP): [alias, directory] pairs. */

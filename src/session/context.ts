@@ -31,6 +31,8 @@ export interface SessionContext {
 
   // Login state.
   pendingUser?: string;
+  /** HOST (RFC 7151): the virtual host the client named before logging in. */
+  hostName?: string;
   account?: Account;
   storage?: Storage;
   /** True when the session is confined to its account's home (upstream §6.2). */

@@ -206,6 +206,7 @@ export async function establishLogin(s: SessionContext, account: Account): Promi
   }
   const local = new LocalStorage({
     root: confined,
+    vhost: account.vhost,
     umask: cfg.umask,
     tempTag:
       Math.floor(s.startedAt / 1000)
@@ -243,6 +244,7 @@ export async function establishLogin(s: SessionContext, account: Account): Promi
     account: s.ref.account,
     anonymous: account.anonymous,
     backend: account.backend,
+    vhost: account.vhost,
   });
   const banner = await readMessageFile(storage, resolveVirtual(start, '.banner'));
   if (account.anonymous) {

@@ -45,6 +45,7 @@ export class Session implements SessionContext {
 
   // Login state.
   pendingUser?: string;
+  hostName?: string;
   account?: Account;
   storage?: Storage;
   /** True when the session is confined to its account's home (upstream §6.2). */

@@ -54,6 +54,8 @@ export interface LocalStorageOptions {
   umask: { file: number; dir: number };
   /** Tag made of session start and server port, for temp names (upstream §6.4). */
   tempTag: string;
+  /** A virtual host's address: paths are described as `<ip>:/path` (upstream §9.2). */
+  vhost?: string;
 }
 
 function closeFd(fd: number): Promise<void> {
@@ -112,6 +114,7 @@ export class LocalStorage implements Storage {
   }
 
   describe(p: VPath): string {
+    if (this.opts.vhost !== undefined) return `${this.opts.vhost}:${p}`;
     const base = this.root.realPath;
     if (p === '/') return base;
     return base === '/' ? p : base + p;

@@ -22,7 +22,8 @@ export type LogLevel = 'DEBUG' | 'INFO' | 'NOTICE' | 'WARNING' | 'ERROR';
 export interface Events {
   connect: { session: SessionRef };
   disconnect: { session: SessionRef; reason: string };
-  login: { session: SessionRef; account: string; anonymous: boolean; backend: string };
+  /** `vhost`: the local address of a virtual host whose root an anonymous session got. */
+  login: { session: SessionRef; account: string; anonymous: boolean; backend: string; vhost?: string };
   /** `backend`: the backend that refused, `none` when no backend knew the login. */
   'login-failed': { session: SessionRef; login: string; reason: string; backend: string };
   'transfer-start': {

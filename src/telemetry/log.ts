@@ -85,13 +85,23 @@ export function attachLogger(bus: EventBus, opts: LoggerOptions): () => void {
       }),
     ),
     bus.on('login', (e) =>
-      write('INFO', e.session, e.anonymous ? 'Anonymous user logged in' : `${e.account} is now logged in`, {
-        event: 'login',
-        result: 'ok',
-        account: e.account,
-        anonymous: e.anonymous,
-        backend: e.backend,
-      }),
+      write(
+        'INFO',
+        e.session,
+        !e.anonymous
+          ? `${e.account} is now logged in`
+          : e.vhost === undefined
+            ? 'Anonymous user logged in'
+            : `Anonymous user logged in the virtual FTP: ${e.vhost}`,
+        {
+          event: 'login',
+          result: 'ok',
+          account: e.account,
+          anonymous: e.anonymous,
+          backend: e.backend,
+          ...(e.vhost === undefined ? {} : { vhost: e.vhost }),
+        },
+      ),
     ),
     bus.on('login-failed', (e) => {
       // Pure-FTPd's exact line (fail2ban's pure-ftpd filter anchors it at the end of the line), then

@@ -15,6 +15,7 @@ import { constants as C, openSync } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { vhostFilePath } from '../policy/vhosts.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getopt } from './getopt.js';
 import { systemDb } from '../auth/system-db.js';
@@ -142,7 +143,8 @@ export class RecordReader {
       // Control bytes are refused in both (a record must not smuggle a second one or a newline).
       if (user.some((b) => b < 0x20 || b === 0x7f) || file.some((b) => b < 0x20 || b === 0x7f)) continue;
       if (file.length === 0 || file.length > MAX_PATH || file[0] !== 0x2f) continue;
-      out.push({ user: user.toString('utf8'), path: bytesToName(file) });
+      // A virtual host's `<ip>:/x` is the file <vhost dir>/<ip>/x (upstream §8).
+      out.push({ user: user.toString('utf8'), path: vhostFilePath(bytesToName(file)) });
     }
     return out;
   }

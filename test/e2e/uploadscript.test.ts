@@ -40,10 +40,12 @@ describe('upload hooks (-o, tsftpd uploadscript)', { skip: toolSkip('curl') }, (
     pipe = path.join(files.dir, 'upload.pipe');
     out = path.join(files.dir, 'hook.out');
     script = path.join(files.dir, 'hook.sh');
-    // Appends what it was given; the sleep makes it slower than the uploads.
+    // Appends what it was given, once the gate file exists (at most 30 s): a program as slow as the
+    // test wants, with no timing involved.
     await writeFile(
       script,
-      `#!/bin/sh\nsleep "\${HOOK_SLEEP:-0}"\necho "$1|$UPLOAD_SIZE|$UPLOAD_PERMS|$UPLOAD_UID|$UPLOAD_VUSER|$UPLOAD_USER" >> ${out}\n`,
+      `#!/bin/sh\ni=0\nwhile [ ! -e "\${HOOK_GATE:-/}" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\n` +
+        `echo "$1|$UPLOAD_SIZE|$UPLOAD_PERMS|$UPLOAD_UID|$UPLOAD_VUSER|$UPLOAD_USER" >> ${out}\n`,
     );
     await chmod(script, 0o755);
     // Written by the program, possibly as another user.
@@ -82,6 +84,7 @@ describe('upload hooks (-o, tsftpd uploadscript)', { skip: toolSkip('curl') }, (
 
   it('runs the program per upload, in order, with UPLOAD_*; slow programs never slow uploads; survives a server restart', async () => {
     const port = await freePort();
+    const gate = path.join(files.dir, 'hook.gate');
     let srv = server(port);
     (await connectWhenUp(port)).close();
     const st = await stat(pipe);
@@ -89,21 +92,24 @@ describe('upload hooks (-o, tsftpd uploadscript)', { skip: toolSkip('curl') }, (
     assert.equal(st.mode & 0o777, 0o600);
     const hook = spawn(process.execPath, [MAIN, 'uploadscript', '-r', script, '--pipe', pipe], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, HOOK_SLEEP: '0.3' },
+      env: { ...process.env, HOOK_GATE: gate },
     });
     children.push(hook);
     let hookErr = '';
     hook.stderr.on('data', (d: Buffer) => (hookErr += d.toString()));
-    // 8 uploads in a row: the program takes 0.3 s each, the uploads must not wait for it.
-    const t0 = Date.now();
+    // 8 uploads in a row while the program is held at its gate: they all finish without it.
     for (let i = 0; i < 8; i++) {
       const r = await curl(ftpUrl(port, `/hook${i}.txt`), login, ['-T', '-'], { input: 'x'.repeat(i + 1) });
       assert.equal(r.code, 0, r.stderr);
     }
-    const uploadMs = Date.now() - t0;
+    assert.equal(
+      (await readFile(out, 'utf8')).trim(),
+      '',
+      'the program had not run yet: uploads did not wait for it',
+    );
+    await writeFile(gate, '');
     const got = await lines(out, 8);
     assert.equal(got.length, 8, hookErr);
-    assert.ok(uploadMs < 8 * 300, `uploads took ${uploadMs} ms: they waited for the program`);
     const home = files.home('joe');
     for (let i = 0; i < 8; i++) {
       const [p, size, perms, uid, vuser] = got[i].split('|');

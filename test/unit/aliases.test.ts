@@ -23,3 +23,14 @@ describe('directory aliases file', () => {
     );
   });
 });
+
+describe('virtual host paths in logs', () => {
+  it('<ip>:/x is the file <vhost dir>/<ip>/x; other paths are unchanged', async () => {
+    const { vhostFilePath } = await import('../../src/policy/vhosts.js');
+    assert.equal(vhostFilePath('127.0.0.2:/in/a.txt', '/v'), '/v/127.0.0.2/in/a.txt');
+    assert.equal(vhostFilePath('::1:/a', '/v'), '/v/::1/a');
+    assert.equal(vhostFilePath('/srv/ftp/a:/b'), '/srv/ftp/a:/b');
+    assert.equal(vhostFilePath('files.example.org:/a', '/v'), '/v/files.example.org/a');
+    assert.equal(vhostFilePath('Bad_Name:/a', '/v'), 'Bad_Name:/a');
+  });
+});
