@@ -119,23 +119,28 @@ export class Brokers {
     let fds: number[] = [];
     let channel = broker.channels.get(worker.key);
     if (channel === undefined) {
-      const [mine, theirs] = await Channel.pair();
+      // The pending channel is recorded before anything is awaited: concurrent logins of one worker
+      // must share it (two channels would leave one grant on a channel the worker no longer uses).
       const id = ++this.nextChannel;
-      channel = broker.rpc
-        .call('attach', { channel: id }, [mine])
-        .then(() => id)
-        .finally(() => closeFds([mine]));
-      broker.channels.set(worker.key, channel);
-      channel.catch(() => {
-        if (broker.channels.get(worker.key) === channel) broker.channels.delete(worker.key);
+      const created = (async (): Promise<number> => {
+        const [mine, theirs] = await Channel.pair();
+        try {
+          await broker.rpc.call('attach', { channel: id }, [mine]);
+        } catch (err) {
+          closeFds([theirs]);
+          throw err;
+        } finally {
+          closeFds([mine]);
+        }
+        return theirs;
+      })();
+      const pending = created.then(() => id);
+      channel = pending;
+      broker.channels.set(worker.key, pending);
+      pending.catch(() => {
+        if (broker.channels.get(worker.key) === pending) broker.channels.delete(worker.key);
       });
-      try {
-        await channel;
-      } catch (err) {
-        closeFds([theirs]);
-        throw err;
-      }
-      fds = [theirs];
+      fds = [await created];
     }
     try {
       const channelId = await channel;

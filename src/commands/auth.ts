@@ -90,9 +90,11 @@ async function user(s: SessionContext, arg: string): Promise<Reply | void> {
   const refused = cleartextRefusal(s);
   if (refused !== undefined) return refused;
   if (s.loggedIn) {
-    return s.anonymous
-      ? reply(Code.LOGGED_IN, 'Anonymous user logged in')
-      : reply(Code.NOT_LOGGED_IN, "You're already logged in");
+    if (!s.anonymous) return reply(Code.NOT_LOGGED_IN, "You're already logged in");
+    // -b: clients that send USER again expect to be asked for a password (upstream §6.4).
+    return s.server.config.brokenClients
+      ? reply(Code.NEED_PASSWORD, 'Any password will work')
+      : reply(Code.LOGGED_IN, 'Anonymous user logged in');
   }
   const name = arg.slice(0, MAX_LOGIN);
   const anonymousPossible = s.server.anonymous !== undefined && !cfg.noAnonymous;

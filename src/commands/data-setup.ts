@@ -56,6 +56,8 @@ async function pasv(s: LoggedIn): Promise<Reply> {
 }
 
 async function epsv(s: LoggedIn, arg: string): Promise<Reply> {
+  // -b: on IPv4, EPSV is as unknown as Pure-FTPd makes it (clients then fall back to PASV).
+  if (s.server.config.brokenClients && !s.ipv6) return reply(Code.UNKNOWN_COMMAND, 'Unknown command');
   const request = parseEpsv(arg, s.ipv6);
   switch (request.kind) {
     case 'all':

@@ -154,7 +154,7 @@ async function listDirectory(
   for (; k < n && st.count + batch.length < st.limit; k++) {
     const i = flags.reverse ? n - 1 - k : k;
     if (!visibleName(st, scanned.name(i))) continue;
-    const e = scanned.entry(i);
+    const e = await asBrokenClientsSee(st, dir, scanned.entry(i));
     while (
       extras.length > 0 &&
       (flags.reverse ? !before(extras[extras.length - 1], e) : before(extras[0], e))
@@ -185,6 +185,16 @@ async function listDirectory(
     if (depth + 1 >= maxDepth) continue;
     await listDirectory(st, joinVirtual(dir, name), sub, out, depth + 1).catch(() => undefined);
   }
+}
+
+/**
+ * -b (upstream §6.4): a symlink that leads somewhere is listed as what it leads to (old clients do
+ * not understand `l` lines); a dangling one stays a symlink. Resolved inside the account's root.
+ */
+async function asBrokenClientsSee(st: ListState, dir: VPath, e: Entry): Promise<Entry> {
+  if (!st.s.server.config.brokenClients || e.type !== 'symlink') return e;
+  const target = await st.s.storage.stat(joinVirtual(dir, e.name)).catch(() => undefined);
+  return target === undefined || target.type === 'symlink' ? e : { ...target, name: e.name };
 }
 
 /** One thing a LIST argument named: its virtual path, the text shown for it, and its entry. */

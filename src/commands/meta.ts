@@ -22,6 +22,8 @@ export function featLines(rows: readonly CommandSpec[], s: SessionContext): stri
     rows
       .filter((c) => c.feat !== undefined)
       .filter((c) => !(cfg.natMode && (c.verb === 'PASV' || c.verb === 'EPSV')))
+      // -b: EPSV is not offered on IPv4 (old clients break on it; upstream §6.4).
+      .filter((c) => !(cfg.brokenClients && !s.ipv6 && c.verb === 'EPSV'))
       .filter((c) => !(c.verb === 'ESTP' && (cfg.natMode || cfg.forcePassiveIp !== undefined)))
       // RFC 2389: only what works is advertised (Pure-FTPd lists AUTH TLS even with -Y 0, upstream §15.5).
       .filter((c) => !(TLS_VERBS.has(c.verb) && (cfg.tls === 0 || s.server.tls === undefined)))

@@ -5,8 +5,8 @@
  * of its switch from the table, so the file and the command line share one validation. Every bad line
  * is reported, not only the first, with the nearest known key for a typo.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { lstat, readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, switchProblem } from './errors.js';
 import type { ParsedOption } from './switch-spec.js';
 import { didYouMean } from './suggest.js';
@@ -120,4 +120,99 @@ function toEntry(where: string, key: string, raw: string): ConfEntry | undefined
 /** Drops one pair of surrounding double quotes, which simpleconf allows around paths. */
 function unquote(text: string): string {
   return text.length >= 2 && text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1) : text;
+}
+
+/** Debian's authentication keys: in `auth/`, ordered links name them (upstream §1.3, pure-ftpd-wrapper). */
+const DEBIAN_AUTH_KEYS = new Set([
+  'ExtAuth',
+  'LDAPConfigFile',
+  'MySQLConfigFile',
+  'PGSQLConfigFile',
+  'PAMAuthentication',
+  'PureDB',
+  'UnixAuthentication',
+]);
+/** Keys the wrapper reads but passes on to nothing (character set conversion). */
+const DEBIAN_SKIPPED_KEYS = new Set(['FSCharset', 'ClientCharset']);
+/** The PID file Debian's wrapper always gives the server. */
+export const DEBIAN_PID_FILE = '/var/run/pure-ftpd/pure-ftpd.pid';
+/** Most option files looked at in one directory (a bound on a broken layout). */
+const MAX_DEBIAN_FILES = 1000;
+
+/** The first meaningful line of an option file (blank and `#` lines skipped), with its line number. */
+async function optionValue(file: string): Promise<{ value: string; line: number } | { problem: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    return { problem: `tsftpd: ${file}: cannot read it: ${READ_ERRORS[code] ?? (err as Error).message}` };
+  }
+  const lines = text.split(/\r?\n/);
+  for (let n = 0; n < lines.length; n++) {
+    const v = lines[n].trim();
+    if (v !== '' && !v.startsWith('#')) return { value: v, line: n + 1 };
+  }
+  return { problem: `tsftpd: ${file}: empty option file` };
+}
+
+/**
+ * Debian's layout (pure-ftpd-wrapper): `DIR/auth/` holds links, taken in name order, to option files
+ * of the authentication backends (`65unix -> ../conf/UnixAuthentication`), which become the `-l`
+ * chain in that order; `DIR/conf/` holds one file per other option, named by its pure-ftpd.conf key,
+ * whose first line is the value (`yes`/`no` for switches). The wrapper's PID file comes first, so a
+ * later -g wins. Returns the occurrences in that order, bad files as problems.
+ */
+export async function readDebianEntries(dir: string): Promise<ConfEntry[]> {
+  const root = resolve(dir);
+  const out: ConfEntry[] = [];
+  const list = async (sub: string): Promise<string[] | undefined> => {
+    try {
+      return (await readdir(join(root, sub))).sort().slice(0, MAX_DEBIAN_FILES);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      throw new ConfigError(
+        `tsftpd: --debian-conf ${dir}: cannot read ${join(root, sub)}: ${READ_ERRORS[code] ?? (err as Error).message}`,
+      );
+    }
+  };
+  const pid = findConfKey('PIDFile');
+  if (pid !== undefined)
+    out.push({
+      option: { spec: pid.spec, value: DEBIAN_PID_FILE, label: '--debian-conf', shown: DEBIAN_PID_FILE },
+    });
+  for (const name of (await list('auth')) ?? []) {
+    const link = join(root, 'auth', name);
+    let target: string;
+    try {
+      if (!(await lstat(link)).isSymbolicLink()) continue;
+      target = resolve(join(root, 'auth'), await readlink(link));
+      if (!(await stat(target)).isFile()) continue;
+    } catch {
+      continue; // a dangling link: the wrapper skips it too
+    }
+    const key = basename(target);
+    if (!DEBIAN_AUTH_KEYS.has(key)) {
+      out.push({ problem: `tsftpd: ${link}: ${key} is not an authentication option` });
+      continue;
+    }
+    const v = await optionValue(target);
+    if ('problem' in v) out.push(v);
+    else {
+      const entry = toEntry(`${target}:${v.line}`, key, v.value);
+      if (entry !== undefined) out.push(entry);
+    }
+  }
+  for (const name of (await list('conf')) ?? []) {
+    if (!/^[A-Za-z][A-Za-z0-9]+$/.test(name) || DEBIAN_AUTH_KEYS.has(name) || DEBIAN_SKIPPED_KEYS.has(name))
+      continue;
+    const file = join(root, 'conf', name);
+    const v = await optionValue(file);
+    if ('problem' in v) out.push(v);
+    else {
+      const entry = toEntry(`${file}:${v.line}`, name, v.value);
+      if (entry !== undefined) out.push(entry);
+    }
+  }
+  return out;
 }

@@ -74,13 +74,13 @@ export function helpText(): string {
     ...wrap(
       'Switches: Pure-FTPd letter, Pure-FTPd long name, readable long name, value, meaning. Letters ' +
         'can be grouped (-AjE); values follow the letter (-p30000:30099 or -p 30000:30099) or a long ' +
-        'name (--bind ,2121 or --bind=,2121). Precedence: defaults < --config file < command line.',
+        'name (--bind ,2121 or --bind=,2121). Precedence: defaults < --config file < --debian-conf < command line.',
       HELP_WIDTH,
     ),
     '',
     ...table(supported),
     '',
-    'Pure-FTPd switches not supported yet (refused at start-up):',
+    'Pure-FTPd switches refused at start-up (not supported yet; -v: macOS only):',
     '',
     ...table(pending),
     '',

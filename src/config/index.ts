@@ -6,7 +6,7 @@ import { loadAliases } from '../policy/aliases.js';
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseArgv } from './argv.js';
-import { readConfEntries, type ConfEntry } from './conffile.js';
+import { readConfEntries, readDebianEntries, type ConfEntry } from './conffile.js';
 import { defaultConfig, quickstartConfig } from './defaults.js';
 import { ConfigError, switchProblem, ValueError } from './errors.js';
 import { helpText } from './help.js';
@@ -45,6 +45,9 @@ export async function loadConfig(
   const configSwitches = parsed.options.filter((o) => kindOf(o) === 'config');
   if (configSwitches.length > 1) throw new ConfigError('tsftpd: --config: given more than once');
   const configFile = parsed.configFile ?? configSwitches[0]?.value;
+  const debianSwitches = parsed.options.filter((o) => kindOf(o) === 'debian-conf');
+  if (debianSwitches.length > 1) throw new ConfigError('tsftpd: --debian-conf: given more than once');
+  const debianDir = debianSwitches[0]?.value;
 
   const cwd = process.cwd();
   const quickstart = parsed.options.some((o) => o.spec.name === 'quickstart');
@@ -52,6 +55,7 @@ export async function loadConfig(
   // Every problem of the file and of the command line is gathered, so one run reports them all.
   const problems: string[] = [];
   if (configFile !== undefined) await applyEntries(config, await readConfEntries(configFile), cwd, problems);
+  if (debianDir !== undefined) await applyEntries(config, await readDebianEntries(debianDir), cwd, problems);
   await applyEntries(
     config,
     parsed.options.map((option) => ({ option })),
@@ -93,7 +97,7 @@ async function applyEntries(
     const { option } = entry;
     const { spec } = option;
     if (spec.kind === 'unsupported') {
-      problems.push(switchProblem(option.label, '', 'not supported yet'));
+      problems.push(switchProblem(option.label, '', spec.refusal ?? 'not supported yet'));
       continue;
     }
     if (spec.apply === undefined) continue;

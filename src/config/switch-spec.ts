@@ -35,7 +35,7 @@ export interface ApplyContext {
 }
 
 /** What a switch does once parsed. `set` switches change Config; the others are handled by loadConfig. */
-export type SwitchKind = 'set' | 'help' | 'version' | 'config' | 'unsupported';
+export type SwitchKind = 'set' | 'help' | 'version' | 'config' | 'debian-conf' | 'unsupported';
 
 /** One switch: every spelling of it, its help line, and how its value changes Config. */
 export interface SwitchSpec {
@@ -53,6 +53,8 @@ export interface SwitchSpec {
   readonly conf?: readonly ConfKey[];
   /** Defaults to `set`. */
   readonly kind?: SwitchKind;
+  /** An `unsupported` switch's refusal, when it is not "not supported yet". */
+  readonly refusal?: string;
   /**
    * Validates `value` ('' for a switch without value) and sets Config fields; throws ValueError with
    * the reason only. Absent for non-`set` kinds.

@@ -16,6 +16,12 @@ export const META_SWITCHES: readonly SwitchSpec[] = [
     kind: 'config',
   },
   {
+    name: 'debian-conf',
+    arg: 'dir',
+    help: "read Debian's one-file-per-option layout (DIR/conf, DIR/auth), as pure-ftpd-wrapper does; e.g. /etc/pure-ftpd",
+    kind: 'debian-conf',
+  },
+  {
     name: 'quickstart',
     help: 'try-out preset: port 2121, anonymous root ./public, accounts in ./pureftpd.passwd, -j',
     // The defaults themselves are chosen by loadConfig before anything else is applied.
@@ -40,7 +46,11 @@ export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
   unsupported('3', 'extcert', 'ext-cert', 'socket', 'get certificates from pure-certd', [
     { key: 'ExtCert', form: 'value' },
   ]),
-  unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS)', [
-    { key: 'Bonjour', form: 'value' },
-  ]),
+  {
+    ...unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS builds only)', [
+      { key: 'Bonjour', form: 'value' },
+    ]),
+    // Pure-FTPd's Linux build has no -v either (it says "invalid option -- 'v'").
+    refusal: 'Bonjour registration exists only in macOS builds; not available on Linux',
+  },
 ];

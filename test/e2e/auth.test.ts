@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -463,6 +463,32 @@ describe('directory aliases (--aliases-file, upstream §6.4)', () => {
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('-b: broken clients compatibility (upstream §6.4)', () => {
+  it('anonymous USER asks for a password, even again; no EPSV over IPv4; symlinks listed as their targets', async () => {
+    const srv = await fixtureServer(['-b']);
+    try {
+      const { ftp } = await RawFtp.connect(srv.port);
+      clients.push(ftp);
+      assert.equal((await ftp.cmd('USER ftp')).text, '331 Any password will work');
+      assert.equal((await ftp.cmd('PASS x@example.com')).code, 230);
+      assert.equal((await ftp.cmd('USER ftp')).text, '331 Any password will work');
+      assert.doesNotMatch((await ftp.cmd('FEAT')).text, /^ EPSV$/m);
+      assert.equal((await ftp.cmd('EPSV')).text, '500 Unknown command');
+      assert.equal((await ftp.cmd('PASV')).code, 227);
+      ftp.close();
+      await symlink('f.txt', path.join(srv.home('joe'), 'link.txt'));
+      await symlink('missing', path.join(srv.home('joe'), 'dangling'));
+      // curl tries EPSV, gets 500 and goes on with PASV.
+      const r = await curl(ftpUrl(srv.port, '/'), JOE);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^-[-rwx]{9} .* link\.txt\r?$/m);
+      assert.match(r.stdout, /^l[-rwx]{9} .* dangling -> missing\r?$/m);
+    } finally {
+      await srv.close();
     }
   });
 });

@@ -511,6 +511,35 @@ describe('the root process model, with real processes', { skip }, () => {
     },
   );
 
+  it(
+    '30 first logins at once on one worker, while their broker starts, all get their home',
+    { timeout: 60_000 },
+    async (t) => {
+      // Regression: concurrent grants used to open two channels to a new broker; the worker kept one,
+      // and the logins granted on the other failed with "Home directory not available".
+      const srv = await startRoot(['--workers', '1', '--passwd-file', passwd]);
+      try {
+        const connect = clients(t);
+        const sessions = await Promise.all(
+          Array.from({ length: 30 }, async () => (await connect(srv.port)).ftp),
+        );
+        const replies = await Promise.all(
+          sessions.map(async (ftp) => {
+            assert.equal((await ftp.cmd('USER pmjoe')).code, 331);
+            return ftp.cmd(`PASS ${PASSWORD}`, 30_000);
+          }),
+        );
+        assert.deepEqual(
+          replies.map((r) => r.code),
+          replies.map(() => 230),
+          replies.map((r) => r.text).join('\n'),
+        );
+      } finally {
+        await stopServer(srv);
+      }
+    },
+  );
+
   it('the jail holds while a directory is swapped with symlinks to /etc', { timeout: 30_000 }, async (t) => {
     const KNOWN = 'inside the jail, known content\n';
     const race = path.join(home('pmjoe'), 'race');

@@ -87,7 +87,10 @@ describe('command-line syntax', () => {
     assert.equal((await validConfig('-Aa', '100')).trustedGid, 100);
     await refuses(['-n', '1000'], 'tsftpd: -n 1000: expected files:MB, for example 1000:10');
     await refuses(['--ext-cert=/run/certd.sock'], 'tsftpd: --ext-cert: not supported yet');
-    await refuses(['-v', 'myftp'], 'tsftpd: -v: not supported yet');
+    await refuses(
+      ['-v', 'myftp'],
+      'tsftpd: -v: Bonjour registration exists only in macOS builds; not available on Linux',
+    );
   });
   it('unknown, ambiguous, valueless and value-less switches', async () => {
     await refuses(['-%'], 'tsftpd: -%: unknown switch (see tsftpd --help)');

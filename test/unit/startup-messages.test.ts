@@ -270,7 +270,7 @@ describe('config files: every bad line at once (item 7)', () => {
         'ChrootEveryon yes', // 2: typo
         'MaxClientsNumber 50',
         'TrustedIP ftp.example.com', // 4: bad value
-        'Bonjour myftp', // 5: not supported yet
+        'Bonjour myftp', // 5: refused on Linux
         'MaxClientsPerIP lots', // 6: bad value
         'DisplayDotFiles maybe', // 7: bad boolean
         '=== junk', // 8: syntax
@@ -283,7 +283,7 @@ describe('config files: every bad line at once (item 7)', () => {
       assert.deepEqual(err.problems, [
         `tsftpd: ${file}:2: unknown key "ChrootEveryon" (did you mean ChrootEveryone?)`,
         `tsftpd: ${file}:4: TrustedIP ftp.example.com: expected a numeric IPv4 or IPv6 address (the local address trusted for accounts)`,
-        `tsftpd: ${file}:5: Bonjour: not supported yet`,
+        `tsftpd: ${file}:5: Bonjour: Bonjour registration exists only in macOS builds; not available on Linux`,
         `tsftpd: ${file}:6: MaxClientsPerIP lots: the number of clients per IP must be a whole number`,
         `tsftpd: ${file}:7: DisplayDotFiles maybe: expected yes or no`,
         `tsftpd: ${file}:8: syntax error: "=== junk"`,
