@@ -10,12 +10,11 @@ import { resolveVirtual } from '../storage/jail.js';
 import type { SessionContext } from '../session/context.js';
 import type { VPath } from '../storage/types.js';
 import type { PathRule } from './spec.js';
+import { isTrusted } from '../policy/login-rules.js';
 
 /** Root or a member of the -a trusted group. */
 function trusted(s: SessionContext): boolean {
-  return (
-    s.account !== undefined && !s.account.anonymous && (s.account.uid === 0 || s.account.trusted === true)
-  );
+  return s.account !== undefined && isTrusted(s.account);
 }
 
 /** The name-policy inputs of a session. */

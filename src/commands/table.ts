@@ -24,6 +24,7 @@ import { transferCommands } from './transfer.js';
 import { listingCommands } from './listing.js';
 import { siteCommands } from './site.js';
 import { tlsCommands } from './tls.js';
+import { isTrusted } from '../policy/login-rules.js';
 
 /** Every command once, in registration order (HELP lists SITE subcommands in this order). */
 const COMMANDS: readonly CommandSpec[] = [
@@ -72,7 +73,7 @@ function permissionRefusal(s: LoggedIn, rule: PermissionRule, arg: string): Repl
     {
       anonymous: s.anonymous,
       uid: s.account.uid,
-      trusted: s.account.uid === 0 || s.account.trusted === true,
+      trusted: isTrusted(s.account),
     },
     s.server.config,
   );

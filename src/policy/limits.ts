@@ -4,6 +4,7 @@
  * quota. Computed once at login.
  */
 import type { Account } from '../auth/types.js';
+import { isTrusted } from './login-rules.js';
 import type { Config } from '../config/types.js';
 import type { QuotaLimits } from './quota.js';
 import type { Ratio } from './ratio.js';
@@ -26,7 +27,7 @@ function positive(n: number | undefined): number | undefined {
 export function effectiveLimits(account: Account, config: Readonly<Config>): EffectiveLimits {
   const out: EffectiveLimits = {};
   // Root and the -a trusted group: no quota, no ratio (upstream §6.2).
-  const privileged = (account.uid === 0 || account.trusted === true) && !account.anonymous;
+  const privileged = isTrusted(account);
   if (!account.anonymous && !privileged) {
     const files = positive(account.quota?.files) ?? positive(config.quota?.files);
     const bytes = positive(account.quota?.bytes) ?? positive(config.quota?.bytes);

@@ -79,3 +79,11 @@ export function anonymousOnlyOn(
   const here = parseIp(localIp);
   return trusted === undefined || here === undefined || Buffer.compare(trusted, here) !== 0;
 }
+
+/**
+ * Root, or a member of the -a trusted group (Account.trusted, set by the chain): not confined by
+ * -A/-a, exempt from quotas, ratios, -x/-X and -K (upstream §6.2). Never anonymous.
+ */
+export function isTrusted(account: Readonly<Pick<Account, 'uid' | 'anonymous' | 'trusted'>>): boolean {
+  return !account.anonymous && (account.uid === 0 || account.trusted === true);
+}

@@ -21,14 +21,7 @@ export async function vhostRoot(
   dir: string | false | undefined,
   localIp: string,
 ): Promise<string | undefined> {
-  if (dir === false || parseIp(localIp) === undefined || localIp.includes('/')) return undefined;
-  const candidate = path.join(dir ?? DEFAULT_VHOST_DIR, localIp);
-  try {
-    if (!(await stat(candidate)).isDirectory()) return undefined;
-    return await realpath(candidate);
-  } catch {
-    return undefined;
-  }
+  return parseIp(localIp) === undefined ? undefined : hostRoot(dir, localIp);
 }
 
 /**
@@ -44,9 +37,12 @@ export function hostDirName(arg: string): string | undefined {
   return labels.every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l)) ? name : undefined;
 }
 
-/** The root of the virtual host named by HOST (a directory `<vhost dir>/<name>`), if there is one. */
+/**
+ * The root of the virtual host `name` (an address, or a name HOST gave): the directory
+ * `<vhost dir>/<name>`, resolved, if there is one.
+ */
 export async function hostRoot(dir: string | false | undefined, name: string): Promise<string | undefined> {
-  if (dir === false || name.includes('/') || name.startsWith('.')) return undefined;
+  if (dir === false || name === '' || name.includes('/') || name.startsWith('.')) return undefined;
   const candidate = path.join(dir ?? DEFAULT_VHOST_DIR, name);
   try {
     if (!(await stat(candidate)).isDirectory()) return undefined;

@@ -21,6 +21,7 @@ import type { SessionContext } from './context.js';
 import { attachLimits, limitsFor } from './account-limits.js';
 import { QuotaStorage } from '../storage/quota-storage.js';
 import { Code } from './codes.js';
+import { isTrusted } from '../policy/login-rules.js';
 
 /** Most lines of a .banner / .message file shown (upstream §6.4). */
 const MESSAGE_MAX_LINES = 100;
@@ -56,8 +57,7 @@ export function placement(config: Readonly<Config>, account: Account, quota: boo
   // A root-started server no longer forces a chroot: the kernel judges every file operation with the
   // account's own identity, so an account that is not chrooted sees what its uid may see (upstream §6.2).
   // -A chroots everyone but root; -a everyone but root and the trusted group (Account.trusted).
-  const exempt = account.uid === 0 || account.trusted === true;
-  const forced = ((cfg.chrootEveryone || cfg.trustedGid !== undefined) && !exempt) || quota;
+  const forced = ((cfg.chrootEveryone || cfg.trustedGid !== undefined) && !isTrusted(account)) || quota;
   if (account.chroot || forced) {
     return {
       root: account.home,
