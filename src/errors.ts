@@ -7,11 +7,12 @@
 
 import { Code, type ReplyCode } from './session/codes.js';
 import { reply, type Reply } from './session/reply.js';
+import { tr, type Msg, type Text } from './i18n/msg.js';
 
 /** How one error code is answered: exactly one reply code, a default text, and whether to hang up. */
 interface ErrorKind {
   readonly reply: ReplyCode;
-  readonly text: string;
+  readonly text: Msg;
   /** The session is closed after this reply (a 421 always is: RFC 959 §4.2). */
   readonly close?: true;
   /** A server-side fault: its detail is logged as an ERROR (else as a WARNING: a rule at work). */
@@ -24,57 +25,57 @@ interface ErrorKind {
  */
 const KINDS = {
   /** A path names nothing (or something the account may not see). */
-  ERR_NOT_FOUND: { reply: Code.FILE_UNAVAILABLE, text: 'No such file or directory' },
+  ERR_NOT_FOUND: { reply: Code.FILE_UNAVAILABLE, text: tr`No such file or directory` },
   /** A path that must be a directory is not one. */
-  ERR_NOT_DIR: { reply: Code.FILE_UNAVAILABLE, text: 'Not a directory' },
+  ERR_NOT_DIR: { reply: Code.FILE_UNAVAILABLE, text: tr`Not a directory` },
   /** A file operation named a directory. */
-  ERR_IS_DIR: { reply: Code.FILE_UNAVAILABLE, text: 'Is a directory' },
+  ERR_IS_DIR: { reply: Code.FILE_UNAVAILABLE, text: tr`Is a directory` },
   /** A download of something that is not a regular file. */
-  ERR_NOT_FILE: { reply: Code.FILE_UNAVAILABLE, text: 'I can only retrieve regular files' },
+  ERR_NOT_FILE: { reply: Code.FILE_UNAVAILABLE, text: tr`I can only retrieve regular files` },
   /** The kernel (or the account's rights) refused. */
-  ERR_PERMISSION: { reply: Code.FILE_UNAVAILABLE, text: 'Permission denied' },
+  ERR_PERMISSION: { reply: Code.FILE_UNAVAILABLE, text: tr`Permission denied` },
   /** The path would leave the account's root (shown as a missing file, the jail is not advertised). */
-  ERR_JAIL: { reply: Code.FILE_UNAVAILABLE, text: 'No such file or directory' },
+  ERR_JAIL: { reply: Code.FILE_UNAVAILABLE, text: tr`No such file or directory` },
   /** A policy refused the action (ratios). */
-  ERR_REFUSED: { reply: Code.FILE_UNAVAILABLE, text: 'Permission denied' },
+  ERR_REFUSED: { reply: Code.FILE_UNAVAILABLE, text: tr`Permission denied` },
   /** A name the name policy refuses (upstream §6.3, §12). */
-  ERR_BAD_NAME: { reply: Code.NAME_NOT_ALLOWED, text: 'Prohibited file name' },
+  ERR_BAD_NAME: { reply: Code.NAME_NOT_ALLOWED, text: tr`Prohibited file name` },
   /** An upload cannot create its target (a directory, not a regular file, no free name). */
-  ERR_CANT_CREATE: { reply: Code.NAME_NOT_ALLOWED, text: "Can't open that file" },
+  ERR_CANT_CREATE: { reply: Code.NAME_NOT_ALLOWED, text: tr`Can't open that file` },
   /** Quota exceeded (upstream §5.1). */
-  ERR_QUOTA: { reply: Code.EXCEEDED_STORAGE, text: 'Quota exceeded' },
+  ERR_QUOTA: { reply: Code.EXCEEDED_STORAGE, text: tr`Quota exceeded` },
   /** A file could not be read or written during a transfer. */
-  ERR_IO: { reply: Code.LOCAL_ERROR, text: 'Input/output error', fault: true },
+  ERR_IO: { reply: Code.LOCAL_ERROR, text: tr`Input/output error`, fault: true },
   /** An argument that is not valid for the command (addresses, ports). */
-  ERR_ARGUMENT: { reply: Code.BAD_ARGUMENTS, text: 'Syntax error in parameters or arguments' },
+  ERR_ARGUMENT: { reply: Code.BAD_ARGUMENTS, text: tr`Syntax error in parameters or arguments` },
   /** PORT/EPRT to a third host without FXP (Pure-FTPd answers 500, upstream §12). */
-  ERR_BOUNCE: { reply: Code.UNKNOWN_COMMAND, text: "I won't open a connection to that address" },
+  ERR_BOUNCE: { reply: Code.UNKNOWN_COMMAND, text: tr`I won't open a connection to that address` },
   /** The data connection could not be opened. */
-  ERR_NO_DATA_CONNECTION: { reply: Code.CANT_OPEN_DATA, text: 'No data connection' },
+  ERR_NO_DATA_CONNECTION: { reply: Code.CANT_OPEN_DATA, text: tr`No data connection` },
   /** The data connection broke or timed out during the transfer. */
-  ERR_DATA_CLOSED: { reply: Code.TRANSFER_ABORTED, text: 'Data connection closed; transfer aborted' },
+  ERR_DATA_CLOSED: { reply: Code.TRANSFER_ABORTED, text: tr`Data connection closed; transfer aborted` },
   /** The transfer was aborted (ABOR, QUIT, the control connection lost). */
-  ERR_ABORTED: { reply: Code.TRANSFER_ABORTED, text: 'Transfer aborted' },
+  ERR_ABORTED: { reply: Code.TRANSFER_ABORTED, text: tr`Transfer aborted` },
   /** A download failed on the server's side for a reason no other code names. */
-  ERR_SEND_FAILED: { reply: Code.TRANSFER_ABORTED, text: 'Transfer aborted', fault: true },
+  ERR_SEND_FAILED: { reply: Code.TRANSFER_ABORTED, text: tr`Transfer aborted`, fault: true },
   /** The home directory cannot be used. */
   ERR_HOME: {
     reply: Code.SERVICE_UNAVAILABLE,
-    text: 'Home directory not available - aborting',
+    text: tr`Home directory not available - aborting`,
     close: true,
     fault: true,
   },
   /** An authentication backend cannot answer (database down, broken .pdb). */
   ERR_UNAVAILABLE: {
     reply: Code.SERVICE_UNAVAILABLE,
-    text: 'Service not available',
+    text: tr`Service not available`,
     close: true,
     fault: true,
   },
   /** Too many sessions of one account (-y, per-account max sessions). */
-  ERR_SESSION_LIMIT: { reply: Code.SERVICE_UNAVAILABLE, text: 'Too many sessions', close: true },
+  ERR_SESSION_LIMIT: { reply: Code.SERVICE_UNAVAILABLE, text: tr`Too many sessions`, close: true },
   /** Anything unexpected: the detail goes to the log only. */
-  ERR_INTERNAL: { reply: Code.LOCAL_ERROR, text: 'Internal error, see the server log', fault: true },
+  ERR_INTERNAL: { reply: Code.LOCAL_ERROR, text: tr`Internal error, see the server log`, fault: true },
 } as const satisfies Record<string, ErrorKind>;
 
 /** Stable error codes; logs and tests key on these, never on texts. */
@@ -83,19 +84,20 @@ export type ErrCode = keyof typeof KINDS;
 /** An error that knows which FTP reply it becomes. `text` never contains OS error text or real paths. */
 export class FtpError extends Error {
   readonly code: ErrCode;
-  readonly text: string;
+  /** The reply text (translated per session; `message` is its English form). */
+  readonly text: Text;
   /** Extra reply lines sent before `text` (multi-line replies such as the ratio refusal). */
-  readonly preamble: readonly string[];
+  readonly preamble: readonly Text[];
   /** Operator-only detail (may contain real paths); goes to the log, never to the client. */
   readonly detail?: string;
 
   constructor(
     code: ErrCode,
-    text?: string,
-    opts: { preamble?: readonly string[]; detail?: string; cause?: unknown } = {},
+    text?: Text,
+    opts: { preamble?: readonly Text[]; detail?: string; cause?: unknown } = {},
   ) {
     const t = text ?? KINDS[code].text;
-    super(t, opts.cause === undefined ? undefined : { cause: opts.cause });
+    super(String(t), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'FtpError';
     this.code = code;
     this.text = t;
@@ -149,43 +151,43 @@ export function errnoCode(err: unknown): string | undefined {
  * The strerror-like text Pure-FTPd appends to failure replies (`550 Can't open x: No such file or
  * directory`). Only a fixed table of generic texts is ever sent, never Node's message (it holds paths).
  */
-export function errnoText(err: unknown): string {
+export function errnoText(err: unknown): Text {
   if (err instanceof FtpError) return err.text;
   switch (errnoCode(err)) {
     case 'ENOENT':
-      return 'No such file or directory';
+      return tr`No such file or directory`;
     case 'EEXIST':
-      return 'File exists';
+      return tr`File exists`;
     case 'ENOTDIR':
-      return 'Not a directory';
+      return tr`Not a directory`;
     case 'EISDIR':
-      return 'Is a directory';
+      return tr`Is a directory`;
     case 'ENOTEMPTY':
-      return 'Directory not empty';
+      return tr`Directory not empty`;
     case 'EACCES':
-      return 'Permission denied';
+      return tr`Permission denied`;
     case 'EPERM':
-      return 'Operation not permitted';
+      return tr`Operation not permitted`;
     case 'ENOSPC':
-      return 'No space left on device';
+      return tr`No space left on device`;
     case 'EDQUOT':
-      return 'Disk quota exceeded';
+      return tr`Disk quota exceeded`;
     case 'ENAMETOOLONG':
-      return 'File name too long';
+      return tr`File name too long`;
     case 'ELOOP':
-      return 'Too many levels of symbolic links';
+      return tr`Too many levels of symbolic links`;
     case 'EXDEV':
-      return 'Invalid cross-device link';
+      return tr`Invalid cross-device link`;
     case 'EROFS':
-      return 'Read-only file system';
+      return tr`Read-only file system`;
     case 'EBUSY':
-      return 'Device or resource busy';
+      return tr`Device or resource busy`;
     case 'EINVAL':
-      return 'Invalid argument';
+      return tr`Invalid argument`;
     case 'EMFILE':
     case 'ENFILE':
-      return 'Too many open files';
+      return tr`Too many open files`;
     default:
-      return 'Input/output error';
+      return tr`Input/output error`;
   }
 }

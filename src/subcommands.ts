@@ -36,6 +36,11 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     load: () => import('./tools/authd.js'),
   },
   {
+    name: 'certd',
+    summary: 'run a program that picks the TLS certificate for each SNI name (-3), as pure-certd',
+    load: () => import('./tools/certd.js'),
+  },
+  {
     name: 'statsdecode',
     summary: 'print a stats transfer log (-O stats:FILE) with readable dates, as pure-statsdecode',
     load: () => import('./tools/statsdecode.js'),

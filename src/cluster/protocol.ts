@@ -59,7 +59,7 @@ export type ParentMessage =
 export type AskWhat = 'who' | 'kick' | 'metrics';
 
 /** What a worker may ask the parent. */
-export type RequestMethod = 'auth' | 'acquire' | 'count' | 'root';
+export type RequestMethod = 'auth' | 'acquire' | 'count' | 'root' | 'sni';
 
 /** Worker → parent. */
 export type WorkerMessage =
@@ -80,7 +80,10 @@ export type WorkerMessage =
   | { t: 'leave'; key: string };
 
 /** An error as it crosses the channel: an FtpError keeps its code and texts; anything else its message. */
+/** A reply text between processes: verbatim, or a translatable text's key and values (src/i18n/msg.ts). */
+export type WireText = string | { key: string; args: unknown[] };
+
 export interface WireError {
-  ftp?: { code: string; text: string; preamble: readonly string[]; detail?: string };
+  ftp?: { code: string; text: WireText; preamble: readonly WireText[]; detail?: string };
   message: string;
 }

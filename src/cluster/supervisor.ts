@@ -35,6 +35,8 @@ import type { AskWhat, ParentMessage, WorkerMessage } from './protocol.js';
 import type { WhoEntry } from '../telemetry/who.js';
 import { isVhostRoot, vhostRoot } from '../policy/vhosts.js';
 import { toWire } from './wire-error.js';
+import { tr, type Msg } from '../i18n/msg.js';
+import { languageOf } from '../i18n/languages.js';
 
 /** The compiled worker entry point (worker-main.ts, next to this file). */
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
@@ -392,6 +394,9 @@ export class Supervisor {
           return this.state.count(String(a.key));
         case 'auth':
           return this.authenticate(w, String(a.login), a.cred as Credentials);
+        case 'sni':
+          // -3: the parent asks the certificate program and reads the files a worker may not.
+          return this.opts.tls?.sniChooser?.(String(a.name)) ?? { kind: 'default' };
         default:
           throw new Error(`unknown request ${method}`);
       }
@@ -443,7 +448,7 @@ export class Supervisor {
     const path = typeof a.path === 'string' ? a.path : '';
     const brokers = this.brokers;
     if (brokers === undefined || w.client !== client || !w.conns.has(connection)) {
-      throw new FtpError('ERR_HOME', 'Home directory not available - aborting');
+      throw new FtpError('ERR_HOME', tr`Home directory not available - aborting`);
     }
     let grant: ConnectionRoot | undefined = w.roots.get(connection);
     const anon = this.opts.anonymous;
@@ -472,7 +477,7 @@ export class Supervisor {
     }
     if (grant === undefined) {
       this.opts.bus.log(undefined, 'ERROR', `worker ${w.id} asked for a root it was not granted: ${path}`);
-      throw new FtpError('ERR_HOME', 'Home directory not available - aborting');
+      throw new FtpError('ERR_HOME', tr`Home directory not available - aborting`);
     }
     try {
       return await brokers.grantRoot(client, connection, { ...grant, path }, () => w.conns.has(connection));
@@ -495,7 +500,7 @@ export class Supervisor {
     if (this.live >= cfg.maxClients) {
       // A TLS client would not read a plaintext 421.
       if (implicitTls) socket.destroy();
-      else this.refuse(socket, `${cfg.maxClients} users (the maximum) are already logged in, sorry`);
+      else this.refuse(socket, tr`${cfg.maxClients} users (the maximum) are already logged in, sorry`);
       return;
     }
     const count = this.perIp.get(ip) ?? 0;
@@ -505,13 +510,13 @@ export class Supervisor {
         this.opts.bus.log(undefined, 'WARNING', `Too many connections (${count}) from this IP: [${ip}]`);
       }
       if (implicitTls) socket.destroy();
-      else this.refuse(socket, `Too many connections (${count}) from this IP`);
+      else this.refuse(socket, tr`Too many connections (${count}) from this IP`);
       return;
     }
     const w = this.leastBusy();
     if (w === undefined) {
       if (implicitTls) socket.destroy();
-      else this.refuse(socket, 'Service not available, try again in a moment');
+      else this.refuse(socket, tr`Service not available, try again in a moment`);
       return;
     }
     const id = ++this.nextConn;
@@ -547,10 +552,10 @@ export class Supervisor {
   }
 
   /** Sends Pure-FTPd's 421 and closes: at once if read, else after a short grace. */
-  private refuse(socket: net.Socket, text: string): void {
+  private refuse(socket: net.Socket, text: Msg): void {
     this.refused.add(socket);
     socket.once('close', () => this.refused.delete(socket));
-    socket.end(formatReply(reply(Code.SERVICE_UNAVAILABLE, text)));
+    socket.end(formatReply(reply(Code.SERVICE_UNAVAILABLE, text), languageOf(this.opts.config).catalog));
     socket.setTimeout(REFUSAL_GRACE_MS, () => socket.destroy());
   }
 

@@ -25,6 +25,7 @@ import { BrokeredRoots } from './worker-storage.js';
 import { preloadAddons } from '../native-addons.js';
 import type { AskWhat, InitMessage, ParentMessage, WorkerMessage } from './protocol.js';
 import { SessionMetrics } from '../telemetry/metrics.js';
+import type { SniChoice } from '../tls/sni-certs.js';
 
 /** Runs the worker until the parent says stop (or is gone); resolves with the exit status. */
 export function runWorker(): Promise<number> {
@@ -198,6 +199,9 @@ async function start(
           init.tls,
           log,
         );
+  // -3: the parent asks the certificate program and sends the chosen certificate's material.
+  if (tls !== undefined && config.extCertSocket !== undefined)
+    tls.sniChooser = (name) => link.call('sni', { name }) as Promise<SniChoice>;
   const state = new IpcStateStore(link);
   // Started as root: account files are reached through the storage brokers the parent grants.
   const brokered = init.privileged ? await BrokeredRoots.open() : undefined;

@@ -16,6 +16,7 @@ import { hostDirName, hostRoot, vhostRoot } from '../policy/vhosts.js';
 import { parseIp } from '../auth/cidr.js';
 import { takeAnonymousSlot } from '../session/account-limits.js';
 import { Code } from '../session/codes.js';
+import { tr, type Text } from '../i18n/msg.js';
 
 /** Longest login name kept (upstream §12). */
 const MAX_LOGIN = 127;
@@ -59,20 +60,20 @@ async function anonymousLogin(s: SessionContext): Promise<Reply | void> {
  */
 async function host(s: SessionContext, arg: string): Promise<Reply> {
   if (s.loggedIn || s.pendingUser !== undefined)
-    return reply(Code.BAD_SEQUENCE, 'HOST must come before USER');
-  if (arg === '') return reply(Code.BAD_ARGUMENTS, 'Missing argument');
+    return reply(Code.BAD_SEQUENCE, tr`HOST must come before USER`);
+  if (arg === '') return reply(Code.BAD_ARGUMENTS, tr`Missing argument`);
   const name = hostDirName(arg);
-  if (name === undefined) return reply(Code.BAD_ARGUMENTS, 'Invalid host name');
+  if (name === undefined) return reply(Code.BAD_ARGUMENTS, tr`Invalid host name`);
   const literal = arg.startsWith('[');
   const reached = parseIp(s.ref.localIp);
   const given = literal ? parseIp(name) : undefined;
   if (literal && (reached === undefined || given === undefined || Buffer.compare(reached, given) !== 0))
-    return reply(Code.PARAMETER_NOT_IMPLEMENTED, `Unknown host ${arg}`);
+    return reply(Code.PARAMETER_NOT_IMPLEMENTED, tr`Unknown host ${arg}`);
   if (!literal && (await hostRoot(s.server.config.vhostDir, name)) === undefined)
-    return reply(Code.PARAMETER_NOT_IMPLEMENTED, `Unknown host ${arg}`);
+    return reply(Code.PARAMETER_NOT_IMPLEMENTED, tr`Unknown host ${arg}`);
   s.hostName = literal ? undefined : name;
   s.server.bus.log(s.ref, 'INFO', `HOST: [${name}]`);
-  return reply(Code.READY, `Host ${name} selected`);
+  return reply(Code.READY, tr`Host ${name} selected`);
 }
 
 /** -Y 2/3 (upstream §2.3 USER): cleartext logins are refused, and the session stays open. */
@@ -80,8 +81,8 @@ function cleartextRefusal(s: SessionContext): Reply | undefined {
   if (s.server.config.tls < 2 || s.tls !== undefined) return undefined;
   return reply(
     Code.SERVICE_UNAVAILABLE,
-    'Sorry, cleartext sessions and weak ciphers are not accepted on this server.',
-    'Please reconnect using TLS security mechanisms.',
+    tr`Sorry, cleartext sessions and weak ciphers are not accepted on this server.`,
+    tr`Please reconnect using TLS security mechanisms.`,
   );
 }
 
@@ -90,11 +91,11 @@ async function user(s: SessionContext, arg: string): Promise<Reply | void> {
   const refused = cleartextRefusal(s);
   if (refused !== undefined) return refused;
   if (s.loggedIn) {
-    if (!s.anonymous) return reply(Code.NOT_LOGGED_IN, "You're already logged in");
+    if (!s.anonymous) return reply(Code.NOT_LOGGED_IN, tr`You're already logged in`);
     // -b: clients that send USER again expect to be asked for a password (upstream §6.4).
     return s.server.config.brokenClients
-      ? reply(Code.NEED_PASSWORD, 'Any password will work')
-      : reply(Code.LOGGED_IN, 'Anonymous user logged in');
+      ? reply(Code.NEED_PASSWORD, tr`Any password will work`)
+      : reply(Code.LOGGED_IN, tr`Anonymous user logged in`);
   }
   const name = arg.slice(0, MAX_LOGIN);
   const anonymousPossible = s.server.anonymous !== undefined && !cfg.noAnonymous;
@@ -103,28 +104,28 @@ async function user(s: SessionContext, arg: string): Promise<Reply | void> {
   if (anonymousPossible && (onlyAnonymous || isAnonymousName(name))) {
     if (cfg.brokenClients) {
       s.pendingUser = '\0anonymous';
-      return reply(Code.NEED_PASSWORD, 'Any password will work');
+      return reply(Code.NEED_PASSWORD, tr`Any password will work`);
     }
     return anonymousLogin(s);
   }
-  if (onlyAnonymous) return reply(Code.NOT_LOGGED_IN, 'This server only accepts anonymous logins');
+  if (onlyAnonymous) return reply(Code.NOT_LOGGED_IN, tr`This server only accepts anonymous logins`);
   s.pendingUser = name;
   // Pure-FTPd names the account: `331 User joe OK. Password required` [obs on 1.0.50].
-  return reply(Code.NEED_PASSWORD, `User ${name} OK. Password required`);
+  return reply(Code.NEED_PASSWORD, tr`User ${name} OK. Password required`);
 }
 
 async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
   if (s.loggedIn) {
     return s.anonymous
-      ? reply(Code.LOGGED_IN, 'Any password will work')
-      : reply(Code.NOT_LOGGED_IN, "We can't do that in the current session");
+      ? reply(Code.LOGGED_IN, tr`Any password will work`)
+      : reply(Code.NOT_LOGGED_IN, tr`We can't do that in the current session`);
   }
   const refused = cleartextRefusal(s);
   if (refused !== undefined) return refused;
   const login = s.pendingUser;
-  if (login === undefined) return reply(Code.NOT_LOGGED_IN, 'Please tell me who you are');
+  if (login === undefined) return reply(Code.NOT_LOGGED_IN, tr`Please tell me who you are`);
   if (login === '\0anonymous') return anonymousLogin(s); // -b: USER ftp answered 331
-  if (arg.length >= MAX_PASSWORD) return reply(Code.NOT_LOGGED_IN, 'Line too long');
+  if (arg.length >= MAX_PASSWORD) return reply(Code.NOT_LOGGED_IN, tr`Line too long`);
   let result;
   try {
     result = await s.server.auth.authenticate(login, {
@@ -141,10 +142,10 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
     // (naming the file or server and the fix) goes to the log; the reply text is logged once, as
     // the disconnect reason.
     if (err instanceof FtpError && err.detail === undefined)
-      throw new FtpError(err.code, err.text, { detail: err.text });
+      throw new FtpError(err.code, err.text, { detail: String(err.text) });
     throw err;
   }
-  let refusal = 'Login authentication failed';
+  let refusal: Text = tr`Login authentication failed`;
   let reason: string;
   let backend = 'none';
   if (result.kind === 'ok') {
@@ -160,7 +161,7 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
       // Upstream §6.2, §15.16: -u is checked after the password and goes through the same delay.
       s.server.bus.log(s.ref, 'WARNING', `Can't login as [${login}]: account disabled (uid < ${minUid})`);
       reason = `uid ${uid} is below the minimum uid ${minUid}`;
-      refusal = "Sorry, but I can't trust you";
+      refusal = tr`Sorry, but I can't trust you`;
     } else if (rule !== undefined) {
       // Upstream §4.2: address and time rules fail like a wrong password; only the log names the rule.
       reason = rule.rule;
@@ -196,7 +197,7 @@ async function quit(s: SessionContext): Promise<void> {
   }
   const up = Math.ceil(s.uploadedBytes / 1024);
   const down = Math.ceil(s.downloadedBytes / 1024);
-  s.reply(Code.CLOSING, `Goodbye. You uploaded ${up} and downloaded ${down} kbytes.`, 'Logout.');
+  s.reply(Code.CLOSING, tr`Goodbye. You uploaded ${up} and downloaded ${down} kbytes.`, tr`Logout.`);
   s.close('');
 }
 
@@ -215,7 +216,7 @@ export const authCommands: CommandSpec[] = [
     login: false,
     arg: 'optional',
     help: 'ACCT <sp> account',
-    run: async () => reply(Code.SUPERFLUOUS, 'Please tell me who you are'),
+    run: async () => reply(Code.SUPERFLUOUS, tr`Please tell me who you are`),
   },
   {
     verb: 'HOST',

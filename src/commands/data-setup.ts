@@ -17,6 +17,7 @@ import { reply, type Reply } from '../session/reply.js';
 import type { LoggedIn } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
 import { Code } from '../session/codes.js';
+import { tr } from '../i18n/msg.js';
 
 /** True when FXP is allowed for this session (-W everybody, -w authenticated users). */
 function fxpAllowed(s: LoggedIn): boolean {
@@ -40,34 +41,35 @@ async function openPassive(s: LoggedIn): Promise<PassiveListener> {
 
 /** PASV takes no argument (RFC 959); one is ignored, as Pure-FTPd does. */
 async function pasv(s: LoggedIn): Promise<Reply> {
-  if (s.ipv6) return reply(Code.CANT_OPEN_DATA, 'You cannot use PASV on IPv6 connections. Use EPSV instead.');
-  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, 'Only EPSV is allowed after EPSV ALL');
+  if (s.ipv6)
+    return reply(Code.CANT_OPEN_DATA, tr`You cannot use PASV on IPv6 connections. Use EPSV instead.`);
+  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, tr`Only EPSV is allowed after EPSV ALL`);
   const forced = s.server.config.forcePassiveIp;
   const address = forced ?? s.ref.localIp;
   if (!net.isIPv4(address))
-    return reply(Code.CANT_OPEN_DATA, 'Please use an IPv6-conformant client with EPSV support');
+    return reply(Code.CANT_OPEN_DATA, tr`Please use an IPv6-conformant client with EPSV support`);
   const listener = await openPassive(s);
   const text = pasvAddress(address, listener.port);
   if (text === undefined) {
     s.clearData();
-    return reply(Code.CANT_OPEN_DATA, "Can't open passive connection");
+    return reply(Code.CANT_OPEN_DATA, tr`Can't open passive connection`);
   }
   return reply(Code.PASSIVE, `Entering Passive Mode (${text})`);
 }
 
 async function epsv(s: LoggedIn, arg: string): Promise<Reply> {
   // -b: on IPv4, EPSV is as unknown as Pure-FTPd makes it (clients then fall back to PASV).
-  if (s.server.config.brokenClients && !s.ipv6) return reply(Code.UNKNOWN_COMMAND, 'Unknown command');
+  if (s.server.config.brokenClients && !s.ipv6) return reply(Code.UNKNOWN_COMMAND, tr`Unknown command`);
   const request = parseEpsv(arg, s.ipv6);
   switch (request.kind) {
     case 'all':
       s.epsvAll = true;
       // RFC 2428 §3 asks for a positive completion; Pure-FTPd's code 220 is a quirk (upstream §15.6).
-      return reply(Code.OK, 'EPSV ALL OK: active mode is disabled');
+      return reply(Code.OK, tr`EPSV ALL OK: active mode is disabled`);
     case 'bad-family':
       return reply(Code.PROTOCOL_NOT_SUPPORTED, request.text);
     case 'syntax':
-      return reply(Code.BAD_ARGUMENTS, 'Syntax error in EPSV argument');
+      return reply(Code.BAD_ARGUMENTS, tr`Syntax error in EPSV argument`);
     case 'open': {
       const listener = await openPassive(s);
       return reply(Code.EXTENDED_PASSIVE, `Extended Passive mode OK (|||${listener.port}|)`);
@@ -76,7 +78,7 @@ async function epsv(s: LoggedIn, arg: string): Promise<Reply> {
 }
 
 function setActive(s: LoggedIn, target: ActiveTarget): Reply {
-  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, 'Active mode is disabled');
+  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, tr`Active mode is disabled`);
   // RFC 2428 §2: the data connection leaves from the control connection's own address family.
   const mismatch = familyMismatch(target, s.ipv6);
   if (mismatch !== undefined) return reply(Code.PROTOCOL_NOT_SUPPORTED, mismatch);
@@ -84,22 +86,23 @@ function setActive(s: LoggedIn, target: ActiveTarget): Reply {
   s.clearData();
   s.data = { kind: 'active', target };
   return note === undefined
-    ? reply(Code.OK, 'PORT command successful')
-    : reply(Code.OK, note, 'PORT command successful');
+    ? reply(Code.OK, tr`PORT command successful`)
+    : reply(Code.OK, note, tr`PORT command successful`);
 }
 
 async function port(s: LoggedIn, arg: string): Promise<Reply> {
-  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, 'Active mode is disabled');
+  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, tr`Active mode is disabled`);
   const t = parsePort(arg);
-  if (t === undefined) return reply(Code.BAD_ARGUMENTS, 'Syntax error in IP address');
+  if (t === undefined) return reply(Code.BAD_ARGUMENTS, tr`Syntax error in IP address`);
   return setActive(s, t);
 }
 
 async function eprt(s: LoggedIn, arg: string): Promise<Reply> {
-  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, 'Active mode is disabled');
+  if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, tr`Active mode is disabled`);
   const t = parseEprt(arg.trim());
-  if (t === 'bad-family') return reply(Code.PROTOCOL_NOT_SUPPORTED, 'Only IPv4 and IPv6 are supported (1,2)');
-  if (t === undefined) return reply(Code.BAD_ARGUMENTS, 'Syntax error in IP address');
+  if (t === 'bad-family')
+    return reply(Code.PROTOCOL_NOT_SUPPORTED, tr`Only IPv4 and IPv6 are supported (1,2)`);
+  if (t === undefined) return reply(Code.BAD_ARGUMENTS, tr`Syntax error in IP address`);
   return setActive(s, t);
 }
 
@@ -112,7 +115,7 @@ async function esta(s: LoggedIn): Promise<Reply> {
   const d = s.data;
   // A connection ESTP made is an active one: ESTA only reports passive connections (upstream §2.3).
   if (d === undefined || d.kind === 'active' || (d.kind === 'connected' && !d.passive)) {
-    return reply(Code.ESTABLISH_REFUSED, 'Unable to open a passive connection');
+    return reply(Code.ESTABLISH_REFUSED, tr`Unable to open a passive connection`);
   }
   const abort = new AbortController();
   const onClose = (): void => abort.abort();
@@ -121,7 +124,7 @@ async function esta(s: LoggedIn): Promise<Reply> {
     const socket =
       d.kind === 'connected' ? d.socket : await d.listener.accept(abort.signal, s.idleSeconds * 1000);
     s.data = { kind: 'connected', socket, passive: true };
-    return reply(Code.DATA_OPEN, `Connected from ${endpoint(socket.remoteAddress, socket.remotePort)}`);
+    return reply(Code.DATA_OPEN, tr`Connected from ${endpoint(socket.remoteAddress, socket.remotePort)}`);
   } finally {
     s.socket.off('close', onClose);
   }
@@ -131,7 +134,7 @@ async function estp(s: LoggedIn): Promise<Reply> {
   const d = s.data;
   // After ESTA the pending connection is a passive one: ESTP must not report it as active.
   if (d === undefined || d.kind === 'passive' || (d.kind === 'connected' && d.passive)) {
-    return reply(Code.ESTABLISH_REFUSED, 'Active mode is disabled');
+    return reply(Code.ESTABLISH_REFUSED, tr`Active mode is disabled`);
   }
   // A control connection lost while connecting stops the attempt (as ESTA's wait): a socket made
   // for a session that is gone would stay open, since nothing would ever clear it.
@@ -144,7 +147,7 @@ async function estp(s: LoggedIn): Promise<Reply> {
         ? d.socket
         : await connectActive(d.target, s.ref.localIp, abort.signal, s.idleSeconds * 1000);
     s.data = { kind: 'connected', socket, passive: false };
-    return reply(Code.DATA_OPEN, `Connected to ${endpoint(socket.remoteAddress, socket.remotePort)}`);
+    return reply(Code.DATA_OPEN, tr`Connected to ${endpoint(socket.remoteAddress, socket.remotePort)}`);
   } finally {
     s.socket.off('close', onClose);
   }

@@ -10,6 +10,7 @@ import { joinVirtual, parentOf, resolveVirtual } from '../storage/jail.js';
 import type { VPath } from '../storage/types.js';
 import type { CommandSpec } from './spec.js';
 import { Code } from '../session/codes.js';
+import { tr } from '../i18n/msg.js';
 
 /** Consecutive failed CWDs that end the session (upstream §2.3). */
 const MAX_FAILED_CWD = 50;
@@ -47,41 +48,41 @@ async function cwd(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
     s.failedCwds++;
     s.server.bus.log(s.ref, 'INFO', `Can't change directory to ${arg}: ${errnoText(err)}`);
     if (s.failedCwds >= MAX_FAILED_CWD) {
-      s.reply(Code.FILE_UNAVAILABLE, `Can't change directory to ${arg}: ${errnoText(err)}`);
+      s.reply(Code.FILE_UNAVAILABLE, tr`Can't change directory to ${arg}: ${errnoText(err)}`);
       s.close('Too many failed CWD');
       return;
     }
     await new Promise((r) => setTimeout(r, FAILED_CWD_STEP_MS * Math.min(s.failedCwds, 20)));
-    return reply(Code.FILE_UNAVAILABLE, `Can't change directory to ${arg}: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, tr`Can't change directory to ${arg}: ${errnoText(err)}`);
   }
   s.failedCwds = 0;
   s.cwd = p;
   const message = await readMessageFile(s.storage, joinVirtual(p, '.message'));
-  return reply(Code.FILE_ACTION_OK, ...message, `OK. Current directory is ${p}`);
+  return reply(Code.FILE_ACTION_OK, ...message, tr`OK. Current directory is ${p}`);
 }
 
 async function mkd(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
   if (s.anonymous && !(await s.storage.canWrite(parentOf(p)))) {
-    return reply(Code.FILE_UNAVAILABLE, "Can't create directory: Permission denied");
+    return reply(Code.FILE_UNAVAILABLE, tr`Can't create directory: Permission denied`);
   }
   try {
     await s.storage.mkdir(p);
   } catch (err) {
     if (err instanceof FtpError && err.code === 'ERR_QUOTA') throw err;
-    return reply(Code.FILE_UNAVAILABLE, `Can't create directory: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, tr`Can't create directory: ${errnoText(err)}`);
   }
   const quota = s.storage.usageLines();
-  return reply(Code.PATH_CREATED, `${quotePath(arg)} : The directory was successfully created`, ...quota);
+  return reply(Code.PATH_CREATED, tr`${quotePath(arg)} : The directory was successfully created`, ...quota);
 }
 
 async function rmd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply> {
   try {
     await s.storage.rmdir(p);
   } catch (err) {
-    return reply(Code.FILE_UNAVAILABLE, `Can't remove directory: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, tr`Can't remove directory: ${errnoText(err)}`);
   }
   const quota = s.storage.usageLines();
-  return reply(Code.FILE_ACTION_OK, 'The directory was successfully removed', ...quota);
+  return reply(Code.FILE_ACTION_OK, tr`The directory was successfully removed`, ...quota);
 }
 
 /** CWD CDUP PWD MKD RMD and their X aliases. */
@@ -113,18 +114,18 @@ export const dirCommands: CommandSpec[] = [
     antiIdle: true,
     feat: { line: 'TVFS', order: 13 },
     help: 'PWD',
-    run: async (s) => reply(Code.PATH_CREATED, `${quotePath(s.cwd)} is your current location`),
+    run: async (s) => reply(Code.PATH_CREATED, tr`${quotePath(s.cwd)} is your current location`),
   },
   {
     verb: 'MKD',
     aliases: ['XMKD'],
     login: true,
     arg: 'required',
-    missingArg: reply(Code.BAD_ARGUMENTS, 'No directory name'),
+    missingArg: reply(Code.BAD_ARGUMENTS, tr`No directory name`),
     path: { access: 'write', dir: true, creates: true },
     perm: {
       need: 'mkdir',
-      denied: { anonymous: 'Sorry, anonymous users are not allowed to create directories' },
+      denied: { anonymous: tr`Sorry, anonymous users are not allowed to create directories` },
     },
     help: 'MKD <sp> directory',
     run: mkd,
@@ -134,11 +135,11 @@ export const dirCommands: CommandSpec[] = [
     aliases: ['XRMD'],
     login: true,
     arg: 'required',
-    missingArg: reply(Code.FILE_UNAVAILABLE, 'No directory name'),
+    missingArg: reply(Code.FILE_UNAVAILABLE, tr`No directory name`),
     path: { access: 'write', dir: true },
     perm: {
       need: 'rmdir',
-      denied: { anonymous: 'Sorry, anonymous users are not allowed to remove directories' },
+      denied: { anonymous: tr`Sorry, anonymous users are not allowed to remove directories` },
     },
     help: 'RMD <sp> directory',
     run: rmd,

@@ -9,6 +9,7 @@ import { mdtmString } from '../storage/list-format.js';
 import type { CommandSpec } from './spec.js';
 import { resolvePathArg } from './paths.js';
 import { Code } from '../session/codes.js';
+import { tr } from '../i18n/msg.js';
 
 /** Parses `YYYYMMDDHHMMSS[.fff]` as UTC (RFC 3659 §2.3); undefined when invalid. */
 export function parseTimeVal(text: string): Date | undefined {
@@ -24,10 +25,10 @@ async function dele(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
   try {
     await s.storage.unlink(p);
   } catch (err) {
-    return reply(Code.FILE_UNAVAILABLE, `Could not delete ${arg}: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, tr`Could not delete ${arg}: ${errnoText(err)}`);
   }
   s.server.bus.log(s.ref, 'NOTICE', `Deleted ${s.storage.describe(p)}`);
-  return reply(Code.FILE_ACTION_OK, `Deleted ${arg}`, ...s.storage.usageLines());
+  return reply(Code.FILE_ACTION_OK, tr`Deleted ${arg}`, ...s.storage.usageLines());
 }
 
 async function rnfr(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
@@ -35,47 +36,47 @@ async function rnfr(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
     const e = await s.storage.lstat(p);
     // `RNFR file/` names a directory; lstat(2) fails with ENOTDIR on a file (Pure-FTPd: 550).
     if (arg.endsWith('/') && e.type !== 'dir')
-      return reply(Code.FILE_UNAVAILABLE, "Sorry, but that file doesn't exist");
+      return reply(Code.FILE_UNAVAILABLE, tr`Sorry, but that file doesn't exist`);
   } catch {
-    return reply(Code.FILE_UNAVAILABLE, "Sorry, but that file doesn't exist");
+    return reply(Code.FILE_UNAVAILABLE, tr`Sorry, but that file doesn't exist`);
   }
   const previous = s.renameFrom !== undefined;
   s.renameFrom = p;
   const text = 'RNFR accepted - file exists, ready for destination';
   return previous
-    ? reply(Code.PENDING, 'Aborting previous rename operation', text)
+    ? reply(Code.PENDING, tr`Aborting previous rename operation`, text)
     : reply(Code.PENDING, text);
 }
 
 async function rnto(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
   const from = s.renameFrom;
   s.renameFrom = undefined;
-  if (from === undefined) return reply(Code.BAD_SEQUENCE, 'Need RNFR before RNTO');
+  if (from === undefined) return reply(Code.BAD_SEQUENCE, tr`Need RNFR before RNTO`);
   if (arg.endsWith('/') && p !== '/') {
     // rename(2) refuses a file onto `name/` with ENOTDIR; the normalised path would drop the slash.
     const e = await s.storage.lstat(from).catch(() => undefined);
-    if (e?.type !== 'dir') return reply(Code.LOCAL_ERROR, 'Rename/move failure: Not a directory');
+    if (e?.type !== 'dir') return reply(Code.LOCAL_ERROR, tr`Rename/move failure: Not a directory`);
   }
   try {
     await s.storage.rename(from, p);
   } catch (err) {
-    return reply(Code.LOCAL_ERROR, `Rename/move failure: ${errnoText(err)}`);
+    return reply(Code.LOCAL_ERROR, tr`Rename/move failure: ${errnoText(err)}`);
   }
   s.server.bus.log(
     s.ref,
     'NOTICE',
     `File successfully renamed or moved: [${s.storage.describe(from)}]->[${s.storage.describe(p)}]`,
   );
-  return reply(Code.FILE_ACTION_OK, 'File successfully renamed or moved');
+  return reply(Code.FILE_ACTION_OK, tr`File successfully renamed or moved`);
 }
 
 async function regularFile(s: LoggedIn, p: VPath): Promise<Reply | { size: number; mtime: Date }> {
   try {
     const e = await s.storage.stat(p);
-    if (e.type !== 'file') return reply(Code.FILE_UNAVAILABLE, 'I can only retrieve regular files');
+    if (e.type !== 'file') return reply(Code.FILE_UNAVAILABLE, tr`I can only retrieve regular files`);
     return e;
   } catch {
-    return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
+    return reply(Code.FILE_UNAVAILABLE, tr`Can't check for file existence`);
   }
 }
 
@@ -83,12 +84,12 @@ async function mfmt(s: LoggedIn, arg: string): Promise<Reply> {
   const space = arg.indexOf(' ');
   const when = parseTimeVal(space === -1 ? arg : arg.slice(0, space));
   const name = space === -1 ? '' : arg.slice(space + 1);
-  if (when === undefined || name === '') return reply(Code.BAD_ARGUMENTS, "Can't get a time stamp");
+  if (when === undefined || name === '') return reply(Code.BAD_ARGUMENTS, tr`Can't get a time stamp`);
   const p = resolvePathArg(s, name, 'write');
   try {
     await s.storage.setTimes(p, when);
   } catch (err) {
-    return reply(Code.FILE_UNAVAILABLE, `utime(${name}): ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, tr`utime(${name}): ${errnoText(err)}`);
   }
   // RFC-style confirmation (draft-somers-ftp-mfxx §3); Pure-FTPd says "213 UTIME OK".
   return reply(Code.FILE_STATUS, `Modify=${mdtmString(when)}; ${name}`);
@@ -104,8 +105,8 @@ export const fileCommands: CommandSpec[] = [
     perm: {
       need: 'delete',
       denied: {
-        anonymous: 'Anonymous users can not delete files',
-        switch: (arg) => `Could not delete ${arg}: Operation not permitted`,
+        anonymous: tr`Anonymous users can not delete files`,
+        switch: (arg) => tr`Could not delete ${arg}: ${tr`Operation not permitted`}`,
       },
     },
     help: 'DELE <sp> file',
@@ -120,7 +121,7 @@ export const fileCommands: CommandSpec[] = [
       need: 'rename',
       denied: {
         switch: 'Rename/move failure',
-        anonymous: 'Anonymous users are not allowed to move/rename files',
+        anonymous: tr`Anonymous users are not allowed to move/rename files`,
       },
     },
     help: 'RNFR <sp> file',
@@ -132,7 +133,7 @@ export const fileCommands: CommandSpec[] = [
     arg: 'required',
     path: { access: 'write', creates: true },
     precondition: (s) =>
-      s.renameFrom === undefined ? reply(Code.BAD_SEQUENCE, 'Need RNFR before RNTO') : undefined,
+      s.renameFrom === undefined ? reply(Code.BAD_SEQUENCE, tr`Need RNFR before RNTO`) : undefined,
     perm: { need: 'rename', denied: { switch: 'Rename/move failure', anonymous: 'Rename/move failure' } },
     help: 'RNTO <sp> file',
     run: rnto,
@@ -166,7 +167,7 @@ export const fileCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     feat: { line: 'MFMT', order: 5 },
-    perm: { need: 'utime', denied: { anonymous: 'Anonymous users can not change perms' } },
+    perm: { need: 'utime', denied: { anonymous: tr`Anonymous users can not change perms` } },
     help: 'MFMT <sp> YYYYMMDDHHMMSS <sp> file',
     run: async (s, a) => mfmt(s, a),
   },

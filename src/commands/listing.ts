@@ -27,6 +27,7 @@ import { socketLineSink, type LineSink } from '../data/line-sink.js';
 import { yieldIfBusy } from '../session/yield.js';
 import { ownerResolver, type OwnerResolver } from './owners.js';
 import { Code } from '../session/codes.js';
+import { tr } from '../i18n/msg.js';
 
 /** Most names one directory scan keeps in memory for sorting (a hard bound whatever -L says). */
 const MAX_SCAN = 1_000_000;
@@ -271,9 +272,9 @@ async function newState(s: LoggedIn, flags: ListFlags): Promise<ListState> {
   };
 }
 
-function finalLines(st: ListState): string[] {
+function finalLines(st: ListState): ReplyLine[] {
   const opts = optionsLine(st.flags);
-  const last = st.truncated ? `Output truncated to ${st.limit} matches` : `${st.count} matches total`;
+  const last = st.truncated ? tr`Output truncated to ${st.limit} matches` : tr`${st.count} matches total`;
   return opts === undefined ? [last] : [opts, last];
 }
 
@@ -312,7 +313,7 @@ async function nlst(s: LoggedIn, arg: string): Promise<Reply | void> {
   const dir = resolvePathArg(s, dirArg, 'read');
   const e = await s.storage.stat(dir).catch(() => undefined);
   if (e === undefined || e.type !== 'dir')
-    return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
+    return reply(Code.FILE_UNAVAILABLE, tr`Can't check for file existence`);
   const match = glob ? globToMatcher(target.slice(target.lastIndexOf('/') + 1)) : undefined;
   const prefix = glob
     ? target.slice(0, target.lastIndexOf('/') + 1)
@@ -345,7 +346,7 @@ async function nlst(s: LoggedIn, arg: string): Promise<Reply | void> {
     succeed: async () =>
       reply(
         Code.TRANSFER_COMPLETE,
-        truncated ? `Output truncated to ${limit} matches` : `${count} matches total`,
+        truncated ? tr`Output truncated to ${limit} matches` : tr`${count} matches total`,
       ),
     fail: async () => undefined,
   });
@@ -354,9 +355,9 @@ async function nlst(s: LoggedIn, arg: string): Promise<Reply | void> {
 async function mlsd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply | void> {
   const storage = s.storage;
   const e = await storage.stat(p).catch(() => undefined);
-  if (e === undefined) return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
+  if (e === undefined) return reply(Code.FILE_UNAVAILABLE, tr`Can't check for file existence`);
   // Upstream §2.4: the argument must be a directory; a file gets the same 550 as a missing path [obs].
-  if (e.type !== 'dir') return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
+  if (e.type !== 'dir') return reply(Code.FILE_UNAVAILABLE, tr`Can't check for file existence`);
   const showDots = dotNamesReadable(namePolicy(s));
   const limit = s.server.config.limitRecursion.files;
   let count = 0;
@@ -401,7 +402,7 @@ async function mlsd(s: LoggedIn, _arg: string, p: VPath): Promise<Reply | void> 
     succeed: async () =>
       reply(
         Code.TRANSFER_COMPLETE,
-        truncated ? `Output truncated to ${limit} matches` : `${count} matches total`,
+        truncated ? tr`Output truncated to ${limit} matches` : tr`${count} matches total`,
       ),
     fail: async () => undefined,
   });
@@ -414,7 +415,7 @@ async function mlst(s: LoggedIn, arg: string, p: VPath): Promise<Reply> {
     // A symlink is reported as itself (`type=OS.unix=slink:`), as MLSD does and Pure-FTPd does [obs].
     e = await storage.lstat(p);
   } catch {
-    return reply(Code.FILE_UNAVAILABLE, "Can't check for file existence");
+    return reply(Code.FILE_UNAVAILABLE, tr`Can't check for file existence`);
   }
   const name = arg === '' ? '.' : arg;
   const kind = e.type === 'dir' ? mlsxKindForName(name) : undefined; // `.` is cdir, `/` and `..` pdir

@@ -7,6 +7,8 @@ import { Code } from '../session/codes.js';
 import { raw, reply, type Reply, type RawLine } from '../session/reply.js';
 import type { SessionContext } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
+import { tr } from '../i18n/msg.js';
+import { featLangLine } from '../i18n/languages.js';
 
 /** Verbs that disappear with -N (upstream §2.3). */
 export const PASSIVE_VERBS = new Set(['PASV', 'P@SW', 'EPSV', 'ESTA']);
@@ -28,7 +30,7 @@ export function featLines(rows: readonly CommandSpec[], s: SessionContext): stri
       // RFC 2389: only what works is advertised (Pure-FTPd lists AUTH TLS even with -Y 0, upstream §15.5).
       .filter((c) => !(TLS_VERBS.has(c.verb) && (cfg.tls === 0 || s.server.tls === undefined)))
       .sort((a, b) => a.feat!.order - b.feat!.order)
-      .map((c) => c.feat!.line)
+      .map((c) => (c.verb === 'LANG' ? featLangLine(s.language) : c.feat!.line))
   );
 }
 
@@ -54,8 +56,8 @@ export function helpReply(rows: readonly CommandSpec[], topic: string): Reply {
     const wanted = topic.toUpperCase();
     const spec = rows.find((c) => c.verb === wanted || c.aliases?.includes(wanted) === true);
     return spec
-      ? reply(Code.HELP, `Syntax: ${spec.help}`)
-      : reply(Code.NOT_IMPLEMENTED, `Unknown command ${wanted}`);
+      ? reply(Code.HELP, tr`Syntax: ${spec.help}`)
+      : reply(Code.NOT_IMPLEMENTED, tr`Unknown command ${wanted}`);
   }
   const verbs = rows
     .filter((c) => !c.verb.startsWith(SITE_PREFIX))
@@ -66,11 +68,11 @@ export function helpReply(rows: readonly CommandSpec[], topic: string): Reply {
     .map((c) => raw(c.verb.slice(SITE_PREFIX.length)));
   return reply(
     Code.HELP,
-    'The following commands are recognized',
+    tr`The following commands are recognized`,
     ...columns(verbs),
-    'The following SITE commands are recognized',
+    tr`The following SITE commands are recognized`,
     ...site,
-    'tsftpd - https://github.com/tsftpd',
+    `tsftpd - https://github.com/tsftpd`,
   );
 }
 

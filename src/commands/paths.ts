@@ -11,6 +11,7 @@ import type { SessionContext } from '../session/context.js';
 import type { VPath } from '../storage/types.js';
 import type { PathRule } from './spec.js';
 import { isTrusted } from '../policy/login-rules.js';
+import { tr } from '../i18n/msg.js';
 
 /** Root or a member of the -a trusted group. */
 function trusted(s: SessionContext): boolean {
@@ -47,7 +48,7 @@ export function resolvePathRule(s: SessionContext, rule: PathRule, arg: string):
   } catch (err) {
     // MKD/RMD name the refusal as a directory name (upstream §2.3: `553 Prohibited directory name`).
     if (rule.dir === true && err instanceof FtpError && err.code === 'ERR_BAD_NAME') {
-      throw new FtpError('ERR_BAD_NAME', 'Prohibited directory name');
+      throw new FtpError('ERR_BAD_NAME', tr`Prohibited directory name`);
     }
     throw err;
   }
@@ -55,8 +56,8 @@ export function resolvePathRule(s: SessionContext, rule: PathRule, arg: string):
     // POSIX: only a directory takes a trailing slash, so `RETR f/` or `STOR new/` must not reach
     // `f` or create `new` (Pure-FTPd gets ENOTDIR/EISDIR from open(2) and replies 550/553).
     throw rule.creates === true
-      ? new FtpError('ERR_CANT_CREATE', "Can't open that file: Is a directory")
-      : new FtpError('ERR_NOT_DIR', `${arg}: Not a directory`);
+      ? new FtpError('ERR_CANT_CREATE', tr`Can't open that file: Is a directory`)
+      : new FtpError('ERR_NOT_DIR', tr`${arg}: Not a directory`);
   }
   checkName(path, rule.access, namePolicy(s), arg, rule.dir, rule.removes);
   return path;

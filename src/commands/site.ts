@@ -10,6 +10,7 @@ import type { CommandSpec } from './spec.js';
 import { resolvePathArg } from './paths.js';
 import { parseTimeVal } from './files.js';
 import { Code } from '../session/codes.js';
+import { tr } from '../i18n/msg.js';
 
 /** Longest idle time a client may ask for (upstream §12: 2520 s). */
 const MAX_SITE_IDLE = 2520;
@@ -18,10 +19,10 @@ async function chmod(s: LoggedIn, arg: string): Promise<Reply> {
   const m = /^\s*(\S+)\s*(.*)$/.exec(arg);
   const modeText = m?.[1] ?? '';
   const file = m?.[2] ?? '';
-  if (file === '') return reply(Code.FILE_UNAVAILABLE, 'No file name');
-  if (!/^[0-7]{1,5}$/.test(modeText)) return reply(Code.BAD_ARGUMENTS, 'Invalid permissions');
+  if (file === '') return reply(Code.FILE_UNAVAILABLE, tr`No file name`);
+  if (!/^[0-7]{1,5}$/.test(modeText)) return reply(Code.BAD_ARGUMENTS, tr`Invalid permissions`);
   const mode = parseInt(modeText, 8);
-  if (mode > 0o7777) return reply(Code.BAD_ARGUMENTS, 'Invalid permissions');
+  if (mode > 0o7777) return reply(Code.BAD_ARGUMENTS, tr`Invalid permissions`);
   const p = resolvePathArg(s, file, 'write');
   try {
     // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (upstream §5.1).
@@ -35,22 +36,22 @@ async function chmod(s: LoggedIn, arg: string): Promise<Reply> {
     // Setuid, setgid and sticky bits are never set through FTP (Pure-FTPd masks them).
     await s.storage.chmod(p, (mode & 0o777) | keep);
   } catch (err) {
-    return reply(Code.FILE_UNAVAILABLE, `Could not change perms on ${file}: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, tr`Could not change perms on ${file}: ${errnoText(err)}`);
   }
-  return reply(Code.OK, `Permissions changed on ${file}`);
+  return reply(Code.OK, tr`Permissions changed on ${file}`);
 }
 
 function idle(s: LoggedIn, arg: string): Reply {
   const text = arg.trim();
-  if (text === '') return reply(Code.BAD_ARGUMENTS, 'SITE IDLE: Missing argument');
+  if (text === '') return reply(Code.BAD_ARGUMENTS, tr`SITE IDLE: Missing argument`);
   const m = /^(\d+)(.*)$/.exec(text);
   if (m === null || m[2] !== '')
-    return reply(Code.BAD_ARGUMENTS, `Garbage found after value : ${m?.[2] ?? text}`);
+    return reply(Code.BAD_ARGUMENTS, tr`Garbage found after value : ${m?.[2] ?? text}`);
   const seconds = Number(m[1]);
-  if (seconds > MAX_SITE_IDLE) return reply(Code.BAD_ARGUMENTS, 'Value too large');
-  if (seconds < 1) return reply(Code.BAD_ARGUMENTS, 'Value too small');
+  if (seconds > MAX_SITE_IDLE) return reply(Code.BAD_ARGUMENTS, tr`Value too large`);
+  if (seconds < 1) return reply(Code.BAD_ARGUMENTS, tr`Value too small`);
   s.setIdle(seconds);
-  return reply(Code.OK, `Idle time set to ${seconds} seconds`);
+  return reply(Code.OK, tr`Idle time set to ${seconds} seconds`);
 }
 
 function time(): Reply {
@@ -75,12 +76,12 @@ async function utime(s: LoggedIn, arg: string): Promise<Reply> {
     when = parseTimeVal(space === -1 ? arg : arg.slice(0, space));
     file = space === -1 ? '' : arg.slice(space + 1);
   }
-  if (when === undefined || file === '') return reply(Code.BAD_ARGUMENTS, "Can't get a time stamp");
+  if (when === undefined || file === '') return reply(Code.BAD_ARGUMENTS, tr`Can't get a time stamp`);
   const p = resolvePathArg(s, file, 'write');
   try {
     await s.storage.setTimes(p, when);
   } catch (err) {
-    return reply(Code.FILE_UNAVAILABLE, `utime(${file}): ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, tr`utime(${file}): ${errnoText(err)}`);
   }
   return reply(Code.FILE_STATUS, 'UTIME OK');
 }
@@ -94,26 +95,26 @@ function chmodFile(arg: string): string {
 const CHMOD_PERMISSION = {
   need: 'chmod',
   denied: {
-    anonymous: 'Anonymous users can not change perms',
-    switch: (arg: string) => `Could not change perms on ${chmodFile(arg)}`,
+    anonymous: tr`Anonymous users can not change perms`,
+    switch: (arg: string) => tr`Could not change perms on ${chmodFile(arg)}`,
   },
 } as const;
 
 /** SITE ALIAS: the directory aliases, or what one stands for (upstream §2.3). */
 function alias(aliases: readonly [string, string][] | undefined, arg: string): Reply {
-  if (aliases === undefined) return reply(Code.NOT_IMPLEMENTED, 'Configuration error');
+  if (aliases === undefined) return reply(Code.NOT_IMPLEMENTED, tr`Configuration error`);
   if (arg === '') {
     return reply(
       Code.HELP,
-      'The following aliases are available :',
+      tr`The following aliases are available :`,
       ...aliases.map(([a, dir]) => ` ${a} ${dir}`),
       ' ',
     );
   }
   const dir = aliases.find(([a]) => a === arg)?.[1];
   return dir === undefined
-    ? reply(Code.NOT_IMPLEMENTED, `Unknown alias ${arg}.`)
-    : reply(Code.HELP, `${arg} is an alias for ${dir}.`);
+    ? reply(Code.NOT_IMPLEMENTED, tr`Unknown alias ${arg}.`)
+    : reply(Code.HELP, tr`${arg} is an alias for ${dir}.`);
 }
 
 /** SITE (its subcommands are rows of their own) and the bare CHMOD alias. */
@@ -125,7 +126,7 @@ export const siteCommands: CommandSpec[] = [
     arg: 'optional',
     feat: { line: 'IDLE', order: 2 },
     help: 'SITE <sp> ALIAS | CHMOD | IDLE | TIME | UTIME | HELP',
-    run: async () => reply(Code.UNKNOWN_COMMAND, 'SITE: Missing argument'),
+    run: async () => reply(Code.UNKNOWN_COMMAND, tr`SITE: Missing argument`),
   },
   {
     verb: 'SITE CHMOD',
@@ -154,7 +155,7 @@ export const siteCommands: CommandSpec[] = [
     verb: 'SITE UTIME',
     login: true,
     arg: 'optional',
-    perm: { need: 'utime', denied: { anonymous: 'Anonymous users can not change perms' } },
+    perm: { need: 'utime', denied: { anonymous: tr`Anonymous users can not change perms` } },
     help: 'SITE UTIME <sp> YYYYMMDDHHMMSS <sp> file',
     run: (s, a) => utime(s, a),
   },

@@ -9,6 +9,7 @@ import type { Permission, Denial } from '../policy/permissions.js';
 import type { Reply } from '../session/reply.js';
 import type { LoggedIn, SessionContext } from '../session/context.js';
 import type { VPath } from '../storage/types.js';
+import type { Text } from '../i18n/msg.js';
 
 /** How the gate resolves a path argument before the handler runs. */
 export interface PathRule {
@@ -29,7 +30,7 @@ export interface PathRule {
 export interface PermissionRule {
   need: Permission;
   /** The refusal text for each rule that can deny it (Pure-FTPd's texts differ per command). */
-  denied: Partial<Record<Denial, string | ((arg: string) => string)>>;
+  denied: Partial<Record<Denial, Text | ((arg: string) => Text)>>;
 }
 
 /** What every row has, whatever its login rule. */

@@ -25,6 +25,7 @@ import { listingCommands } from './listing.js';
 import { siteCommands } from './site.js';
 import { tlsCommands } from './tls.js';
 import { isTrusted } from '../policy/login-rules.js';
+import { tr } from '../i18n/msg.js';
 
 /** Every command once, in registration order (HELP lists SITE subcommands in this order). */
 const COMMANDS: readonly CommandSpec[] = [
@@ -58,12 +59,12 @@ function isLoggedIn(s: SessionContext): s is LoggedIn {
 function siteCommand(s: SessionContext, cmd: ParsedCommand): ParsedCommand | Reply {
   const m = /^(\S*)\s?(.*)$/s.exec(cmd.arg)!;
   const sub = m[1].toUpperCase();
-  if (sub === '') return reply(Code.UNKNOWN_COMMAND, 'SITE: Missing argument');
+  if (sub === '') return reply(Code.UNKNOWN_COMMAND, tr`SITE: Missing argument`);
   const verb = SITE_PREFIX + sub;
   if (TABLE.has(verb)) return { verb, arg: m[2] };
   return s.loggedIn
-    ? reply(Code.UNKNOWN_COMMAND, `SITE ${sub} is an unknown extension`)
-    : reply(Code.NOT_LOGGED_IN, "You aren't logged in");
+    ? reply(Code.UNKNOWN_COMMAND, tr`SITE ${sub} is an unknown extension`)
+    : reply(Code.NOT_LOGGED_IN, tr`You aren't logged in`);
 }
 
 /** The refusal of a row's permission, or undefined when the account has it. */
@@ -78,15 +79,15 @@ function permissionRefusal(s: LoggedIn, rule: PermissionRule, arg: string): Repl
     s.server.config,
   );
   if (denial === undefined) return undefined;
-  const text = rule.denied[denial] ?? 'Permission denied';
-  return reply(Code.FILE_UNAVAILABLE, typeof text === 'string' ? text : text(arg));
+  const text = rule.denied[denial] ?? tr`Permission denied`;
+  return reply(Code.FILE_UNAVAILABLE, typeof text === 'function' ? text(arg) : text);
 }
 
 /** The gate: applies every generic rule, then runs the handler. */
 export async function executeCommand(s: SessionContext, parsed: ParsedCommand): Promise<Reply | void> {
   if (HTTP_VERBS.has(parsed.verb)) {
     s.server.bus.log(s.ref, 'INFO', `HTTP command: [${parsed.verb.toLowerCase()}]`);
-    s.reply(Code.UNKNOWN_COMMAND, `HTTP command: [${parsed.verb.toLowerCase()}]`);
+    s.reply(Code.UNKNOWN_COMMAND, tr`HTTP command: [${parsed.verb.toLowerCase()}]`);
     s.close('HTTP command');
     return;
   }
@@ -99,23 +100,23 @@ export async function executeCommand(s: SessionContext, parsed: ParsedCommand): 
   const spec = TABLE.get(cmd.verb);
   if (spec === undefined || (s.server.config.natMode && PASSIVE_VERBS.has(cmd.verb))) {
     return s.loggedIn
-      ? reply(Code.UNKNOWN_COMMAND, 'Unknown command')
-      : reply(Code.NOT_LOGGED_IN, "You aren't logged in");
+      ? reply(Code.UNKNOWN_COMMAND, tr`Unknown command`)
+      : reply(Code.NOT_LOGGED_IN, tr`You aren't logged in`);
   }
-  if (spec.login && !isLoggedIn(s)) return reply(Code.NOT_LOGGED_IN, "You aren't logged in");
+  if (spec.login && !isLoggedIn(s)) return reply(Code.NOT_LOGGED_IN, tr`You aren't logged in`);
   // -Y 3 (upstream §10): data connections and MLST need PROT P.
   if (s.server.config.tls >= 3 && (spec.transfer === true || spec.verb === 'MLST') && s.tls?.prot !== 'P') {
-    return reply(Code.PROT_REQUIRED, 'Data connection cannot be opened with this PROT setting.');
+    return reply(Code.PROT_REQUIRED, tr`Data connection cannot be opened with this PROT setting.`);
   }
   if (!s.noteActivity(spec.antiIdle !== true)) return;
   if (s.transfer !== undefined && !spec.duringTransfer) {
     // Only reachable through the queue once the transfer is over; kept as a safety net.
-    return reply(Code.BAD_SEQUENCE, 'A transfer is in progress');
+    return reply(Code.BAD_SEQUENCE, tr`A transfer is in progress`);
   }
   let arg = cmd.arg;
   if (arg === '' && spec.path?.default !== undefined) arg = spec.path.default;
   if (arg === '' && spec.arg === 'required') {
-    return spec.missingArg ?? reply(Code.BAD_ARGUMENTS, 'Missing argument');
+    return spec.missingArg ?? reply(Code.BAD_ARGUMENTS, tr`Missing argument`);
   }
   try {
     let path = '';
@@ -124,7 +125,7 @@ export async function executeCommand(s: SessionContext, parsed: ParsedCommand): 
       path = resolvePathRule(s, spec.path, arg);
     }
     if (!spec.login) return await spec.run(s, arg, path);
-    if (!isLoggedIn(s)) return reply(Code.NOT_LOGGED_IN, "You aren't logged in");
+    if (!isLoggedIn(s)) return reply(Code.NOT_LOGGED_IN, tr`You aren't logged in`);
     const early = spec.precondition?.(s);
     if (early !== undefined) return early;
     if (spec.perm !== undefined) {
@@ -136,7 +137,7 @@ export async function executeCommand(s: SessionContext, parsed: ParsedCommand): 
     const r = toReply(err, (level, message) => s.server.bus.log(s.ref, level, message), cmd.verb);
     if (err instanceof FtpError && err.closesSession) {
       s.send(r);
-      s.close(err.text);
+      s.close(String(err.text));
       return;
     }
     return r;

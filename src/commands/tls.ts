@@ -6,44 +6,45 @@ import type { SessionContext } from '../session/context.js';
 import { startControlTls } from '../tls/control.js';
 import type { CommandSpec } from './spec.js';
 import { Code } from '../session/codes.js';
+import { tr } from '../i18n/msg.js';
 
 async function auth(s: SessionContext, arg: string): Promise<Reply | void> {
   const store = s.server.tls;
   if (s.server.config.tls === 0 || store === undefined) {
-    return reply(Code.UNKNOWN_COMMAND, 'This security scheme is not implemented');
+    return reply(Code.UNKNOWN_COMMAND, tr`This security scheme is not implemented`);
   }
-  if (s.tls !== undefined) return reply(Code.BAD_SEQUENCE, 'Already using TLS');
-  if (s.loggedIn) return reply(Code.BAD_SEQUENCE, 'AUTH must come before USER/PASS');
+  if (s.tls !== undefined) return reply(Code.BAD_SEQUENCE, tr`Already using TLS`);
+  if (s.loggedIn) return reply(Code.BAD_SEQUENCE, tr`AUTH must come before USER/PASS`);
   const mechanism = arg.trim().toUpperCase();
   // AUTH SSL is what old clients send; most servers accept it as TLS (RFC 4217 §4, Appendix).
   if (!['TLS', 'TLS-C', 'SSL', 'TLS-P'].includes(mechanism)) {
-    return reply(Code.PARAMETER_NOT_IMPLEMENTED, 'This security scheme is not implemented');
+    return reply(Code.PARAMETER_NOT_IMPLEMENTED, tr`This security scheme is not implemented`);
   }
   await startControlTls(s, store, mechanism === 'TLS-P');
 }
 
 function prot(s: SessionContext, arg: string): Reply {
   const level = arg.trim().toUpperCase();
-  if (level === '') return reply(Code.BAD_SEQUENCE, 'Missing argument');
+  if (level === '') return reply(Code.BAD_SEQUENCE, tr`Missing argument`);
   if (s.tls === undefined)
-    return reply(Code.BAD_SEQUENCE, 'PROT must be preceded by a successful PBSZ command');
+    return reply(Code.BAD_SEQUENCE, tr`PROT must be preceded by a successful PBSZ command`);
   if (level === 'C') {
     s.tls.prot = 'C';
-    return reply(Code.OK, 'Data protection level set to "clear"');
+    return reply(Code.OK, tr`Data protection level set to "clear"`);
   }
   if (level === 'P') {
     s.tls.prot = 'P';
-    return reply(Code.OK, 'Data protection level set to "private"');
+    return reply(Code.OK, tr`Data protection level set to "private"`);
   }
   if (level === 'S' || level === 'E') {
     // Upstream §10: Pure-FTPd falls back to private for the levels it cannot do.
     s.tls.prot = 'P';
-    return reply(Code.OK, `Protection level ${level} not understood. Fallback to "private"`);
+    return reply(Code.OK, tr`Protection level ${level} not understood. Fallback to "private"`);
   }
   // The reply tells the client that data connections are now clear (upstream §10): the level must say
   // the same, or a client that believes it opens a plain data connection the server wants as TLS.
   s.tls.prot = 'C';
-  return reply(Code.POLICY_DENIED, 'Fallback to [C]');
+  return reply(Code.POLICY_DENIED, tr`Fallback to [C]`);
 }
 
 /** AUTH PBSZ PROT CCC ADAT. */
@@ -83,13 +84,13 @@ export const tlsCommands: CommandSpec[] = [
     help: 'CCC',
     // Node.js cannot return a TLS socket to plaintext, and a clear control channel would expose the
     // commands again: tsftpd refuses CCC (documented in docs/tls.md).
-    run: async () => reply(Code.POLICY_DENIED, 'CCC not allowed at this point'),
+    run: async () => reply(Code.POLICY_DENIED, tr`CCC not allowed at this point`),
   },
   {
     verb: 'ADAT',
     login: false,
     arg: 'optional',
     help: 'ADAT',
-    run: async () => reply(Code.UNKNOWN_COMMAND, 'This security scheme is not implemented'),
+    run: async () => reply(Code.UNKNOWN_COMMAND, tr`This security scheme is not implemented`),
   },
 ];

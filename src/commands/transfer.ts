@@ -16,6 +16,8 @@ import type { RateLimiter } from '../data/throttle.js';
 import type { CommandSpec } from './spec.js';
 import { dataSetupCommands } from './data-setup.js';
 import { resolvePathArg } from './paths.js';
+import { tr } from '../i18n/msg.js';
+import type { ReplyLine } from '../session/reply.js';
 
 /** Takes the pending REST offset: it applies to the next RETR/STOR/APPE only (upstream §2.3). */
 function takeRest(s: LoggedIn): number {
@@ -33,11 +35,11 @@ function moveOptions(
   return { ascii: s.type === 'A', rate, tls: s.tls?.prot === 'P', idleMs: s.idleSeconds * 1000, onProgress };
 }
 
-function doneLines(s: LoggedIn, bytes: number, seconds: number): string[] {
-  const lines = ['File successfully transferred'];
+function doneLines(s: LoggedIn, bytes: number, seconds: number): ReplyLine[] {
+  const lines: ReplyLine[] = [tr`File successfully transferred`];
   const rate = rateLine(bytes, seconds);
   if (rate !== undefined) lines.push(rate);
-  if (s.type === 'A') lines.unshift('Warning: client is in ASCII mode - Assuming data is plain text');
+  if (s.type === 'A') lines.unshift(tr`Warning: client is in ASCII mode - Assuming data is plain text`);
   return lines;
 }
 
@@ -53,21 +55,21 @@ async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
     takeRest(s);
     return reply(
       Code.FILE_UNAVAILABLE,
-      `The load was ${s.connectLoad.toFixed(2)} when you connected. We do not allow downloads`,
-      'by anonymous users when the load is that high. Uploads are always',
-      'allowed.',
+      tr`The load was ${s.connectLoad.toFixed(2)} when you connected. We do not allow downloads`,
+      tr`by anonymous users when the load is that high. Uploads are always`,
+      tr`allowed.`,
     );
   }
   const offset = takeRest(s);
   if (s.type === 'A' && offset > 1)
-    return reply(Code.BAD_SEQUENCE, 'ASCII resume is unsafe, please delete the file first');
+    return reply(Code.BAD_SEQUENCE, tr`ASCII resume is unsafe, please delete the file first`);
   let handle: ReadHandle;
   try {
     // One open gives the type and size (no separate stat: fewer thread-pool round trips per file).
     handle = await s.storage.openRead(p, offset);
   } catch (err) {
     if (err instanceof FtpError && err.code === 'ERR_NOT_FILE') return reply(Code.FILE_UNAVAILABLE, err.text);
-    return reply(Code.FILE_UNAVAILABLE, `Can't open ${arg}: ${errnoText(err)}`);
+    return reply(Code.FILE_UNAVAILABLE, tr`Can't open ${arg}: ${errnoText(err)}`);
   }
   const size = handle.size;
   let refusal: Reply | undefined;
@@ -76,21 +78,21 @@ async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
     // -s (upstream §6.1): an anonymous upload waits for an admin to chown it before anyone downloads it.
     refusal = reply(
       Code.FILE_UNAVAILABLE,
-      'This file has been uploaded by an anonymous user. It has not',
-      'yet been approved for downloading by the site administrators.',
+      tr`This file has been uploaded by an anonymous user. It has not`,
+      tr`yet been approved for downloading by the site administrators.`,
     );
   } else if (offset === size && offset > 0) {
     s.clearData();
-    refusal = reply(Code.TRANSFER_COMPLETE, 'Nothing left to download');
+    refusal = reply(Code.TRANSFER_COMPLETE, tr`Nothing left to download`);
   } else if (offset > size) {
     refusal = reply(
       Code.INVALID_REST,
-      `Restart offset ${offset} is too large for file size ${size}.`,
-      'Restart offset reset to 0',
+      tr`Restart offset ${offset} is too large for file size ${size}.`,
+      tr`Restart offset reset to 0`,
     );
   } else if (s.data === undefined) {
     // The file is checked before the data connection, as Pure-FTPd does: a missing file is 550, not 425.
-    refusal = reply(Code.CANT_OPEN_DATA, 'No data connection');
+    refusal = reply(Code.CANT_OPEN_DATA, tr`No data connection`);
   }
   try {
     if (s.limits.ratio !== undefined && refusal === undefined) {
@@ -111,7 +113,7 @@ async function retr(s: LoggedIn, arg: string, p: VPath): Promise<Reply | void> {
     path: p,
     offset,
     total: size,
-    after150: remaining > 4096 ? [`${(remaining / 1024).toFixed(1)} kbytes to download`] : [],
+    after150: remaining > 4096 ? [tr`${(remaining / 1024).toFixed(1)} kbytes to download`] : [],
     move: (data, signal) =>
       moveDownload(
         handle,
@@ -148,11 +150,11 @@ async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | 
   const offset = kind === 'stou' ? 0 : takeRest(s);
   const dir = kind === 'stou' ? p : parentOf(p);
   if (s.anonymous && !(await s.storage.canWrite(dir))) {
-    return reply(Code.NAME_NOT_ALLOWED, "Can't open that file: Permission denied");
+    return reply(Code.NAME_NOT_ALLOWED, tr`Can't open that file: Permission denied`);
   }
-  if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, 'No data connection');
+  if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, tr`No data connection`);
   if (cfg.maxDiskUsage !== undefined && (await diskTooFull(s, dir, cfg.maxDiskUsage))) {
-    return reply(Code.EXCEEDED_STORAGE, 'Disk full - please upload later');
+    return reply(Code.EXCEEDED_STORAGE, tr`Disk full - please upload later`);
   }
   let sink: UploadSink;
   try {
@@ -168,7 +170,7 @@ async function upload(s: LoggedIn, p: VPath, kind: UploadKind): Promise<Reply | 
   } catch (err) {
     if (isQuotaFailure(err)) throw err;
     if (err instanceof FtpError && err.reply === Code.FILE_UNAVAILABLE) return reply(err.reply, err.text);
-    return reply(Code.NAME_NOT_ALLOWED, `Can't open that file: ${errnoText(err)}`);
+    return reply(Code.NAME_NOT_ALLOWED, tr`Can't open that file: ${errnoText(err)}`);
   }
   if (offset > 0) s.server.bus.log(s.ref, 'NOTICE', `Restarting at ${offset}`);
   let overQuota = false;
@@ -217,26 +219,26 @@ async function abor(s: LoggedIn): Promise<Reply> {
   const t = s.transfer;
   if (t === undefined) {
     s.clearData();
-    return reply(Code.TRANSFER_COMPLETE, "Since you see this ABOR must've succeeded");
+    return reply(Code.TRANSFER_COMPLETE, tr`Since you see this ABOR must've succeeded`);
   }
   t.reason = 'abor';
   t.abort.abort();
   await t.done;
-  return reply(Code.TRANSFER_COMPLETE, 'ABOR command successful');
+  return reply(Code.TRANSFER_COMPLETE, tr`ABOR command successful`);
 }
 
 function rest(s: LoggedIn, arg: string): Reply {
   const text = arg.trim();
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
     s.restOffset = 0;
-    return reply(Code.INVALID_REST, 'REST needs a numeric parameter', 'Restart offset reset to 0');
+    return reply(Code.INVALID_REST, tr`REST needs a numeric parameter`, tr`Restart offset reset to 0`);
   }
   s.restOffset = Number(text);
   return reply(
     Code.PENDING,
     s.type === 'A'
-      ? `Restarting at ${s.restOffset}. But we're in ASCII mode`
-      : `Restarting at ${s.restOffset}`,
+      ? tr`Restarting at ${s.restOffset}. But we're in ASCII mode`
+      : tr`Restarting at ${s.restOffset}`,
   );
 }
 
@@ -246,18 +248,18 @@ async function pret(s: LoggedIn, arg: string): Promise<Reply> {
     const p = resolvePathArg(s, rest.join(' '), 'read');
     try {
       const e = await s.storage.stat(p);
-      if (e.type !== 'file') return reply(Code.FILE_UNAVAILABLE, "Sorry, but that file doesn't exist");
+      if (e.type !== 'file') return reply(Code.FILE_UNAVAILABLE, tr`Sorry, but that file doesn't exist`);
     } catch {
-      return reply(Code.FILE_UNAVAILABLE, "Sorry, but that file doesn't exist");
+      return reply(Code.FILE_UNAVAILABLE, tr`Sorry, but that file doesn't exist`);
     }
   }
-  return reply(Code.OK, 'Ready to proceed');
+  return reply(Code.OK, tr`Ready to proceed`);
 }
 
 /** Uploads: anonymous refused with -i (upstream §1.2). */
 const UPLOAD_PERMISSION = {
   need: 'upload',
-  denied: { anonymous: 'Anonymous users may not overwrite existing files' },
+  denied: { anonymous: tr`Anonymous users may not overwrite existing files` },
 } as const;
 
 /** RETR STOR APPE STOU REST ABOR PRET and the data-setup commands. */
@@ -306,7 +308,7 @@ export const transferCommands: CommandSpec[] = [
     login: true,
     arg: 'required',
     antiIdle: true,
-    missingArg: reply(Code.BAD_ARGUMENTS, 'No restart point'),
+    missingArg: reply(Code.BAD_ARGUMENTS, tr`No restart point`),
     feat: { line: 'REST STREAM', order: 6 },
     help: 'REST <sp> offset',
     run: async (s, a) => rest(s, a),

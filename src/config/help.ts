@@ -80,7 +80,7 @@ export function helpText(): string {
     '',
     ...table(supported),
     '',
-    'Pure-FTPd switches refused at start-up (not supported yet; -v: macOS only):',
+    'Pure-FTPd switches refused at start-up (Bonjour exists only in macOS builds of Pure-FTPd):',
     '',
     ...table(pending),
     '',

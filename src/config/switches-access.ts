@@ -9,6 +9,7 @@ import { parseInteger, parsePath } from './values.js';
 import { parseIp } from '../auth/cidr.js';
 import { DEFAULT_ALIASES_FILE } from '../policy/aliases.js';
 import { DEFAULT_VHOST_DIR } from '../policy/vhosts.js';
+import { findLanguage, LANGUAGES } from '../i18n/languages.js';
 
 /** `-l` methods in Pure-FTPd's order (upstream §3.1); those mapped to true need `:arg`. */
 const AUTH_METHODS = new Map<AuthMethod['method'], boolean>([
@@ -190,6 +191,18 @@ export const ACCESS_SWITCHES: readonly SwitchSpec[] = [
     help: `directory aliases for CWD and SITE ALIAS: lines of alias, then directory (default ${DEFAULT_ALIASES_FILE} if it exists)`,
     conf: [{ key: 'AliasesFile', form: 'value' }],
     apply: (c, v, ctx) => void (c.aliasesFile = parsePath(v, ctx.cwd, 'the aliases file')),
+  },
+  {
+    name: 'language',
+    arg: 'tag',
+    help: "language of the replies: en (default), de, ro, fr, fr-x-funny, pl, es, da, nl, it, pt-BR, sk, ko, sv, no, ru, zh-TW, zh-CN, cs, tr, hu, ca, sq (or Pure-FTPd's names: german, french-funny, ...); clients may pick another with LANG",
+    conf: [{ key: 'Language', form: 'value' }],
+    apply: (c, v) => {
+      const l = findLanguage(v);
+      if (l === undefined)
+        throw new ValueError(`unknown language "${v}" (one of ${LANGUAGES.map((x) => x.tag).join(', ')})`);
+      c.language = l.tag;
+    },
   },
   {
     name: 'vhost-dir',

@@ -41,11 +41,8 @@ function unsupported(
   return { short, pureName, name, arg, help, conf, kind: 'unsupported' };
 }
 
-/** Pure-FTPd 1.0.50 switches not implemented yet. */
+/** Pure-FTPd 1.0.50 switches refused on Linux (only -v: Bonjour is macOS-only). */
 export const UNSUPPORTED_SWITCHES: readonly SwitchSpec[] = [
-  unsupported('3', 'extcert', 'ext-cert', 'socket', 'get certificates from pure-certd', [
-    { key: 'ExtCert', form: 'value' },
-  ]),
   {
     ...unsupported('v', 'bonjour', 'bonjour', 'name', 'Bonjour registration (macOS builds only)', [
       { key: 'Bonjour', form: 'value' },

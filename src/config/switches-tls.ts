@@ -41,6 +41,15 @@ export const TLS_SWITCHES: readonly SwitchSpec[] = [
     },
   },
   {
+    short: '3',
+    pureName: 'extcert',
+    name: 'ext-cert',
+    arg: 'socket',
+    help: 'certificates per SNI name: ask the certificate program behind this socket (tsftpd certd, pure-certd) at each TLS handshake',
+    conf: [{ key: 'ExtCert', form: 'value' }],
+    apply: (c, v, ctx) => void (c.extCertSocket = parsePath(v, ctx.cwd, 'the certd socket')),
+  },
+  {
     short: 'J',
     pureName: 'tlsciphersuite',
     name: 'tls-cipher-suite',

@@ -38,6 +38,8 @@ export interface Config {
   anonymousOnly: boolean;
   /** --vhost-dir: per-local-address anonymous roots (`DIR/<ip>`); undefined: Debian's; false: off. */
   vhostDir?: string | false;
+  /** --language: the tag of the replies' language (src/i18n/languages.ts); undefined: English. */
+  language?: string;
   /** --aliases-file: the directory aliases file; undefined: Debian's, when it exists. */
   aliasesFile?: string;
   /** The aliases read from it at start (and at SIGHUP): [alias, directory] pairs. */
@@ -161,6 +163,8 @@ export interface Config {
   tls: number;
   /** -2: PEM file with the certificate chain (and the key, unless keyFile is set). */
   certFile: string;
+  /** -3: the socket of the certificate program (tsftpd certd / pure-certd) asked per SNI name. */
+  extCertSocket?: string;
   /** -2 cert,key: separate key file. */
   keyFile?: string;
   /** -J: OpenSSL cipher list (without the -C:/-S: prefixes). */

@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { FtpError } from '../errors.js';
 import { sameIp } from './passive.js';
+import { tr, type Text } from '../i18n/msg.js';
 
 /** A parsed active-mode target. */
 export interface ActiveTarget {
@@ -80,9 +81,9 @@ export function parseEprt(arg: string): ActiveTarget | 'bad-family' | undefined 
  * The 522 reply text when a target's address family is not the control connection's (RFC 2428 §2):
  * the data connection is made from the control connection's local address, which has one family.
  */
-export function familyMismatch(t: ActiveTarget, sessionIpv6: boolean): string | undefined {
-  if (t.family === 6 && !sessionIpv6) return 'Network protocol not supported, use (1)';
-  if (t.family === 4 && sessionIpv6) return 'Network protocol not supported, use (2)';
+export function familyMismatch(t: ActiveTarget, sessionIpv6: boolean): Text | undefined {
+  if (t.family === 6 && !sessionIpv6) return tr`Network protocol not supported, use (1)`;
+  if (t.family === 4 && sessionIpv6) return tr`Network protocol not supported, use (2)`;
   return undefined;
 }
 
@@ -104,19 +105,19 @@ export function isForbiddenTarget(host: string): boolean {
  * Checks a PORT/EPRT target against the bounce rules; returns the FXP note line when a third
  * host is allowed, or throws the Pure-FTPd reply.
  */
-export function checkActiveTarget(t: ActiveTarget, clientIp: string, fxp: boolean): string | undefined {
+export function checkActiveTarget(t: ActiveTarget, clientIp: string, fxp: boolean): Text | undefined {
   if (isForbiddenTarget(t.host) || t.port < 1 || t.port > MAX_PORT || !Number.isInteger(t.port)) {
-    throw new FtpError('ERR_ARGUMENT', 'Syntax error in IP address');
+    throw new FtpError('ERR_ARGUMENT', tr`Syntax error in IP address`);
   }
-  if (t.port < 1024) throw new FtpError('ERR_ARGUMENT', "Sorry, but I won't connect to ports < 1024");
+  if (t.port < 1024) throw new FtpError('ERR_ARGUMENT', tr`Sorry, but I won't connect to ports < 1024`);
   if (sameIp(t.host, clientIp)) return undefined;
   if (!fxp) {
     throw new FtpError(
       'ERR_BOUNCE',
-      `I won't open a connection to ${t.host} (only to ${clientIp.replace(/^::ffff:/, '')})`,
+      tr`I won't open a connection to ${t.host} (only to ${clientIp.replace(/^::ffff:/, '')})`,
     );
   }
-  return `FXP transfer: from ${clientIp.replace(/^::ffff:/, '')} to ${t.host}`;
+  return tr`FXP transfer: from ${clientIp.replace(/^::ffff:/, '')} to ${t.host}`;
 }
 
 /**
@@ -133,14 +134,14 @@ export function connectActive(
 ): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const refused = (cause?: unknown): FtpError =>
-      new FtpError('ERR_NO_DATA_CONNECTION', `Could not open data connection to port ${t.port}`, { cause });
+      new FtpError('ERR_NO_DATA_CONNECTION', tr`Could not open data connection to port ${t.port}`, { cause });
     if (!Number.isInteger(t.port) || t.port < 1 || t.port > MAX_PORT) {
       // The parsers never let such a port through; a target built elsewhere must not reach net.connect.
       reject(refused(new RangeError(`bad port ${t.port}`)));
       return;
     }
     if (signal.aborted) {
-      reject(new FtpError('ERR_ABORTED', 'Transfer aborted'));
+      reject(new FtpError('ERR_ABORTED', tr`Transfer aborted`));
       return;
     }
     const local = localIp.startsWith('::ffff:') && t.family === 4 ? localIp.slice(7) : localIp;
@@ -159,7 +160,7 @@ export function connectActive(
       reject(err instanceof FtpError ? err : refused(err));
     };
     const timer = setTimeout(() => fail(new Error('connect timeout')), timeoutMs);
-    const onAbort = (): void => fail(new FtpError('ERR_ABORTED', 'Transfer aborted'));
+    const onAbort = (): void => fail(new FtpError('ERR_ABORTED', tr`Transfer aborted`));
     const cleanup = (): void => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

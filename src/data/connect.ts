@@ -5,6 +5,7 @@ import type net from 'node:net';
 import { FtpError } from '../errors.js';
 import { connectActive } from './active.js';
 import type { DataSetup } from './types.js';
+import { tr } from '../i18n/msg.js';
 
 /**
  * Waits for (passive) or makes (active, from `localIp`) the data connection a transfer asked for
@@ -16,7 +17,7 @@ export async function openDataSocket(
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<net.Socket> {
-  if (setup === undefined) throw new FtpError('ERR_NO_DATA_CONNECTION', 'No data connection');
+  if (setup === undefined) throw new FtpError('ERR_NO_DATA_CONNECTION', tr`No data connection`);
   if (setup.kind === 'connected') return setup.socket;
   if (setup.kind === 'passive') return setup.listener.accept(signal, timeoutMs);
   return connectActive(setup.target, localIp, signal, timeoutMs);

@@ -6,6 +6,7 @@
 import type net from 'node:net';
 import { FtpError } from '../errors.js';
 import { nameToBytes } from '../storage/name-bytes.js';
+import { tr } from '../i18n/msg.js';
 
 /** Bytes gathered before a write. */
 const FLUSH_BYTES = 64 * 1024;
@@ -36,7 +37,7 @@ export function socketLineSink(socket: net.Socket): LineSink & { flush(): Promis
       };
       const onClose = (): void => {
         cleanup();
-        reject(new FtpError('ERR_DATA_CLOSED', 'Data connection closed; transfer aborted'));
+        reject(new FtpError('ERR_DATA_CLOSED', tr`Data connection closed; transfer aborted`));
       };
       socket.on('drain', onDrain);
       socket.on('close', onClose);

@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import { FtpError, errnoCode } from '../errors.js';
+import { tr, type Text } from '../i18n/msg.js';
 
 /** How many ports of the range one PASV tries before giving up. */
 const MAX_BIND_ATTEMPTS = 100;
@@ -34,7 +35,7 @@ export function sameIp(a: string, b: string): boolean {
 export type EpsvRequest =
   | { kind: 'all' } // EPSV ALL: from now on only EPSV
   | { kind: 'open' } // no argument, or the control connection's own protocol number
-  | { kind: 'bad-family'; text: string } // 522: another or an unknown protocol number
+  | { kind: 'bad-family'; text: Text } // 522: another or an unknown protocol number
   | { kind: 'syntax' }; // 501: not a protocol number
 
 /**
@@ -49,7 +50,7 @@ export function parseEpsv(arg: string, sessionIpv6: boolean): EpsvRequest {
   const mine = sessionIpv6 ? '2' : '1';
   if (a === '' || a === mine) return { kind: 'open' };
   if (/^\d{1,10}$/.test(a))
-    return { kind: 'bad-family', text: `Network protocol not supported, use (${mine})` };
+    return { kind: 'bad-family', text: tr`Network protocol not supported, use (${mine})` };
   return { kind: 'syntax' };
 }
 
@@ -108,12 +109,12 @@ export class PassiveListener {
         server.close();
         const code = errnoCode(err);
         if (code !== 'EADDRINUSE' && code !== 'EACCES') {
-          throw new FtpError('ERR_NO_DATA_CONNECTION', "Can't open passive connection", { cause: err });
+          throw new FtpError('ERR_NO_DATA_CONNECTION', tr`Can't open passive connection`, { cause: err });
         }
       }
       port = port === first ? last : port - 1;
     }
-    throw new FtpError('ERR_NO_DATA_CONNECTION', 'All reserved TCP ports are busy');
+    throw new FtpError('ERR_NO_DATA_CONNECTION', tr`All reserved TCP ports are busy`);
   }
 
   private onConnection(s: net.Socket): void {
@@ -139,17 +140,17 @@ export class PassiveListener {
   /** Waits for the data connection (or returns the one that already arrived). */
   accept(signal: AbortSignal, timeoutMs: number): Promise<net.Socket> {
     if (this.socket) return Promise.resolve(this.take());
-    if (this.closed) return Promise.reject(new FtpError('ERR_NO_DATA_CONNECTION', 'No data connection'));
+    if (this.closed) return Promise.reject(new FtpError('ERR_NO_DATA_CONNECTION', tr`No data connection`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
         this.close();
-        reject(new FtpError('ERR_NO_DATA_CONNECTION', 'No data connection (timeout)'));
+        reject(new FtpError('ERR_NO_DATA_CONNECTION', tr`No data connection (timeout)`));
       }, timeoutMs);
       const onAbort = (): void => {
         cleanup();
         this.close();
-        reject(new FtpError('ERR_ABORTED', 'Transfer aborted'));
+        reject(new FtpError('ERR_ABORTED', tr`Transfer aborted`));
       };
       const cleanup = (): void => {
         clearTimeout(timer);

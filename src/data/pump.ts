@@ -30,6 +30,7 @@ import { loadAddon } from '../native-addons.js';
 import type { Writable } from 'node:stream';
 import type { NativeFileTarget } from '../storage/types.js';
 import { readFailure, shortFile } from './read-loop.js';
+import { tr } from '../i18n/msg.js';
 
 interface PumpResult {
   bytes: number;
@@ -161,7 +162,10 @@ function jobError(
 ): Error | undefined {
   if (r.cancelled) return Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
   if (r.timedOut) {
-    return new FtpError('ERR_DATA_CLOSED', `Timeout (no new data for ${Math.round(idleMs / 1000)} seconds)`);
+    return new FtpError(
+      'ERR_DATA_CLOSED',
+      tr`Timeout (no new data for ${Math.round(idleMs / 1000)} seconds)`,
+    );
   }
   if (r.err !== 0) {
     const code = errnoName(r.err);
@@ -289,7 +293,7 @@ export async function pumpUpload(
     stopReading(socket);
     earlyBytes = early.reduce((n, c) => n + c.length, 0);
     if (limit !== undefined && earlyBytes > limit) {
-      throw new FtpError('ERR_QUOTA', 'Transfer aborted (quota)');
+      throw new FtpError('ERR_QUOTA', tr`Transfer aborted (quota)`);
     }
     // When Node had already read the client's FIN, the whole upload is in `early` and Node is about
     // to close the socket: nothing is left for a pump.
@@ -314,7 +318,7 @@ export async function pumpUpload(
   }
   if (r !== undefined) {
     file.advance(r.bytes);
-    if (r.overLimit && !r.cancelled) throw new FtpError('ERR_QUOTA', 'Transfer aborted (quota)');
+    if (r.overLimit && !r.cancelled) throw new FtpError('ERR_QUOTA', tr`Transfer aborted (quota)`);
     const failure = jobError(r, idleMs, 'upload', earlyBytes + r.bytes);
     if (failure !== undefined) throw failure;
   }

@@ -15,11 +15,12 @@
 import type { Writable } from 'node:stream';
 import { FtpError, errnoCode } from '../errors.js';
 import type { ReadHandle } from '../storage/types.js';
+import { tr } from '../i18n/msg.js';
 
 /** The reply of a download whose file could not be read (RFC 959 §4.2: 451 local error in processing). */
-export const READ_ERROR_TEXT = 'Transfer aborted: error reading the file';
+export const READ_ERROR_TEXT = tr`Transfer aborted: error reading the file`;
 /** The reply of a download whose file ended before the size announced at its open. */
-export const SHORT_FILE_TEXT = 'Transfer aborted: the file shrank during the transfer';
+export const SHORT_FILE_TEXT = tr`Transfer aborted: the file shrank during the transfer`;
 
 /** The 451 failure of a download whose file read failed at byte `position` (the cause goes to the log). */
 export function readFailure(err: unknown, position: number): FtpError {

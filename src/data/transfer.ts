@@ -15,6 +15,7 @@ import { reply, type Reply, type ReplyLine } from '../session/reply.js';
 import type { EventBus, SessionRef } from '../telemetry/bus.js';
 import type { VPath } from '../storage/types.js';
 import type { DataSetup, Transfer } from './types.js';
+import { tr, type Msg } from '../i18n/msg.js';
 
 /**
  * What a transfer needs of its session (the session satisfies it): the pending data setup, the
@@ -47,9 +48,9 @@ export interface TransferJob {
   offset: number;
   total?: number;
   /** Lines shown before the 150 text (STOU's `FILE: name`). */
-  before150?: string[];
+  before150?: ReplyLine[];
   /** Lines shown after the 150 text (`N kbytes to download`). */
-  after150?: string[];
+  after150?: ReplyLine[];
   /** Moves the data; must honour the signal; resolves with the byte count. */
   move(data: net.Socket, signal: AbortSignal): Promise<number>;
   /** Runs after a complete move (uploads commit here); returns the 226 reply. */
@@ -61,16 +62,14 @@ export interface TransferJob {
 }
 
 /** The `226 T.TTT seconds (measured here), X.XX Mbytes per second` line (upstream §2.3). */
-export function rateLine(bytes: number, seconds: number): string | undefined {
+export function rateLine(bytes: number, seconds: number): Msg | undefined {
   if (seconds <= 0 || bytes <= 0) return undefined;
   const rate = bytes / seconds;
-  const speed =
-    rate > 512 * 1024
-      ? `${(rate / 1024 / 1024).toFixed(2)} Mbytes`
-      : rate > 512
-        ? `${(rate / 1024).toFixed(2)} Kbytes`
-        : `${rate.toFixed(2)} bytes`;
-  return `${seconds.toFixed(3)} seconds (measured here), ${speed} per second`;
+  const time = seconds.toFixed(3);
+  if (rate > 512 * 1024)
+    return tr`${time} seconds (measured here), ${(rate / 1024 / 1024).toFixed(2)} Mbytes per second`;
+  if (rate > 512) return tr`${time} seconds (measured here), ${(rate / 1024).toFixed(2)} Kbytes per second`;
+  return tr`${time} seconds (measured here), ${rate.toFixed(2)} bytes per second`;
 }
 
 /**
@@ -82,7 +81,7 @@ const TLS_CLOSE_WAIT_MS = 2000;
 
 /** Runs a transfer; returns the final reply (or nothing when the session is gone). */
 export async function runTransfer(s: TransferHost, job: TransferJob): Promise<Reply | void> {
-  if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, 'No data connection');
+  if (s.data === undefined) return reply(Code.CANT_OPEN_DATA, tr`No data connection`);
   const active = s.data.kind === 'active' ? s.data.target : undefined;
   const abort = new AbortController();
   let finished!: () => void;
@@ -116,7 +115,7 @@ export async function runTransfer(s: TransferHost, job: TransferJob): Promise<Re
       s.reply(
         Code.OPENING_DATA,
         ...(job.before150 ?? []),
-        `Connecting to port ${active.port}`,
+        tr`Connecting to port ${active.port}`,
         ...(job.after150 ?? []),
       );
     const setup = s.data;
@@ -126,12 +125,12 @@ export async function runTransfer(s: TransferHost, job: TransferJob): Promise<Re
       s.reply(
         Code.OPENING_DATA,
         ...(job.before150 ?? []),
-        'Accepted data connection',
+        tr`Accepted data connection`,
         ...(job.after150 ?? []),
       );
     const idleMs = s.idleSeconds * 1000;
     data.setTimeout(idleMs, () =>
-      data?.destroy(new FtpError('ERR_DATA_CLOSED', `Timeout (no new data for ${s.idleSeconds} seconds)`)),
+      data?.destroy(new FtpError('ERR_DATA_CLOSED', tr`Timeout (no new data for ${s.idleSeconds} seconds)`)),
     );
     let secured: SecureData | undefined;
     if (s.tls?.prot === 'P') {
@@ -170,7 +169,7 @@ export async function runTransfer(s: TransferHost, job: TransferJob): Promise<Re
     const seconds = (Date.now() - started) / 1000;
     if (secured?.truncated()) {
       // RFC 4217 §9: a TLS stream that ends without close_notify may have been cut by an attacker.
-      throw new FtpError('ERR_DATA_CLOSED', 'Transfer aborted: TLS data stream ended without close_notify');
+      throw new FtpError('ERR_DATA_CLOSED', tr`Transfer aborted: TLS data stream ended without close_notify`);
     }
     // close_notify, then the client's close (bounded), then the TCP socket (session-tls.ts).
     if (secured !== undefined) {
@@ -210,7 +209,7 @@ export async function runTransfer(s: TransferHost, job: TransferJob): Promise<Re
 /** What a failed transfer's error means for its reply (the error table decides the code). */
 function transferError(t: Transfer, err: unknown): FtpError {
   if (t.reason !== undefined || abortish(err)) {
-    return new FtpError('ERR_ABORTED', 'Transfer aborted. Data connection closed');
+    return new FtpError('ERR_ABORTED', tr`Transfer aborted. Data connection closed`);
   }
   if (err instanceof FtpError) return err;
   const code = (err as { code?: string }).code;
@@ -219,12 +218,12 @@ function transferError(t: Transfer, err: unknown): FtpError {
   }
   if (code?.startsWith('ERR_TLS_') === true || code?.startsWith('ERR_SSL_') === true) {
     // A TLS error on the data connection after its handshake (a renegotiation request included).
-    return new FtpError('ERR_DATA_CLOSED', 'Transfer aborted: TLS error on the data connection', {
+    return new FtpError('ERR_DATA_CLOSED', tr`Transfer aborted: TLS error on the data connection`, {
       detail: `data connection: ${tlsErrorText(err as Error)}`,
     });
   }
   // Anything else is a server-side failure: an ERROR line naming the file.
-  return new FtpError(t.direction === 'upload' ? 'ERR_IO' : 'ERR_SEND_FAILED', 'Transfer aborted', {
+  return new FtpError(t.direction === 'upload' ? 'ERR_IO' : 'ERR_SEND_FAILED', tr`Transfer aborted`, {
     detail: String(err),
     cause: err,
   });

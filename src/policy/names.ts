@@ -5,6 +5,7 @@
  */
 import { FtpError } from '../errors.js';
 import type { VPath } from '../storage/types.js';
+import { tr } from '../i18n/msg.js';
 
 /** What the command does with its path. */
 export type Access = 'read' | 'write';
@@ -61,7 +62,7 @@ export function checkName(
   const refuse = (): never => {
     throw new FtpError(
       'ERR_BAD_NAME',
-      isDir ? 'Prohibited directory name' : `Prohibited file name: ${shown}`,
+      isDir ? tr`Prohibited directory name` : tr`Prohibited file name: ${shown}`,
     );
   };
   const last = p.slice(p.lastIndexOf('/') + 1);

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { FtpError, errnoCode } from '../errors.js';
 import type { RootFs } from '../storage/types.js';
+import { tr, type Msg } from '../i18n/msg.js';
 
 /** The name of the bookkeeping file (upstream §5.1). */
 export const QUOTA_FILE = '.ftpquota';
@@ -155,17 +156,16 @@ function percent(used: number, max: number): number {
 }
 
 /** The status lines Pure-FTPd sends after logins, uploads, DELE, MKD and RMD (upstream §5.1). */
-export function quotaStatusLines(u: QuotaUsage, limits: QuotaLimits): string[] {
-  const lines: string[] = [];
+export function quotaStatusLines(u: QuotaUsage, limits: QuotaLimits): Msg[] {
+  const lines: Msg[] = [];
   if (limits.files !== undefined) {
     lines.push(
-      `${u.files} files used (${percent(u.files, limits.files)}%) - authorized: ${limits.files} files`,
+      tr`${u.files} files used (${percent(u.files, limits.files)}%) - authorized: ${limits.files} files`,
     );
   }
   if (limits.bytes !== undefined) {
     lines.push(
-      `${Math.floor(u.bytes / 1024)} Kbytes used (${percent(u.bytes, limits.bytes)}%) - ` +
-        `authorized: ${Math.floor(limits.bytes / 1024)} Kb`,
+      tr`${Math.floor(u.bytes / 1024)} Kbytes used (${percent(u.bytes, limits.bytes)}%) - authorized: ${Math.floor(limits.bytes / 1024)} Kb`,
     );
   }
   return lines;
@@ -176,7 +176,7 @@ export function checkRoom(u: QuotaUsage, limits: QuotaLimits, name: string): voi
   const full =
     (limits.files !== undefined && u.files >= limits.files) ||
     (limits.bytes !== undefined && u.bytes > limits.bytes);
-  if (full) throw new FtpError('ERR_QUOTA', `Quota exceeded: [${name}] won't be saved`);
+  if (full) throw new FtpError('ERR_QUOTA', tr`Quota exceeded: [${name}] won't be saved`);
 }
 
 /** A pass-through stream that fails with 552 once more than `budget` bytes went through. */
@@ -185,7 +185,7 @@ export function byteBudget(budget: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
       seen += chunk.length;
-      if (seen > budget) return done(new FtpError('ERR_QUOTA', 'Transfer aborted (quota)'));
+      if (seen > budget) return done(new FtpError('ERR_QUOTA', tr`Transfer aborted (quota)`));
       done(null, chunk);
     },
   });

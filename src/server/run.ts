@@ -57,6 +57,7 @@ import {
   usersText,
   type StartupFacts,
 } from './startup-text.js';
+import { SniCertificates } from '../tls/sni-certs.js';
 
 const PUBLIC_README = `This is the public directory of tsftpd.
 
@@ -114,6 +115,20 @@ function commandName(facts: StartupFacts): string {
 }
 
 /** Runs the FTP server; resolves with the exit code. */
+/**
+ * -3: certificates per SNI name from the certificate program, asked by this process (the one that
+ * can read key files); SIGHUP forgets its answers and certificates along with the default's reload.
+ */
+function useCertd(tls: CertificateStore, config: Readonly<Config>, bus: EventBus): void {
+  if (config.extCertSocket === undefined) return;
+  const sni = new SniCertificates(config.extCertSocket, (level, message) =>
+    bus.log(undefined, level, message),
+  );
+  tls.sniChooser = (name) => sni.choose(name);
+  tls.onReload(() => sni.clear());
+  bus.log(undefined, 'INFO', `TLS: certificates per server name from ${config.extCertSocket}`);
+}
+
 export async function runServer(argv: string[]): Promise<number> {
   const daemonChild = takeDaemonChildMark();
   const output = daemonChild ? daemonChildOutput() : terminalOutput();
@@ -216,6 +231,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     }
     tls.watchFiles();
     bus.log(undefined, 'INFO', `TLS certificate: ${tls.describe()}`);
+    useCertd(tls, config, bus);
   }
   // Set once the server exists (a SIGHUP before that has nothing to reload).
   const live: { chosen?: Awaited<ReturnType<typeof serverFor>> } = {};
@@ -429,6 +445,7 @@ async function serveInetd(config: Readonly<Config>): Promise<number> {
       await auth.close();
       return refuseInetd(`tsftpd: -Y ${config.tls}: ${(err as Error).message}`);
     }
+    useCertd(tls, config, bus);
   }
   const root = process.geteuid?.() === 0;
   const server = new FtpServer({

@@ -25,6 +25,8 @@ import { Code } from '../session/codes.js';
 import { formatReply, reply } from '../session/reply.js';
 import { bindListeners } from './listeners.js';
 import type { WhoEntry, WhoState } from '../telemetry/who.js';
+import { tr, type Msg } from '../i18n/msg.js';
+import { languageOf } from '../i18n/languages.js';
 
 /** How long a refused connection may take to read its 421 before it is closed. */
 const REFUSAL_GRACE_MS = 5000;
@@ -156,7 +158,7 @@ export class FtpServer {
     const s = [...this.sessions].find((x) => x.id === id);
     if (s === undefined || s.isClosing) return false;
     this.bus.log(s.ref, 'NOTICE', 'Session ended by the administrator');
-    s.reply(Code.SERVICE_UNAVAILABLE, 'Disconnected by the administrator');
+    s.reply(Code.SERVICE_UNAVAILABLE, tr`Disconnected by the administrator`);
     s.close('Disconnected by the administrator');
     s.socket.destroy();
     return true;
@@ -242,10 +244,10 @@ export class FtpServer {
    * Sends the 421 of a refused connection and closes it: at once if the client reads it, else after
    * a short grace, so a client that never reads cannot hold the socket (nor delay close()).
    */
-  private refuse(socket: net.Socket, text: string): void {
+  private refuse(socket: net.Socket, text: Msg): void {
     this.unadmitted.add(socket);
     socket.once('close', () => this.unadmitted.delete(socket));
-    socket.end(formatReply(reply(Code.SERVICE_UNAVAILABLE, text)));
+    socket.end(formatReply(reply(Code.SERVICE_UNAVAILABLE, text), languageOf(this.opts.config).catalog));
     socket.setTimeout(REFUSAL_GRACE_MS, () => socket.destroy());
   }
 
@@ -258,7 +260,7 @@ export class FtpServer {
       return;
     }
     if (this.sessions.size >= cfg.maxClients) {
-      this.refuse(socket, `${cfg.maxClients} users (the maximum) are already logged in, sorry`);
+      this.refuse(socket, tr`${cfg.maxClients} users (the maximum) are already logged in, sorry`);
       return;
     }
     const count = this.perIp.get(ip) ?? 0;
@@ -267,7 +269,7 @@ export class FtpServer {
         this.warnedIps.add(ip);
         this.bus.log(undefined, 'WARNING', `Too many connections (${count}) from this IP: [${ip}]`);
       }
-      this.refuse(socket, `Too many connections (${count}) from this IP`);
+      this.refuse(socket, tr`Too many connections (${count}) from this IP`);
       return;
     }
     this.perIp.set(ip, count + 1);
@@ -312,7 +314,7 @@ export class FtpServer {
     this.unadmitted.clear();
     const shut = (s: Session): void => {
       if (!this.sessions.has(s)) return;
-      s.reply(Code.SERVICE_UNAVAILABLE, 'Server shutting down');
+      s.reply(Code.SERVICE_UNAVAILABLE, tr`Server shutting down`);
       s.close('Server shutting down');
       s.socket.destroy();
     };

@@ -9,12 +9,14 @@ import { effectiveLimits, type EffectiveLimits } from '../policy/limits.js';
 import { acquireQuotaFile, quotaStatusLines, releaseQuotaFile, type QuotaFile } from '../policy/quota.js';
 import type { SessionContext } from './context.js';
 import type { Identity } from '../storage/confined.js';
+import { tr } from '../i18n/msg.js';
+import type { ReplyLine } from './reply.js';
 
 /** Lines for the 230 reply (upstream §2.3 PASS): bandwidth and ratio notes, and quota status lines. */
 export interface LimitLines {
-  bandwidth: string[];
-  ratio: string[];
-  after: string[];
+  bandwidth: ReplyLine[];
+  ratio: ReplyLine[];
+  after: ReplyLine[];
   /** The account's shared `.ftpquota`, when it has a quota (login wraps its storage with it). */
   quota?: QuotaFile;
 }
@@ -32,9 +34,13 @@ export async function takeAnonymousSlot(s: SessionContext): Promise<void> {
   const max = s.server.config.perUserLimits?.anonymous;
   if (max === undefined) return;
   if (!(await takeSlot(s, '\0anonymous', max))) {
-    throw new FtpError('ERR_SESSION_LIMIT', `I can't accept more than ${max} connections as the same user`, {
-      detail: `anonymous refused: Too many anonymous sessions: per-user limit -y allows ${max}`,
-    });
+    throw new FtpError(
+      'ERR_SESSION_LIMIT',
+      tr`I can't accept more than ${max} connections as the same user`,
+      {
+        detail: `anonymous refused: Too many anonymous sessions: per-user limit -y allows ${max}`,
+      },
+    );
   }
 }
 
@@ -72,7 +78,7 @@ export async function attachLimits(
     if (!(await takeSlot(s, key, limits.maxSessions))) {
       throw new FtpError(
         'ERR_SESSION_LIMIT',
-        `I can't accept more than ${limits.maxSessions} connections as the same user`,
+        tr`I can't accept more than ${limits.maxSessions} connections as the same user`,
         {
           // The log names the rule (upstream §4.2): the account's own max_sessions, else -y.
           detail:
@@ -103,10 +109,10 @@ export async function attachLimits(
         rateLimiters.release(key);
       });
     }
-    lines.bandwidth.push('Your bandwidth usage is restricted');
+    lines.bandwidth.push(tr`Your bandwidth usage is restricted`);
   }
   if (limits.ratio !== undefined) {
-    lines.ratio.push(`You must respect a ${limits.ratio.up}:${limits.ratio.down} (UL/DL) ratio`);
+    lines.ratio.push(tr`You must respect a ${limits.ratio.up}:${limits.ratio.down} (UL/DL) ratio`);
   }
   if (limits.quota !== undefined) {
     const request = { confine: true, weak: s.server.config.weakJail, identity, connection: s.connection };

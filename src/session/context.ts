@@ -17,6 +17,7 @@ import type { RateLimiter } from '../data/throttle.js';
 import type { SessionTls } from '../tls/session-tls.js';
 import type { ParsedCommand } from './line-reader.js';
 import type { Reply, ReplyLine } from './reply.js';
+import type { Language } from '../i18n/languages.js';
 
 /** A control connection as command handlers see it. */
 export interface SessionContext {
@@ -52,6 +53,8 @@ export interface SessionContext {
   transfer?: Transfer;
   /** Per-session idle timeout (SITE IDLE), seconds. */
   idleSeconds: number;
+  /** The language of the replies (--language, then LANG, RFC 2640 §4). */
+  language: Language;
 
   // Per-account limits (upstream §4.2, §5), set at login.
   limits: EffectiveLimits;

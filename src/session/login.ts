@@ -16,12 +16,13 @@ import type { Identity } from '../storage/confined.js';
 import { systemDb } from '../auth/system-db.js';
 import type { RootFs, Storage } from '../storage/types.js';
 import { resolveVirtual } from '../storage/jail.js';
-import { reply, type Reply } from './reply.js';
+import { reply, type Reply, type ReplyLine } from './reply.js';
 import type { SessionContext } from './context.js';
 import { attachLimits, limitsFor } from './account-limits.js';
 import { QuotaStorage } from '../storage/quota-storage.js';
 import { Code } from './codes.js';
 import { isTrusted } from '../policy/login-rules.js';
+import { tr } from '../i18n/msg.js';
 
 /** Most lines of a .banner / .message file shown (upstream §6.4). */
 const MESSAGE_MAX_LINES = 100;
@@ -82,7 +83,7 @@ export async function ensureHome(config: Readonly<Config>, account: Account, dir
     // missing: created below with -j
   }
   if (!config.createHomeDir || account.anonymous) {
-    throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {
+    throw new FtpError('ERR_HOME', tr`Home directory not available - aborting`, {
       detail: `home directory ${dir} of ${account.login} is missing`,
     });
   }
@@ -140,13 +141,13 @@ async function openRoot(
     opened.onLost?.((reason) => {
       if (s.isClosing) return;
       s.server.bus.log(s.ref, 'WARNING', `${reason}: closing the session`);
-      s.reply(Code.SERVICE_UNAVAILABLE, 'Service not available, closing control connection');
+      s.reply(Code.SERVICE_UNAVAILABLE, tr`Service not available, closing control connection`);
       s.close(reason);
     });
     return opened;
   } catch (err) {
     if (err instanceof FtpError) throw err;
-    throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {
+    throw new FtpError('ERR_HOME', tr`Home directory not available - aborting`, {
       detail: `home directory ${root} of ${account.login} cannot be opened: ${String(err)}`,
     });
   }
@@ -253,15 +254,17 @@ export async function establishLogin(s: SessionContext, account: Account): Promi
       ...limitLines.bandwidth,
       ...limitLines.ratio,
       ...banner,
-      'Anonymous user logged in',
+      tr`Anonymous user logged in`,
     );
   }
   // Upstream §2.3 PASS: bandwidth, FXP and ratio lines, the directory line, then banner and quota lines.
-  const lines: string[] = [...limitLines.bandwidth];
-  if (cfg.allowUserFxp || cfg.allowAnonymousFxp) lines.push('This server supports FXP transfers');
+  const lines: ReplyLine[] = [...limitLines.bandwidth];
+  if (cfg.allowUserFxp || cfg.allowAnonymousFxp) lines.push(tr`This server supports FXP transfers`);
   lines.push(...limitLines.ratio);
   lines.push(
-    place.restricted ? `OK. Current restricted directory is ${start}` : `OK. Current directory is ${start}`,
+    place.restricted
+      ? tr`OK. Current restricted directory is ${start}`
+      : tr`OK. Current directory is ${start}`,
   );
   return reply(Code.LOGGED_IN, ...lines, ...banner, ...limitLines.after);
 }

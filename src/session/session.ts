@@ -20,6 +20,8 @@ import type { EffectiveLimits } from '../policy/limits.js';
 import type { RateLimiter } from '../data/throttle.js';
 import type { SessionTls } from '../tls/session-tls.js';
 import { Code } from './codes.js';
+import { tr } from '../i18n/msg.js';
+import { languageOf, type Language } from '../i18n/languages.js';
 
 /** Longest command line in bytes (upstream §2.1: PATH_MAX + 16). */
 export const MAX_LINE = 4112;
@@ -65,6 +67,7 @@ export class Session implements SessionContext {
   transfer?: Transfer;
   /** Per-session idle timeout (SITE IDLE), seconds. */
   idleSeconds: number;
+  language: Language;
 
   // Per-account limits (upstream §4.2, §5), set at login.
   limits: EffectiveLimits = {};
@@ -112,6 +115,7 @@ export class Session implements SessionContext {
       localPort: socket.localPort ?? 0,
     };
     this.idleSeconds = server.config.maxIdleSeconds;
+    this.language = languageOf(server.config);
     this.idleTimer = setTimeout(() => this.onIdle(), this.idleSeconds * 1000);
     socket.setNoDelay(true);
     this.socket = socket;
@@ -141,7 +145,7 @@ export class Session implements SessionContext {
   /** Sends a reply (or several) on the control connection. */
   send(r: Reply): void {
     if (this.socket.destroyed) return;
-    const text = formatReply(r);
+    const text = formatReply(r, this.language.catalog);
     if (this.server.bus.has('reply')) {
       for (const line of text.split('\r\n'))
         if (line) this.server.bus.emit('reply', { session: this.ref, line });
@@ -230,7 +234,7 @@ export class Session implements SessionContext {
       if (this.closing) return;
       if (line.kind === 'overflow') {
         this.server.bus.log(this.ref, 'WARNING', 'Line too long');
-        this.reply(Code.SERVICE_UNAVAILABLE, 'Line too long');
+        this.reply(Code.SERVICE_UNAVAILABLE, tr`Line too long`);
         this.close('Line too long');
         return;
       }
@@ -281,7 +285,7 @@ export class Session implements SessionContext {
   private async runOne(cmd: ParsedCommand): Promise<void> {
     this.touch();
     if (cmd.verb === '') {
-      this.reply(Code.UNKNOWN_COMMAND, 'Syntax error, command unrecognized');
+      this.reply(Code.UNKNOWN_COMMAND, tr`Syntax error, command unrecognized`);
       return;
     }
     if (this.server.bus.has('command')) {
@@ -293,7 +297,7 @@ export class Session implements SessionContext {
     } catch (err) {
       // executeCommand turns every error into a reply; reaching here is a bug: keep serving.
       this.server.bus.log(this.ref, 'ERROR', `internal error in ${cmd.verb}: ${String(err)}`);
-      this.reply(Code.LOCAL_ERROR, 'Internal error');
+      this.reply(Code.LOCAL_ERROR, tr`Internal error`);
     }
   }
 
@@ -308,7 +312,7 @@ export class Session implements SessionContext {
       return true;
     }
     if (now - this.lastRealActivity > 2 * this.idleSeconds * 1000) {
-      this.reply(Code.SERVICE_UNAVAILABLE, `Timeout (no operation for ${2 * this.idleSeconds} seconds)`);
+      this.reply(Code.SERVICE_UNAVAILABLE, tr`Timeout (no operation for ${2 * this.idleSeconds} seconds)`);
       this.close('Timeout (anti-idle)');
       return false;
     }
@@ -328,7 +332,7 @@ export class Session implements SessionContext {
       this.idleTimer.refresh(); // the data connection has its own timeout
       return;
     }
-    this.reply(Code.SERVICE_UNAVAILABLE, 'Timeout - try typing a little faster next time');
+    this.reply(Code.SERVICE_UNAVAILABLE, tr`Timeout - try typing a little faster next time`);
     this.close('Timeout');
   }
 }

@@ -20,6 +20,7 @@ import { FtpError } from '../errors.js';
 import { loadAddon } from '../native-addons.js';
 import { bytesToName, nameToBytes } from './name-bytes.js';
 import type { Entry, OpenedFile, RawScan, RootFs, VPath } from './types.js';
+import { tr } from '../i18n/msg.js';
 
 /** Who file operations act as (applied when the process is root). */
 export interface Identity {
@@ -209,7 +210,7 @@ export class ConfinedRoot implements RootFs {
     if (opts.confine && !native.hasOpenat2()) {
       if (opts.weak !== true) {
         if (fd !== undefined) close(fd, () => undefined);
-        throw new FtpError('ERR_HOME', 'Home directory not available - aborting', {
+        throw new FtpError('ERR_HOME', tr`Home directory not available - aborting`, {
           detail: 'this kernel has no openat2 (Linux >= 5.6): confined accounts need --weak-jail',
         });
       }
@@ -252,12 +253,12 @@ export class ConfinedRoot implements RootFs {
 
   private failure(err: number, p: VPath | null): Error {
     if (err === ERR_ESCAPE) {
-      return new FtpError('ERR_JAIL', 'No such file or directory', {
+      return new FtpError('ERR_JAIL', tr`No such file or directory`, {
         detail: `path leaves the root: ${this.realPath} + ${p ?? ''}`,
       });
     }
     if (err === this.native.ERR_NOT_REGULAR) {
-      return new FtpError('ERR_NOT_FILE', 'I can only retrieve regular files');
+      return new FtpError('ERR_NOT_FILE', tr`I can only retrieve regular files`);
     }
     return systemError(err);
   }

@@ -7,6 +7,7 @@
 import { FtpError } from '../errors.js';
 import type { VPath } from './types.js';
 import { hasRawBytes, nameToBytes } from './name-bytes.js';
+import { tr } from '../i18n/msg.js';
 
 /** Longest file-name component in bytes (NAME_MAX). */
 export const MAX_NAME_BYTES = 255;
@@ -21,7 +22,7 @@ function byteLength(name: string): number {
 /** Normalises `arg` against the current directory; `~` means the account's virtual home. */
 export function resolveVirtual(cwd: VPath, arg: string, home: VPath = '/'): VPath {
   if (arg.includes('\0') || arg.includes('\\')) {
-    throw new FtpError('ERR_BAD_NAME', `Prohibited file name: ${arg}`);
+    throw new FtpError('ERR_BAD_NAME', tr`Prohibited file name: ${arg}`);
   }
   let base = cwd;
   let rest = arg;
@@ -40,13 +41,13 @@ export function resolveVirtual(cwd: VPath, arg: string, home: VPath = '/'): VPat
       continue;
     }
     if (byteLength(part) > MAX_NAME_BYTES) {
-      throw new FtpError('ERR_BAD_NAME', `Prohibited file name: ${arg.slice(0, 64)}...`);
+      throw new FtpError('ERR_BAD_NAME', tr`Prohibited file name: ${arg.slice(0, 64)}...`);
     }
     parts.push(part);
   }
   const out = '/' + parts.join('/');
   if (byteLength(out) > MAX_PATH_BYTES) {
-    throw new FtpError('ERR_BAD_NAME', 'File name too long');
+    throw new FtpError('ERR_BAD_NAME', tr`File name too long`);
   }
   return out;
 }

@@ -2,6 +2,7 @@
  * LIST / STAT argument parsing, as Pure-FTPd 1.0.50 does it (upstream §2.4, observed on the real binary):
  * leading `-xyz` option groups, then space-separated glob arguments where `\ ` keeps a space.
  */
+import { tr, type Msg } from '../i18n/msg.js';
 
 /** The `ls` switches Pure-FTPd's built-in LIST understands (upstream §2.4). */
 export interface ListFlags {
@@ -176,7 +177,7 @@ export function parseListArgs(arg: string, defaults: ListDefaults = {}): ParsedL
  * set. Fixed order a C d F l r R S t; every flag is followed by a space except `-t`, which ends the
  * line bare (`Options: -l -t`), a quirk observed on 1.0.50 and kept for byte-exact replies.
  */
-export function optionsLine(flags: ListFlags): string | undefined {
+export function optionsLine(flags: ListFlags): Msg | undefined {
   const parts = [
     flags.all ? '-a ' : '',
     flags.columns ? '-C ' : '',
@@ -188,5 +189,5 @@ export function optionsLine(flags: ListFlags): string | undefined {
     flags.sortSize ? '-S ' : '',
     flags.sortTime ? '-t' : '',
   ].join('');
-  return parts === '' ? undefined : `Options: ${parts}`;
+  return parts === '' ? undefined : tr`Options: ${parts}`;
 }

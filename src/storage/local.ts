@@ -17,6 +17,7 @@ import { systemError } from './confined.js';
 import { NativeScan, SCAN_ORDERS, NAMES_ONLY } from './scan.js';
 import { FileSink } from './file-sink.js';
 import { isLiveTemp, liveTemps } from './temp-files.js';
+import { tr, type Msg } from '../i18n/msg.js';
 import type {
   DirScan,
   ScanOrder,
@@ -109,7 +110,7 @@ export class LocalStorage implements Storage {
     if (--this.openSinks === 0 && this.closing) this.root.close();
   }
 
-  usageLines(): string[] {
+  usageLines(): Msg[] {
     return [];
   }
 
@@ -165,10 +166,10 @@ export class LocalStorage implements Storage {
       if (errnoCode(err) !== 'ENOENT') throw err;
     }
     if (existing !== undefined && existing.type !== 'file') {
-      throw new FtpError('ERR_CANT_CREATE', 'Not a regular file');
+      throw new FtpError('ERR_CANT_CREATE', tr`Not a regular file`);
     }
     if (existing !== undefined && o.refuseNonEmpty && existing.size > 0) {
-      throw new FtpError('ERR_PERMISSION', 'Anonymous users may not overwrite existing files');
+      throw new FtpError('ERR_PERMISSION', tr`Anonymous users may not overwrite existing files`);
     }
     const size = existing?.size ?? 0;
     // -r never resumes: the upload always lands as a new name (tsftpd's rule, docs/compatibility.md:
@@ -196,7 +197,7 @@ export class LocalStorage implements Storage {
       const { fd, entry } = await this.root.open(p, C.O_WRONLY | C.O_APPEND | C.O_NONBLOCK, 0, false);
       if (entry.type !== 'file' || entry.ino !== existing!.ino) {
         await closeFd(fd);
-        throw new FtpError('ERR_CANT_CREATE', 'Not a regular file');
+        throw new FtpError('ERR_CANT_CREATE', tr`Not a regular file`);
       }
       return this.sink(p, new FileSink(fd, size, true), {
         previousSize: size,
@@ -266,7 +267,7 @@ export class LocalStorage implements Storage {
         if (errnoCode(err) !== 'EEXIST') throw err;
       }
     }
-    throw new FtpError('ERR_CANT_CREATE', 'Unable to create a unique file name');
+    throw new FtpError('ERR_CANT_CREATE', tr`Unable to create a unique file name`);
   }
 
   private sink(
@@ -373,7 +374,7 @@ export class LocalStorage implements Storage {
       }
     }
     await this.root.unlink(temp).catch(() => undefined);
-    throw new FtpError('ERR_CANT_CREATE', 'Too many files with this name');
+    throw new FtpError('ERR_CANT_CREATE', tr`Too many files with this name`);
   }
 
   async mkdir(p: VPath): Promise<void> {
@@ -382,27 +383,27 @@ export class LocalStorage implements Storage {
   }
 
   async rmdir(p: VPath): Promise<void> {
-    if (p === '/') throw new FtpError('ERR_PERMISSION', 'Permission denied');
+    if (p === '/') throw new FtpError('ERR_PERMISSION', tr`Permission denied`);
     await this.root.rmdir(p);
   }
 
   async unlink(p: VPath): Promise<void> {
-    if (p === '/') throw new FtpError('ERR_IS_DIR', 'Is a directory');
+    if (p === '/') throw new FtpError('ERR_IS_DIR', tr`Is a directory`);
     if (isLiveTemp(this.tempKey(p))) {
-      throw new FtpError('ERR_BAD_NAME', `Prohibited file name: ${baseName(p)}`, {
+      throw new FtpError('ERR_BAD_NAME', tr`Prohibited file name: ${baseName(p)}`, {
         detail: `an upload in progress writes ${this.describe(p)}`,
       });
     }
     try {
       await this.root.unlink(p);
     } catch (err) {
-      if (errnoCode(err) === 'EISDIR') throw new FtpError('ERR_IS_DIR', 'Is a directory');
+      if (errnoCode(err) === 'EISDIR') throw new FtpError('ERR_IS_DIR', tr`Is a directory`);
       throw err;
     }
   }
 
   async rename(from: VPath, to: VPath): Promise<void> {
-    if (from === '/' || to === '/') throw new FtpError('ERR_PERMISSION', 'Permission denied');
+    if (from === '/' || to === '/') throw new FtpError('ERR_PERMISSION', tr`Permission denied`);
     await this.root.rename(from, to);
   }
 

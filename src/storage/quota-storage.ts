@@ -17,6 +17,7 @@ import {
 } from '../policy/quota.js';
 import { isUploadTemp } from '../policy/names.js';
 import { baseName } from './jail.js';
+import { tr, type Msg } from '../i18n/msg.js';
 import type {
   DirScan,
   Entry,
@@ -34,7 +35,7 @@ export type QuotaLog = (level: 'NOTICE' | 'ERROR', message: string) => void;
 
 /** A Storage whose usage changes are counted in the account's `.ftpquota`. */
 export class QuotaStorage implements Storage {
-  private lines: string[] = [];
+  private lines: Msg[] = [];
 
   constructor(
     private readonly inner: Storage,
@@ -43,7 +44,7 @@ export class QuotaStorage implements Storage {
     private readonly log: QuotaLog,
   ) {}
 
-  usageLines(): string[] {
+  usageLines(): Msg[] {
     return this.lines;
   }
 
@@ -123,7 +124,7 @@ export class QuotaStorage implements Storage {
         if (after === undefined) {
           await sink.abort({ discard: true });
           this.log('NOTICE', `Quota exceeded: ${this.inner.describe(sink.target)} not saved`);
-          throw new FtpError('ERR_QUOTA', `Quota exceeded: [${baseName(sink.target)}] won't be saved`);
+          throw new FtpError('ERR_QUOTA', tr`Quota exceeded: [${baseName(sink.target)}] won't be saved`);
         }
         let final: VPath;
         try {

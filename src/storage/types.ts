@@ -4,6 +4,7 @@
  * (see jail.ts); the backend maps it to real storage and guarantees confinement.
  */
 import type { Readable, Writable } from 'node:stream';
+import type { Msg } from '../i18n/msg.js';
 
 /** A normalised virtual path such as `/`, `/pub/file.txt`. */
 export type VPath = string;
@@ -147,7 +148,7 @@ export interface Storage {
   /** Operator-facing real path of a virtual path (logs only, never replies). */
   describe(p: VPath): string;
   /** Quota status lines after the last change that counted (upstream §5.1); empty without quotas. */
-  usageLines(): string[];
+  usageLines(): Msg[];
   /** Releases the storage when the session ends (uploads still running finish first). */
   close(): void;
 }

@@ -5,11 +5,13 @@
  * Each control session gets its own SecureContext (own session-ticket keys) so that a ticket names
  * the control connection it was issued to (see issued-sessions.ts and session-tls.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile } from 'node:fs';
 import tls from 'node:tls';
-import { X509Certificate } from 'node:crypto';
 import { IssuedSessions, type Issuer } from './issued-sessions.js';
+import type { SniChoice } from './sni-certs.js';
+import { loadMaterial, type Material } from './material.js';
+
+export type { Material } from './material.js';
 
 /** TLS 1.2 is the floor (upstream §10: SSLv3, TLS 1.0 and 1.1 are refused). */
 export const MIN_TLS_VERSION = 'TLSv1.2';
@@ -31,37 +33,12 @@ export interface CertificateOptions {
   clientCert: boolean;
 }
 
-/** The PEM material of one load (sent to worker processes, which cannot read root-only key files). */
-export interface Material {
-  key: string;
-  cert: string;
-  /** Every certificate found in the files (the CA list for client-certificate checks). */
-  ca: string[];
-  subject: string;
-  validTo: string;
-}
-
 /** Friendly hint printed when no certificate exists. */
 export function missingCertificateHelp(file: string): string {
   return (
     `no TLS certificate at ${file}; give one with -2 cert.pem[,key.pem], ` +
     `or make a self-signed one for testing with: tsftpd gencert ${file}`
   );
-}
-
-async function load(opts: CertificateOptions): Promise<Material> {
-  const certText = await readFile(opts.certFile, 'utf8');
-  const keyText = opts.keyFile === undefined ? certText : await readFile(opts.keyFile, 'utf8');
-  const certs = certText.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-  const key = keyText.match(
-    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----/,
-  )?.[0];
-  if (certs.length === 0) throw new Error(`${opts.certFile}: no PEM certificate found`);
-  if (key === undefined) throw new Error(`${opts.keyFile ?? opts.certFile}: no PEM private key found`);
-  const leaf = new X509Certificate(certs[0]!);
-  // Building a context now proves key and certificate match before anything is served with them.
-  tls.createSecureContext({ key, cert: certs.join('\n') });
-  return { key, cert: certs.join('\n'), ca: certs, subject: leaf.subject, validTo: leaf.validTo };
 }
 
 /** Holds the current certificate and makes per-session TLS contexts from it. */
@@ -85,7 +62,7 @@ export class CertificateStore {
   ): Promise<CertificateStore> {
     const store = new CertificateStore(opts, log);
     try {
-      store.material = await load(opts);
+      store.material = await loadMaterial(opts);
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT')
         throw new Error(missingCertificateHelp(opts.certFile));
@@ -130,9 +107,18 @@ export class CertificateStore {
     return { requestCert: this.opts.clientCert, rejectUnauthorized: this.opts.clientCert };
   }
 
-  /** A context with the ticket keys and session id context of one control connection. */
-  newContext(issuer: Issuer): tls.SecureContext {
-    const m = this.material;
+  /**
+   * -3: what the handshake of a client asking for a server name uses (sni-certs.ts; in a worker, the
+   * parent's answer). Unset: every client gets the default certificate.
+   */
+  sniChooser?: (sni: string) => Promise<SniChoice>;
+
+  /**
+   * A context with the ticket keys and session id context of one control connection, for the
+   * default certificate or the one chosen for its server name (-3).
+   */
+  newContext(issuer: Issuer, material: Material = this.material): tls.SecureContext {
+    const m = material;
     return tls.createSecureContext({
       key: m.key,
       cert: m.cert,
@@ -153,7 +139,7 @@ export class CertificateStore {
   /** Reloads the files; on failure the previous certificate stays in use. */
   async reload(): Promise<boolean> {
     try {
-      this.material = await load(this.opts);
+      this.material = await loadMaterial(this.opts);
       this.log('INFO', `TLS certificate reloaded: ${this.describe()}`);
       for (const fn of this.reloadListeners) fn(this.material);
       return true;

@@ -13,8 +13,10 @@ import {
   describeHandshake,
   newSessionTls,
   serverHandshake,
+  type HandshakeOptions,
   type SessionTls,
 } from './session-tls.js';
+import { validSniName } from './certd-protocol.js';
 import type { CertificateStore } from './certificates.js';
 import { Code } from '../session/codes.js';
 
@@ -43,6 +45,30 @@ export function logHandshake(s: SessionContext, state: SessionTls, socket: tls.T
 }
 
 /**
+ * -3: the SNI callback of a control handshake. The certificate program's choice becomes the
+ * issuer's context, so the data connections of the session present the same certificate; a refusal
+ * (deny, strict without a usable certificate, certd not ready) fails the handshake with its reason.
+ * Names that are not valid SNI names are ignored (the default certificate), as Pure-FTPd ignores them.
+ */
+function sniCallback(state: SessionTls): HandshakeOptions['sniCallback'] {
+  const choose = state.store.sniChooser;
+  if (choose === undefined) return undefined;
+  return (name, cb) => {
+    if (!validSniName(name)) return cb(null, undefined);
+    choose(name).then(
+      (choice) => {
+        if (choice.kind === 'refuse')
+          return cb(new Error(`certificate for [${name}] refused: ${choice.reason}`));
+        if (choice.kind === 'cert')
+          state.issuer.context = state.store.newContext(state.issuer, choice.material);
+        cb(null, choice.kind === 'cert' ? state.issuer.context : undefined);
+      },
+      (err: Error) => cb(err),
+    );
+  };
+}
+
+/**
  * The handshake of a control connection (explicit or implicit). Its issuer is known to the registry
  * from the start (TLS 1.2 session ids are issued during the handshake) until the connection closes.
  */
@@ -55,6 +81,7 @@ async function controlHandshake(raw: net.Socket, state: SessionTls): Promise<tls
     const secure = await serverHandshake(raw, {
       store: state.store,
       context: state.issuer.context!,
+      sniCallback: sniCallback(state),
       sessions: controlSessions(state),
       onSecure: (socket) => void describeHandshake(state, socket),
       onTlsError: (err) => state.onControlError?.(err),

@@ -27,6 +27,7 @@ import { FtpError } from '../errors.js';
 import type { CertificateStore } from './certificates.js';
 import { peekClientHello, type ResumptionOffer } from './client-hello.js';
 import { allowed, newIssuer, type Issuer, type IssuerOwner } from './issued-sessions.js';
+import { validSniName } from './certd-protocol.js';
 
 /** How long a handshake may take. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -74,7 +75,7 @@ function cipherBits(name: string): number {
 
 /** Valid SNI names (upstream §10: at most 255 chars of A-Za-z0-9._-). */
 function cleanSni(name: unknown): string | undefined {
-  return typeof name === 'string' && /^[A-Za-z0-9._-]{1,255}$/.test(name) ? name : undefined;
+  return typeof name === 'string' && validSniName(name) ? name : undefined;
 }
 
 /** What one server-side handshake needs. */
@@ -89,6 +90,8 @@ export interface HandshakeOptions {
   onTlsError?: (err: Error) => void;
   /** Ends the handshake (ABOR, QUIT): destroying the TCP socket under TLS does not. */
   signal?: AbortSignal;
+  /** -3: picks the context for the client's server name (an error refuses the handshake). */
+  sniCallback?: (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => void;
 }
 
 /**
@@ -124,6 +127,7 @@ export function serverHandshake(raw: net.Socket | Duplex, opts: HandshakeOptions
     isServer: true,
     secureContext: opts.context,
     server: opts.sessions as unknown as tls.Server, // only its session events are used
+    ...(opts.sniCallback !== undefined ? { SNICallback: opts.sniCallback } : {}),
     ...opts.store.socketOptions(),
   });
   // Client-initiated renegotiation (TLS 1.2) is refused: Node raises an error at its first

@@ -1,9 +1,10 @@
 /**
- * One pure-authd exchange (upstream §3.5): read the request up to its `end` line, run the program with
- * the AUTHD_* environment, relay its standard output verbatim. Guarantees: the request is bounded
- * in size and time; the program runs without a shell, with its own process group, under the
- * configured uid/gid, and is killed (by PID, whole group) when it outlives its timeout; at most
- * EXTAUTH_MAX_REPLY bytes are relayed; a malformed or incomplete request never runs the program.
+ * One exchange of a socket helper — pure-authd (upstream §3.5) or pure-certd (§10): read the request
+ * up to its `end` line, run the program with the request as environment variables, relay its
+ * standard output verbatim. Guarantees: the request is bounded in size and time; the program runs
+ * without a shell, with its own process group, under the configured uid/gid, and is killed (by PID,
+ * whole group) when it outlives its timeout; at most the protocol's reply bound is relayed; an
+ * incomplete request never runs the program.
  */
 import { spawn } from 'node:child_process';
 import type net from 'node:net';
@@ -13,6 +14,20 @@ import {
   parseRequest,
   type ExtAuthRequest,
 } from '../auth/backends/extauth-protocol.js';
+
+/** What differs between pure-authd and pure-certd: the request and the program's environment. */
+export interface HelperProtocol<R> {
+  /** `authd` or `certd` (logs, usage). */
+  name: string;
+  /** The request once complete, undefined while its `end` line has not arrived. */
+  parse(text: string): R | undefined;
+  /** Largest request read. */
+  maxRequest: number;
+  /** Largest answer relayed. */
+  maxReply: number;
+  /** The program's environment for one request, on top of ours. */
+  env(request: R, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+}
 
 /** How programs are run. */
 export interface AuthProgramOptions {
@@ -31,10 +46,14 @@ export interface AuthProgramOptions {
 }
 
 /** Reads the request; undefined when the peer stops, sends too much or is too slow. */
-export function readRequest(socket: net.Socket, timeoutMs: number): Promise<ExtAuthRequest | undefined> {
+export function readRequest<R>(
+  socket: net.Socket,
+  timeoutMs: number,
+  protocol: HelperProtocol<R>,
+): Promise<R | undefined> {
   return new Promise((resolve) => {
     let buffer = Buffer.alloc(0);
-    const done = (r: ExtAuthRequest | undefined): void => {
+    const done = (r: R | undefined): void => {
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
@@ -43,8 +62,8 @@ export function readRequest(socket: net.Socket, timeoutMs: number): Promise<ExtA
     };
     const onData = (chunk: Buffer): void => {
       buffer = Buffer.concat([buffer, chunk]);
-      if (buffer.length > EXTAUTH_MAX_REQUEST) return done(undefined);
-      const request = parseRequest(buffer.toString('utf8'));
+      if (buffer.length > protocol.maxRequest) return done(undefined);
+      const request = protocol.parse(buffer.toString('utf8'));
       if (request !== undefined) done(request);
     };
     const onEnd = (): void => done(undefined);
@@ -82,15 +101,26 @@ function kill(pid: number): void {
   }
 }
 
+/** pure-authd's protocol (the `-l extauth:` backend's requests). */
+export const AUTHD_PROTOCOL: HelperProtocol<ExtAuthRequest> = {
+  name: 'authd',
+  parse: parseRequest,
+  maxRequest: EXTAUTH_MAX_REQUEST,
+  maxReply: EXTAUTH_MAX_REPLY,
+  env: programEnv,
+};
+
 /** Runs the program for one request, writing its output to `socket`; resolves when it is over. */
-export function runProgram(
+export function runProgram<R>(
   socket: net.Socket,
-  request: ExtAuthRequest,
+  request: R,
+  protocol: HelperProtocol<R>,
   opts: AuthProgramOptions,
 ): Promise<void> {
+  const name = protocol.name;
   return new Promise((resolve) => {
     const child = spawn(opts.program, [], {
-      env: programEnv(request),
+      env: protocol.env(request, process.env),
       stdio: ['ignore', 'pipe', 'inherit'],
       uid: opts.uid,
       gid: opts.gid,
@@ -109,24 +139,24 @@ export function runProgram(
       resolve();
     };
     const timer = setTimeout(() => {
-      opts.log(`authd: ${opts.program} did not finish within ${opts.timeoutMs} ms; killed (pid ${pid})`);
+      opts.log(`${name}: ${opts.program} did not finish within ${opts.timeoutMs} ms; killed (pid ${pid})`);
       if (pid !== undefined) kill(pid);
       finish();
     }, opts.timeoutMs);
     if (pid !== undefined) opts.running.add(pid);
     child.on('error', (err: NodeJS.ErrnoException) => {
-      opts.log(`authd: cannot run ${opts.program}: ${err.code ?? err.message}`);
+      opts.log(`${name}: cannot run ${opts.program}: ${err.code ?? err.message}`);
       finish();
     });
     child.stdout?.on('data', (chunk: Buffer) => {
-      const room = EXTAUTH_MAX_REPLY - relayed;
+      const room = protocol.maxReply - relayed;
       if (room <= 0 || socket.destroyed) return; // keep draining so the program never blocks on a full pipe
       const part = chunk.subarray(0, room);
       relayed += part.length;
       socket.write(part);
     });
     child.on('close', (code, signal) => {
-      if (code !== 0 && !settled) opts.log(`authd: ${opts.program} exited with ${signal ?? code}`);
+      if (code !== 0 && !settled) opts.log(`${name}: ${opts.program} exited with ${signal ?? code}`);
       finish();
     });
   });

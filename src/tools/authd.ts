@@ -1,7 +1,8 @@
 /**
- * `tsftpd authd -s SOCKET -r PROGRAM [-u uid] [-g gid] [-B] [-p pidfile]`: pure-authd (upstream §3.5).
- * Listens on a UNIX socket created mode 0600, and for each request of the `-l extauth:` backend
- * runs PROGRAM with the AUTHD_* environment and relays its answer. Guarantees: the socket is never
+ * `tsftpd authd -s SOCKET -r PROGRAM [-u uid] [-g gid] [-B] [-p pidfile]`: pure-authd (upstream §3.5),
+ * and the same for `tsftpd certd` (pure-certd, §10; src/tools/certd.ts gives its protocol).
+ * Listens on a UNIX socket created mode 0600, and for each request (of the `-l extauth:` backend,
+ * or of -3's handshakes) runs PROGRAM with the request as environment and relays its answer. Guarantees: the socket is never
  * reachable by other users, not even between bind and chmod (umask 077 around the bind); only a
  * stale socket is ever unlinked at start-up; at most MAX_RUNNING programs run at once and at most
  * MAX_CONNECTIONS requests wait; every wait is bounded; on SIGTERM/SIGINT the running programs
@@ -11,7 +12,13 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { getopt } from './getopt.js';
-import { readRequest, runProgram, type AuthProgramOptions } from './authd-run.js';
+import {
+  AUTHD_PROTOCOL,
+  readRequest,
+  runProgram,
+  type AuthProgramOptions,
+  type HelperProtocol,
+} from './authd-run.js';
 import type { StartupOutput } from '../server/daemon.js';
 import { resolveId, runHelper, writePidFile } from './helper-process.js';
 
@@ -21,13 +28,15 @@ const MAX_RUNNING = 4;
 const MAX_CONNECTIONS = 64;
 /** Default program timeout: below the extauth client's 10 s deadline. */
 const DEFAULT_TIMEOUT_S = 8;
-/** pure-authd's default PID file, written when daemonized without -p. */
-const DEFAULT_PIDFILE = '/var/run/pure-authd.pid';
+/** The default PID file (pure-authd's, pure-certd's), written when daemonized without -p. */
+const defaultPidFile = (name: string): string => `/var/run/pure-${name}.pid`;
 
-const USAGE = `Usage: tsftpd authd -s <socket> -r <program> [-u <uid>] [-g <gid>] [-B] [-p <pidfile>] [-t <seconds>]
+const usage = (
+  name: string,
+): string => `Usage: tsftpd ${name} -s <socket> -r <program> [-u <uid>] [-g <gid>] [-B] [-p <pidfile>] [-t <seconds>]
   -s  UNIX socket to create (mode 0600)      -r  program to run for each request
   -u  run the program as this uid/user       -g  run the program as this gid/group
-  -B  run in the background                  -p  PID file (default with -B: ${DEFAULT_PIDFILE})
+  -B  run in the background                  -p  PID file (default with -B: ${defaultPidFile(name)})
   -t  kill the program after this many seconds (tsftpd extension, default ${DEFAULT_TIMEOUT_S})
 `;
 
@@ -106,8 +115,15 @@ async function listen(server: net.Server, socketPath: string): Promise<void> {
  * Serves until SIGTERM/SIGINT; resolves with the exit code. Start-up failures go to `output`, which
  * is the waiting parent under -B; `output.ready()` once the socket and the PID file exist.
  */
-async function runAuthd(o: AuthdOptions, log: (m: string) => void, output: StartupOutput): Promise<number> {
-  if (o.uid !== undefined && o.gid === undefined) log('authd: -u without -g: the program keeps our group');
+async function runHelperDaemon<R>(
+  o: AuthdOptions,
+  protocol: HelperProtocol<R>,
+  log: (m: string) => void,
+  output: StartupOutput,
+): Promise<number> {
+  const name = protocol.name;
+  const pidFile = o.pidFile ?? (o.daemonize ? defaultPidFile(name) : undefined);
+  if (o.uid !== undefined && o.gid === undefined) log(`${name}: -u without -g: the program keeps our group`);
   const running = new Set<number>();
   const runOpts: AuthProgramOptions = { ...o, requestTimeoutMs: 5000, log, running };
   let active = 0;
@@ -118,12 +134,12 @@ async function runAuthd(o: AuthdOptions, log: (m: string) => void, output: Start
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined); // a client gone mid-answer is not our failure
     void (async () => {
-      const request = await readRequest(socket, runOpts.requestTimeoutMs);
+      const request = await readRequest(socket, runOpts.requestTimeoutMs, protocol);
       if (request === undefined) return void socket.destroy();
       if (active >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
       active++;
       try {
-        if (!socket.destroyed) await runProgram(socket, request, runOpts);
+        if (!socket.destroyed) await runProgram(socket, request, protocol, runOpts);
       } finally {
         active--;
         waiting.shift()?.();
@@ -145,15 +161,14 @@ async function runAuthd(o: AuthdOptions, log: (m: string) => void, output: Start
   try {
     await clearStaleSocket(o.socket);
     await listen(server, o.socket);
-    const pidFile = o.pidFile ?? (o.daemonize ? DEFAULT_PIDFILE : undefined);
     if (pidFile !== undefined) await writePidFile(pidFile);
   } catch (err) {
-    output.err(`tsftpd authd: ${(err as Error).message}`);
+    output.err(`tsftpd ${name}: ${(err as Error).message}`);
     unhook();
     server.close();
     return 1;
   }
-  log(`authd: listening on ${o.socket}, running ${o.program}`);
+  log(`${name}: listening on ${o.socket}, running ${o.program}`);
   await output.ready();
   await stopped;
   unhook();
@@ -167,23 +182,28 @@ async function runAuthd(o: AuthdOptions, log: (m: string) => void, output: Start
   server.close();
   for (const socket of sockets) socket.destroy();
   await unlink(o.socket).catch(() => undefined);
-  const pidFile = o.pidFile ?? (o.daemonize ? DEFAULT_PIDFILE : undefined);
   if (pidFile !== undefined) await unlink(pidFile).catch(() => undefined);
   return 0;
 }
 
-/** `tsftpd authd ...` entry point. */
-export async function main(argv: string[]): Promise<number> {
+/** `tsftpd authd|certd ...`: parses the command line and serves the protocol until stopped. */
+export async function helperMain<R>(protocol: HelperProtocol<R>, argv: string[]): Promise<number> {
+  const name = protocol.name;
   const parsed = await parseAuthdArgs(argv);
   if (parsed === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage(name));
     return 0;
   }
   if (typeof parsed === 'string') {
-    process.stderr.write(`tsftpd authd: ${parsed}\n${USAGE}`);
+    process.stderr.write(`tsftpd ${name}: ${parsed}\n${usage(name)}`);
     return 2;
   }
   const log = (m: string): void => void process.stderr.write(`${m}\n`);
   // Waits until the helper listens, and returns its failure (as the server's -B does).
-  return runHelper('authd', argv, parsed.daemonize, (output) => runAuthd(parsed, log, output));
+  return runHelper(name, argv, parsed.daemonize, (output) => runHelperDaemon(parsed, protocol, log, output));
+}
+
+/** `tsftpd authd ...` entry point. */
+export function main(argv: string[]): Promise<number> {
+  return helperMain(AUTHD_PROTOCOL, argv);
 }

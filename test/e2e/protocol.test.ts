@@ -182,7 +182,11 @@ describe('pipelining', () => {
 const PRE_LOGIN: [string, number, RegExp?][] = [
   ['SYST', 215, /^215 UNIX Type: L8$/],
   ['NOOP', 200, /^200 Zzz\.\.\.$/],
-  ['FEAT', 211, /^211-Extensions supported:\n UTF8\n EPRT\n IDLE\n MDTM\n SIZE\n MFMT\n REST STREAM\n/],
+  [
+    'FEAT',
+    211,
+    /^211-Extensions supported:\n UTF8\n LANG en\*;[^\n]+\n EPRT\n IDLE\n MDTM\n SIZE\n MFMT\n REST STREAM\n/,
+  ],
   ['OPTS MLST type;', 200, /^200 {2}MLST OPTS type;size;sizd;modify;UNIX\.mode;UNIX\.uid;UNIX\.gid;unique;$/],
   ['HELP', 214, /CHMOD/],
   ['SITE HELP', 214, /IDLE/],

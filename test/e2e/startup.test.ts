@@ -285,17 +285,14 @@ describe('config files report every bad line (item 7)', () => {
   it('a typo gets the nearest key, with the other bad lines', async (t) => {
     const dir = await tempDir(t, 'typoconf');
     const conf = path.join(dir, 'typo.conf');
-    await writeFile(
-      conf,
-      'ChrootEveryon yes\nExtCert /run/certd.sock\nUmask 133:022\nMaxClientsNumber many\n',
-    );
+    await writeFile(conf, 'ChrootEveryon yes\nBonjour myftp\nUmask 133:022\nMaxClientsNumber many\n');
     const r = await runMain([conf], { timeoutMs: 10_000 });
     assert.equal(r.code, 2);
     assert.equal(
       r.stderr,
       [
         `tsftpd: ${conf}:1: unknown key "ChrootEveryon" (did you mean ChrootEveryone?)`,
-        `tsftpd: ${conf}:2: ExtCert: not supported yet`,
+        `tsftpd: ${conf}:2: Bonjour: Bonjour registration exists only in macOS builds; not available on Linux`,
         `tsftpd: ${conf}:4: MaxClientsNumber many: the number of clients must be a whole number`,
         'tsftpd: 3 problems in the configuration; nothing was started',
         '',

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { refuses, validConfig } from '../helpers/config.js';
+import { loadConfig } from '../../src/config/index.js';
 
 let dir = '';
 before(async () => (dir = await mkdtemp(join(tmpdir(), 'tsftpd-config-'))));
@@ -109,9 +110,12 @@ describe('pure-ftpd.conf', () => {
       `tsftpd: ${join(dir, 'missing.conf')}: cannot read the config file: no such file`,
     );
   });
-  it('keys of switches not implemented yet are refused', async () => {
-    const certd = await conf('certd.conf', 'NoAnonymous yes', 'ExtCert /run/certd.sock');
-    await refuses([certd], `tsftpd: ${certd}:2: ExtCert: not supported yet`);
+  it('Bonjour is refused as on Linux builds; ExtCert and Language are read', async () => {
+    const certd = await conf('certd.conf', 'NoAnonymous yes', 'ExtCert /run/certd.sock', 'Language german');
+    const read = await loadConfig([certd]);
+    assert.ok('config' in read);
+    assert.equal(read.config.extCertSocket, '/run/certd.sock');
+    assert.equal(read.config.language, 'de');
     const bonjour = await conf('bonjour.conf', 'Bonjour myftp');
     await refuses(
       [bonjour],

@@ -10,7 +10,7 @@ import { refuses, validConfig } from '../helpers/config.js';
 const SAMPLES: Record<string, string> = {
   bind: '127.0.0.1,2121', 'max-clients': '7', 'max-clients-per-ip': '2', 'max-idle-time': '3',
   'passive-port-range': '40000:40100', 'force-passive-ip': '192.0.2.1', 'pid-file': '/run/x.pid',
-  'syslog-facility': 'daemon', 'alt-log': 'stats:/var/log/x.log', 'upload-pipe': '/run/x.pipe', 'who-socket': '/run/w.sock', 'trusted-ip': '127.0.0.1', 'trusted-gid': '100', 'aliases-file': '/etc/aliases.x', 'vhost-dir': '/etc/vh', metrics: '127.0.0.1:9101', 'metrics-auth': '/etc/m.auth', 'max-load': '4', 'fortunes-file': '/etc/motd', 'max-disk-usage': '90', 'log-format': 'json', login: 'puredb:/x.pdb', 'anonymous-root': '/srv',
+  'syslog-facility': 'daemon', 'alt-log': 'stats:/var/log/x.log', 'upload-pipe': '/run/x.pipe', 'who-socket': '/run/w.sock', 'trusted-ip': '127.0.0.1', 'trusted-gid': '100', 'aliases-file': '/etc/aliases.x', language: 'de', 'ext-cert': '/run/certd.sock', 'vhost-dir': '/etc/vh', metrics: '127.0.0.1:9101', 'metrics-auth': '/etc/m.auth', 'max-load': '4', 'fortunes-file': '/etc/motd', 'max-disk-usage': '90', 'log-format': 'json', login: 'puredb:/x.pdb', 'anonymous-root': '/srv',
   'passwd-file': '/pw', 'auth-delay': '5', umask: '077:077', 'limit-recursion': '9:9', 'min-uid': '1000',
   quota: '1000:10', 'anonymous-ratio': '1:5', 'user-ratio': '2:3', 'anonymous-bandwidth': '8',
   'user-bandwidth': '16:32', 'per-user-limits': '3:20', tls: '1', 'cert-file': '/c.pem,/k.pem',
@@ -58,6 +58,8 @@ describe('switch table', () => {
       'trustedIp',
       'trustedGid',
       'aliasesFile',
+      'language',
+      'extCertSocket',
       'vhostDir',
       'whoSocket',
       'metrics',
@@ -82,11 +84,12 @@ describe('switch table', () => {
 });
 
 describe('command-line syntax', () => {
-  it('Pure-FTPd switches not implemented yet say so', async () => {
-    await refuses(['-3', '/run/certd.sock'], 'tsftpd: -3: not supported yet');
+  it('-3 and --language are read; -v is refused as Linux builds of Pure-FTPd refuse it', async () => {
+    assert.equal((await validConfig('-3', '/run/certd.sock')).extCertSocket, '/run/certd.sock');
+    assert.equal((await validConfig('--ext-cert=/run/certd.sock')).extCertSocket, '/run/certd.sock');
+    assert.equal((await validConfig('--language', 'pt-br')).language, 'pt-BR');
     assert.equal((await validConfig('-Aa', '100')).trustedGid, 100);
     await refuses(['-n', '1000'], 'tsftpd: -n 1000: expected files:MB, for example 1000:10');
-    await refuses(['--ext-cert=/run/certd.sock'], 'tsftpd: --ext-cert: not supported yet');
     await refuses(
       ['-v', 'myftp'],
       'tsftpd: -v: Bonjour registration exists only in macOS builds; not available on Linux',

@@ -21,6 +21,7 @@ import { READ_ERROR_TEXT, SHORT_FILE_TEXT, readLoop } from '../../src/data/read-
 import { FtpError } from '../../src/errors.js';
 import { loadAddon } from '../../src/native-addons.js';
 import type { ReadHandle } from '../../src/storage/types.js';
+import type { Text } from '../../src/i18n/msg.js';
 
 interface Job {
   promise: Promise<{ bytes: number; err: number; fileErr: boolean; eof: boolean; cancelled: boolean }>;
@@ -72,9 +73,9 @@ function drain(s: net.Socket, ms = 10000): Promise<Buffer> {
 }
 
 const is451 =
-  (text: string) =>
+  (text: Text) =>
   (e: unknown): boolean =>
-    e instanceof FtpError && e.reply === 451 && e.code === 'ERR_IO' && e.text === text;
+    e instanceof FtpError && e.reply === 451 && e.code === 'ERR_IO' && String(e.text) === String(text);
 
 let dir: string;
 let memFd: number;

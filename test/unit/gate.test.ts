@@ -17,6 +17,7 @@ import { EventBus } from '../../src/telemetry/bus.js';
 import { MemoryStateStore } from '../../src/policy/state.js';
 import { RateLimiters } from '../../src/data/throttle.js';
 import { FtpError } from '../../src/errors.js';
+import { ENGLISH } from '../../src/i18n/languages.js';
 import { validConfig } from '../helpers/config.js';
 
 /** A storage whose every call is recorded; `fail` makes an operation throw. */
@@ -142,6 +143,7 @@ async function fakeSession(
     clearData: () => undefined,
     noteActivity: () => true,
     setIdle: () => undefined,
+    language: ENGLISH,
   } satisfies SessionContext;
   return { s, sent, logs, closed, calls };
 }

@@ -245,23 +245,26 @@ describe('RateLimiter (GCRA shared per account and direction)', () => {
   });
 });
 
+/** Texts as English strings (they are translatable Msg values). */
+const strings = (texts: readonly unknown[]): string[] => texts.map(String);
+
 describe('quota bookkeeping (upstream §5.1)', () => {
   it('status lines: floor percentages, Kbytes, only the limits that are set', () => {
-    assert.deepEqual(quotaStatusLines({ files: 3, bytes: 200 }, { files: 1000, bytes: 10 * 1024 * 1024 }), [
-      '3 files used (0%) - authorized: 1000 files',
-      '0 Kbytes used (0%) - authorized: 10240 Kb',
-    ]);
-    assert.deepEqual(quotaStatusLines({ files: 2, bytes: 3000 }, { files: 3, bytes: 10_000 }), [
+    assert.deepEqual(
+      strings(quotaStatusLines({ files: 3, bytes: 200 }, { files: 1000, bytes: 10 * 1024 * 1024 })),
+      ['3 files used (0%) - authorized: 1000 files', '0 Kbytes used (0%) - authorized: 10240 Kb'],
+    );
+    assert.deepEqual(strings(quotaStatusLines({ files: 2, bytes: 3000 }, { files: 3, bytes: 10_000 })), [
       '2 files used (66%) - authorized: 3 files',
       '2 Kbytes used (30%) - authorized: 9 Kb',
     ]);
-    assert.deepEqual(quotaStatusLines({ files: 5, bytes: 0 }, { files: 10 }), [
+    assert.deepEqual(strings(quotaStatusLines({ files: 5, bytes: 0 }, { files: 10 })), [
       '5 files used (50%) - authorized: 10 files',
     ]);
-    assert.deepEqual(quotaStatusLines({ files: 5, bytes: 2048 }, { bytes: 1024 * 1024 }), [
+    assert.deepEqual(strings(quotaStatusLines({ files: 5, bytes: 2048 }, { bytes: 1024 * 1024 })), [
       '2 Kbytes used (0%) - authorized: 1024 Kb',
     ]);
-    assert.deepEqual(quotaStatusLines({ files: 0, bytes: 0 }, {}), []);
+    assert.deepEqual(strings(quotaStatusLines({ files: 0, bytes: 0 }, {})), []);
   });
 
   it('checkRoom: files >= max or bytes > max is 552', () => {
@@ -269,7 +272,7 @@ describe('quota bookkeeping (upstream §5.1)', () => {
       assert.throws(
         fn,
         (e: unknown) =>
-          e instanceof FtpError && e.reply === 552 && e.text === "Quota exceeded: [f] won't be saved",
+          e instanceof FtpError && e.reply === 552 && String(e.text) === "Quota exceeded: [f] won't be saved",
       );
     refused(() => checkRoom({ files: 3, bytes: 0 }, { files: 3 }, 'f'));
     refused(() => checkRoom({ files: 0, bytes: 101 }, { bytes: 100 }, 'f'));
@@ -281,7 +284,8 @@ describe('quota bookkeeping (upstream §5.1)', () => {
     await pipeline(Readable.from([Buffer.alloc(60), Buffer.alloc(40)]), byteBudget(100), sink());
     await assert.rejects(
       pipeline(Readable.from([Buffer.alloc(60), Buffer.alloc(41)]), byteBudget(100), sink()),
-      (e: unknown) => e instanceof FtpError && e.reply === 552 && e.text === 'Transfer aborted (quota)',
+      (e: unknown) =>
+        e instanceof FtpError && e.reply === 552 && String(e.text) === 'Transfer aborted (quota)',
     );
   });
 
@@ -318,9 +322,9 @@ describe('ratios (upstream §5.2)', () => {
       (e: unknown) =>
         e instanceof FtpError &&
         e.reply === 550 &&
-        e.text === 'Please upload some goodies and try leeching later.' &&
-        e.preamble[0] === 'Sorry, but the upload/download ratio is 1:2 .' &&
-        e.preamble[1] === 'You currently uploaded 4 Kb and downloaded 2 Kb.',
+        String(e.text) === 'Please upload some goodies and try leeching later.' &&
+        String(e.preamble[0]) === 'Sorry, but the upload/download ratio is 1:2 .' &&
+        String(e.preamble[1]) === 'You currently uploaded 4 Kb and downloaded 2 Kb.',
     );
   });
 });

@@ -73,7 +73,7 @@ test('arguments split on spaces; `\\ ` and `\\\\` lose their backslash, other es
 test('defaults: NLST-style short listing and the server -D switch', () => {
   assert.deepEqual(parseListArgs('', { long: false }).flags, { ...BASE, long: false });
   assert.deepEqual(parseListArgs('-l', { long: false }).flags, BASE);
-  assert.equal(optionsLine(parseListArgs('', { all: true }).flags), 'Options: -a -l ');
+  assert.equal(optionsLine(parseListArgs('', { all: true }).flags)?.toString(), 'Options: -a -l ');
 });
 
 test('optionsLine matches the captured 226 continuation lines', () => {
@@ -95,5 +95,6 @@ test('optionsLine matches the captured 226 continuation lines', () => {
     ['-1', undefined],
     ['-xyz1', undefined],
   ];
-  for (const [arg, expected] of cases) assert.equal(optionsLine(parseListArgs(arg).flags), expected, arg);
+  for (const [arg, expected] of cases)
+    assert.equal(optionsLine(parseListArgs(arg).flags)?.toString(), expected, arg);
 });

@@ -28,6 +28,7 @@ import {
 import { isUnknownCommand, SUBCOMMANDS, unknownCommandMessage } from '../../src/subcommands.js';
 import { pdbProblemText } from '../../src/auth/pdb.js';
 import { refuses } from '../helpers/config.js';
+import { LANGUAGES } from '../../src/i18n/languages.js';
 
 const config = (patch: Partial<Config> = {}): Config => ({ ...defaultConfig(), ...patch });
 const none = { exists: () => false };
@@ -275,7 +276,7 @@ describe('config files: every bad line at once (item 7)', () => {
         'DisplayDotFiles maybe', // 7: bad boolean
         '=== junk', // 8: syntax
         'TrustedGID staff', // 9: bad value
-        'ExtCert /run/certd.sock', // 10: not supported yet
+        'Language klingon', // 10: no such language
         '',
       ].join('\n'),
     );
@@ -288,7 +289,7 @@ describe('config files: every bad line at once (item 7)', () => {
         `tsftpd: ${file}:7: DisplayDotFiles maybe: expected yes or no`,
         `tsftpd: ${file}:8: syntax error: "=== junk"`,
         `tsftpd: ${file}:9: TrustedGID staff: the trusted gid must be a whole number`,
-        `tsftpd: ${file}:10: ExtCert: not supported yet`,
+        `tsftpd: ${file}:10: Language klingon: unknown language "klingon" (one of ${LANGUAGES.map((l) => l.tag).join(', ')})`,
       ]);
       assert.match(err.message, /\ntsftpd: 8 problems in the configuration; nothing was started$/);
       return true;
@@ -296,12 +297,12 @@ describe('config files: every bad line at once (item 7)', () => {
   });
   it('problems of the file and of the command line come together', async () => {
     const file = path.join(dir, 'one.conf');
-    await writeFile(file, 'ExtCert /run/certd.sock\n');
+    await writeFile(file, 'Bonjour myftp\n');
     await assert.rejects(
       loadConfig(['--config', file, '-c', 'x']),
       (err: Error & { problems?: string[] }) => {
         assert.deepEqual(err.problems, [
-          `tsftpd: ${file}:1: ExtCert: not supported yet`,
+          `tsftpd: ${file}:1: Bonjour: Bonjour registration exists only in macOS builds; not available on Linux`,
           'tsftpd: -c x: the number of clients must be a whole number',
         ]);
         return true;

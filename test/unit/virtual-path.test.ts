@@ -109,7 +109,7 @@ describe('resolveVirtual', () => {
     const arg = 'd'.repeat(10000);
     assert.throws(
       () => resolveVirtual('/', arg),
-      (err: unknown) => isRefusal(err) && (err as FtpError).text.length < 200,
+      (err: unknown) => isRefusal(err) && String((err as FtpError).text).length < 200,
     );
   });
 

@@ -1,0 +1,3 @@
+/** Placeholder until translated. */
+const catalog: Readonly<Record<string, string>> = {};
+export default catalog;
