@@ -24,7 +24,7 @@ import ru from './catalogs/ru.js';
 import sk from './catalogs/sk.js';
 import sq from './catalogs/sq.js';
 import sv from './catalogs/sv.js';
-import tr from './catalogs/tr.js';
+import turkish from './catalogs/tr.js';
 import zhCN from './catalogs/zh-CN.js';
 import zhTW from './catalogs/zh-TW.js';
 
@@ -65,7 +65,7 @@ export const LANGUAGES: readonly Language[] = [
   lang('zh-TW', 'traditional-chinese', '繁體中文', zhTW),
   lang('zh-CN', 'simplified-chinese', '简体中文', zhCN),
   lang('cs', 'czech', 'Čeština', cs),
-  lang('tr', 'turkish', 'Türkçe', tr),
+  lang('tr', 'turkish', 'Türkçe', turkish),
   lang('hu', 'hungarian', 'Magyar', hu),
   lang('ca', 'catalan', 'Català', ca),
   lang('sq', 'albanian', 'Shqip', sq),
