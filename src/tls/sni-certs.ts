@@ -22,6 +22,11 @@ const ANSWER_TTL_MS = 60_000;
 const FILE_CHECK_MS = 2000;
 /** Names and file pairs remembered at most (the oldest is forgotten first). */
 const MAX_CACHED = 1024;
+/**
+ * Questions to the certificate program in flight at once (each may run a program): clients sending
+ * many new names cannot make this process open unbounded connections; beyond it, "not ready".
+ */
+const MAX_IN_FLIGHT = 64;
 
 /** What a handshake does for one name. */
 export type SniChoice =
@@ -79,6 +84,8 @@ export function askCertd(
 export class SniCertificates {
   private readonly answers = new Map<string, { answer: CertdAnswer; at: number }>();
   private readonly materials = new Map<string, CachedMaterial>();
+  /** Questions being asked, by name: handshakes asking for the same name share one. */
+  private readonly inFlight = new Map<string, Promise<CertdAnswer | undefined>>();
 
   constructor(
     private readonly socketPath: string,
@@ -123,9 +130,17 @@ export class SniCertificates {
   private async answer(sni: string): Promise<CertdAnswer | undefined> {
     const cached = this.answers.get(sni);
     if (cached !== undefined && this.now() - cached.at < ANSWER_TTL_MS) return cached.answer;
-    const answer = await askCertd(this.socketPath, sni);
-    if (answer !== undefined) remember(this.answers, sni, { answer, at: this.now() });
-    return answer;
+    let asking = this.inFlight.get(sni);
+    if (asking === undefined) {
+      if (this.inFlight.size >= MAX_IN_FLIGHT) return undefined;
+      asking = askCertd(this.socketPath, sni).then((answer) => {
+        this.inFlight.delete(sni);
+        if (answer !== undefined) remember(this.answers, sni, { answer, at: this.now() });
+        return answer;
+      });
+      this.inFlight.set(sni, asking);
+    }
+    return asking;
   }
 
   /** The certificate an answer names, from the cache while its files are unchanged. */

@@ -44,6 +44,9 @@ describe('message catalogs', () => {
         assert.doesNotMatch(text, /[\x00-\x1f\x7f]/, `${lang.tag}: control character in ${key}`);
         assert.notEqual(text.trim(), '', `${lang.tag}: empty translation of ${key}`);
       }
+      // 257 replies: clients take the path from the first quoted string, so it stays first.
+      for (const key of ['{0} is your current location', '{0} : The directory was successfully created'])
+        assert.ok(catalog.get(key)!.startsWith('{0}'), `${lang.tag}: ${catalog.get(key)}`);
       // Translated, not copied: most texts differ from English (some words are the same everywhere).
       const same = [...catalog].filter(
         ([k, v]) => k === v && /[a-z]{4}/.test(k.replace(/\{\d\}/g, '')),
