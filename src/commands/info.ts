@@ -11,6 +11,7 @@ import { fortuneCookie } from './fortune.js';
 import { anonymousOnlyOn } from '../policy/login-rules.js';
 import { tr, type Msg } from '../i18n/msg.js';
 import { findLanguage, languageOf } from '../i18n/languages.js';
+import { optsHash } from './hash.js';
 
 /** The 220 greeting (upstream §2.3 "Greeting"). */
 export function greeting(s: SessionContext): Reply {
@@ -80,12 +81,13 @@ function type(s: SessionContext, arg: string): Reply {
   return reply(Code.PARAMETER_NOT_IMPLEMENTED, tr`Unknown TYPE: ${arg}`, now());
 }
 
-function opts(arg: string): Reply {
+function opts(s: SessionContext, arg: string): Reply {
   const [name = '', ...rest] = arg.trim().split(/\s+/);
   const what = name.toUpperCase();
   if (what === 'MLST') {
     return reply(Code.OK, ' MLST OPTS type;size;sizd;modify;UNIX.mode;UNIX.uid;UNIX.gid;unique;');
   }
+  if (what === 'HASH') return optsHash(s, rest[0]);
   if (what === 'UTF8' || what === 'UTF-8') {
     // RFC 2640 §3.2: names are UTF-8 all the time; ON is acknowledged (Pure-FTPd answers 504, upstream §15.5).
     const v = (rest[0] ?? 'ON').toUpperCase();
@@ -147,7 +149,7 @@ export const infoCommands: CommandSpec[] = [
     help: 'NOOP',
     run: async () => reply(Code.OK, 'Zzz...'),
   },
-  { verb: 'OPTS', login: false, arg: 'required', help: 'OPTS <sp> option', run: async (_s, a) => opts(a) },
+  { verb: 'OPTS', login: false, arg: 'required', help: 'OPTS <sp> option', run: async (s, a) => opts(s, a) },
   {
     verb: 'LANG',
     login: false,

@@ -9,6 +9,7 @@ import type { SessionContext } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
 import { tr } from '../i18n/msg.js';
 import { featLangLine } from '../i18n/languages.js';
+import { featHashLine, HASH_VERBS } from './hash.js';
 
 /** Verbs that disappear with -N (upstream §2.3). */
 export const PASSIVE_VERBS = new Set(['PASV', 'P@SW', 'EPSV', 'ESTA']);
@@ -29,8 +30,12 @@ export function featLines(rows: readonly CommandSpec[], s: SessionContext): stri
       .filter((c) => !(c.verb === 'ESTP' && (cfg.natMode || cfg.forcePassiveIp !== undefined)))
       // RFC 2389: only what works is advertised (Pure-FTPd lists AUTH TLS even with -Y 0, upstream §15.5).
       .filter((c) => !(TLS_VERBS.has(c.verb) && (cfg.tls === 0 || s.server.tls === undefined)))
+      // --hash-limit 0 turns the digest commands off.
+      .filter((c) => !(HASH_VERBS.has(c.verb) && cfg.hashLimitMb === 0))
       .sort((a, b) => a.feat!.order - b.feat!.order)
-      .map((c) => (c.verb === 'LANG' ? featLangLine(s.language) : c.feat!.line))
+      .map((c) =>
+        c.verb === 'LANG' ? featLangLine(s.language) : c.verb === 'HASH' ? featHashLine(s) : c.feat!.line,
+      )
   );
 }
 

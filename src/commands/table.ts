@@ -24,6 +24,7 @@ import { transferCommands } from './transfer.js';
 import { listingCommands } from './listing.js';
 import { siteCommands } from './site.js';
 import { tlsCommands } from './tls.js';
+import { hashCommands } from './hash.js';
 import { isTrusted } from '../policy/login-rules.js';
 import { tr } from '../i18n/msg.js';
 
@@ -37,6 +38,7 @@ const COMMANDS: readonly CommandSpec[] = [
   ...listingCommands,
   ...siteCommands,
   ...tlsCommands,
+  ...hashCommands,
   ...metaCommands(() => COMMANDS),
 ];
 

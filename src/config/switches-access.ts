@@ -193,6 +193,13 @@ export const ACCESS_SWITCHES: readonly SwitchSpec[] = [
     apply: (c, v, ctx) => void (c.aliasesFile = parsePath(v, ctx.cwd, 'the aliases file')),
   },
   {
+    name: 'hash-limit',
+    arg: 'MB',
+    help: 'MB each session may hash per minute with HASH, XMD5, XSHA1, XSHA256, XSHA512, XCRC (default 2048; 0: those commands are off)',
+    conf: [{ key: 'HashLimit', form: 'value' }],
+    apply: (c, v) => void (c.hashLimitMb = parseInteger(v, 'the hash limit', 0, 1_000_000)),
+  },
+  {
     name: 'language',
     arg: 'tag',
     help: "language of the replies: en (default), de, ro, fr, fr-x-funny, pl, es, da, nl, it, pt-BR, sk, ko, sv, no, ru, zh-TW, zh-CN, cs, tr, hu, ca, sq (or Pure-FTPd's names: german, french-funny, ...); clients may pick another with LANG",

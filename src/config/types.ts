@@ -38,6 +38,8 @@ export interface Config {
   anonymousOnly: boolean;
   /** --vhost-dir: per-local-address anonymous roots (`DIR/<ip>`); undefined: Debian's; false: off. */
   vhostDir?: string | false;
+  /** --hash-limit: MB each session may hash per minute (HASH, XMD5, ...); 0 turns them off. */
+  hashLimitMb?: number;
   /** --language: the tag of the replies' language (src/i18n/languages.ts); undefined: English. */
   language?: string;
   /** --aliases-file: the directory aliases file; undefined: Debian's, when it exists. */

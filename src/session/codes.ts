@@ -47,6 +47,8 @@ export const Code = {
   CANT_OPEN_DATA: 425,
   /** 426 Connection closed; transfer aborted. */
   TRANSFER_ABORTED: 426,
+  /** 450 Requested file action not taken: file unavailable (busy); HASH when the server is busy. */
+  FILE_BUSY: 450,
   /** 451 Requested action aborted: local error in processing. */
   LOCAL_ERROR: 451,
   /** 500 Syntax error, command unrecognized. */

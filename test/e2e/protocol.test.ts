@@ -560,7 +560,11 @@ interface CompatRow {
 const COMPAT_SCRIPT: CompatRow[] = [
   { line: 'NOOP', code: 200, text: /^200 Zzz\.\.\.$/ },
   { line: 'SYST', code: 215, text: /^215 UNIX Type: L8$/ },
-  { line: 'FEAT', code: 211, text: /\n EPSV\n ESTP\n211 End\.$/ },
+  {
+    line: 'FEAT',
+    code: 211,
+    text: /\n EPSV\n ESTP\n HASH SHA-1;SHA-256\*;SHA-512;MD5;CRC32\n XCRC\n XMD5\n XSHA1\n XSHA256\n XSHA512\n211 End\.$/,
+  },
   { line: 'HELP', code: 214 },
   { line: 'OPTS MLST type;size;', code: 200 },
   { line: 'OPTS UTF8 ON', code: 200, pure: 504, differs: 'OPTS UTF8 ON' },

@@ -10,7 +10,7 @@ import { refuses, validConfig } from '../helpers/config.js';
 const SAMPLES: Record<string, string> = {
   bind: '127.0.0.1,2121', 'max-clients': '7', 'max-clients-per-ip': '2', 'max-idle-time': '3',
   'passive-port-range': '40000:40100', 'force-passive-ip': '192.0.2.1', 'pid-file': '/run/x.pid',
-  'syslog-facility': 'daemon', 'alt-log': 'stats:/var/log/x.log', 'upload-pipe': '/run/x.pipe', 'who-socket': '/run/w.sock', 'trusted-ip': '127.0.0.1', 'trusted-gid': '100', 'aliases-file': '/etc/aliases.x', language: 'de', 'ext-cert': '/run/certd.sock', 'vhost-dir': '/etc/vh', metrics: '127.0.0.1:9101', 'metrics-auth': '/etc/m.auth', 'max-load': '4', 'fortunes-file': '/etc/motd', 'max-disk-usage': '90', 'log-format': 'json', login: 'puredb:/x.pdb', 'anonymous-root': '/srv',
+  'syslog-facility': 'daemon', 'alt-log': 'stats:/var/log/x.log', 'upload-pipe': '/run/x.pipe', 'who-socket': '/run/w.sock', 'trusted-ip': '127.0.0.1', 'trusted-gid': '100', 'aliases-file': '/etc/aliases.x', 'hash-limit': '100', language: 'de', 'ext-cert': '/run/certd.sock', 'vhost-dir': '/etc/vh', metrics: '127.0.0.1:9101', 'metrics-auth': '/etc/m.auth', 'max-load': '4', 'fortunes-file': '/etc/motd', 'max-disk-usage': '90', 'log-format': 'json', login: 'puredb:/x.pdb', 'anonymous-root': '/srv',
   'passwd-file': '/pw', 'auth-delay': '5', umask: '077:077', 'limit-recursion': '9:9', 'min-uid': '1000',
   quota: '1000:10', 'anonymous-ratio': '1:5', 'user-ratio': '2:3', 'anonymous-bandwidth': '8',
   'user-bandwidth': '16:32', 'per-user-limits': '3:20', tls: '1', 'cert-file': '/c.pem,/k.pem',
@@ -59,6 +59,7 @@ describe('switch table', () => {
       'trustedGid',
       'aliasesFile',
       'language',
+      'hashLimitMb',
       'extCertSocket',
       'vhostDir',
       'whoSocket',

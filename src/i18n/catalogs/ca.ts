@@ -261,5 +261,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'No és un fitxer normal',
   'Unable to create a unique file name': 'No es pot crear un nom de fitxer únic',
   'Too many files with this name': 'Massa fitxers amb aquest nom',
+  'Unknown algorithm {0}, selection not changed': 'Algorisme {0} desconegut, la selecció no canvia',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    "S'ha arribat al límit de hash de {0} MB per minut, torneu-ho a provar d'aquí a {1} segons",
+  'Too many hashes at once, try again later': 'Massa càlculs de hash alhora, torneu-ho a provar més tard',
 };
 export default catalog;

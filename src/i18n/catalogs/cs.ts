@@ -250,5 +250,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Není obyčejný soubor',
   'Unable to create a unique file name': 'Nelze vytvořit jedinečný název souboru',
   'Too many files with this name': 'Příliš mnoho souborů s tímto názvem',
+  'Unknown algorithm {0}, selection not changed': 'Neznámý algoritmus {0}, výběr se nemění',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Dosažen limit hašování {0} MB za minutu, zkuste to znovu za {1} sekund',
+  'Too many hashes at once, try again later': 'Příliš mnoho hašování najednou, zkuste to později',
 };
 export default catalog;

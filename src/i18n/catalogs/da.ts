@@ -255,5 +255,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Ikke en almindelig fil',
   'Unable to create a unique file name': 'Kan ikke oprette et unikt filnavn',
   'Too many files with this name': 'For mange filer med dette navn',
+  'Unknown algorithm {0}, selection not changed': 'Ukendt algoritme {0}, valget er uændret',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Hash-grænsen på {0} MB pr. minut er nået, prøv igen om {1} sekunder',
+  'Too many hashes at once, try again later': 'For mange hash-beregninger på én gang, prøv igen senere',
 };
 export default catalog;

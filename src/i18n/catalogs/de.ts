@@ -262,5 +262,10 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Keine reguläre Datei',
   'Unable to create a unique file name': 'Kein eindeutiger Dateiname möglich',
   'Too many files with this name': 'Zu viele Dateien mit diesem Namen',
+  'Unknown algorithm {0}, selection not changed': 'Unbekannter Algorithmus {0}, Auswahl nicht geändert',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Hash-Grenze von {0} MB pro Minute erreicht, bitte in {1} Sekunden erneut versuchen',
+  'Too many hashes at once, try again later':
+    'Zu viele Hash-Berechnungen gleichzeitig, bitte später erneut versuchen',
 };
 export default catalog;

@@ -261,5 +261,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'No es un archivo normal',
   'Unable to create a unique file name': 'No se puede crear un nombre de archivo único',
   'Too many files with this name': 'Demasiados archivos con este nombre',
+  'Unknown algorithm {0}, selection not changed': 'Algoritmo {0} desconocido, la selección no cambia',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Límite de hash de {0} MB por minuto alcanzado, inténtelo de nuevo en {1} segundos',
+  'Too many hashes at once, try again later': 'Demasiados cálculos de hash a la vez, inténtelo más tarde',
 };
 export default catalog;

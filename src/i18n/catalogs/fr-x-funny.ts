@@ -256,5 +256,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': "Ce n'est pas un fichier normal",
   'Unable to create a unique file name': "Impossible d'inventer un nom de fichier unique",
   'Too many files with this name': 'Trop de fichiers portent ce nom',
+  'Unknown algorithm {0}, selection not changed': "Algorithme {0} ? Connais pas, on garde l'ancien",
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Quota de hachage de {0} Mo par minute épuisé, souffle {1} secondes',
+  'Too many hashes at once, try again later': 'Trop de hachis en cuisine, repasse plus tard',
 };
 export default catalog;

@@ -264,5 +264,10 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': "Ce n'est pas un fichier ordinaire",
   'Unable to create a unique file name': 'Impossible de créer un nom de fichier unique',
   'Too many files with this name': 'Trop de fichiers portent ce nom',
+  'Unknown algorithm {0}, selection not changed': 'Algorithme {0} inconnu, sélection inchangée',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Limite de hachage de {0} Mo par minute atteinte, réessayez dans {1} secondes',
+  'Too many hashes at once, try again later':
+    "Trop de calculs d'empreinte en même temps, réessayez plus tard",
 };
 export default catalog;

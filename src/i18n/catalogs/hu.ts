@@ -260,5 +260,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Nem közönséges fájl',
   'Unable to create a unique file name': 'Nem hozható létre egyedi fájlnév',
   'Too many files with this name': 'Túl sok fájl ezzel a névvel',
+  'Unknown algorithm {0}, selection not changed': 'Ismeretlen algoritmus: {0}, a választás nem változott',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Elérte a percenkénti {0} MB-os hash-korlátot, próbálja újra {1} másodperc múlva',
+  'Too many hashes at once, try again later': 'Túl sok hash-számítás egyszerre, próbálja később',
 };
 export default catalog;

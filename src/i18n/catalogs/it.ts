@@ -261,5 +261,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Non è un file regolare',
   'Unable to create a unique file name': 'Impossibile creare un nome di file univoco',
   'Too many files with this name': 'Troppi file con questo nome',
+  'Unknown algorithm {0}, selection not changed': 'Algoritmo {0} sconosciuto, selezione invariata',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Limite di hash di {0} MB al minuto raggiunto, riprovare tra {1} secondi',
+  'Too many hashes at once, try again later': 'Troppi calcoli di hash contemporanei, riprovare più tardi',
 };
 export default catalog;

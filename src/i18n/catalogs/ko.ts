@@ -247,5 +247,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': '일반 파일이 아닙니다',
   'Unable to create a unique file name': '고유한 파일 이름을 만들 수 없습니다',
   'Too many files with this name': '같은 이름의 파일이 너무 많습니다',
+  'Unknown algorithm {0}, selection not changed': '알 수 없는 알고리즘 {0}, 선택은 그대로입니다',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    '분당 해시 한도 {0} MB에 도달했습니다. {1}초 후에 다시 시도하세요',
+  'Too many hashes at once, try again later': '동시에 해시 계산이 너무 많습니다. 나중에 다시 시도하세요',
 };
 export default catalog;

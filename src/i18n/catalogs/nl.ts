@@ -262,5 +262,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Geen gewoon bestand',
   'Unable to create a unique file name': 'Kan geen unieke bestandsnaam maken',
   'Too many files with this name': 'Te veel bestanden met deze naam',
+  'Unknown algorithm {0}, selection not changed': 'Onbekend algoritme {0}, keuze niet gewijzigd',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Hashlimiet van {0} MB per minuut bereikt, probeer het over {1} seconden opnieuw',
+  'Too many hashes at once, try again later': 'Te veel hashberekeningen tegelijk, probeer het later opnieuw',
 };
 export default catalog;

@@ -259,5 +259,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Ikke en vanlig fil',
   'Unable to create a unique file name': 'Kan ikke lage et unikt filnavn',
   'Too many files with this name': 'For mange filer med dette navnet',
+  'Unknown algorithm {0}, selection not changed': 'Ukjent algoritme {0}, valget er uendret',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Hashgrensen på {0} MB per minutt er nådd, prøv igjen om {1} sekunder',
+  'Too many hashes at once, try again later': 'For mange hashberegninger samtidig, prøv igjen senere',
 };
 export default catalog;

@@ -256,5 +256,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'To nie jest zwykły plik',
   'Unable to create a unique file name': 'Nie można utworzyć unikalnej nazwy pliku',
   'Too many files with this name': 'Zbyt wiele plików o tej nazwie',
+  'Unknown algorithm {0}, selection not changed': 'Nieznany algorytm {0}, wybór bez zmian',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Osiągnięto limit {0} MB skrótów na minutę, spróbuj za {1} sekund',
+  'Too many hashes at once, try again later': 'Zbyt wiele obliczeń skrótów naraz, spróbuj później',
 };
 export default catalog;

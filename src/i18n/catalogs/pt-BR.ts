@@ -258,5 +258,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Não é um arquivo comum',
   'Unable to create a unique file name': 'Não foi possível criar um nome de arquivo único',
   'Too many files with this name': 'Arquivos demais com este nome',
+  'Unknown algorithm {0}, selection not changed': 'Algoritmo {0} desconhecido, seleção não alterada',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Limite de hash de {0} MB por minuto atingido, tente novamente em {1} segundos',
+  'Too many hashes at once, try again later': 'Cálculos de hash demais ao mesmo tempo, tente mais tarde',
 };
 export default catalog;

@@ -262,5 +262,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Nu este un fișier obișnuit',
   'Unable to create a unique file name': 'Nu se poate crea un nume de fișier unic',
   'Too many files with this name': 'Prea multe fișiere cu acest nume',
+  'Unknown algorithm {0}, selection not changed': 'Algoritm necunoscut {0}, selecția nu a fost schimbată',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Limita de {0} MB pe minut pentru hash a fost atinsă, încercați din nou peste {1} secunde',
+  'Too many hashes at once, try again later': 'Prea multe calcule hash simultan, încercați mai târziu',
 };
 export default catalog;

@@ -257,5 +257,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Это не обычный файл',
   'Unable to create a unique file name': 'Не удаётся создать уникальное имя файла',
   'Too many files with this name': 'Слишком много файлов с этим именем',
+  'Unknown algorithm {0}, selection not changed': 'Неизвестный алгоритм {0}, выбор не изменён',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Достигнут лимит хеширования {0} МБ в минуту, повторите через {1} секунд',
+  'Too many hashes at once, try again later': 'Слишком много вычислений хешей одновременно, попробуйте позже',
 };
 export default catalog;

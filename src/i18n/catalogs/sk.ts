@@ -250,5 +250,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Nie je obyčajný súbor',
   'Unable to create a unique file name': 'Nedá sa vytvoriť jedinečný názov súboru',
   'Too many files with this name': 'Príliš veľa súborov s týmto názvom',
+  'Unknown algorithm {0}, selection not changed': 'Neznámy algoritmus {0}, výber sa nezmenil',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Dosiahnutý limit hašovania {0} MB za minútu, skúste znova o {1} sekúnd',
+  'Too many hashes at once, try again later': 'Príliš veľa hašovaní naraz, skúste neskôr',
 };
 export default catalog;

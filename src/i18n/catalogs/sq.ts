@@ -263,5 +263,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Nuk është skedar i zakonshëm',
   'Unable to create a unique file name': 'Nuk mund të krijohet një emër skedari unik',
   'Too many files with this name': 'Shumë skedarë me këtë emër',
+  'Unknown algorithm {0}, selection not changed': 'Algoritëm i panjohur {0}, zgjedhja nuk ndryshoi',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'U arrit kufiri i hash-it prej {0} MB në minutë, provoni sërish pas {1} sekondash',
+  'Too many hashes at once, try again later': 'Shumë llogaritje hash njëkohësisht, provoni më vonë',
 };
 export default catalog;

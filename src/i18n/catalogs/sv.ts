@@ -259,5 +259,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Inte en vanlig fil',
   'Unable to create a unique file name': 'Kan inte skapa ett unikt filnamn',
   'Too many files with this name': 'För många filer med detta namn',
+  'Unknown algorithm {0}, selection not changed': 'Okänd algoritm {0}, valet är oförändrat',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Hashgränsen på {0} MB per minut är nådd, försök igen om {1} sekunder',
+  'Too many hashes at once, try again later': 'För många hashberäkningar samtidigt, försök igen senare',
 };
 export default catalog;

@@ -255,5 +255,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': 'Normal bir dosya değil',
   'Unable to create a unique file name': 'Benzersiz bir dosya adı oluşturulamıyor',
   'Too many files with this name': 'Bu adda çok fazla dosya var',
+  'Unknown algorithm {0}, selection not changed': 'Bilinmeyen algoritma {0}, seçim değiştirilmedi',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    'Dakikada {0} MB özet sınırına ulaşıldı, {1} saniye sonra yeniden deneyin',
+  'Too many hashes at once, try again later': 'Aynı anda çok fazla özet hesaplaması var, daha sonra deneyin',
 };
 export default catalog;

@@ -234,5 +234,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': '不是普通文件',
   'Unable to create a unique file name': '无法创建唯一的文件名',
   'Too many files with this name': '同名文件过多',
+  'Unknown algorithm {0}, selection not changed': '未知算法 {0}，选择未更改',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    '已达到每分钟 {0} MB 的哈希上限，请在 {1} 秒后重试',
+  'Too many hashes at once, try again later': '同时进行的哈希计算过多，请稍后再试',
 };
 export default catalog;

@@ -234,5 +234,9 @@ const catalog: Readonly<Record<string, string>> = {
   'Not a regular file': '不是一般檔案',
   'Unable to create a unique file name': '無法建立唯一的檔案名稱',
   'Too many files with this name': '同名檔案過多',
+  'Unknown algorithm {0}, selection not changed': '未知的演算法 {0}，選擇未變更',
+  'Hash limit of {0} MB per minute reached, try again in {1} seconds':
+    '已達每分鐘 {0} MB 的雜湊上限，請於 {1} 秒後再試',
+  'Too many hashes at once, try again later': '同時進行的雜湊計算過多，請稍後再試',
 };
 export default catalog;
