@@ -69,11 +69,9 @@ function inThread(
       signal.removeEventListener('abort', onAbort);
       fn();
     };
+    // The descriptor is closed only once the thread is gone (it may be inside a read).
     const onAbort = (): void =>
-      finish(() => {
-        void worker.terminate();
-        reject(new HashError('aborted'));
-      });
+      finish(() => void worker.terminate().finally(() => reject(new HashError('aborted'))));
     signal.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (m: { ok: boolean; hex?: string }) =>
       finish(() => (m.ok && m.hex !== undefined ? resolve(m.hex) : reject(new HashError('io')))),
