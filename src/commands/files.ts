@@ -151,6 +151,24 @@ export const fileCommands: CommandSpec[] = [
     },
   },
   {
+    // draft-peterson-streamlined-ftp-command-extensions: the bytes an upload to the directory may
+    // still take, the file system's free space or the account's quota room, whichever is smaller.
+    verb: 'AVBL',
+    login: true,
+    arg: 'optional',
+    path: { access: 'read', default: '.' },
+    feat: { line: 'AVBL', order: 25 },
+    help: 'AVBL [<sp> directory]',
+    run: async (s, _a, p) => {
+      const e = await s.storage.stat(p).catch(() => undefined);
+      if (e === undefined) return reply(Code.FILE_UNAVAILABLE, tr`No such file or directory`);
+      if (e.type !== 'dir') return reply(Code.FILE_UNAVAILABLE, tr`Not a directory`);
+      const { free } = await s.storage.statfs(p);
+      const room = await s.storage.quotaRoom?.();
+      return reply(Code.FILE_STATUS, String(room === undefined ? free : Math.min(free, room)));
+    },
+  },
+  {
     verb: 'MDTM',
     login: true,
     arg: 'required',

@@ -2,7 +2,7 @@
  * Session and parameter commands: SYST NOOP FEAT OPTS HELP STAT TYPE MODE STRU ALLO, and the
  * greeting (RFC 959 §4.1.2-3, RFC 2389, RFC 2640, upstream §2.3).
  */
-import { reply, type Reply, type ReplyLine } from '../session/reply.js';
+import { reply, scrub, type Reply, type ReplyLine } from '../session/reply.js';
 import type { LoggedIn, SessionContext } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
 import { statListing } from './listing.js';
@@ -150,6 +150,18 @@ export const infoCommands: CommandSpec[] = [
     run: async () => reply(Code.OK, 'Zzz...'),
   },
   { verb: 'OPTS', login: false, arg: 'required', help: 'OPTS <sp> option', run: async (s, a) => opts(s, a) },
+  {
+    // draft-peterson-streamlined-ftp-command-extensions: the client's name, for the log.
+    verb: 'CLNT',
+    login: false,
+    arg: 'required',
+    feat: { line: 'CLNT', order: 24 },
+    help: 'CLNT <sp> client-name',
+    run: async (s, a) => {
+      s.server.bus.log(s.ref, 'INFO', `Client: ${scrub(a.slice(0, 200))}`);
+      return reply(Code.OK, tr`Noted.`);
+    },
+  },
   {
     verb: 'LANG',
     login: false,

@@ -96,6 +96,11 @@ export class QuotaStorage implements Storage {
     }
   }
 
+  async quotaRoom(): Promise<number | undefined> {
+    if (this.limits.bytes === undefined) return undefined;
+    return Math.max(0, this.limits.bytes - (await this.file.read()).bytes);
+  }
+
   async openWrite(p: VPath, opts: WriteOptions): Promise<UploadSink> {
     this.lines = [];
     const usage = await this.checkRoom(baseName(p) || p);

@@ -143,6 +143,8 @@ export interface Storage {
   chmod(p: VPath, mode: number): Promise<void>;
   setTimes(p: VPath, mtime: Date): Promise<void>;
   statfs(p: VPath): Promise<StatFs>;
+  /** Bytes the account's quota still allows (AVBL); undefined when no byte quota applies. */
+  quotaRoom?(): Promise<number | undefined>;
   /** True when the account may create entries in this directory (write permission). */
   canWrite(dir: VPath): Promise<boolean>;
   /** Operator-facing real path of a virtual path (logs only, never replies). */

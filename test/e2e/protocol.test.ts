@@ -563,7 +563,7 @@ const COMPAT_SCRIPT: CompatRow[] = [
   {
     line: 'FEAT',
     code: 211,
-    text: /\n EPSV\n ESTP\n HASH SHA-1;SHA-256\*;SHA-512;MD5;CRC32\n XCRC\n XMD5\n XSHA1\n XSHA256\n XSHA512\n211 End\.$/,
+    text: /\n EPSV\n ESTP\n HASH SHA-1;SHA-256\*;SHA-512;MD5;CRC32\n XCRC\n XMD5\n XSHA1\n XSHA256\n XSHA512\n CLNT\n AVBL\n211 End\.$/,
   },
   { line: 'HELP', code: 214 },
   { line: 'OPTS MLST type;size;', code: 200 },

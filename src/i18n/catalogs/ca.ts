@@ -265,5 +265,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     "S'ha arribat al límit de hash de {0} MB per minut, torneu-ho a provar d'aquí a {1} segons",
   'Too many hashes at once, try again later': 'Massa càlculs de hash alhora, torneu-ho a provar més tard',
+  'Noted.': 'Anotat.',
 };
 export default catalog;

@@ -254,5 +254,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Dosažen limit hašování {0} MB za minutu, zkuste to znovu za {1} sekund',
   'Too many hashes at once, try again later': 'Příliš mnoho hašování najednou, zkuste to později',
+  'Noted.': 'Zaznamenáno.',
 };
 export default catalog;

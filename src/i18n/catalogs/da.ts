@@ -259,5 +259,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Hash-grænsen på {0} MB pr. minut er nået, prøv igen om {1} sekunder',
   'Too many hashes at once, try again later': 'For mange hash-beregninger på én gang, prøv igen senere',
+  'Noted.': 'Noteret.',
 };
 export default catalog;

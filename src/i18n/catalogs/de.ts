@@ -267,5 +267,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Hash-Grenze von {0} MB pro Minute erreicht, bitte in {1} Sekunden erneut versuchen',
   'Too many hashes at once, try again later':
     'Zu viele Hash-Berechnungen gleichzeitig, bitte später erneut versuchen',
+  'Noted.': 'Notiert.',
 };
 export default catalog;

@@ -265,5 +265,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Límite de hash de {0} MB por minuto alcanzado, inténtelo de nuevo en {1} segundos',
   'Too many hashes at once, try again later': 'Demasiados cálculos de hash a la vez, inténtelo más tarde',
+  'Noted.': 'Anotado.',
 };
 export default catalog;

@@ -260,5 +260,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Quota de hachage de {0} Mo par minute épuisé, souffle {1} secondes',
   'Too many hashes at once, try again later': 'Trop de hachis en cuisine, repasse plus tard',
+  'Noted.': "C'est noté, chef.",
 };
 export default catalog;

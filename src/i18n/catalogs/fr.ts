@@ -269,5 +269,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Limite de hachage de {0} Mo par minute atteinte, réessayez dans {1} secondes',
   'Too many hashes at once, try again later':
     "Trop de calculs d'empreinte en même temps, réessayez plus tard",
+  'Noted.': 'Noté.',
 };
 export default catalog;

@@ -264,5 +264,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Elérte a percenkénti {0} MB-os hash-korlátot, próbálja újra {1} másodperc múlva',
   'Too many hashes at once, try again later': 'Túl sok hash-számítás egyszerre, próbálja később',
+  'Noted.': 'Feljegyezve.',
 };
 export default catalog;

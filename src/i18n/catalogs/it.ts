@@ -265,5 +265,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Limite di hash di {0} MB al minuto raggiunto, riprovare tra {1} secondi',
   'Too many hashes at once, try again later': 'Troppi calcoli di hash contemporanei, riprovare più tardi',
+  'Noted.': 'Preso nota.',
 };
 export default catalog;

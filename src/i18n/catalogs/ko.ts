@@ -251,5 +251,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     '분당 해시 한도 {0} MB에 도달했습니다. {1}초 후에 다시 시도하세요',
   'Too many hashes at once, try again later': '동시에 해시 계산이 너무 많습니다. 나중에 다시 시도하세요',
+  'Noted.': '기록했습니다.',
 };
 export default catalog;

@@ -266,5 +266,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Hashlimiet van {0} MB per minuut bereikt, probeer het over {1} seconden opnieuw',
   'Too many hashes at once, try again later': 'Te veel hashberekeningen tegelijk, probeer het later opnieuw',
+  'Noted.': 'Genoteerd.',
 };
 export default catalog;

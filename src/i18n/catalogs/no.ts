@@ -263,5 +263,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Hashgrensen på {0} MB per minutt er nådd, prøv igjen om {1} sekunder',
   'Too many hashes at once, try again later': 'For mange hashberegninger samtidig, prøv igjen senere',
+  'Noted.': 'Notert.',
 };
 export default catalog;

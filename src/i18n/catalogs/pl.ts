@@ -260,5 +260,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Osiągnięto limit {0} MB skrótów na minutę, spróbuj za {1} sekund',
   'Too many hashes at once, try again later': 'Zbyt wiele obliczeń skrótów naraz, spróbuj później',
+  'Noted.': 'Zanotowano.',
 };
 export default catalog;

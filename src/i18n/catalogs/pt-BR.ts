@@ -262,5 +262,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Limite de hash de {0} MB por minuto atingido, tente novamente em {1} segundos',
   'Too many hashes at once, try again later': 'Cálculos de hash demais ao mesmo tempo, tente mais tarde',
+  'Noted.': 'Anotado.',
 };
 export default catalog;

@@ -266,5 +266,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Limita de {0} MB pe minut pentru hash a fost atinsă, încercați din nou peste {1} secunde',
   'Too many hashes at once, try again later': 'Prea multe calcule hash simultan, încercați mai târziu',
+  'Noted.': 'Notat.',
 };
 export default catalog;

@@ -261,5 +261,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Достигнут лимит хеширования {0} МБ в минуту, повторите через {1} секунд',
   'Too many hashes at once, try again later': 'Слишком много вычислений хешей одновременно, попробуйте позже',
+  'Noted.': 'Принято к сведению.',
 };
 export default catalog;

@@ -254,5 +254,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Dosiahnutý limit hašovania {0} MB za minútu, skúste znova o {1} sekúnd',
   'Too many hashes at once, try again later': 'Príliš veľa hašovaní naraz, skúste neskôr',
+  'Noted.': 'Zaznamenané.',
 };
 export default catalog;

@@ -267,5 +267,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'U arrit kufiri i hash-it prej {0} MB në minutë, provoni sërish pas {1} sekondash',
   'Too many hashes at once, try again later': 'Shumë llogaritje hash njëkohësisht, provoni më vonë',
+  'Noted.': 'U shënua.',
 };
 export default catalog;

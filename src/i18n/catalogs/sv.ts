@@ -263,5 +263,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Hashgränsen på {0} MB per minut är nådd, försök igen om {1} sekunder',
   'Too many hashes at once, try again later': 'För många hashberäkningar samtidigt, försök igen senare',
+  'Noted.': 'Noterat.',
 };
 export default catalog;

@@ -259,5 +259,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     'Dakikada {0} MB özet sınırına ulaşıldı, {1} saniye sonra yeniden deneyin',
   'Too many hashes at once, try again later': 'Aynı anda çok fazla özet hesaplaması var, daha sonra deneyin',
+  'Noted.': 'Not edildi.',
 };
 export default catalog;

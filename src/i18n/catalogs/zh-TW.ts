@@ -238,5 +238,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Hash limit of {0} MB per minute reached, try again in {1} seconds':
     '已達每分鐘 {0} MB 的雜湊上限，請於 {1} 秒後再試',
   'Too many hashes at once, try again later': '同時進行的雜湊計算過多，請稍後再試',
+  'Noted.': '已記錄。',
 };
 export default catalog;
