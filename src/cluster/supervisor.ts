@@ -44,6 +44,12 @@ const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 const READY_TIMEOUT_MS = 30_000;
 /** How long a refused connection may take to read its 421 before it is closed. */
 const REFUSAL_GRACE_MS = 5000;
+/**
+ * A connection that arrives while no worker is ready (the first moments after start, or every
+ * worker restarting) waits this long for one before its 421; at most MAX_WAITING_CONNS wait.
+ */
+const WORKER_WAIT_MS = 10_000;
+const MAX_WAITING_CONNS = 256;
 /** Restart delays of a worker that keeps dying: 0.5 s, doubling up to 30 s. */
 const RESTART_MIN_MS = 500;
 const RESTART_MAX_MS = 30_000;
@@ -131,6 +137,8 @@ export class Supervisor {
   private readonly warnedIps = new Set<string>();
   /** Refused connections flushing their 421. */
   private readonly refused = new Set<net.Socket>();
+  /** Connections waiting for a ready worker (see WORKER_WAIT_MS). */
+  private readonly waitingConns = new Map<net.Socket, { implicitTls: boolean; timer: NodeJS.Timeout }>();
   private live = 0;
   private nextConn = 0;
   private closing = false;
@@ -265,6 +273,7 @@ export class Supervisor {
           clearTimeout(timer);
           w.ready = true;
           resolve();
+          this.admitWaiting();
           return;
         }
         this.onMessage(w, msg);
@@ -515,6 +524,19 @@ export class Supervisor {
     }
     const w = this.leastBusy();
     if (w === undefined) {
+      if (this.waitingConns.size < MAX_WAITING_CONNS && !this.waitingConns.has(socket)) {
+        const timer = setTimeout(() => {
+          this.waitingConns.delete(socket);
+          if (implicitTls) socket.destroy();
+          else this.refuse(socket, tr`Service not available, try again in a moment`);
+        }, WORKER_WAIT_MS);
+        this.waitingConns.set(socket, { implicitTls, timer });
+        socket.once('close', () => {
+          clearTimeout(timer);
+          this.waitingConns.delete(socket);
+        });
+        return;
+      }
       if (implicitTls) socket.destroy();
       else this.refuse(socket, tr`Service not available, try again in a moment`);
       return;
@@ -529,6 +551,16 @@ export class Supervisor {
       w.locals.delete(id);
       this.forget(ip);
       socket.destroy();
+    }
+  }
+
+  /** A worker became ready: the connections waiting for one are dispatched (admission checked again). */
+  private admitWaiting(): void {
+    const waiting = [...this.waitingConns];
+    this.waitingConns.clear();
+    for (const [socket, { implicitTls, timer }] of waiting) {
+      clearTimeout(timer);
+      if (!socket.destroyed) this.dispatch(socket, implicitTls);
     }
   }
 
@@ -567,6 +599,11 @@ export class Supervisor {
     const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
     this.listeners.length = 0;
     for (const s of [...this.refused]) s.destroy();
+    for (const [s, { timer }] of this.waitingConns) {
+      clearTimeout(timer);
+      s.destroy();
+    }
+    this.waitingConns.clear();
     const exits = this.slots.map((w) => {
       const child = w.child;
       if (child === undefined || child.exitCode !== null || child.signalCode !== null)
