@@ -51,6 +51,9 @@ function release(): void {
   waiting.shift()?.();
 }
 
+/** How long a cancelled thread may take to stop by itself before it is terminated. */
+const CANCEL_GRACE_MS = 2000;
+
 function inThread(
   fd: number,
   start: number,
@@ -59,8 +62,9 @@ function inThread(
   signal: AbortSignal,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(new URL('./hash-thread.js', import.meta.url), {
-      workerData: { fd, start, end, algorithm },
+      workerData: { cancel, fd, start, end, algorithm },
     });
     let settled = false;
     const finish = (fn: () => void): void => {
@@ -69,9 +73,17 @@ function inThread(
       signal.removeEventListener('abort', onAbort);
       fn();
     };
-    // The descriptor is closed only once the thread is gone (it may be inside a read).
+    // The thread stops itself at its next chunk; the descriptor is closed only once it is gone
+    // (it may be inside a read), and a thread that is never seen to stop is terminated.
     const onAbort = (): void =>
-      finish(() => void worker.terminate().finally(() => reject(new HashError('aborted'))));
+      finish(() => {
+        Atomics.store(cancel, 0, 1);
+        const timer = setTimeout(() => void worker.terminate(), CANCEL_GRACE_MS);
+        worker.once('exit', () => {
+          clearTimeout(timer);
+          reject(new HashError('aborted'));
+        });
+      });
     signal.addEventListener('abort', onAbort, { once: true });
     worker.once('message', (m: { ok: boolean; hex?: string }) =>
       finish(() => (m.ok && m.hex !== undefined ? resolve(m.hex) : reject(new HashError('io')))),
