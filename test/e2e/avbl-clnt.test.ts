@@ -10,13 +10,6 @@ import path from 'node:path';
 import { startServer, putFile } from '../helpers/server.js';
 import { RawFtp } from '../helpers/raw.js';
 
-async function login(port: number): Promise<RawFtp> {
-  const { ftp } = await RawFtp.connect(port);
-  assert.equal((await ftp.cmd('USER joe')).code, 331);
-  assert.equal((await ftp.cmd('PASS secret')).code, 230);
-  return ftp;
-}
-
 describe('AVBL and CLNT', () => {
   it('AVBL: the free bytes of the file system; 550 for a file or a missing path; CLNT before login', async () => {
     const srv = await startServer({});
@@ -50,7 +43,8 @@ describe('AVBL and CLNT', () => {
   it('AVBL with a quota: the room the quota leaves', async () => {
     const srv = await startServer({ args: ['-n', '1000:1'] });
     try {
-      const ftp = await login(srv.port);
+      const { ftp } = await RawFtp.connect(srv.port);
+      await ftp.login('joe', 'secret');
       assert.equal((await ftp.cmd('AVBL')).text, `213 ${1024 * 1024}`);
       ftp.close();
     } finally {

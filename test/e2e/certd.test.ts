@@ -18,7 +18,7 @@ import { MAIN, connectWhenUp, freePort, killChild, spawnServer } from '../helper
 import { FtpsControl, makePki, secured, tlsData, readTls, type Pki } from '../helpers/tls.js';
 import { curl, requireTool, runProgram, waitFor } from '../helpers/transfer-clients.js';
 import { ciSkip } from '../helpers/ci.js';
-import { TEST_GID, TEST_UID, sha512Hash } from '../helpers/server.js';
+import { writeJoePasswd } from '../helpers/server.js';
 
 const isRoot = process.geteuid?.() === 0;
 const PURE_CERTD = '/usr/sbin/pure-certd';
@@ -135,15 +135,7 @@ describe('-3: certificates per SNI name from a certificate program', () => {
     // joe/secret, chrooted to his own home (owned by the test account).
     const home = path.join(dir, 'joe');
     await runProgram('mkdir', ['-p', home]);
-    await chown(home, TEST_UID, TEST_GID);
-    const passwd = path.join(dir, 'pureftpd.passwd');
-    await writeFile(
-      passwd,
-      `joe:${await sha512Hash('secret')}:${TEST_UID}:${TEST_GID}::${home}/./::::::::::::\n`,
-      {
-        mode: 0o600,
-      },
-    );
+    const passwd = await writeJoePasswd(dir, home);
     const srv = spawnServer(port, [
       '-Y',
       '1',

@@ -10,7 +10,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chown, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, putFile, sha512Hash, TEST_GID, TEST_UID, type TestServer } from '../helpers/server.js';
+import {
+  startServer,
+  putFile,
+  writeJoePasswd,
+  TEST_GID,
+  TEST_UID,
+  type TestServer,
+} from '../helpers/server.js';
 import { RawFtp } from '../helpers/raw.js';
 import { ftplib, toolSkip } from '../helpers/clients.js';
 import { connectWhenUp, freePort, killChild, spawnServer } from '../helpers/child-server.js';
@@ -20,8 +27,7 @@ const hex = (algo: string, data: Buffer): string => createHash(algo).update(data
 
 async function login(port: number): Promise<RawFtp> {
   const { ftp } = await RawFtp.connect(port);
-  assert.equal((await ftp.cmd('USER joe')).code, 331);
-  assert.equal((await ftp.cmd('PASS secret')).code, 230);
+  await ftp.login('joe', 'secret');
   return ftp;
 }
 
@@ -187,15 +193,7 @@ describe('HASH in the root process model', () => {
       await mkdir(home);
       await chown(dir, 0, 0);
       await putFile(path.join(home, 'big.bin'), big);
-      await chown(home, TEST_UID, TEST_GID);
-      const passwd = path.join(dir, 'pureftpd.passwd');
-      await writeFile(
-        passwd,
-        `joe:${await sha512Hash('secret')}:${TEST_UID}:${TEST_GID}::${home}/./::::::::::::\n`,
-        {
-          mode: 0o600,
-        },
-      );
+      const passwd = await writeJoePasswd(dir, home);
       const port = await freePort();
       const child = spawnServer(port, ['--workers', '2', '--passwd-file', passwd]);
       try {

@@ -86,6 +86,18 @@ export async function sha512Hash(password: string): Promise<string> {
   return h;
 }
 
+/**
+ * Writes `DIR/pureftpd.passwd` with one account chrooted to `home` (owned by the test account), for
+ * servers started as child processes; returns the file's path.
+ */
+export async function writeJoePasswd(dir: string, home: string, password = 'secret'): Promise<string> {
+  await chown(home, TEST_UID, TEST_GID);
+  const passwd = path.join(dir, 'pureftpd.passwd');
+  const line = `joe:${await sha512Hash(password)}:${TEST_UID}:${TEST_GID}::${home}/./::::::::::::\n`;
+  await writeFile(passwd, line, { mode: 0o600 });
+  return passwd;
+}
+
 /** Writes a fixture file inside a home, owned by the test account as a user's own file would be. */
 export async function putFile(file: string, data: string | Buffer): Promise<void> {
   await writeFile(file, data);
