@@ -57,6 +57,11 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
     load: () => import('./tools/who.js'),
   },
   {
+    name: 'ban',
+    summary: 'list, add or lift the bans of the brute-force defender of the running servers',
+    load: () => import('./tools/ban.js'),
+  },
+  {
     name: 'mrtginfo',
     summary: "print the server's connection count, uptime and host name for MRTG, as pure-mrtginfo",
     load: () => import('./tools/mrtginfo.js'),

@@ -4,6 +4,7 @@
  * fraction of each shared rate.
  */
 import type { StateStore } from '../policy/state.js';
+import type { Ban, FailureVerdict } from '../policy/defender.js';
 import type { ParentLink } from './parent-link.js';
 
 /** The shared state, kept by the parent. */
@@ -11,7 +12,35 @@ export class IpcStateStore implements StateStore {
   private readonly listeners = new Map<string, Set<(fraction: number) => void>>();
   private readonly fractions = new Map<string, number>();
 
+  /** The parent takes the connection counts in a shared store itself; workers never do. */
+  readonly shared = false;
+
   constructor(private readonly link: ParentLink) {}
+
+  async loginFailed(ip: string, login: string): Promise<FailureVerdict> {
+    return (await this.link.call('defender', { op: 'failed', ip, login })) as FailureVerdict;
+  }
+
+  async banned(ip: string): Promise<Ban | undefined> {
+    return ((await this.link.call('defender', { op: 'banned', ip })) ?? undefined) as Ban | undefined;
+  }
+
+  async accountLocked(login: string): Promise<number | undefined> {
+    const until = await this.link.call('defender', { op: 'locked', login });
+    return typeof until === 'number' ? until : undefined;
+  }
+
+  async bans(): Promise<Ban[]> {
+    return (await this.link.call('defender', { op: 'list' })) as Ban[];
+  }
+
+  async addBan(ip: string, seconds: number | undefined): Promise<Ban | undefined> {
+    return ((await this.link.call('defender', { op: 'add', ip, seconds })) ?? undefined) as Ban | undefined;
+  }
+
+  async removeBan(ip: string): Promise<boolean> {
+    return (await this.link.call('defender', { op: 'remove', ip })) === true;
+  }
 
   async acquire(key: string, max: number): Promise<boolean> {
     return (await this.link.call('acquire', { key, max })) === true;

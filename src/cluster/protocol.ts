@@ -7,6 +7,7 @@
 import type { Config } from '../config/types.js';
 import type { AnonymousAccount } from '../auth/anonymous.js';
 import type { Material } from '../tls/certificates.js';
+import type { Peer } from '../server/admission.js';
 
 /** What a worker is told once, before any connection. */
 export interface InitMessage {
@@ -33,6 +34,10 @@ export interface ConnMessage {
   implicitTls: boolean;
   /** Sessions open in every worker, this one included (the banner's "user number N"). */
   live: number;
+  /** The client and local addresses (a PROXY header's, else the socket's). */
+  peer?: Peer;
+  /** Bytes the parent read past a PROXY header, to be read first. */
+  head?: Uint8Array;
 }
 
 /** Parent → worker. */
@@ -59,7 +64,7 @@ export type ParentMessage =
 export type AskWhat = 'who' | 'kick' | 'metrics';
 
 /** What a worker may ask the parent. */
-export type RequestMethod = 'auth' | 'acquire' | 'count' | 'root' | 'sni';
+export type RequestMethod = 'auth' | 'acquire' | 'count' | 'root' | 'sni' | 'defender';
 
 /** Worker → parent. */
 export type WorkerMessage =

@@ -1,10 +1,11 @@
 /**
- * The parent's side of the shared state (policy/state.ts): the one SlotCounter every worker's
- * sessions count in, what each worker holds (given back at once if the worker dies), and the
+ * The parent's side of the shared state (policy/state.ts): what each worker holds (given back at
+ * once if the worker dies) over the node's store (memory, or Redis shared by every node), and the
  * bandwidth shares: a rate shared by an account's sessions is divided between the workers in
- * proportion to the sessions each holds, and every change is pushed to the workers concerned.
+ * proportion to the sessions each holds — times this node's share of the rate across the nodes,
+ * when the store is shared — and every change is pushed to the workers concerned.
  */
-import { SlotCounter } from '../policy/state.js';
+import type { StateStore } from '../policy/state.js';
 
 /** A worker as the state server sees it: an id and a way to tell it its share of a rate. */
 export interface ShareHolder {
@@ -14,15 +15,18 @@ export interface ShareHolder {
 
 /** Exact counts across workers. */
 export class StateServer {
-  private readonly counter = new SlotCounter();
   /** Slots each worker holds, by key (to give them back when the worker dies). */
   private readonly held = new Map<ShareHolder, Map<string, number>>();
   /** Sessions using each shared rate, per worker. */
   private readonly shares = new Map<string, Map<ShareHolder, number>>();
+  /** This node's fraction of each shared rate (1 unless the store is shared). */
+  private readonly nodeShare = new Map<string, number>();
+
+  constructor(readonly store: StateStore) {}
 
   /** Takes a slot for a worker's session. */
-  acquire(w: ShareHolder, key: string, max: number): boolean {
-    if (!this.counter.acquire(key, max)) return false;
+  async acquire(w: ShareHolder, key: string, max: number): Promise<boolean> {
+    if (!(await this.store.acquire(key, max))) return false;
     const mine = this.held.get(w) ?? new Map<string, number>();
     const k = key.toLowerCase();
     mine.set(k, (mine.get(k) ?? 0) + 1);
@@ -38,12 +42,12 @@ export class StateServer {
     if (n <= 0) return; // never more than the worker took
     if (n === 1) mine!.delete(k);
     else mine!.set(k, n - 1);
-    this.counter.release(k);
+    this.store.release(k);
   }
 
-  /** Slots held for a key, in every worker. */
-  count(key: string): number {
-    return this.counter.count(key);
+  /** Slots held for a key, in every worker (and node). */
+  count(key: string): Promise<number> {
+    return this.store.count(key);
   }
 
   /** A worker has one more session using the shared rate `key`. */
@@ -51,6 +55,10 @@ export class StateServer {
     const per = this.shares.get(key) ?? new Map<ShareHolder, number>();
     per.set(w, (per.get(w) ?? 0) + 1);
     this.shares.set(key, per);
+    this.store.joinShare(key, (fraction) => {
+      this.nodeShare.set(key, fraction);
+      this.rebalance(key);
+    });
     this.rebalance(key);
   }
 
@@ -61,18 +69,26 @@ export class StateServer {
     if (n <= 0) return;
     if (n === 1) per!.delete(w);
     else per!.set(w, n - 1);
-    if (per!.size === 0) this.shares.delete(key);
-    else this.rebalance(key);
+    this.store.leaveShare(key);
+    if (per!.size === 0) {
+      this.shares.delete(key);
+      this.nodeShare.delete(key);
+    } else this.rebalance(key);
   }
 
   /** A worker is gone: everything it held is given back and the shares it had are redistributed. */
   dropWorker(w: ShareHolder): void {
-    for (const [key, n] of this.held.get(w) ?? []) this.counter.release(key, n);
+    for (const [key, n] of this.held.get(w) ?? []) for (let i = 0; i < n; i++) this.store.release(key);
     this.held.delete(w);
     for (const [key, per] of [...this.shares]) {
-      if (!per.delete(w)) continue;
-      if (per.size === 0) this.shares.delete(key);
-      else this.rebalance(key);
+      const n = per.get(w);
+      if (n === undefined) continue;
+      per.delete(w);
+      for (let i = 0; i < n; i++) this.store.leaveShare(key);
+      if (per.size === 0) {
+        this.shares.delete(key);
+        this.nodeShare.delete(key);
+      } else this.rebalance(key);
     }
   }
 
@@ -81,6 +97,7 @@ export class StateServer {
     if (per === undefined) return;
     let total = 0;
     for (const n of per.values()) total += n;
-    for (const [w, n] of per) w.share(key, n / total);
+    const node = this.nodeShare.get(key) ?? 1;
+    for (const [w, n] of per) w.share(key, (n / total) * node);
   }
 }

@@ -31,6 +31,8 @@ import type { EventBus } from '../telemetry/bus.js';
 import type { CertificateStore } from '../tls/certificates.js';
 import { bindListeners } from '../server/listeners.js';
 import { StateServer, type ShareHolder } from './state-server.js';
+import { LocalBans, MemoryStateStore, type StateStore } from '../policy/state.js';
+import { arrive, takeSharedSlots, type Arrival } from '../server/admission.js';
 import type { AskWhat, ParentMessage, WorkerMessage } from './protocol.js';
 import type { WhoEntry } from '../telemetry/who.js';
 import { isVhostRoot, vhostRoot } from '../policy/vhosts.js';
@@ -74,6 +76,8 @@ export interface SupervisorOptions {
   transfers?: (lines: string[]) => void;
   /** Queues the workers' upload records (-o). */
   uploads?: (records: Buffer[]) => void;
+  /** The node's store (default: memory; Redis with --state). */
+  store?: StateStore;
 }
 
 /** How long a worker may take to answer an operations question, and how many may wait at once. */
@@ -131,14 +135,21 @@ class WorkerSlot implements ShareHolder {
 /** The parent of the session workers. */
 export class Supervisor {
   private readonly slots: WorkerSlot[] = [];
-  private readonly state = new StateServer();
+  private readonly state: StateServer;
+  /** Gives back the shared-store slots (-c/-C across nodes) of each connection, by id. */
+  private readonly sharedSlots = new Map<number, () => void>();
   private readonly listeners: net.Server[] = [];
   private readonly perIp = new Map<string, number>();
   private readonly warnedIps = new Set<string>();
   /** Refused connections flushing their 421. */
   private readonly refused = new Set<net.Socket>();
   /** Connections waiting for a ready worker (see WORKER_WAIT_MS). */
-  private readonly waitingConns = new Map<net.Socket, { implicitTls: boolean; timer: NodeJS.Timeout }>();
+  private readonly waitingConns = new Map<
+    net.Socket,
+    { implicitTls: boolean; arrival: Arrival; timer: NodeJS.Timeout }
+  >();
+  /** Connections still reading their PROXY header or being checked. */
+  private readonly arriving = new Set<net.Socket>();
   private live = 0;
   private nextConn = 0;
   private closing = false;
@@ -149,6 +160,7 @@ export class Supervisor {
   private nextAsk = 0;
 
   constructor(private opts: SupervisorOptions) {
+    this.state = new StateServer(opts.store ?? new MemoryStateStore(opts.config.ban));
     if (opts.runAs !== undefined) {
       this.brokers = new Brokers((level, message) => opts.bus.log(undefined, level, message));
     }
@@ -164,7 +176,13 @@ export class Supervisor {
    */
   reconfigure(next: { config: Readonly<Config>; auth: Authentication; anonymous?: AnonymousAccount }): void {
     this.opts = { ...this.opts, config: next.config, auth: next.auth, anonymous: next.anonymous };
+    if (this.state.store instanceof LocalBans) this.state.store.defender.configure(next.config.ban);
     for (const w of this.slots) w.send({ t: 'config', config: next.config, anonymous: next.anonymous });
+  }
+
+  /** The node's store (bans for `tsftpd ban`, the shared session list). */
+  get store(): StateStore {
+    return this.state.store;
   }
 
   /** Sessions open in every worker. */
@@ -312,7 +330,7 @@ export class Supervisor {
     w.child = undefined;
     w.ready = false;
     for (const [id, ip] of w.conns) {
-      this.forget(ip);
+      this.forget(ip, id);
       this.brokers?.connectionClosed(id);
     }
     w.conns.clear();
@@ -350,7 +368,7 @@ export class Supervisor {
         w.locals.delete(msg.id);
         w.roots.delete(msg.id);
         this.brokers?.connectionClosed(msg.id);
-        this.forget(ip);
+        this.forget(ip, msg.id);
         return;
       }
       case 'release':
@@ -403,6 +421,8 @@ export class Supervisor {
           return this.state.count(String(a.key));
         case 'auth':
           return this.authenticate(w, String(a.login), a.cred as Credentials);
+        case 'defender':
+          return this.defender(a);
         case 'sni':
           // -3: the parent asks the certificate program and reads the files a worker may not.
           return this.opts.tls?.sniChooser?.(String(a.name)) ?? { kind: 'default' };
@@ -414,6 +434,35 @@ export class Supervisor {
       (value) => w.send({ t: 'res', id, ok: true, value }),
       (err: unknown) => w.send({ t: 'res', id, ok: false, error: toWire(err) }),
     );
+  }
+
+  /** A worker's question to the defender (policy/defender.ts), answered by the node's store. */
+  private async defender(a: Record<string, unknown>): Promise<unknown> {
+    const store = this.state.store;
+    const ip = String(a.ip ?? '');
+    switch (a.op) {
+      case 'failed': {
+        const verdict = await store.loginFailed(ip, String(a.login ?? ''));
+        if (verdict.ban !== undefined && verdict.ban.until - Date.now() > 0) this.dropBanned(ip);
+        return verdict;
+      }
+      case 'banned':
+        return (await store.banned(ip)) ?? null;
+      case 'locked':
+        return (await store.accountLocked(String(a.login ?? ''))) ?? null;
+      default:
+        throw new Error('unknown defender request');
+    }
+  }
+
+  /** A new ban: connections of that address still waiting for a worker are closed. */
+  private dropBanned(ip: string): void {
+    for (const [socket, { arrival, timer }] of this.waitingConns) {
+      if (arrival.peer.remoteIp !== ip) continue;
+      clearTimeout(timer);
+      this.waitingConns.delete(socket);
+      socket.destroy();
+    }
   }
 
   /**
@@ -497,15 +546,32 @@ export class Supervisor {
     }
   }
 
-  /** Admits a connection (-c, -C) and hands it to the least busy worker. */
+  /** A new connection: its PROXY header and the ban check, then the limits and a worker. */
   private dispatch(socket: net.Socket, implicitTls: boolean): void {
-    const cfg = this.opts.config;
     socket.on('error', () => socket.destroy());
-    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    if (ip === '' || this.closing) {
+    if (this.closing) {
       socket.destroy();
       return;
     }
+    this.arriving.add(socket);
+    arrive(socket, this.opts.config, this.opts.bus, this.state.store)
+      .then((a) => {
+        this.arriving.delete(socket);
+        if (this.closing || socket.destroyed) socket.destroy();
+        else if ('peer' in a) void this.admit(socket, implicitTls, a);
+        else if (a.refusal !== undefined && !implicitTls) this.refuse(socket, a.refusal);
+        else socket.destroy();
+      })
+      .catch(() => {
+        this.arriving.delete(socket);
+        socket.destroy();
+      });
+  }
+
+  /** Admits a connection (-c, -C, and across nodes with a shared store) and hands it to the least busy worker. */
+  private async admit(socket: net.Socket, implicitTls: boolean, arrival: Arrival): Promise<void> {
+    const cfg = this.opts.config;
+    const ip = arrival.peer.remoteIp;
     if (this.live >= cfg.maxClients) {
       // A TLS client would not read a plaintext 421.
       if (implicitTls) socket.destroy();
@@ -530,7 +596,7 @@ export class Supervisor {
           if (implicitTls) socket.destroy();
           else this.refuse(socket, tr`Service not available, try again in a moment`);
         }, WORKER_WAIT_MS);
-        this.waitingConns.set(socket, { implicitTls, timer });
+        this.waitingConns.set(socket, { implicitTls, arrival, timer });
         socket.once('close', () => {
           clearTimeout(timer);
           this.waitingConns.delete(socket);
@@ -543,13 +609,39 @@ export class Supervisor {
     }
     const id = ++this.nextConn;
     w.conns.set(id, ip);
-    w.locals.set(id, (socket.localAddress ?? '').replace(/^::ffff:/, ''));
+    w.locals.set(id, arrival.peer.localIp);
     this.perIp.set(ip, count + 1);
     this.live++;
-    if (!w.send({ t: 'conn', id, implicitTls, live: this.live }, socket)) {
+    if (this.state.store.shared) {
+      // Other nodes' connections count too (Redis); the slots are held until the connection ends.
+      this.arriving.add(socket);
+      const shared = await takeSharedSlots(this.state.store, cfg, ip).catch(() => () => undefined);
+      this.arriving.delete(socket);
+      if (typeof shared !== 'function' || this.closing || socket.destroyed || !w.conns.has(id)) {
+        if (typeof shared === 'function') shared();
+        if (w.conns.delete(id)) {
+          w.locals.delete(id);
+          this.forget(ip, id);
+        }
+        if (typeof shared !== 'function' && shared.refusal !== undefined && !implicitTls)
+          this.refuse(socket, shared.refusal);
+        else socket.destroy();
+        return;
+      }
+      this.sharedSlots.set(id, shared);
+    }
+    const message = {
+      t: 'conn' as const,
+      id,
+      implicitTls,
+      live: this.live,
+      peer: arrival.peer,
+      head: arrival.head,
+    };
+    if (!w.send(message, socket)) {
       w.conns.delete(id);
       w.locals.delete(id);
-      this.forget(ip);
+      this.forget(ip, id);
       socket.destroy();
     }
   }
@@ -558,9 +650,9 @@ export class Supervisor {
   private admitWaiting(): void {
     const waiting = [...this.waitingConns];
     this.waitingConns.clear();
-    for (const [socket, { implicitTls, timer }] of waiting) {
+    for (const [socket, { implicitTls, arrival, timer }] of waiting) {
       clearTimeout(timer);
-      if (!socket.destroyed) this.dispatch(socket, implicitTls);
+      if (!socket.destroyed) void this.admit(socket, implicitTls, arrival);
     }
   }
 
@@ -573,8 +665,10 @@ export class Supervisor {
     return best;
   }
 
-  /** A connection of `ip` ended. */
-  private forget(ip: string): void {
+  /** Connection `id` of `ip` ended. */
+  private forget(ip: string, id: number): void {
+    this.sharedSlots.get(id)?.();
+    this.sharedSlots.delete(id);
     this.live = Math.max(0, this.live - 1);
     const n = (this.perIp.get(ip) ?? 1) - 1;
     if (n <= 0) {
@@ -599,6 +693,7 @@ export class Supervisor {
     const closed = this.listeners.map((l) => new Promise<void>((resolve) => l.close(() => resolve())));
     this.listeners.length = 0;
     for (const s of [...this.refused]) s.destroy();
+    for (const s of [...this.arriving]) s.destroy();
     for (const [s, { timer }] of this.waitingConns) {
       clearTimeout(timer);
       s.destroy();

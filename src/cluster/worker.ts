@@ -96,6 +96,8 @@ export function runWorker(): Promise<number> {
           server.adopt(handle, {
             implicitTls: msg.implicitTls,
             connection: msg.id,
+            peer: msg.peer,
+            head: msg.head,
             onEnd: () => send({ t: 'closed', id: msg.id }),
           });
           return;

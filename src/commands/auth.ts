@@ -9,7 +9,8 @@ import { FtpError } from '../errors.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { SessionContext } from '../session/context.js';
 import { establishLogin } from '../session/login.js';
-import type { Account } from '../auth/types.js';
+import type { Account, AuthResult } from '../auth/types.js';
+import type { FailureVerdict } from '../policy/defender.js';
 import type { CommandSpec } from './spec.js';
 import { anonymousOnlyOn, checkLoginRules } from '../policy/login-rules.js';
 import { hostDirName, hostRoot, vhostRoot } from '../policy/vhosts.js';
@@ -126,25 +127,31 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
   if (login === undefined) return reply(Code.NOT_LOGGED_IN, tr`Please tell me who you are`);
   if (login === '\0anonymous') return anonymousLogin(s); // -b: USER ftp answered 331
   if (arg.length >= MAX_PASSWORD) return reply(Code.NOT_LOGGED_IN, tr`Line too long`);
-  let result;
-  try {
-    result = await s.server.auth.authenticate(login, {
-      password: arg,
-      remoteIp: s.ref.remoteIp,
-      localIp: s.ref.localIp,
-      localPort: s.ref.localPort,
-      tls: s.tls !== undefined,
-      sni: s.tls?.sni,
-      connection: s.connection,
-    });
-  } catch (err) {
-    // A backend that cannot answer: its FtpError (421) ends the session at the gate, its detail
-    // (naming the file or server and the fix) goes to the log; the reply text is logged once, as
-    // the disconnect reason.
-    if (err instanceof FtpError && err.detail === undefined)
-      throw new FtpError(err.code, err.text, { detail: String(err.text) });
-    throw err;
-  }
+  let result: AuthResult;
+  // Account lockout (--ban-account-after): the backend is not even asked; the client sees a failure.
+  const locked = await s.server.state.accountLocked(login).catch(() => undefined);
+  if (locked !== undefined) {
+    s.server.bus.log(s.ref, 'WARNING', `Login of [${login}] refused: account locked after failed logins`);
+    result = { kind: 'denied', reason: 'account locked after failed logins' };
+  } else
+    try {
+      result = await s.server.auth.authenticate(login, {
+        password: arg,
+        remoteIp: s.ref.remoteIp,
+        localIp: s.ref.localIp,
+        localPort: s.ref.localPort,
+        tls: s.tls !== undefined,
+        sni: s.tls?.sni,
+        connection: s.connection,
+      });
+    } catch (err) {
+      // A backend that cannot answer: its FtpError (421) ends the session at the gate, its detail
+      // (naming the file or server and the fix) goes to the log; the reply text is logged once, as
+      // the disconnect reason.
+      if (err instanceof FtpError && err.detail === undefined)
+        throw new FtpError(err.code, err.text, { detail: String(err.text) });
+      throw err;
+    }
   let refusal: Text = tr`Login authentication failed`;
   let reason: string;
   let backend = 'none';
@@ -174,6 +181,19 @@ async function pass(s: SessionContext, arg: string): Promise<Reply | void> {
     if (result.kind === 'denied') backend = result.backend ?? 'none';
   }
   s.server.bus.emit('login-failed', { session: s.ref, login, reason, backend });
+  // The defender (policy/defender.ts): past its threshold the address is banned, here and at connect.
+  const verdict: FailureVerdict = await s.server.state.loginFailed(s.ref.remoteIp, login).catch(() => ({}));
+  if (verdict.ban !== undefined) {
+    const seconds = Math.max(1, Math.ceil((verdict.ban.until - Date.now()) / 1000));
+    s.server.bus.log(
+      s.ref,
+      'WARNING',
+      `Banned [${s.ref.remoteIp}] for ${seconds} seconds: too many failed logins (${verdict.ban.reason})`,
+    );
+    s.reply(Code.SERVICE_UNAVAILABLE, tr`This address is banned for ${seconds} more seconds`);
+    s.close('Banned');
+    return;
+  }
   // Upstream §12: random part plus one step per failure so far, before answering.
   const unit = s.server.config.authDelayMs;
   await sleep(randomInt(0, unit + 1) + unit * s.failedLogins);

@@ -13,6 +13,8 @@ import {
   type ActiveTarget,
 } from '../data/active.js';
 import { PassiveListener, parseEpsv, pasvAddress } from '../data/passive.js';
+import { passiveAddressFor } from '../data/passive-address.js';
+import { matchCidr, parseCidrList } from '../auth/cidr.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { LoggedIn } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
@@ -25,6 +27,13 @@ function fxpAllowed(s: LoggedIn): boolean {
   return c.allowAnonymousFxp || (c.allowUserFxp && !s.anonymous);
 }
 
+/** With --proxy-protocol: true for an address of a trusted proxy. */
+function proxyCheck(list: string[] | undefined): ((ip: string) => boolean) | undefined {
+  if (list === undefined) return undefined;
+  const cidrs = parseCidrList(list.join(',')).list;
+  return (ip) => matchCidr(cidrs, ip);
+}
+
 async function openPassive(s: LoggedIn): Promise<PassiveListener> {
   s.clearData(); // a new PASV releases the previous listener (upstream §2.5)
   const cfg = s.server.config;
@@ -32,6 +41,8 @@ async function openPassive(s: LoggedIn): Promise<PassiveListener> {
     localIp: s.socket.localAddress ?? s.ref.localIp,
     range: cfg.passivePorts,
     allowedIp: fxpAllowed(s) ? undefined : s.ref.remoteIp,
+    // Behind a balancer (--proxy-protocol) the data connection may come through the proxy too.
+    alsoAllowed: proxyCheck(cfg.proxyProtocol),
     timeoutMs: s.idleSeconds * 1000,
     onRefused: (ip) => s.server.bus.log(s.ref, 'WARNING', `Refused passive connection from ${ip}`),
   });
@@ -44,8 +55,8 @@ async function pasv(s: LoggedIn): Promise<Reply> {
   if (s.ipv6)
     return reply(Code.CANT_OPEN_DATA, tr`You cannot use PASV on IPv6 connections. Use EPSV instead.`);
   if (s.epsvAll) return reply(Code.BAD_ARGUMENTS, tr`Only EPSV is allowed after EPSV ALL`);
-  const forced = s.server.config.forcePassiveIp;
-  const address = forced ?? s.ref.localIp;
+  // -P: one address, or one per client network (rules); names are re-resolved.
+  const address = await passiveAddressFor(s.server.config.forcePassiveIp, s.ref.remoteIp, s.ref.localIp);
   if (!net.isIPv4(address))
     return reply(Code.CANT_OPEN_DATA, tr`Please use an IPv6-conformant client with EPSV support`);
   const listener = await openPassive(s);

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Config } from './types.js';
+import { defaultBanSettings } from '../policy/defender.js';
 
 /** Pure-FTPd's defaults (upstream §13): port 21 on every address, 50 clients, 15 min idle, 1024-65535. */
 export function defaultConfig(): Config {
@@ -62,6 +63,7 @@ export function defaultConfig(): Config {
     tlsClientCert: false,
     implicitTls: [],
     tlsSessionBinding: true,
+    ban: defaultBanSettings(),
   };
 }
 

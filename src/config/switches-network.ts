@@ -5,9 +5,10 @@ import { parseAltLog } from '../telemetry/altlog.js';
 import { DEFAULT_UPLOAD_PIPE } from '../telemetry/upload-pipe.js';
 import { isIPv6 } from 'node:net';
 import { applyBind } from './bind.js';
+import { parsePassiveRules } from '../data/passive-address.js';
 import { ValueError } from './errors.js';
 import type { SwitchSpec } from './switch-spec.js';
-import { isHostOrAddress, parseInteger, parsePath, splitPair, UINT_MAX } from './values.js';
+import { parseInteger, parsePath, splitPair, UINT_MAX } from './values.js';
 
 /** Pure-FTPd's default idle timeout in minutes, also used for `-I 0` or junk (upstream §1.2 -I). */
 const DEFAULT_IDLE_MINUTES = 15;
@@ -100,13 +101,17 @@ export const NETWORK_SWITCHES: readonly SwitchSpec[] = [
     short: 'P',
     pureName: 'forcepassiveip',
     name: 'force-passive-ip',
-    arg: 'address',
-    help: 'IPv4 address or host name announced in PASV replies (NAT)',
+    arg: 'address|rules',
+    help: 'IPv4 address or host name announced in PASV replies (NAT), or one per client network: 10.0.0.0/8=10.1.2.3,*=ftp.example.com (names are re-resolved every minute)',
     conf: [{ key: 'ForcePassiveIP', form: 'value' }],
     apply: (c, v, ctx) => {
       if (isIPv6(v))
         throw new ValueError('PASV replies carry an IPv4 address; give an IPv4 address or a host name');
-      if (!isHostOrAddress(v)) throw new ValueError(`"${v}" is not an IPv4 address or a host name`);
+      try {
+        parsePassiveRules(v);
+      } catch (err) {
+        throw new ValueError((err as Error).message);
+      }
       // Pure-FTPd keeps the first -P (upstream §1.2); a later source still overrides an earlier one.
       if (ctx.firstInSource('force-passive-ip')) c.forcePassiveIp = v;
     },

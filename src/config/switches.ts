@@ -13,6 +13,7 @@ import { META_SWITCHES, UNSUPPORTED_SWITCHES } from './switches-other.js';
 import { TLS_SWITCHES } from './switches-tls.js';
 import { PROCESS_SWITCHES } from './switches-process.js';
 import { OPS_SWITCHES } from './switches-ops.js';
+import { CLUSTER_SWITCHES } from './switches-cluster.js';
 
 /** Every switch, in help order within each topic. */
 export const SWITCHES: readonly SwitchSpec[] = [
@@ -24,6 +25,7 @@ export const SWITCHES: readonly SwitchSpec[] = [
   ...TLS_SWITCHES,
   ...PROCESS_SWITCHES,
   ...OPS_SWITCHES,
+  ...CLUSTER_SWITCHES,
   ...META_SWITCHES,
   ...UNSUPPORTED_SWITCHES,
 ];

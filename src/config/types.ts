@@ -3,6 +3,7 @@
  * line, validated, then frozen (docs/architecture.md). Switch letters follow Pure-FTPd (upstream §1.2).
  */
 import type { AltLogSpec } from '../telemetry/altlog.js';
+import type { BanSettings } from '../policy/defender.js';
 
 /** One `-l method[:arg]` entry of the authentication chain, in command-line order (upstream §3.1). */
 export interface AuthMethod {
@@ -32,8 +33,19 @@ export interface Config {
   maxIdleSeconds: number;
   /** -p: passive port range, inclusive. */
   passivePorts: { first: number; last: number };
-  /** -P: address announced in 227 replies. */
+  /**
+   * -P: address announced in 227 replies: one address or host name, or rules per client network
+   * (`10.0.0.0/8=10.1.2.3,*=ftp.example.com`, data/passive-address.ts); host names are re-resolved.
+   */
   forcePassiveIp?: string;
+  /** --proxy-protocol: the proxies (CIDR) whose connections carry a PROXY header; others are refused. */
+  proxyProtocol?: string[];
+  /** --ban-*: the brute-force defender (policy/defender.ts). */
+  ban: BanSettings;
+  /** --state: the shared store of several nodes (`redis://host:port/db`); undefined: this node's memory. */
+  state?: string;
+  /** --node-name: this node's name in the shared store (default: host name and port). */
+  nodeName?: string;
   /** -e: anonymous logins only. */
   anonymousOnly: boolean;
   /** --vhost-dir: per-local-address anonymous roots (`DIR/<ip>`); undefined: Debian's; false: off. */

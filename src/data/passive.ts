@@ -19,6 +19,8 @@ export interface PassiveOptions {
   range: { first: number; last: number };
   /** Only this client address may connect; undefined allows anyone (FXP). */
   allowedIp?: string;
+  /** Addresses also allowed besides `allowedIp` (trusted proxies with --proxy-protocol). */
+  alsoAllowed?: (ip: string) => boolean;
   /** The listener closes itself after this long without a connection. */
   timeoutMs: number;
   /** Called with the address of each refused connection (for the log). */
@@ -124,7 +126,9 @@ export class PassiveListener {
     if (
       this.closed ||
       this.socket !== undefined ||
-      (this.opts.allowedIp && !sameIp(ip, this.opts.allowedIp))
+      (this.opts.allowedIp &&
+        !sameIp(ip, this.opts.allowedIp) &&
+        this.opts.alsoAllowed?.(ip.replace(/^::ffff:/, '')) !== true)
     ) {
       // Upstream §2.5: a connection from another host is dropped and the listener keeps waiting.
       if (!this.closed && this.socket === undefined) this.opts.onRefused?.(ip);

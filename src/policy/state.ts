@@ -5,8 +5,10 @@
  * MemoryStateStore; session workers use an IPC store whose answers come from the parent's memory
  * store (src/cluster/ipc-state.ts); a store shared by several machines can implement the same
  * interface. Calls are asynchronous for that reason; keys compare case-insensitively (Pure-FTPd
- * compares logins so).
+ * compares logins so). The same stores hold the brute-force defender's scores and bans
+ * (policy/defender.ts), and, when `shared` (Redis), the cluster-wide -c/-C counts.
  */
+import { Defender, defaultBanSettings, type Ban, type BanSettings, type FailureVerdict } from './defender.js';
 
 /** Counts sessions per key and shares bandwidth per key; see the module comment. */
 export interface StateStore {
@@ -24,6 +26,61 @@ export interface StateStore {
   joinShare(key: string, onShare: (fraction: number) => void): void;
   /** One session of this process no longer uses the shared rate `key`. */
   leaveShare(key: string): void;
+  /** Scores a failed login of `login` from `ip`: says whether the address is banned now. */
+  loginFailed(ip: string, login: string): Promise<FailureVerdict>;
+  /** The ban in force on an address, if any. */
+  banned(ip: string): Promise<Ban | undefined>;
+  /** When an account's lockout ends, if it is locked (account lockout, off by default). */
+  accountLocked(login: string): Promise<number | undefined>;
+  /** `tsftpd ban`: the bans in force, a ban by hand (undefined: allow-listed), a ban lifted. */
+  bans(): Promise<Ban[]>;
+  addBan(ip: string, seconds: number | undefined): Promise<Ban | undefined>;
+  removeBan(ip: string): Promise<boolean>;
+  /**
+   * True when the store is shared by several nodes (Redis): the connection counts (-c, -C) are then
+   * also taken in it, under CLIENTS_KEY and ipKey(ip).
+   */
+  readonly shared: boolean;
+}
+
+/** The shared-store key counting every node's connections (-c). */
+export const CLIENTS_KEY = '\0clients';
+/** The shared-store key counting one address's connections on every node (-C). */
+export function ipKey(ip: string): string {
+  return `\0ip:${ip}`;
+}
+
+/** The defender's part of a StateStore, for the stores that keep it in this process. */
+export class LocalBans {
+  readonly defender: Defender;
+
+  constructor(settings: BanSettings = defaultBanSettings()) {
+    this.defender = new Defender(settings);
+  }
+
+  loginFailed(ip: string, login: string): Promise<FailureVerdict> {
+    return Promise.resolve(this.defender.failed(ip, login));
+  }
+
+  banned(ip: string): Promise<Ban | undefined> {
+    return Promise.resolve(this.defender.banned(ip));
+  }
+
+  accountLocked(login: string): Promise<number | undefined> {
+    return Promise.resolve(this.defender.accountLocked(login));
+  }
+
+  bans(): Promise<Ban[]> {
+    return Promise.resolve(this.defender.list());
+  }
+
+  addBan(ip: string, seconds: number | undefined): Promise<Ban | undefined> {
+    return Promise.resolve(this.defender.add(ip, seconds, 'manual'));
+  }
+
+  removeBan(ip: string): Promise<boolean> {
+    return Promise.resolve(this.defender.remove(ip));
+  }
 }
 
 /** Session counts per key: the arithmetic every StateStore implementation shares. */
@@ -54,8 +111,9 @@ export class SlotCounter {
 }
 
 /** The in-process StateStore: one process holds every session, so every share is whole. */
-export class MemoryStateStore implements StateStore {
+export class MemoryStateStore extends LocalBans implements StateStore {
   private readonly counter = new SlotCounter();
+  readonly shared = false;
 
   acquire(key: string, max: number): Promise<boolean> {
     return Promise.resolve(this.counter.acquire(key, max));

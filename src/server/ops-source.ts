@@ -8,6 +8,8 @@ import { ParentMetrics, SessionMetrics, type MetricsJson } from '../telemetry/me
 import type { WhoEntry } from '../telemetry/who.js';
 import type { FtpServer } from './server.js';
 import type { Supervisor } from '../cluster/supervisor.js';
+import type { Ban } from '../policy/defender.js';
+import type { StateStore } from '../policy/state.js';
 
 /** The server as the operations side sees it. */
 export interface OpsSource {
@@ -15,6 +17,10 @@ export interface OpsSource {
   who(): Promise<WhoEntry[]>;
   /** Ends a session (421); false when there is no such session. */
   kick(id: number): Promise<boolean>;
+  /** `tsftpd ban`: the bans in force (of every node with a shared store), one added, one lifted. */
+  bans(): Promise<Ban[]>;
+  ban(ip: string, seconds: number | undefined): Promise<Ban | undefined>;
+  unban(ip: string): Promise<boolean>;
   /** Every process's metrics (empty when --metrics is off). */
   metrics(): Promise<MetricsJson[]>;
   /** Processes serving: session workers (0 when one process serves) and all of tsftpd's. */
@@ -29,6 +35,7 @@ export function singleProcessSource(server: FtpServer, bus: EventBus, withMetric
   return {
     who: () => Promise.resolve(server.who()),
     kick: (id) => Promise.resolve(server.kick(id)),
+    ...banOps(() => server.context.state),
     metrics: async () => (metrics === undefined ? [] : [await metrics.json()]),
     processes: () => ({ workers: 0, total: 1 }),
     close: () => metrics?.close(),
@@ -45,6 +52,7 @@ export function supervisorSource(supervisor: Supervisor, withMetrics: boolean): 
   return {
     who: () => supervisor.who(),
     kick: (id) => supervisor.kick(id),
+    ...banOps(() => supervisor.store),
     metrics: async () => {
       if (parent === undefined) return [];
       const [own, workers] = await Promise.all([parent.json(), supervisor.workerMetrics()]);
@@ -55,5 +63,14 @@ export function supervisorSource(supervisor: Supervisor, withMetrics: boolean): 
       return { workers: c.workers, total: 1 + c.workers + c.brokers };
     },
     close: () => undefined,
+  };
+}
+
+/** The ban requests, answered by the node's store (memory, or Redis for every node). */
+function banOps(store: () => StateStore): Pick<OpsSource, 'bans' | 'ban' | 'unban'> {
+  return {
+    bans: () => store().bans(),
+    ban: (ip, seconds) => store().addBan(ip, seconds),
+    unban: (ip) => store().removeBan(ip),
   };
 }

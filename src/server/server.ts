@@ -13,7 +13,8 @@ import { Session } from '../session/session.js';
 import { greeting } from '../commands/info.js';
 import { commandDispatcher } from '../commands/table.js';
 import type { ServerContext } from './context.js';
-import { MemoryStateStore, type StateStore } from '../policy/state.js';
+import { LocalBans, MemoryStateStore, type StateStore } from '../policy/state.js';
+import { arrive, takeSharedSlots, type Arrival, type Peer } from './admission.js';
 import { ConfinedRoot, type Identity } from '../storage/confined.js';
 import type { RootOpener } from '../storage/types.js';
 import { RateLimiters } from '../data/throttle.js';
@@ -115,7 +116,7 @@ export class FtpServer {
       // In a worker, the parent's count of every worker's sessions (told with each connection).
       sessionCount: () => Math.max(sessions.size, this.liveSessions),
       tls: opts.tls,
-      state: opts.state ?? new MemoryStateStore(),
+      state: opts.state ?? new MemoryStateStore(opts.config.ban),
       rateLimiters: new RateLimiters(),
       roots: opts.roots ?? ((realPath, request) => ConfinedRoot.open(realPath, request)),
     };
@@ -133,6 +134,7 @@ export class FtpServer {
       auth: next.auth,
       anonymous: next.config.noAnonymous ? undefined : next.anonymous,
     };
+    if (this.context.state instanceof LocalBans) this.context.state.defender.configure(next.config.ban);
   }
 
   /** The parent's count of sessions in every worker (the banner's "user number N"). */
@@ -166,8 +168,10 @@ export class FtpServer {
 
   /** Starts listening as -S/-4/-6 say; resolves with the bound addresses. */
   async listen(): Promise<net.AddressInfo[]> {
-    const servers = await bindListeners(this.opts.config, false, (socket, implicitTls) =>
-      implicitTls ? this.admitImplicitTls(socket) : this.admit(socket),
+    const servers = await bindListeners(
+      this.opts.config,
+      false,
+      (socket, implicitTls) => void this.arrive(socket, implicitTls),
     );
     for (const server of servers) {
       server.on('error', (err) => this.bus.log(undefined, 'ERROR', `listener error: ${String(err)}`));
@@ -180,8 +184,13 @@ export class FtpServer {
    * Starts the session of a connection another process accepted and admitted (a worker's, from its
    * parent): no -c/-C check here, the parent counted it. `onEnd` runs once when it is over.
    */
-  adopt(socket: net.Socket, opts: { implicitTls: boolean; connection?: number; onEnd: () => void }): void {
+  adopt(
+    socket: net.Socket,
+    opts: { implicitTls: boolean; connection?: number; peer?: Peer; head?: Uint8Array; onEnd: () => void },
+  ): void {
     let ended = false;
+    // Bytes the parent read past a PROXY header come first.
+    if (opts.head !== undefined && opts.head.length > 0) socket.unshift(Buffer.from(opts.head));
     const end = (): void => {
       if (ended) return;
       ended = true;
@@ -189,7 +198,7 @@ export class FtpServer {
     };
     socket.once('close', end);
     if (!opts.implicitTls) {
-      this.startSession(socket, undefined, end, opts.connection);
+      this.startSession(socket, undefined, end, opts.connection, opts.peer);
       return;
     }
     const store = this.context.tls;
@@ -201,7 +210,7 @@ export class FtpServer {
     this.unadmitted.add(socket);
     acceptImplicitTls(socket, store)
       .then(
-        ({ socket: secure, state }) => this.startSession(secure, state, end, opts.connection),
+        ({ socket: secure, state }) => this.startSession(secure, state, end, opts.connection, opts.peer),
         (err: unknown) => {
           if (!this.closing) {
             this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
@@ -212,10 +221,36 @@ export class FtpServer {
       .finally(() => this.unadmitted.delete(socket));
   }
 
+  /**
+   * A new connection: its PROXY header (--proxy-protocol) and the ban check, then the TLS handshake
+   * (implicit TLS) and the limits.
+   */
+  private async arrive(socket: net.Socket, implicitTls: boolean): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    this.unadmitted.add(socket);
+    let a;
+    try {
+      a = await arrive(socket, this.opts.config, this.bus, this.context.state);
+    } finally {
+      this.unadmitted.delete(socket);
+    }
+    if (this.closing || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    if (!('peer' in a)) {
+      if (a.refusal !== undefined && !implicitTls) this.refuse(socket, a.refusal);
+      else socket.destroy();
+      return;
+    }
+    if (a.head !== undefined) socket.unshift(a.head);
+    if (implicitTls) this.admitImplicitTls(socket, a);
+    else await this.admit(socket, undefined, a);
+  }
+
   /** Implicit FTPS: the TLS handshake comes first, then the usual admission and greeting. */
-  private admitImplicitTls(raw: net.Socket): void {
+  private admitImplicitTls(raw: net.Socket, arrival: Arrival): void {
     const store = this.context.tls;
-    raw.on('error', () => raw.destroy());
     // Counting handshakes in progress keeps a flood of connections that never finish theirs from
     // holding unbounded sockets and TLS state while the session count still looks low.
     if (store === undefined || this.sessions.size + this.pendingHandshakes >= this.opts.config.maxClients) {
@@ -226,7 +261,7 @@ export class FtpServer {
     this.unadmitted.add(raw);
     acceptImplicitTls(raw, store)
       .then(
-        ({ socket, state }) => this.admit(socket, state),
+        ({ socket, state }) => this.admit(socket, state, arrival),
         (err: unknown) => {
           if (!this.closing) {
             this.bus.log(undefined, 'WARNING', `implicit TLS handshake failed: ${(err as Error).message}`);
@@ -251,14 +286,10 @@ export class FtpServer {
     socket.setTimeout(REFUSAL_GRACE_MS, () => socket.destroy());
   }
 
-  private admit(socket: net.Socket, tls?: SessionTls): void {
+  private async admit(socket: net.Socket, tls: SessionTls | undefined, arrival: Arrival): Promise<void> {
     const cfg = this.opts.config;
     socket.on('error', () => socket.destroy());
-    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    if (ip === '') {
-      socket.destroy();
-      return;
-    }
+    const ip = arrival.peer.remoteIp;
     if (this.sessions.size >= cfg.maxClients) {
       this.refuse(socket, tr`${cfg.maxClients} users (the maximum) are already logged in, sorry`);
       return;
@@ -273,13 +304,35 @@ export class FtpServer {
       return;
     }
     this.perIp.set(ip, count + 1);
-    this.startSession(socket, tls, () => {
+    const forget = (): void => {
       const n = (this.perIp.get(ip) ?? 1) - 1;
       if (n <= 0) {
         this.perIp.delete(ip);
         this.warnedIps.delete(ip);
       } else this.perIp.set(ip, n);
-    });
+    };
+    // Other nodes' connections count too when the store is shared (Redis).
+    this.unadmitted.add(socket);
+    const shared = await takeSharedSlots(this.context.state, cfg, ip).catch(() => () => undefined);
+    this.unadmitted.delete(socket);
+    if (typeof shared !== 'function' || this.closing || socket.destroyed) {
+      forget();
+      if (typeof shared === 'function') {
+        shared();
+        socket.destroy();
+      } else if (shared.refusal !== undefined) this.refuse(socket, shared.refusal);
+      return;
+    }
+    this.startSession(
+      socket,
+      tls,
+      () => {
+        forget();
+        shared();
+      },
+      undefined,
+      arrival.peer,
+    );
   }
 
   /** Creates the session of an admitted connection and greets it; `onEnd` runs when it closes. */
@@ -288,9 +341,10 @@ export class FtpServer {
     tls: SessionTls | undefined,
     onEnd: () => void,
     connection?: number,
+    peer?: Peer,
   ): void {
     socket.on('error', () => socket.destroy());
-    const session = new Session(socket, this.context, commandDispatcher, connection);
+    const session = new Session(socket, this.context, commandDispatcher, connection, peer);
     if (tls !== undefined) {
       session.tls = tls;
       logHandshake(session, tls, socket as TLSSocket);

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { OpsSource } from './ops-source.js';
 import type { WhoReport } from '../telemetry/who.js';
+import type { Ban } from '../policy/defender.js';
 
 /** Longest request line; the time a client may take to send it. */
 const MAX_REQUEST = 4096;
@@ -51,11 +52,21 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 /** A request of `tsftpd who`. */
-export type WhoRequest = { cmd: 'list' } | { cmd: 'kick'; id: number };
+export type WhoRequest =
+  | { cmd: 'list' }
+  | { cmd: 'kick'; id: number }
+  | { cmd: 'bans' }
+  | { cmd: 'ban'; ip: string; seconds?: number }
+  | { cmd: 'unban'; ip: string };
 
 /** The answer to a request. */
 export type WhoAnswer =
-  ({ ok: true } & WhoReport) | { ok: true; kicked: boolean } | { ok: false; error: string };
+  | ({ ok: true } & WhoReport)
+  | { ok: true; kicked: boolean }
+  | { ok: true; bans: Ban[] }
+  | { ok: true; ban: Ban | null }
+  | { ok: true; removed: boolean }
+  | { ok: false; error: string };
 
 /** The server side of the who socket. */
 export class WhoSocketServer {
@@ -143,7 +154,7 @@ export class WhoSocketServer {
     } catch {
       return { ok: false, error: 'the request is not JSON' };
     }
-    const r = req as Partial<{ cmd: string; id: unknown }>;
+    const r = req as Partial<{ cmd: string; id: unknown; ip: unknown; seconds: unknown }>;
     try {
       if (r.cmd === 'list') {
         return {
@@ -156,6 +167,19 @@ export class WhoSocketServer {
       }
       if (r.cmd === 'kick' && typeof r.id === 'number' && Number.isSafeInteger(r.id))
         return { ok: true, kicked: await this.source.kick(r.id) };
+      if (r.cmd === 'bans') return { ok: true, bans: await this.source.bans() };
+      if ((r.cmd === 'ban' || r.cmd === 'unban') && (typeof r.ip !== 'string' || net.isIP(r.ip) === 0))
+        return { ok: false, error: 'not an IP address' };
+      const ip = String(r.ip)
+        .toLowerCase()
+        .replace(/^::ffff:(?=\d+\.)/, '');
+      if (r.cmd === 'ban') {
+        const s = r.seconds;
+        if (s !== undefined && (typeof s !== 'number' || !Number.isSafeInteger(s) || s < 1 || s > 31_536_000))
+          return { ok: false, error: 'the time is 1 to 31536000 seconds' };
+        return { ok: true, ban: (await this.source.ban(ip, s)) ?? null };
+      }
+      if (r.cmd === 'unban') return { ok: true, removed: await this.source.unban(ip) };
       return { ok: false, error: 'unknown request' };
     } catch (err) {
       return { ok: false, error: String(err) };

@@ -22,6 +22,7 @@ import type { SessionTls } from '../tls/session-tls.js';
 import { Code } from './codes.js';
 import { tr } from '../i18n/msg.js';
 import { languageOf, type Language } from '../i18n/languages.js';
+import { socketPeer, type Peer } from '../server/admission.js';
 
 /** Longest command line in bytes (upstream §2.1: PATH_MAX + 16). */
 export const MAX_LINE = 4112;
@@ -101,19 +102,15 @@ export class Session implements SessionContext {
     readonly server: ServerContext,
     private readonly dispatcher: Dispatcher,
     connection?: number,
+    peer?: Peer,
   ) {
     this.connection = connection;
     this.id = connection ?? nextSessionId++;
     this.connectLoad = server.config.maxLoad !== undefined ? os.loadavg()[1] : undefined;
-    this.ipv6 = socket.remoteFamily === 'IPv6' && !(socket.remoteAddress ?? '').startsWith('::ffff:');
-    const strip = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');
-    this.ref = {
-      id: this.id,
-      remoteIp: strip(socket.remoteAddress),
-      remotePort: socket.remotePort ?? 0,
-      localIp: strip(socket.localAddress),
-      localPort: socket.localPort ?? 0,
-    };
+    // The PROXY header's addresses when a balancer forwards the connection (server/admission.ts).
+    const p = peer ?? socketPeer(socket);
+    this.ipv6 = p.remoteIp.includes(':');
+    this.ref = { id: this.id, ...p };
     this.idleSeconds = server.config.maxIdleSeconds;
     this.language = languageOf(server.config);
     this.idleTimer = setTimeout(() => this.onIdle(), this.idleSeconds * 1000);

@@ -66,7 +66,7 @@ export function ask(socketPath: string, req: WhoRequest): Promise<WhoAnswer> {
 }
 
 /** The sockets to read: `--socket`, else every `who-*.sock` of the default directory. */
-function sockets(explicit: string | undefined): { paths: string[]; scanned: boolean } {
+export function sockets(explicit: string | undefined): { paths: string[]; scanned: boolean } {
   if (explicit !== undefined) return { paths: [explicit], scanned: false };
   const dir = defaultWhoDir();
   let names: string[];

@@ -103,13 +103,24 @@ export class RawFtp {
     socket.on('error', () => undefined);
   }
 
-  /** Connects and reads the greeting. */
-  static async connect(port: number, host = '127.0.0.1'): Promise<{ ftp: RawFtp; greeting: RawReply }> {
-    const socket = net.connect({ port, host });
+  /** Connects (from `localAddress` when given) and reads the greeting. */
+  static async connect(
+    port: number,
+    host = '127.0.0.1',
+    localAddress?: string,
+  ): Promise<{ ftp: RawFtp; greeting: RawReply }> {
+    const socket = net.connect({ port, host, localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('error', reject);
     });
+    const ftp = new RawFtp(socket);
+    const greeting = await ftp.read();
+    return { ftp, greeting };
+  }
+
+  /** Drives a connected socket (after whatever the test sent first, a PROXY header); reads the greeting. */
+  static async over(socket: net.Socket): Promise<{ ftp: RawFtp; greeting: RawReply }> {
     const ftp = new RawFtp(socket);
     const greeting = await ftp.read();
     return { ftp, greeting };

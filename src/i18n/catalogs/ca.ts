@@ -266,5 +266,6 @@ const catalog: Readonly<Record<string, string>> = {
     "S'ha arribat al límit de hash de {0} MB per minut, torneu-ho a provar d'aquí a {1} segons",
   'Too many hashes at once, try again later': 'Massa càlculs de hash alhora, torneu-ho a provar més tard',
   'Noted.': 'Anotat.',
+  'This address is banned for {0} more seconds': 'Aquesta adreça està bloquejada durant {0} segons més',
 };
 export default catalog;

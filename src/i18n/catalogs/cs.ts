@@ -255,5 +255,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Dosažen limit hašování {0} MB za minutu, zkuste to znovu za {1} sekund',
   'Too many hashes at once, try again later': 'Příliš mnoho hašování najednou, zkuste to později',
   'Noted.': 'Zaznamenáno.',
+  'This address is banned for {0} more seconds': 'Tato adresa je zablokována ještě {0} sekund',
 };
 export default catalog;

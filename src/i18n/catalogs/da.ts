@@ -260,5 +260,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Hash-grænsen på {0} MB pr. minut er nået, prøv igen om {1} sekunder',
   'Too many hashes at once, try again later': 'For mange hash-beregninger på én gang, prøv igen senere',
   'Noted.': 'Noteret.',
+  'This address is banned for {0} more seconds': 'Denne adresse er udelukket i {0} sekunder mere',
 };
 export default catalog;

@@ -268,5 +268,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Too many hashes at once, try again later':
     'Zu viele Hash-Berechnungen gleichzeitig, bitte später erneut versuchen',
   'Noted.': 'Notiert.',
+  'This address is banned for {0} more seconds': 'Diese Adresse ist noch {0} Sekunden gesperrt',
 };
 export default catalog;

@@ -266,5 +266,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Límite de hash de {0} MB por minuto alcanzado, inténtelo de nuevo en {1} segundos',
   'Too many hashes at once, try again later': 'Demasiados cálculos de hash a la vez, inténtelo más tarde',
   'Noted.': 'Anotado.',
+  'This address is banned for {0} more seconds': 'Esta dirección está bloqueada durante {0} segundos más',
 };
 export default catalog;

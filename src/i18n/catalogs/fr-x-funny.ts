@@ -261,5 +261,7 @@ const catalog: Readonly<Record<string, string>> = {
     'Quota de hachage de {0} Mo par minute épuisé, souffle {1} secondes',
   'Too many hashes at once, try again later': 'Trop de hachis en cuisine, repasse plus tard',
   'Noted.': "C'est noté, chef.",
+  'This address is banned for {0} more seconds':
+    'Ton adresse est au coin pour encore {0} secondes, gros malin',
 };
 export default catalog;

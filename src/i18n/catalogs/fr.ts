@@ -270,5 +270,6 @@ const catalog: Readonly<Record<string, string>> = {
   'Too many hashes at once, try again later':
     "Trop de calculs d'empreinte en même temps, réessayez plus tard",
   'Noted.': 'Noté.',
+  'This address is banned for {0} more seconds': 'Cette adresse est bannie pour encore {0} secondes',
 };
 export default catalog;

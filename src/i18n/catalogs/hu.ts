@@ -265,5 +265,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Elérte a percenkénti {0} MB-os hash-korlátot, próbálja újra {1} másodperc múlva',
   'Too many hashes at once, try again later': 'Túl sok hash-számítás egyszerre, próbálja később',
   'Noted.': 'Feljegyezve.',
+  'This address is banned for {0} more seconds': 'Ez a cím még {0} másodpercig ki van tiltva',
 };
 export default catalog;

@@ -266,5 +266,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Limite di hash di {0} MB al minuto raggiunto, riprovare tra {1} secondi',
   'Too many hashes at once, try again later': 'Troppi calcoli di hash contemporanei, riprovare più tardi',
   'Noted.': 'Preso nota.',
+  'This address is banned for {0} more seconds': 'Questo indirizzo è bloccato per altri {0} secondi',
 };
 export default catalog;

@@ -252,5 +252,6 @@ const catalog: Readonly<Record<string, string>> = {
     '분당 해시 한도 {0} MB에 도달했습니다. {1}초 후에 다시 시도하세요',
   'Too many hashes at once, try again later': '동시에 해시 계산이 너무 많습니다. 나중에 다시 시도하세요',
   'Noted.': '기록했습니다.',
+  'This address is banned for {0} more seconds': '이 주소는 {0}초 동안 더 차단되어 있습니다',
 };
 export default catalog;

@@ -267,5 +267,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Hashlimiet van {0} MB per minuut bereikt, probeer het over {1} seconden opnieuw',
   'Too many hashes at once, try again later': 'Te veel hashberekeningen tegelijk, probeer het later opnieuw',
   'Noted.': 'Genoteerd.',
+  'This address is banned for {0} more seconds': 'Dit adres is nog {0} seconden geblokkeerd',
 };
 export default catalog;

@@ -264,5 +264,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Hashgrensen på {0} MB per minutt er nådd, prøv igjen om {1} sekunder',
   'Too many hashes at once, try again later': 'For mange hashberegninger samtidig, prøv igjen senere',
   'Noted.': 'Notert.',
+  'This address is banned for {0} more seconds': 'Denne adressen er utestengt i {0} sekunder til',
 };
 export default catalog;

@@ -261,5 +261,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Osiągnięto limit {0} MB skrótów na minutę, spróbuj za {1} sekund',
   'Too many hashes at once, try again later': 'Zbyt wiele obliczeń skrótów naraz, spróbuj później',
   'Noted.': 'Zanotowano.',
+  'This address is banned for {0} more seconds': 'Ten adres jest zablokowany jeszcze przez {0} sekund',
 };
 export default catalog;

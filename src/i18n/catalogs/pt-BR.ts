@@ -263,5 +263,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Limite de hash de {0} MB por minuto atingido, tente novamente em {1} segundos',
   'Too many hashes at once, try again later': 'Cálculos de hash demais ao mesmo tempo, tente mais tarde',
   'Noted.': 'Anotado.',
+  'This address is banned for {0} more seconds': 'Este endereço está bloqueado por mais {0} segundos',
 };
 export default catalog;

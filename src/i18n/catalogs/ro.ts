@@ -267,5 +267,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Limita de {0} MB pe minut pentru hash a fost atinsă, încercați din nou peste {1} secunde',
   'Too many hashes at once, try again later': 'Prea multe calcule hash simultan, încercați mai târziu',
   'Noted.': 'Notat.',
+  'This address is banned for {0} more seconds': 'Această adresă este blocată încă {0} secunde',
 };
 export default catalog;

@@ -262,5 +262,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Достигнут лимит хеширования {0} МБ в минуту, повторите через {1} секунд',
   'Too many hashes at once, try again later': 'Слишком много вычислений хешей одновременно, попробуйте позже',
   'Noted.': 'Принято к сведению.',
+  'This address is banned for {0} more seconds': 'Этот адрес заблокирован ещё на {0} секунд',
 };
 export default catalog;

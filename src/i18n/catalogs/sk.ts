@@ -255,5 +255,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Dosiahnutý limit hašovania {0} MB za minútu, skúste znova o {1} sekúnd',
   'Too many hashes at once, try again later': 'Príliš veľa hašovaní naraz, skúste neskôr',
   'Noted.': 'Zaznamenané.',
+  'This address is banned for {0} more seconds': 'Táto adresa je zablokovaná ešte {0} sekúnd',
 };
 export default catalog;

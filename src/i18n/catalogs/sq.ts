@@ -268,5 +268,6 @@ const catalog: Readonly<Record<string, string>> = {
     'U arrit kufiri i hash-it prej {0} MB në minutë, provoni sërish pas {1} sekondash',
   'Too many hashes at once, try again later': 'Shumë llogaritje hash njëkohësisht, provoni më vonë',
   'Noted.': 'U shënua.',
+  'This address is banned for {0} more seconds': 'Kjo adresë është e bllokuar edhe për {0} sekonda',
 };
 export default catalog;

@@ -264,5 +264,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Hashgränsen på {0} MB per minut är nådd, försök igen om {1} sekunder',
   'Too many hashes at once, try again later': 'För många hashberäkningar samtidigt, försök igen senare',
   'Noted.': 'Noterat.',
+  'This address is banned for {0} more seconds': 'Den här adressen är spärrad i {0} sekunder till',
 };
 export default catalog;

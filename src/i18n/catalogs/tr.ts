@@ -260,5 +260,6 @@ const catalog: Readonly<Record<string, string>> = {
     'Dakikada {0} MB özet sınırına ulaşıldı, {1} saniye sonra yeniden deneyin',
   'Too many hashes at once, try again later': 'Aynı anda çok fazla özet hesaplaması var, daha sonra deneyin',
   'Noted.': 'Not edildi.',
+  'This address is banned for {0} more seconds': 'Bu adres {0} saniye daha engellendi',
 };
 export default catalog;

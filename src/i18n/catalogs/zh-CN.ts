@@ -239,5 +239,6 @@ const catalog: Readonly<Record<string, string>> = {
     '已达到每分钟 {0} MB 的哈希上限，请在 {1} 秒后重试',
   'Too many hashes at once, try again later': '同时进行的哈希计算过多，请稍后再试',
   'Noted.': '已记录。',
+  'This address is banned for {0} more seconds': '此地址还将被封禁 {0} 秒',
 };
 export default catalog;

@@ -239,5 +239,6 @@ const catalog: Readonly<Record<string, string>> = {
     '已達每分鐘 {0} MB 的雜湊上限，請於 {1} 秒後再試',
   'Too many hashes at once, try again later': '同時進行的雜湊計算過多，請稍後再試',
   'Noted.': '已記錄。',
+  'This address is banned for {0} more seconds': '此位址還將被封鎖 {0} 秒',
 };
 export default catalog;
