@@ -77,7 +77,7 @@ export interface SupervisorOptions {
   /** Queues the workers' upload records (-o). */
   uploads?: (records: Buffer[]) => void;
   /** The node's store (default: memory; Redis with --state). */
-  store?: StateStore;
+  state?: StateStore;
 }
 
 /** How long a worker may take to answer an operations question, and how many may wait at once. */
@@ -160,7 +160,7 @@ export class Supervisor {
   private nextAsk = 0;
 
   constructor(private opts: SupervisorOptions) {
-    this.state = new StateServer(opts.store ?? new MemoryStateStore(opts.config.ban));
+    this.state = new StateServer(opts.state ?? new MemoryStateStore(opts.config.ban));
     if (opts.runAs !== undefined) {
       this.brokers = new Brokers((level, message) => opts.bus.log(undefined, level, message));
     }

@@ -10,6 +10,7 @@ import type { FtpServer } from './server.js';
 import type { Supervisor } from '../cluster/supervisor.js';
 import type { Ban } from '../policy/defender.js';
 import type { StateStore } from '../policy/state.js';
+import type { RedisStateStore } from '../cluster/redis-state.js';
 
 /** The server as the operations side sees it. */
 export interface OpsSource {
@@ -72,5 +73,20 @@ function banOps(store: () => StateStore): Pick<OpsSource, 'bans' | 'ban' | 'unba
     bans: () => store().bans(),
     ban: (ip, seconds) => store().addBan(ip, seconds),
     unban: (ip) => store().removeBan(ip),
+  };
+}
+
+/**
+ * With a shared store (--state): this node publishes its sessions there with each heartbeat, and
+ * the session list (who, the status page) holds every live node's, each entry naming its node.
+ */
+export function clusterSource(local: OpsSource, store: RedisStateStore): OpsSource {
+  store.publishSessions(() => local.who());
+  return {
+    ...local,
+    who: async () => {
+      const [mine, others] = await Promise.all([local.who(), store.otherSessions()]);
+      return [...mine.map((e) => ({ ...e, node: store.node })), ...others];
+    },
   };
 }

@@ -37,7 +37,9 @@ import {
   type StartupOutput,
 } from './daemon.js';
 import { openOperationSinks } from './operation-sinks.js';
-import { singleProcessSource, supervisorSource } from './ops-source.js';
+import { clusterSource, singleProcessSource, supervisorSource } from './ops-source.js';
+import type { StateStore } from '../policy/state.js';
+import type { RedisStateStore } from '../cluster/redis-state.js';
 import { WhoSocketServer } from './who-socket.js';
 import { MetricsServer } from './metrics-http.js';
 import { trackTitles } from '../cluster/titles.js';
@@ -296,7 +298,20 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
       reloading = false;
     }
   };
+  // --state: the store every node shares (cluster/redis-state.ts); this node's memory otherwise.
+  // (Loaded only then: a node without --state never loads the Redis client.)
+  let shared: RedisStateStore | undefined;
+  if (config.state !== undefined) {
+    const { RedisStateStore: Store } = await import('../cluster/redis-state.js');
+    shared = await Store.open(
+      config.state,
+      config.nodeName ?? Store.defaultNodeName(),
+      config.ban,
+      (level, message) => bus.log(undefined, level, message),
+    );
+  }
   const chosen = await serverFor(config, {
+    state: shared,
     auth,
     anonymous,
     bus,
@@ -313,10 +328,11 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
   }
   const server = chosen.server;
   const started = Date.now();
-  const ops =
+  const local =
     server instanceof Supervisor
       ? supervisorSource(server, config.metrics !== undefined)
       : singleProcessSource(server, bus, config.metrics !== undefined);
+  const ops = shared === undefined ? local : clusterSource(local, shared);
   // Set once the server listens (stopAll may run before: a failed listen).
   let who: WhoSocketServer | undefined = undefined;
   let metrics: MetricsServer | undefined;
@@ -326,6 +342,7 @@ async function serve(argv: string[], output: StartupOutput, daemonChild: boolean
     await Promise.all([who?.close(), metrics?.close()]);
     ops.close();
     await server.close(graceMs);
+    await shared?.close();
     tls?.close();
   };
   let addresses: AddressInfo[];
@@ -504,6 +521,8 @@ async function serverFor(
     transfers?: (lines: string[]) => void;
     /** Where the workers' upload records go (-o). */
     uploads?: (records: Buffer[]) => void;
+    /** The shared store (--state); undefined: this node's memory. */
+    state?: StateStore;
   },
 ): Promise<{ server: FtpServer | Supervisor; mode: string } | { error: string }> {
   const { transfers, uploads, ...services } = all;

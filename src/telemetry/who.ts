@@ -15,6 +15,8 @@ export interface WhoEntry {
   pid: number;
   /** Worker number, when session workers serve. */
   worker?: number;
+  /** The node serving it, with a shared store (--state): its --node-name. */
+  node?: string;
   /** Account once logged in (`ftp` for anonymous), `?` before. */
   account: string;
   anonymous: boolean;

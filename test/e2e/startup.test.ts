@@ -403,7 +403,7 @@ describe('start-up messages (item 12)', () => {
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /^tsftpd: unknown command "frobnicate"\nCommands: pw, quotacheck, authd, certd, statsdecode, uploadscript, who, mrtginfo, gencert;/,
+      /^tsftpd: unknown command "frobnicate"\nCommands: pw, quotacheck, authd, certd, statsdecode, uploadscript, who, ban, mrtginfo, gencert;/,
     );
     assert.doesNotMatch(r.stderr, /config file/);
   });

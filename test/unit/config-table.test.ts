@@ -16,6 +16,8 @@ const SAMPLES: Record<string, string> = {
   'user-bandwidth': '16:32', 'per-user-limits': '3:20', tls: '1', 'cert-file': '/c.pem,/k.pem',
   'syslog-socket': '/run/log.sock',
   'tls-cipher-suite': '-C:HIGH', 'implicit-tls': '127.0.0.1,990', workers: '4', 'run-as': 'ftp',
+  'ban-after': '5', 'ban-window': '60', 'ban-time': '30', 'ban-max-time': '3600', 'ban-allow': '10.0.0.0/8',
+  'ban-account-after': '9', 'proxy-protocol': '127.0.0.1', state: 'redis://127.0.0.1:6379/0', 'node-name': 'n1',
 };
 
 describe('switch table', () => {
@@ -65,6 +67,9 @@ describe('switch table', () => {
       'whoSocket',
       'metrics',
       'metricsAuth',
+      'proxyProtocol',
+      'state',
+      'nodeName',
     ]);
     assert.deepEqual(
       [...fields].filter((f) => !touched.has(f)),
