@@ -131,6 +131,7 @@ export interface HeaderRead {
 
 /** The part of a socket's handle that stops the kernel reads (Node has no public call for it). */
 interface ReadStoppable {
+  reading?: boolean;
   readStop?: () => number;
 }
 
@@ -149,8 +150,13 @@ export function readProxyHeader(socket: net.Socket, timeoutMs = HEADER_TIMEOUT_M
       socket.off('end', onEnd);
       socket.off('close', onEnd);
       socket.pause();
-      // Stopping the handle's reads keeps the kernel buffer for the process the socket goes to.
-      (socket as unknown as { _handle?: ReadStoppable })._handle?.readStop?.();
+      // Stopping the handle's reads keeps the kernel buffer for the process the socket goes to;
+      // `reading = false` (as Node's own pause() does) lets a later resume() start them again.
+      const handle = (socket as unknown as { _handle?: ReadStoppable })._handle;
+      if (handle?.readStop !== undefined) {
+        handle.reading = false;
+        handle.readStop();
+      }
       if (err !== undefined) reject(err);
       else resolve(value!);
     };

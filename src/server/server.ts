@@ -350,6 +350,9 @@ export class FtpServer {
       logHandshake(session, tls, socket as TLSSocket);
     }
     this.sessions.add(session);
+    // A connection paused to read its PROXY header (admission.ts) reads again now that the session
+    // listens (a 'data' listener alone does not resume an explicitly paused stream).
+    if (socket.readableFlowing === false) socket.resume();
     session.onClose(() => {
       this.sessions.delete(session);
       onEnd();
