@@ -1,5 +1,6 @@
 /**
- * SITE commands: CHMOD, IDLE, TIME, UTIME, HELP, and the bare CHMOD alias (upstream §2.3).
+ * SITE commands: CHMOD, IDLE, TIME, UTIME, HELP, and the bare CHMOD alias (upstream §2.3); and
+ * MFF (draft-somers-ftp-mfxx §4), which sets the same facts (modify time, mode) in one command.
  * SITE CHMOD parses the whole mode strictly as octal (Pure-FTPd stops at the first non-octal digit
  * and sets mode 0 for `99999`, upstream §15.7; tsftpd refuses such a mode instead).
  */
@@ -11,6 +12,10 @@ import { resolvePathArg } from './paths.js';
 import { parseTimeVal } from './files.js';
 import { Code } from '../session/codes.js';
 import { tr } from '../i18n/msg.js';
+import { authorize } from '../policy/permissions.js';
+import { isTrusted } from '../policy/login-rules.js';
+import { mdtmString } from '../storage/list-format.js';
+import type { VPath } from '../storage/types.js';
 
 /** Longest idle time a client may ask for (upstream §12: 2520 s). */
 const MAX_SITE_IDLE = 2520;
@@ -25,20 +30,74 @@ async function chmod(s: LoggedIn, arg: string): Promise<Reply> {
   if (mode > 0o7777) return reply(Code.BAD_ARGUMENTS, tr`Invalid permissions`);
   const p = resolvePathArg(s, file, 'write');
   try {
-    // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (upstream §5.1).
-    const isDir =
-      s.limits.quota !== undefined || s.server.config.customerProof
-        ? (await s.storage.stat(p)).type === 'dir'
-        : false;
-    let keep = s.limits.quota !== undefined && isDir ? 0o500 : 0;
-    // -Z (upstream §6.1): the owner keeps rw on files and rwx on directories.
-    if (s.server.config.customerProof) keep |= isDir ? 0o700 : 0o600;
-    // Setuid, setgid and sticky bits are never set through FTP (Pure-FTPd masks them).
-    await s.storage.chmod(p, (mode & 0o777) | keep);
+    await applyMode(s, p, mode);
   } catch (err) {
     return reply(Code.FILE_UNAVAILABLE, tr`Could not change perms on ${file}: ${errnoText(err)}`);
   }
   return reply(Code.OK, tr`Permissions changed on ${file}`);
+}
+
+/** Sets a mode as SITE CHMOD and MFF may: the quota's and -Z's kept bits, no setuid/setgid/sticky. */
+async function applyMode(s: LoggedIn, p: VPath, mode: number): Promise<void> {
+  // Under quotas a directory always keeps u+rx, so bookkeeping can still walk it (upstream §5.1).
+  const isDir =
+    s.limits.quota !== undefined || s.server.config.customerProof
+      ? (await s.storage.stat(p)).type === 'dir'
+      : false;
+  let keep = s.limits.quota !== undefined && isDir ? 0o500 : 0;
+  // -Z (upstream §6.1): the owner keeps rw on files and rwx on directories.
+  if (s.server.config.customerProof) keep |= isDir ? 0o700 : 0o600;
+  // Setuid, setgid and sticky bits are never set through FTP (Pure-FTPd masks them).
+  await s.storage.chmod(p, (mode & 0o777) | keep);
+}
+
+/**
+ * MFF (draft-somers-ftp-mfxx §4): `MFF Modify=YYYYMMDDHHMMSS;UNIX.mode=0644; file`. Every fact is
+ * checked before any is applied; the reply lists the facts set, as the draft asks.
+ */
+async function mff(s: LoggedIn, arg: string): Promise<Reply> {
+  const m = /^(\S+;) (.+)$/.exec(arg);
+  if (m === null) return reply(Code.BAD_ARGUMENTS, tr`Syntax error in parameters or arguments`);
+  const [, factText, file] = m;
+  let when: Date | undefined;
+  let mode: number | undefined;
+  for (const fact of factText.split(';').slice(0, -1)) {
+    const eq = fact.indexOf('=');
+    const name = fact.slice(0, eq).toLowerCase();
+    const value = fact.slice(eq + 1);
+    if (eq < 1 || (name !== 'modify' && name !== 'unix.mode'))
+      return reply(Code.PARAMETER_NOT_IMPLEMENTED, tr`Syntax error in parameters or arguments`);
+    if (name === 'modify') {
+      when = parseTimeVal(value);
+      if (when === undefined) return reply(Code.BAD_ARGUMENTS, tr`Can't get a time stamp`);
+    } else {
+      if (!/^[0-7]{1,4}$/.test(value)) return reply(Code.BAD_ARGUMENTS, tr`Invalid permissions`);
+      mode = parseInt(value, 8);
+    }
+  }
+  // UNIX.mode is a chmod: the same refusals as SITE CHMOD (-R).
+  const who = { anonymous: s.anonymous, uid: s.account.uid, trusted: isTrusted(s.account) };
+  if (mode !== undefined && authorize('chmod', who, s.server.config) !== undefined)
+    return reply(Code.FILE_UNAVAILABLE, tr`Could not change perms on ${file}`);
+  const p = resolvePathArg(s, file, 'write');
+  const set: string[] = [];
+  if (mode !== undefined) {
+    try {
+      await applyMode(s, p, mode);
+    } catch (err) {
+      return reply(Code.FILE_UNAVAILABLE, tr`Could not change perms on ${file}: ${errnoText(err)}`);
+    }
+    set.push(`UNIX.mode=${mode.toString(8).padStart(4, '0')};`);
+  }
+  if (when !== undefined) {
+    try {
+      await s.storage.setTimes(p, when);
+    } catch (err) {
+      return reply(Code.FILE_UNAVAILABLE, tr`utime(${file}): ${errnoText(err)}`);
+    }
+    set.unshift(`Modify=${mdtmString(when)};`);
+  }
+  return reply(Code.FILE_STATUS, `${set.join('')} ${file}`);
 }
 
 function idle(s: LoggedIn, arg: string): Reply {
@@ -158,6 +217,15 @@ export const siteCommands: CommandSpec[] = [
     perm: { need: 'utime', denied: { anonymous: tr`Anonymous users can not change perms` } },
     help: 'SITE UTIME <sp> YYYYMMDDHHMMSS <sp> file',
     run: (s, a) => utime(s, a),
+  },
+  {
+    verb: 'MFF',
+    login: true,
+    arg: 'required',
+    feat: { line: 'MFF modify;UNIX.mode;', order: 6 },
+    perm: { need: 'utime', denied: { anonymous: tr`Anonymous users can not change perms` } },
+    help: 'MFF <sp> fact=value; [fact=value;] <sp> file',
+    run: (s, a) => mff(s, a),
   },
   {
     verb: 'CHMOD',

@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { startServer, putFile } from '../helpers/server.js';
 import { RawFtp } from '../helpers/raw.js';
@@ -49,6 +49,44 @@ describe('AVBL and CLNT', () => {
       ftp.close();
     } finally {
       await srv.close();
+    }
+  });
+
+  it('MFF sets the modify time and the mode in one command (draft-somers-ftp-mfxx); -R refuses the mode', async () => {
+    const srv = await startServer({});
+    const limited = await startServer({ args: ['-R'] });
+    try {
+      const file = path.join(srv.home('joe'), 'm.txt');
+      await putFile(file, 'x');
+      const { ftp } = await RawFtp.connect(srv.port);
+      await ftp.login('joe', 'secret');
+      assert.match((await ftp.cmd('FEAT')).text, /^ MFF modify;UNIX\.mode;$/m);
+      assert.equal(
+        (await ftp.cmd('MFF Modify=20200102030405;UNIX.mode=0640; m.txt')).text,
+        '213 Modify=20200102030405;UNIX.mode=0640; m.txt',
+      );
+      const st = await stat(file);
+      assert.equal(st.mode & 0o7777, 0o640);
+      assert.equal(st.mtime.toISOString(), '2020-01-02T03:04:05.000Z');
+      // Setuid and friends are never set through FTP.
+      assert.equal((await ftp.cmd('MFF UNIX.mode=4755; m.txt')).text, '213 UNIX.mode=4755; m.txt');
+      assert.equal((await stat(file)).mode & 0o7777, 0o755);
+      assert.equal((await ftp.cmd('MFF Perm=r; m.txt')).code, 504);
+      assert.equal((await ftp.cmd('MFF m.txt')).code, 501);
+      assert.equal((await ftp.cmd('MFF Modify=2020; m.txt')).code, 501);
+      assert.equal((await ftp.cmd('MFF UNIX.mode=0999; m.txt')).code, 501);
+      assert.equal((await ftp.cmd('MFF Modify=20200102030405; missing.txt')).code, 550);
+      assert.equal((await ftp.cmd('MFF Modify=20200102030405; ../../etc/passwd')).code, 550);
+      ftp.close();
+      await putFile(path.join(limited.home('joe'), 'r.txt'), 'x');
+      const { ftp: r } = await RawFtp.connect(limited.port);
+      await r.login('joe', 'secret');
+      assert.equal((await r.cmd('MFF UNIX.mode=0777; r.txt')).text, '550 Could not change perms on r.txt');
+      assert.equal((await r.cmd('MFF Modify=20200102030405; r.txt')).code, 213);
+      r.close();
+    } finally {
+      await srv.close();
+      await limited.close();
     }
   });
 });
