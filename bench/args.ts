@@ -21,6 +21,8 @@ export interface BenchOptions {
   pureBigSessions: boolean;
   /** Start tsftpd as this plain user instead of root (the benchmark itself runs as root). */
   tsftpdUser: string | undefined;
+  /** Start tsftpd with --state URL (Redis): the cost of shared limits. */
+  state: string | undefined;
 }
 
 /** The groups a run can select with --only. */
@@ -50,6 +52,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --tsftpd-user USER start tsftpd as USER (not root: no storage brokers, Pure-FTPd's non-root
                      mode); the data and the account belong to USER; a full run writes
                      results/latest-user.json, shown in docs/performance.md next to the root run
+  --state URL        start tsftpd with --state URL (limits, bans and sessions in Redis): compare
+                     with a run without it (docs/performance.md "Shared state")
 `;
 
 const MIB = 1 << 20;
@@ -64,6 +68,7 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
   let profile = false;
   let pureBigSessions = true;
   let tsftpdUser: string | undefined;
+  let state: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -80,13 +85,14 @@ export function parseArgs(argv: string[]): BenchOptions | 'help' {
     else if (a === '--profile') profile = true;
     else if (a === '--no-pure-10k') pureBigSessions = false;
     else if (a === '--tsftpd-user') tsftpdUser = value();
+    else if (a === '--state') state = value();
     else if (a === '-h' || a === '--help') return 'help';
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   if (runs !== undefined && !(runs >= 1 && runs <= 20)) throw new Error('--runs must be 1..20');
   const bad = only?.find((g) => !GROUPS.includes(g));
   if (bad !== undefined) throw new Error(`--only: unknown group ${bad} (groups: ${GROUPS.join(', ')})`);
-  const base = { only, json, profile, pureBigSessions, tsftpdUser, parallel: 16 };
+  const base = { only, json, profile, pureBigSessions, tsftpdUser, state, parallel: 16 };
   if (mode === 'smoke') {
     return {
       ...base,

@@ -122,6 +122,7 @@ export async function runBenchmark(opts: BenchOptions, argv: string[], limits: L
       tsftpdMain: snapshot.main,
       tlsBundle: selectedGroups(opts).includes('tls') ? await makeTlsBundle(workDir) : undefined,
       tsftpdIds: asUser,
+      state: opts.state,
     };
     if (asUser !== undefined) {
       // tsftpd as that user reads its account file, certificate and writes its loop reports here.

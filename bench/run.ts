@@ -70,7 +70,7 @@ async function readLatest(file: string): Promise<BenchResult | undefined> {
 }
 
 function isFullRun(opts: BenchOptions): boolean {
-  return opts.mode === 'full' && !opts.only && !opts.tsftpdOnly && !opts.profile;
+  return opts.mode === 'full' && !opts.only && !opts.tsftpdOnly && !opts.profile && opts.state === undefined;
 }
 
 /** Every server and helper we started dies with us, whatever ends the run. */

@@ -51,6 +51,8 @@ export interface ServerEnv {
   tsftpdIds?: { uid: number; gid: number };
   /** Certificate and key in one PEM file, for servers started with TLS (see makeTlsBundle). */
   tlsBundle?: string;
+  /** tsftpd's --state (a Redis URL): limits and the session list shared through Redis. */
+  state?: string;
 }
 
 /** A server started for one group of measurements. */
@@ -211,7 +213,8 @@ export async function startServer(
     const prof = opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [];
     const preload = pathToFileURL(path.join(distDir, 'bench', 'loop-monitor.js')).href;
     const auth = opts.auth ?? ['--passwd-file', env.passwdFile];
-    const args = [...prof, '--import', preload, env.tsftpdMain, ...common, ...auth];
+    const shared = env.state === undefined ? [] : ['--state', env.state, '--node-name', `bench-${port}`];
+    const args = [...prof, '--import', preload, env.tsftpdMain, ...common, ...auth, ...shared];
     const childEnv = {
       ...process.env,
       TSFTPD_BENCH_LOOP_FILE: loopFile,

@@ -145,6 +145,8 @@ export class RedisStateStore extends LocalBans implements StateStore {
   private syncing?: Promise<void>;
   /** The fields of this node's previous life (same name) were removed. */
   private cleaned = false;
+  /** The next write-back attempt while the connection stays open. */
+  private retry?: NodeJS.Timeout;
   private clockOffset = 0;
 
   private constructor(
@@ -226,6 +228,14 @@ export class RedisStateStore extends LocalBans implements StateStore {
     this.syncing = Promise.resolve();
     for (const key of this.held.keys()) this.dirty.add(key);
     for (const key of this.shares.keys()) this.dirty.add(`share\0${key}`);
+    // A connection still open (a slow answer, a failed write-back) brings no new 'ready': try again.
+    if (this.retry === undefined && this.redis.status === 'ready') {
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        void this.resync();
+      }, HEARTBEAT_MS);
+      this.retry.unref();
+    }
   }
 
   private get redactedUrl(): string {
@@ -253,22 +263,33 @@ export class RedisStateStore extends LocalBans implements StateStore {
         this.cleaned = true;
       }
       await this.heartbeat(true);
-      const m = this.redis.multi();
-      for (const key of this.dirty) {
-        if (key.startsWith('share\0')) {
-          const k = key.slice(6);
-          const n = this.shares.get(k)?.sessions ?? 0;
-          if (n > 0) m.hset(`${P}share:${k}`, this.node, n);
-          else m.hdel(`${P}share:${k}`, this.node);
-        } else {
-          const n = this.held.get(key) ?? 0;
-          if (n > 0)
-            m.hset(`${P}slots:${key}`, this.node, n).sadd(`${P}nodekeys:${this.node}`, `${P}slots:${key}`);
-          else m.hdel(`${P}slots:${key}`, this.node);
+      // Counts that change while they are written (this node still counts alone until `up`) are
+      // written in the next round; the last round and `up = true` happen with no await between.
+      for (let round = 0; round < 5 && this.dirty.size > 0; round++) {
+        const keys = [...this.dirty];
+        this.dirty.clear();
+        const m = this.redis.multi();
+        for (const key of keys) {
+          if (key.startsWith('share\0')) {
+            const k = key.slice(6);
+            const n = this.shares.get(k)?.sessions ?? 0;
+            if (n > 0) m.hset(`${P}share:${k}`, this.node, n);
+            else m.hdel(`${P}share:${k}`, this.node);
+          } else {
+            const n = this.held.get(key) ?? 0;
+            if (n > 0)
+              m.hset(`${P}slots:${key}`, this.node, n).sadd(`${P}nodekeys:${this.node}`, `${P}slots:${key}`);
+            else m.hdel(`${P}slots:${key}`, this.node);
+          }
+        }
+        try {
+          await m.exec();
+        } catch (err) {
+          for (const k of keys) this.dirty.add(k);
+          throw err;
         }
       }
-      await m.exec();
-      this.dirty.clear();
+      if (this.dirty.size > 0) throw new Error('the counts kept changing while they were written');
       this.up = true;
       this.syncing = Promise.resolve();
       if (!first)
@@ -576,6 +597,7 @@ export class RedisStateStore extends LocalBans implements StateStore {
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
+    clearTimeout(this.retry);
     if (this.up) {
       try {
         const m = this.redis.multi();

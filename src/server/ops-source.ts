@@ -17,7 +17,7 @@ export interface OpsSource {
   /** Every live session, in every process. */
   who(): Promise<WhoEntry[]>;
   /** Ends a session (421); false when there is no such session. */
-  kick(id: number): Promise<boolean>;
+  kick(id: number, node?: string): Promise<boolean>;
   /** `tsftpd ban`: the bans in force (of every node with a shared store), one added, one lifted. */
   bans(): Promise<Ban[]>;
   ban(ip: string, seconds: number | undefined): Promise<Ban | undefined>;
@@ -36,7 +36,11 @@ export function singleProcessSource(server: FtpServer, bus: EventBus, withMetric
   return {
     who: () => Promise.resolve(server.who()),
     kick: (id) => Promise.resolve(server.kick(id)),
-    ...banOps(() => server.context.state),
+    ...banOps(
+      () => server.context.state,
+      () => Promise.resolve(server.who()),
+      (id) => Promise.resolve(server.kick(id)),
+    ),
     metrics: async () => (metrics === undefined ? [] : [await metrics.json()]),
     processes: () => ({ workers: 0, total: 1 }),
     close: () => metrics?.close(),
@@ -53,7 +57,11 @@ export function supervisorSource(supervisor: Supervisor, withMetrics: boolean): 
   return {
     who: () => supervisor.who(),
     kick: (id) => supervisor.kick(id),
-    ...banOps(() => supervisor.store),
+    ...banOps(
+      () => supervisor.store,
+      () => supervisor.who(),
+      (id) => supervisor.kick(id),
+    ),
     metrics: async () => {
       if (parent === undefined) return [];
       const [own, workers] = await Promise.all([parent.json(), supervisor.workerMetrics()]);
@@ -67,11 +75,22 @@ export function supervisorSource(supervisor: Supervisor, withMetrics: boolean): 
   };
 }
 
-/** The ban requests, answered by the node's store (memory, or Redis for every node). */
-function banOps(store: () => StateStore): Pick<OpsSource, 'bans' | 'ban' | 'unban'> {
+/**
+ * The ban requests, answered by the node's store (memory, or Redis for every node); a ban by hand
+ * also ends this node's sessions from that address (other nodes' end at their next connection).
+ */
+function banOps(
+  store: () => StateStore,
+  who: () => Promise<WhoEntry[]>,
+  kick: (id: number) => Promise<boolean>,
+): Pick<OpsSource, 'bans' | 'ban' | 'unban'> {
   return {
     bans: () => store().bans(),
-    ban: (ip, seconds) => store().addBan(ip, seconds),
+    ban: async (ip, seconds) => {
+      const ban = await store().addBan(ip, seconds);
+      if (ban !== undefined) for (const e of await who()) if (e.remoteIp === ip) await kick(e.id);
+      return ban;
+    },
     unban: (ip) => store().removeBan(ip),
   };
 }
@@ -87,6 +106,16 @@ export function clusterSource(local: OpsSource, store: RedisStateStore): OpsSour
     who: async () => {
       const [mine, others] = await Promise.all([local.who(), store.otherSessions()]);
       return [...mine.map((e) => ({ ...e, node: store.node })), ...others];
+    },
+    // Session ids are per node: another node's session is ended on that node (`--kill NODE:ID`
+    // there); an id that several nodes have must name its node.
+    kick: async (id, node) => {
+      if (node !== undefined && node !== store.node) return false;
+      if (node === undefined && (await store.otherSessions()).some((e) => e.id === id))
+        throw new Error(
+          `session ${id} exists on several nodes: name it as NODE:ID (tsftpd who --json shows each node)`,
+        );
+      return local.kick(id);
     },
   };
 }

@@ -54,7 +54,7 @@ export function ensurePrivateDir(dir: string): void {
 /** A request of `tsftpd who`. */
 export type WhoRequest =
   | { cmd: 'list' }
-  | { cmd: 'kick'; id: number }
+  | { cmd: 'kick'; id: number; node?: string }
   | { cmd: 'bans' }
   | { cmd: 'ban'; ip: string; seconds?: number }
   | { cmd: 'unban'; ip: string };
@@ -154,7 +154,7 @@ export class WhoSocketServer {
     } catch {
       return { ok: false, error: 'the request is not JSON' };
     }
-    const r = req as Partial<{ cmd: string; id: unknown; ip: unknown; seconds: unknown }>;
+    const r = req as Partial<{ cmd: string; id: unknown; ip: unknown; seconds: unknown; node: unknown }>;
     try {
       if (r.cmd === 'list') {
         return {
@@ -165,8 +165,10 @@ export class WhoSocketServer {
           sessions: await this.source.who(),
         };
       }
-      if (r.cmd === 'kick' && typeof r.id === 'number' && Number.isSafeInteger(r.id))
-        return { ok: true, kicked: await this.source.kick(r.id) };
+      if (r.cmd === 'kick' && typeof r.id === 'number' && Number.isSafeInteger(r.id)) {
+        const node = typeof r.node === 'string' && r.node.length <= 64 ? r.node : undefined;
+        return { ok: true, kicked: await this.source.kick(r.id, node) };
+      }
       if (r.cmd === 'bans') return { ok: true, bans: await this.source.bans() };
       if ((r.cmd === 'ban' || r.cmd === 'unban') && (typeof r.ip !== 'string' || net.isIP(r.ip) === 0))
         return { ok: false, error: 'not an IP address' };

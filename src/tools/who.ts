@@ -36,7 +36,8 @@ const USAGE = `Usage: tsftpd who [-c|-C] [-h] [-H|-n] [-p] [-s] [-v] [-w|-W] [-x
 -x     : XML output
 --json : JSON output (all fields, sizes in bytes, times in milliseconds since 1970)
 --socket PATH : read this server's socket only (default: every server in ${defaultWhoDir()})
---kill ID     : end session ID (the ID column) with a 421; root only (or the user a non-root server runs as)
+--kill ID     : end session ID (the ID column) with a 421; root only (or the user a non-root server runs as);
+                with --state, NODE:ID ends a session of that node (run it on that node)
 `;
 
 /** Sends one request to one server socket; resolves with its answer. */
@@ -234,17 +235,24 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** `--kill ID`: asks every server until the one that serves the session ends it. */
+/** `--kill [NODE:]ID`: asks every server until the one that serves the session ends it. */
 async function killSession(idText: string, paths: readonly string[]): Promise<number> {
-  if (!/^\d{1,15}$/.test(idText)) {
-    process.stderr.write(`tsftpd who: --kill wants a session ID (a number), not ${idText}\n`);
+  const m = /^(?:([A-Za-z0-9._-]{1,64}):)?(\d{1,15})$/.exec(idText);
+  if (m === null) {
+    process.stderr.write(`tsftpd who: --kill wants a session ID (a number, or NODE:ID), not ${idText}\n`);
     return 1;
   }
+  const node = m[1];
+  idText = m[2];
   const id = Number(idText);
   for (const p of paths) {
     try {
-      const answer = await ask(p, { cmd: 'kick', id });
-      if (answer.ok && 'kicked' in answer && answer.kicked) {
+      const answer = await ask(p, node === undefined ? { cmd: 'kick', id } : { cmd: 'kick', id, node });
+      if (!answer.ok) {
+        process.stderr.write(`tsftpd who: ${answer.error}\n`);
+        return 1;
+      }
+      if ('kicked' in answer && answer.kicked) {
         process.stdout.write(`session ${id} ended\n`);
         return 0;
       }

@@ -211,6 +211,24 @@ describe('two nodes behind HAProxy with PostgreSQL accounts and Redis state', { 
           list.every((e) => e.remoteIp === '127.0.0.5' && e.localIp === '127.0.0.1' && e.localPort === front),
         );
       }
+      // Session ids are per node: node a does not end node b's session; node b does.
+      const onB = (await who(nodes[1].socket)).find((e) => e.account === 'joe' && e.node === nodes[1].name)!;
+      const wrong = await runMain([
+        'who',
+        '--kill',
+        `${nodes[1].name}:${onB.id}`,
+        '--socket',
+        nodes[0].socket,
+      ]);
+      assert.equal(wrong.code, 1, wrong.stdout);
+      const right = await runMain([
+        'who',
+        '--kill',
+        `${nodes[1].name}:${onB.id}`,
+        '--socket',
+        nodes[1].socket,
+      ]);
+      assert.equal(right.code, 0, right.stderr);
     } finally {
       a.ftp.close();
       b.ftp.close();
