@@ -147,6 +147,8 @@ export class RedisStateStore extends LocalBans implements StateStore {
   private cleaned = false;
   /** The next write-back attempt while the connection stays open. */
   private retry?: NodeJS.Timeout;
+  /** The write-back in progress. */
+  private resyncing?: Promise<void>;
   private clockOffset = 0;
 
   private constructor(
@@ -184,6 +186,8 @@ export class RedisStateStore extends LocalBans implements StateStore {
     const store = new RedisStateStore(url, node, settings, log);
     try {
       await store.redis.connect();
+      // Counting on Redis from the first connection on.
+      await store.resync();
     } catch (err) {
       store.down((err as Error).message);
     }
@@ -248,8 +252,13 @@ export class RedisStateStore extends LocalBans implements StateStore {
     }
   }
 
-  /** Redis (back): this node's truth is written again, then Redis counts again. */
-  private async resync(): Promise<void> {
+  /** Redis (back): this node's truth is written again, then Redis counts again (one at a time). */
+  private resync(): Promise<void> {
+    this.resyncing ??= this.writeBack().finally(() => (this.resyncing = undefined));
+    return this.resyncing;
+  }
+
+  private async writeBack(): Promise<void> {
     if (this.closed) return;
     const first = this.syncing === undefined;
     try {

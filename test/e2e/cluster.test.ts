@@ -141,44 +141,53 @@ describe('two nodes behind HAProxy with PostgreSQL accounts and Redis state', { 
     const stale = await redis.keys('tsftpd:*');
     if (stale.length > 0) await redis.del(...stale);
 
-    front = await freePort();
-    const base = 40_000 + randomInt(0, 180) * 100;
     for (const [i, ip] of ['127.0.0.2', '127.0.0.3'].entries()) {
-      nodes.push({
-        name: `node-${'ab'[i]}-${process.pid}`,
-        port: await freePort(),
-        ip,
-        socket: path.join(dir, `${'ab'[i]}.sock`),
-        log: '',
+      nodes.push({ name: `node-${'ab'[i]}-${process.pid}`, port: await freePort(), ip, socket: path.join(dir, `${'ab'[i]}.sock`), log: '' });
+    } // prettier-ignore
+    // HAProxy first: the passive ranges it binds lie below the kernel's ephemeral ports (32768 and
+    // up) and the other tests' ranges (20000 and up); a range someone holds is retried elsewhere.
+    let base = 0;
+    for (let attempt = 0; attempt < 5 && haproxy === undefined; attempt++) {
+      front = await freePort();
+      base = 10_000 + randomInt(0, 99) * 100;
+      const cfg = [
+        'global', '  maxconn 512',
+        'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 60s', '  timeout server 60s',
+        '  retries 3', '  option redispatch 1',
+        'frontend ftp', `  bind 127.0.0.1:${front}`, '  default_backend nodes',
+        'backend nodes', '  balance roundrobin',
+        `  server a ${nodes[0].ip}:${nodes[0].port} send-proxy-v2`,
+        `  server b ${nodes[1].ip}:${nodes[1].port} send-proxy-v2`,
+        // Each node's passive range goes to that node (the port is kept).
+        'frontend pasv_a', `  bind 127.0.0.1:${base}-${base + 49}`, '  default_backend pasv_a',
+        'backend pasv_a', `  server a ${nodes[0].ip}`,
+        'frontend pasv_b', `  bind 127.0.0.1:${base + 50}-${base + 99}`, '  default_backend pasv_b',
+        'backend pasv_b', `  server b ${nodes[1].ip}`,
+        '',
+      ].join('\n'); // prettier-ignore
+      await writeFile(path.join(dir, 'haproxy.cfg'), cfg);
+      const child = spawn(HAPROXY, ['-f', path.join(dir, 'haproxy.cfg'), '-db'], {
+        stdio: ['ignore', 'inherit', 'inherit'],
       });
+      const exited = new Promise<boolean>((resolve) => child.once('exit', () => resolve(false)));
+      const up = await Promise.race([
+        listening('127.0.0.1', front).then(
+          () => true,
+          () => false,
+        ),
+        exited,
+      ]);
+      if (up) haproxy = child;
+      else await killChild(child);
     }
+    assert.ok(haproxy !== undefined, 'HAProxy did not start (see its messages above)');
     startNode(nodes[0], `${base}:${base + 49}`, conf);
     startNode(nodes[1], `${base + 50}:${base + 99}`, conf);
-    const cfg = [
-      'global', '  maxconn 512',
-      'defaults', '  mode tcp', '  timeout connect 2s', '  timeout client 60s', '  timeout server 60s',
-      '  retries 3', '  option redispatch 1',
-      'frontend ftp', `  bind 127.0.0.1:${front}`, '  default_backend nodes',
-      'backend nodes', '  balance roundrobin',
-      `  server a ${nodes[0].ip}:${nodes[0].port} send-proxy-v2`,
-      `  server b ${nodes[1].ip}:${nodes[1].port} send-proxy-v2`,
-      // Each node's passive range goes to that node (the port is kept).
-      'frontend pasv_a', `  bind 127.0.0.1:${base}-${base + 49}`, '  default_backend pasv_a',
-      'backend pasv_a', `  server a ${nodes[0].ip}`,
-      'frontend pasv_b', `  bind 127.0.0.1:${base + 50}-${base + 99}`, '  default_backend pasv_b',
-      'backend pasv_b', `  server b ${nodes[1].ip}`,
-      '',
-    ].join('\n'); // prettier-ignore
-    await writeFile(path.join(dir, 'haproxy.cfg'), cfg);
-    haproxy = spawn(HAPROXY, ['-f', path.join(dir, 'haproxy.cfg'), '-db'], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    await Promise.all([
-      listening('127.0.0.1', front),
-      ...nodes.map((n) =>
+    await Promise.all(
+      nodes.map((n) =>
         listening(n.ip, n.port).catch((e: Error) => Promise.reject(new Error(`${e.message}\n${n.log}`))),
       ),
-    ]);
+    );
   });
 
   after(async () => {
