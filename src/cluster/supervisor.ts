@@ -33,6 +33,7 @@ import { bindListeners } from '../server/listeners.js';
 import { StateServer, type ShareHolder } from './state-server.js';
 import { LocalBans, MemoryStateStore, type StateStore } from '../policy/state.js';
 import { arrive, takeSharedSlots, type Arrival } from '../server/admission.js';
+import { takeForHandOff } from '../server/proxy-protocol.js';
 import type { AskWhat, ParentMessage, WorkerMessage } from './protocol.js';
 import type { WhoEntry } from '../telemetry/who.js';
 import { isVhostRoot, vhostRoot } from '../policy/vhosts.js';
@@ -630,14 +631,13 @@ export class Supervisor {
       }
       this.sharedSlots.set(id, shared);
     }
-    const message = {
-      t: 'conn' as const,
-      id,
-      implicitTls,
-      live: this.live,
-      peer: arrival.peer,
-      head: arrival.head,
-    };
+    // With a PROXY header read here, what Node read past it travels too (proxy-protocol.ts).
+    const late = cfg.proxyProtocol !== undefined ? takeForHandOff(socket) : undefined;
+    const head =
+      late === undefined || late.length === 0
+        ? arrival.head
+        : Buffer.concat([arrival.head ?? Buffer.alloc(0), late]);
+    const message = { t: 'conn' as const, id, implicitTls, live: this.live, peer: arrival.peer, head };
     if (!w.send(message, socket)) {
       w.conns.delete(id);
       w.locals.delete(id);

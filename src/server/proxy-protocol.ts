@@ -135,10 +135,33 @@ interface ReadStoppable {
   readStop?: () => number;
 }
 
+/** Stops the kernel reads of a paused socket (Node has no public call for it). */
+function stopReading(socket: net.Socket): void {
+  const handle = (socket as unknown as { _handle?: ReadStoppable })._handle;
+  if (handle?.readStop === undefined) return;
+  // `reading = false`, as Node's own pause() sets it, lets a later resume() start them again.
+  handle.reading = false;
+  handle.readStop();
+}
+
 /**
- * Reads the PROXY header of a connection accepted paused. Leaves the socket paused with nothing
- * more read from the kernel (so it can be handed to another process with `rest`, the bytes that
- * came after the header). Rejects with the
+ * Just before a socket whose header was read goes to another process: whatever Node read since
+ * (its stream may have restarted the reads after the header: Readable reads ahead) is taken out of
+ * the buffer, and the reads stop, so every later byte stays in the kernel for the new owner.
+ * Call it in the same turn as the hand-over.
+ */
+export function takeForHandOff(socket: net.Socket): Buffer {
+  const parts: Buffer[] = [];
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null)
+    parts.push(chunk);
+  stopReading(socket);
+  return Buffer.concat(parts);
+}
+
+/**
+ * Reads the PROXY header of a connection accepted paused. Leaves the socket paused (bytes that
+ * came after the header are `rest`; a socket handed to another process takes the rest of what Node
+ * read with takeForHandOff). Rejects with the
  * reason when the header is malformed, late, or the connection ends first.
  */
 export function readProxyHeader(socket: net.Socket, timeoutMs = HEADER_TIMEOUT_MS): Promise<HeaderRead> {
@@ -150,13 +173,7 @@ export function readProxyHeader(socket: net.Socket, timeoutMs = HEADER_TIMEOUT_M
       socket.off('end', onEnd);
       socket.off('close', onEnd);
       socket.pause();
-      // Stopping the handle's reads keeps the kernel buffer for the process the socket goes to;
-      // `reading = false` (as Node's own pause() does) lets a later resume() start them again.
-      const handle = (socket as unknown as { _handle?: ReadStoppable })._handle;
-      if (handle?.readStop !== undefined) {
-        handle.reading = false;
-        handle.readStop();
-      }
+      stopReading(socket);
       if (err !== undefined) reject(err);
       else resolve(value!);
     };
