@@ -36,6 +36,20 @@ export interface Refusal {
 
 const strip = (a: string | undefined): string => (a ?? '').replace(/^::ffff:/, '');
 
+/** Addresses refused as untrusted proxies, and when each was last logged (one line a minute each). */
+const refusedProxies = new Map<string, number>();
+const REFUSAL_LOG_EVERY_MS = 60_000;
+const MAX_REFUSALS_TRACKED = 1024;
+
+/** True when a refusal of `ip` should be logged now (a flood from one address logs once a minute). */
+function logRefusal(ip: string, now = Date.now()): boolean {
+  const last = refusedProxies.get(ip);
+  if (last !== undefined && now - last < REFUSAL_LOG_EVERY_MS) return false;
+  if (refusedProxies.size >= MAX_REFUSALS_TRACKED) refusedProxies.clear();
+  refusedProxies.set(ip, now);
+  return true;
+}
+
 /** The socket's own addresses. */
 export function socketPeer(socket: net.Socket): Peer {
   return {
@@ -61,7 +75,8 @@ export async function arrive(
   if (peer.remoteIp === '') return {};
   if (config.proxyProtocol !== undefined) {
     if (!matchCidr(parseCidrList(config.proxyProtocol.join(',')).list, peer.remoteIp)) {
-      bus.log(undefined, 'WARNING', `Refused [${peer.remoteIp}]: not a trusted proxy (--proxy-protocol)`);
+      if (logRefusal(peer.remoteIp))
+        bus.log(undefined, 'WARNING', `Refused [${peer.remoteIp}]: not a trusted proxy (--proxy-protocol)`);
       return {};
     }
     try {

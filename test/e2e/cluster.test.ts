@@ -103,13 +103,14 @@ describe('two nodes behind HAProxy with PostgreSQL accounts and Redis state', { 
   let front = 0;
   let redis: Redis;
 
-  const startNode = (n: (typeof nodes)[number], range: string, conf: string): void => {
+  let metricsPort = 0;
+  const startNode = (n: (typeof nodes)[number], range: string, conf: string, extra: string[] = []): void => {
     const child = spawn(
       process.execPath,
       [
         MAIN, '-S', `${n.ip},${n.port}`, '-p', range, '-E', '-A', '-l', `pgsql:${conf}`, '-y', '2:5',
         '--proxy-protocol', '127.0.0.0/8', '--state', REDIS_URL, '--node-name', n.name,
-        '--workers', '2', '--who-socket', n.socket, '--ban-after', '4', '--auth-delay', '1',
+        '--workers', '2', '--who-socket', n.socket, '--ban-after', '4', '--auth-delay', '1', ...extra,
       ], // prettier-ignore
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -181,7 +182,8 @@ describe('two nodes behind HAProxy with PostgreSQL accounts and Redis state', { 
       else await killChild(child);
     }
     assert.ok(haproxy !== undefined, 'HAProxy did not start (see its messages above)');
-    startNode(nodes[0], `${base}:${base + 49}`, conf);
+    metricsPort = await freePort();
+    startNode(nodes[0], `${base}:${base + 49}`, conf, ['--metrics', `127.0.0.1:${metricsPort}`]);
     startNode(nodes[1], `${base + 50}:${base + 99}`, conf);
     await Promise.all(
       nodes.map((n) =>
@@ -220,6 +222,12 @@ describe('two nodes behind HAProxy with PostgreSQL accounts and Redis state', { 
           list.every((e) => e.remoteIp === '127.0.0.5' && e.localIp === '127.0.0.1' && e.localPort === front),
         );
       }
+      // The status page of node a shows both nodes' sessions too.
+      const status = (await (await fetch(`http://127.0.0.1:${metricsPort}/status.json`)).json()) as {
+        sessions: WhoEntry[];
+      };
+      const shown = status.sessions.filter((e) => e.account === 'joe').map((e) => e.node);
+      assert.deepEqual(shown.sort(), nodes.map((x) => x.name).sort());
       // Session ids are per node: node a does not end node b's session; node b does.
       const onB = (await who(nodes[1].socket)).find((e) => e.account === 'joe' && e.node === nodes[1].name)!;
       const wrong = await runMain([
