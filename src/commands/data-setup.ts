@@ -14,7 +14,7 @@ import {
 } from '../data/active.js';
 import { PassiveListener, parseEpsv, pasvAddress } from '../data/passive.js';
 import { passiveAddressFor } from '../data/passive-address.js';
-import { matchCidr, parseCidrList } from '../auth/cidr.js';
+import { trustedProxy } from '../server/admission.js';
 import { reply, type Reply } from '../session/reply.js';
 import type { LoggedIn } from '../session/context.js';
 import type { CommandSpec } from './spec.js';
@@ -27,13 +27,6 @@ function fxpAllowed(s: LoggedIn): boolean {
   return c.allowAnonymousFxp || (c.allowUserFxp && !s.anonymous);
 }
 
-/** With --proxy-protocol: true for an address of a trusted proxy. */
-function proxyCheck(list: string[] | undefined): ((ip: string) => boolean) | undefined {
-  if (list === undefined) return undefined;
-  const cidrs = parseCidrList(list.join(',')).list;
-  return (ip) => matchCidr(cidrs, ip);
-}
-
 async function openPassive(s: LoggedIn): Promise<PassiveListener> {
   s.clearData(); // a new PASV releases the previous listener (upstream §2.5)
   const cfg = s.server.config;
@@ -42,7 +35,7 @@ async function openPassive(s: LoggedIn): Promise<PassiveListener> {
     range: cfg.passivePorts,
     allowedIp: fxpAllowed(s) ? undefined : s.ref.remoteIp,
     // Behind a balancer (--proxy-protocol) the data connection may come through the proxy too.
-    alsoAllowed: proxyCheck(cfg.proxyProtocol),
+    alsoAllowed: trustedProxy(cfg),
     timeoutMs: s.idleSeconds * 1000,
     onRefused: (ip) => s.server.bus.log(s.ref, 'WARNING', `Refused passive connection from ${ip}`),
   });

@@ -75,8 +75,8 @@ export function banLengthMs(s: BanSettings, count: number): number {
 
 /** Scores and bans of one process; see the module comment. */
 export class Defender {
-  private settings: BanSettings;
-  private allow: Cidr[];
+  private settings!: BanSettings;
+  private allow: Cidr[] = [];
   private readonly failures = new Map<string, number[]>();
   private readonly accountFailures = new Map<string, number[]>();
   private readonly bans = new Map<string, Ban>();
@@ -84,8 +84,7 @@ export class Defender {
   private readonly locks = new Map<string, number>();
 
   constructor(settings: BanSettings) {
-    this.settings = settings;
-    this.allow = parseCidrList(settings.allow.join(',')).list;
+    this.configure(settings);
   }
 
   /** SIGHUP: new settings; scores and bans stay. */

@@ -12,6 +12,7 @@ import type { Config } from '../config/types.js';
 import type { EventBus } from '../telemetry/bus.js';
 import { CLIENTS_KEY, ipKey, type StateStore } from '../policy/state.js';
 import { matchCidr, parseCidrList } from '../auth/cidr.js';
+import type { Cidr } from '../auth/types.js';
 import { readProxyHeader } from './proxy-protocol.js';
 import { tr, type Msg } from '../i18n/msg.js';
 
@@ -50,6 +51,25 @@ function logRefusal(ip: string, now = Date.now()): boolean {
   return true;
 }
 
+/** The parsed --proxy-protocol list of each configuration (parsed once, not per connection). */
+const trustedLists = new WeakMap<readonly string[], Cidr[]>();
+
+/**
+ * With --proxy-protocol: whether an address is one of the trusted proxies (the control connection
+ * must come from one; a passive data connection may); undefined without the switch.
+ */
+export function trustedProxy(config: Readonly<Config>): ((ip: string) => boolean) | undefined {
+  const list = config.proxyProtocol;
+  if (list === undefined) return undefined;
+  let cidrs = trustedLists.get(list);
+  if (cidrs === undefined) {
+    cidrs = parseCidrList(list.join(',')).list;
+    trustedLists.set(list, cidrs);
+  }
+  const parsed = cidrs;
+  return (ip) => matchCidr(parsed, ip);
+}
+
 /** The socket's own addresses. */
 export function socketPeer(socket: net.Socket): Peer {
   return {
@@ -73,8 +93,9 @@ export async function arrive(
   let peer = socketPeer(socket);
   let head: Buffer | undefined;
   if (peer.remoteIp === '') return {};
-  if (config.proxyProtocol !== undefined) {
-    if (!matchCidr(parseCidrList(config.proxyProtocol.join(',')).list, peer.remoteIp)) {
+  const trusted = trustedProxy(config);
+  if (trusted !== undefined) {
+    if (!trusted(peer.remoteIp)) {
       if (logRefusal(peer.remoteIp))
         bus.log(undefined, 'WARNING', `Refused [${peer.remoteIp}]: not a trusted proxy (--proxy-protocol)`);
       return {};
